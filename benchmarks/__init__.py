@@ -1,0 +1,1 @@
+"""Speed and memory targets, checked here rather than by timed tests (`make bench`)."""

@@ -1,0 +1,1 @@
+"""Device I/O and pure protocol decoders/encoders; simulated devices in `drivers.sim`."""

@@ -1,0 +1,25 @@
+"""The decoder interface every protocol implements, and its drop counters.
+
+A decoder is pure: `feed(data, t)` takes bytes already received and the receive time, and
+returns the readings decoded from every complete frame. It never raises on device input; a
+bad frame is dropped whole and counted in `dropped` by reason.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Protocol
+
+from monitor.core.models import Reading
+
+
+class StreamDecoder(Protocol):
+    """Incremental decoder for one device's byte stream (serial) or records (BLE)."""
+
+    protocol_id: str
+    dropped: Counter[str]
+    frames: int
+
+    def feed(self, data: bytes, t: float) -> list[Reading]:
+        """Decode every complete frame in `data` (plus what was buffered before)."""
+        ...

@@ -1,0 +1,1 @@
+"""Simulated devices: scenarios of vital signs encoded into each device's real bytes."""

@@ -1,0 +1,1 @@
+"""The FastAPI app: REST, the live stream and the dashboard page."""

@@ -1,0 +1,39 @@
+"""Rooms: latest values, baseline, active alarms; session controls."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel
+
+from monitor.api.deps import VigilDep
+from monitor.core.models import Control
+
+router = APIRouter(prefix="/api/rooms", tags=["rooms"])
+
+
+@router.get("")
+async def list_rooms(vigil: VigilDep) -> list[dict[str, Any]]:
+    return [vigil.room_view(room) for room in vigil.rooms.values()]
+
+
+@router.get("/{room_id}")
+async def get_room(room_id: str, vigil: VigilDep) -> dict[str, Any]:
+    room = vigil.rooms.get(room_id)
+    if room is None:
+        raise HTTPException(404, f"no room {room_id!r}")
+    return vigil.room_view(room)
+
+
+class ControlIn(BaseModel):
+    event: Literal["session_start", "dose", "session_end"]
+
+
+@router.post("/{room_id}/events", status_code=202)
+async def post_event(room_id: str, body: ControlIn, vigil: VigilDep) -> dict[str, str]:
+    if room_id not in vigil.rooms:
+        raise HTTPException(404, f"no room {room_id!r}")
+    vigil.control(room_id, Control(t=time.time(), event=body.event))
+    return {"status": "accepted"}

@@ -1,0 +1,21 @@
+"""The `vigil` command. Each subcommand lives in its own module and registers on `app`."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="vigil",
+    help="Vigil: in-session safety monitor for KAP. A secondary alarm system; it does not "
+    "replace the bedside devices' own alarms.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+# Subcommand modules register themselves on `app` when imported.
+from monitor.cli import run as _run  # noqa: E402,F401
+from monitor.cli import simulate as _simulate  # noqa: E402,F401
+
+
+def main() -> None:
+    app()

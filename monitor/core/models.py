@@ -1,0 +1,202 @@
+"""The values that cross layers: readings in, events out. Frozen, canonical units.
+
+Drivers produce `Reading`s and `DeviceState`s; room pipelines turn them into `AlarmEvent`s and
+`PhaseEvent`s; storage, the API and the notifier consume those. Times are POSIX seconds
+(float) taken from the reading, never from a clock inside the core.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Channel(StrEnum):
+    """Measured quantities, named as `vigil decode` and recordings name them."""
+
+    SPO2 = "spo2"
+    PULSE_RATE = "pulse_rate"
+    PERFUSION_INDEX = "perfusion_index"
+    SBP = "sbp"
+    DBP = "dbp"
+    MAP = "map"
+    CUFF_PRESSURE = "cuff_pressure"
+    HEART_RATE = "heart_rate"
+
+
+#: Canonical unit of each channel (kPa from a cuff is converted; the original unit is kept).
+CANONICAL_UNIT: dict[str, str] = {
+    Channel.SPO2: "%",
+    Channel.PULSE_RATE: "bpm",
+    Channel.PERFUSION_INDEX: "%",
+    Channel.SBP: "mmHg",
+    Channel.DBP: "mmHg",
+    Channel.MAP: "mmHg",
+    Channel.CUFF_PRESSURE: "mmHg",
+    Channel.HEART_RATE: "bpm",
+}
+
+
+class Flag(StrEnum):
+    """Device status flags, in one vocabulary for every protocol."""
+
+    PROBE_OFF = "probe_off"  # no sensor, sensor off the patient, cable unplugged
+    SEARCHING = "searching"  # pulse search: the device has no lock yet
+    LOW_PERFUSION = "low_perfusion"
+    LOW_SIGNAL_QUALITY = "low_signal_quality"
+    MOTION = "motion"  # motion artefact / interference
+    INTERFERENCE = "interference"
+    SENSOR_FAULT = "sensor_fault"  # defective / unrecognised sensor or cable
+    IRREGULAR_PULSE = "irregular_pulse"
+    CUFF_ERROR = "cuff_error"  # the cuff reports a failed measurement
+    CUFF_LOOSE = "cuff_loose"
+    IMPROPER_POSITION = "improper_position"
+    QUESTIONABLE = "questionable"
+    INVALID = "invalid"  # the device says the value is not valid
+    DEMO = "demo"  # demonstration / test data: never a physiological alarm
+    DEVICE_ALARM = "device_alarm"  # the bedside device itself is alarming
+    ALARM_SILENCED = "alarm_silenced"  # the bedside device's own alarm is silenced
+    LOW_BATTERY = "low_battery"
+
+
+#: Flags that make a continuous sample unusable for smoothing, baseline and physiological rules.
+EXCLUDING_FLAGS: frozenset[str] = frozenset(
+    {
+        Flag.PROBE_OFF,
+        Flag.SEARCHING,
+        Flag.LOW_PERFUSION,
+        Flag.LOW_SIGNAL_QUALITY,
+        Flag.MOTION,
+        Flag.INTERFERENCE,
+        Flag.SENSOR_FAULT,
+        Flag.CUFF_ERROR,
+        Flag.INVALID,
+        Flag.QUESTIONABLE,
+        Flag.DEMO,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One value of one channel from one device.
+
+    `value` is None when the device says there is no valid value; `status` then says why.
+    `t` is the receive time; `device_time` is the device's own (unsynchronised) clock, kept
+    as metadata only.
+    """
+
+    t: float
+    channel: str
+    value: float | None
+    unit: str
+    status: frozenset[str] = frozenset()
+    source: str = ""
+    device_time: str | None = None
+    original_unit: str | None = None
+
+    @property
+    def usable(self) -> bool:
+        """True when the value may feed smoothing, baselines and physiological rules."""
+        return self.value is not None and not (self.status & EXCLUDING_FLAGS)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["status"] = sorted(self.status)
+        return d
+
+
+class LinkState(StrEnum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceState:
+    """A transport's connection state changed (port opened/closed, BLE connect/disconnect)."""
+
+    t: float
+    source: str
+    state: LinkState
+    detail: str = ""
+
+
+class Priority(StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class AlarmKind(StrEnum):
+    PHYSIOLOGICAL = "physiological"
+    TECHNICAL = "technical"
+
+
+class AlarmState(StrEnum):
+    """Transitions of one alarm condition.
+
+    active: the condition is present (after its delay) and not acknowledged.
+    acknowledged: a person acknowledged it; repeats and escalation stop.
+    escalated: still unacknowledged after its timeout; the next tier is paged.
+    resolved: the condition is gone but the alarm latched (high priority) until acknowledged.
+    cleared: the alarm is over; nothing remains to do.
+    """
+
+    ACTIVE = "active"
+    ACKNOWLEDGED = "acknowledged"
+    ESCALATED = "escalated"
+    RESOLVED = "resolved"
+    CLEARED = "cleared"
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmEvent:
+    """A transition of one alarm condition in one room."""
+
+    t: float
+    room: str
+    condition: str
+    kind: AlarmKind
+    channel: str | None
+    priority: Priority
+    state: AlarmState
+    value: float | None = None
+    limit: float | None = None
+    baseline: float | None = None
+    reason: str = ""
+    by: str | None = None  # who acknowledged, for acknowledged transitions
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"type": "alarm"}
+        d.update(asdict(self))
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseEvent:
+    """The room's session moved to another phase (idle, pre_dose, dosed, ...)."""
+
+    t: float
+    room: str
+    phase: str
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"type": "phase"}
+        d.update(asdict(self))
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class Control:
+    """An instruction that enters a room pipeline from outside (API, replay, phone ack)."""
+
+    t: float
+    event: str  # session_start, dose, baseline, ack, audio_pause, note, session_end, ...
+    args: dict[str, Any] = field(default_factory=dict)
+    by: str | None = None
+
+
+Event = AlarmEvent | PhaseEvent

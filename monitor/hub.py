@@ -1,0 +1,40 @@
+"""Fan-out of live messages to stream subscribers (dashboards, tests).
+
+Each subscriber has a bounded queue. A subscriber that cannot keep up is cut off (its queue
+gets a final `lagged` message) rather than slowing the rooms: the dashboard then reconnects
+and reloads the state, and says so while it does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+SUBSCRIBER_QUEUE = 10_000
+
+
+class Hub:
+    def __init__(self) -> None:
+        self._subscribers: set[asyncio.Queue[dict[str, Any] | None]] = set()
+
+    def subscribe(self) -> asyncio.Queue[dict[str, Any] | None]:
+        q: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(SUBSCRIBER_QUEUE)
+        self._subscribers.add(q)
+        return q
+
+    def unsubscribe(self, q: asyncio.Queue[dict[str, Any] | None]) -> None:
+        self._subscribers.discard(q)
+
+    def publish(self, message: dict[str, Any]) -> None:
+        for q in list(self._subscribers):
+            try:
+                q.put_nowait(message)
+            except asyncio.QueueFull:
+                self._subscribers.discard(q)
+                while not q.empty():
+                    q.get_nowait()
+                q.put_nowait(None)  # tells the stream to end; the client reconnects
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subscribers)

@@ -1,0 +1,201 @@
+"""The live service: drivers and simulators feed one pipeline per room; events fan out.
+
+Each room has one queue and one consumer task, so its pipeline (and so its alarm state) has
+exactly one owner: readings, device states, controls from the API and ticks all pass
+through that queue in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from drivers.masimo import MasimoDecoder
+from drivers.serial_port import SerialDriver
+from drivers.sim.masimo import run_masimo
+from drivers.sim.pty import PtyPair
+from drivers.sim.scenarios import scenario
+from monitor.config import DeviceConfig, RoomConfig, Settings
+from monitor.core.models import AlarmEvent, Control, DeviceState, PhaseEvent, Reading
+from monitor.core.pipeline import RoomPipeline
+from monitor.hub import Hub
+from monitor.store import lineproto
+from monitor.store.influx import InfluxStore
+
+log = logging.getLogger(__name__)
+
+TICK_S = 1.0
+
+QueueItem = Reading | DeviceState | Control | float
+
+
+@dataclass
+class Device:
+    config: DeviceConfig
+    driver: SerialDriver
+    pty: PtyPair | None = None
+
+
+@dataclass
+class Room:
+    config: RoomConfig
+    pipeline: RoomPipeline
+    queue: asyncio.Queue[QueueItem] = field(default_factory=asyncio.Queue)
+    devices: list[Device] = field(default_factory=list)
+
+
+class Vigil:
+    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.hub = Hub()
+        self.store = InfluxStore(
+            settings.influx_url,
+            settings.influx_database,
+            api=settings.influx_api,
+            token=settings.influx_token,
+            org=settings.influx_org,
+            bucket=settings.influx_bucket,
+            batch_s=settings.influx_batch_s,
+        )
+        self.rooms: dict[str, Room] = {
+            rc.id: Room(config=rc, pipeline=RoomPipeline(rc.id)) for rc in settings.rooms
+        }
+        self._tasks: list[asyncio.Task[None]] = []
+        self.started_at: float | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+    async def start(self) -> None:
+        self.started_at = self.clock()
+        self._spawn(self.store.run(), "influx")
+        for room in self.rooms.values():
+            for dc in room.config.devices:
+                self._start_device(room, dc)
+            self._spawn(self._consume(room), f"room-{room.config.id}")
+            if room.config.auto_session_dose_after_s is not None:
+                self._spawn(self._demo_session(room), f"demo-{room.config.id}")
+        self._spawn(self._ticker(), "ticker")
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        with contextlib.suppress(Exception):
+            await self.store.flush()
+        await self.store.aclose()
+        for room in self.rooms.values():
+            for dev in room.devices:
+                if dev.pty is not None:
+                    dev.pty.close()
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        self._tasks.append(asyncio.create_task(coro, name=name))
+
+    def _start_device(self, room: Room, dc: DeviceConfig) -> None:
+        pty = None
+        port = dc.port
+        if dc.simulate is not None:
+            pty = PtyPair()
+            port = pty.port
+            self._spawn(
+                run_masimo(pty.write, scenario(dc.simulate.scenario, dc.simulate.options),
+                           interval_s=dc.simulate.interval_s, clock=self.clock),
+                f"sim-{dc.id}",
+            )
+        assert port is not None  # the config validator demands port or simulate
+        driver = SerialDriver(port, MasimoDecoder(source=dc.id), source=dc.id,
+                              baudrate=dc.baudrate, clock=self.clock)
+        room.devices.append(Device(config=dc, driver=driver, pty=pty))
+        self._spawn(driver.run(room.queue.put_nowait), f"driver-{dc.id}")
+
+    # -- the room loop ----------------------------------------------------------------------
+    async def _consume(self, room: Room) -> None:
+        pipeline = room.pipeline
+        rid = room.config.id
+        while True:
+            item = await room.queue.get()
+            try:
+                if isinstance(item, Reading):
+                    events = pipeline.feed(item)
+                    self.store.enqueue(lineproto.reading_line(rid, item))
+                    self.hub.publish({"type": "reading", "room": rid, **item.to_dict(),
+                                      "smoothed": pipeline.smoothed.get(item.channel)})
+                elif isinstance(item, DeviceState):
+                    events = pipeline.device_state(item)
+                    self.store.enqueue(lineproto.device_line(rid, item))
+                    self.hub.publish({"type": "device", "room": rid, "source": item.source,
+                                      "state": item.state.value, "detail": item.detail,
+                                      "t": item.t})
+                elif isinstance(item, Control):
+                    events = pipeline.control(item)
+                else:
+                    events = pipeline.tick(item)
+            except Exception:  # a bug must not take the room's monitoring down with it
+                log.exception("room %s: pipeline failed on %r", rid, item)
+                continue
+            for event in events:
+                self._publish_event(event)
+
+    def _publish_event(self, event: AlarmEvent | PhaseEvent) -> None:
+        if isinstance(event, AlarmEvent):
+            self.store.enqueue(lineproto.alarm_line(event))
+        else:
+            self.store.enqueue(lineproto.phase_line(event))
+        self.hub.publish(event.to_dict())
+
+    async def _ticker(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            now = self.clock()
+            for room in self.rooms.values():
+                room.queue.put_nowait(now)
+            self.hub.publish({"type": "heartbeat", "t": now})
+
+    async def _demo_session(self, room: Room) -> None:
+        room.queue.put_nowait(Control(t=self.clock(), event="session_start", by="demo"))
+        await asyncio.sleep(room.config.auto_session_dose_after_s or 0)
+        room.queue.put_nowait(Control(t=self.clock(), event="dose", by="demo"))
+
+    def control(self, room_id: str, control: Control) -> None:
+        self.rooms[room_id].queue.put_nowait(control)
+
+    # -- views ------------------------------------------------------------------------------
+    def room_view(self, room: Room) -> dict[str, Any]:
+        view = room.pipeline.snapshot()
+        view["name"] = room.config.name or room.config.id
+        view["devices"] = [self.device_view(d) for d in room.devices]
+        return view
+
+    def device_view(self, dev: Device) -> dict[str, Any]:
+        dec = dev.driver.decoder
+        return {
+            "id": dev.config.id,
+            "protocol": dev.config.protocol,
+            "port": dev.driver.port,
+            "simulated": dev.config.simulate is not None,
+            "state": dev.driver.state.value,
+            "detail": dev.driver.detail,
+            "frames": dec.frames,
+            "dropped": dict(dec.dropped),
+        }
+
+    def health(self) -> dict[str, Any]:
+        drivers = {d.config.id: self.device_view(d)
+                   for r in self.rooms.values() for d in r.devices}
+        influx = self.store.health()
+        ok = influx["status"] == "ok" and all(d["state"] == "connected" for d in drivers.values())
+        return {
+            "status": "ok" if ok else "degraded",
+            "demo": self.settings.demo,
+            "drivers": drivers,
+            "influxdb": influx,
+            "stream_subscribers": self.hub.subscribers,
+        }

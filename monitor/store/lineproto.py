@@ -1,0 +1,82 @@
+"""InfluxDB line protocol for Vigil's readings and events. Pure.
+
+Schema (documented in README.md):
+  reading  tags room, channel, source          fields value (float, absent when invalid),
+                                                      status (string), valid (bool)
+  alarm    tags room, condition, kind, priority, state
+                                               fields value, limit, baseline (float), reason
+  phase    tags room                           fields phase, detail
+  device   tags room, source                   fields state, detail
+Timestamps are nanoseconds. The same event written twice lands on the same point, so a
+re-send after a crash does no harm.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from monitor.core.models import AlarmEvent, DeviceState, PhaseEvent, Reading
+
+
+def _tag(v: str) -> str:
+    return v.replace("\\", "\\\\").replace(",", r"\,").replace("=", r"\=").replace(" ", r"\ ")
+
+
+def _str_field(v: str) -> str:
+    return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _ns(t: float) -> int:
+    return int(round(t * 1e9))
+
+
+def line(
+    measurement: str,
+    tags: Mapping[str, str],
+    fields: Mapping[str, float | int | bool | str | None],
+    t: float,
+) -> str:
+    tag_s = "".join(f",{k}={_tag(v)}" for k, v in sorted(tags.items()) if v)
+    parts = []
+    for k, v in fields.items():
+        if v is None:
+            continue
+        if isinstance(v, bool):
+            parts.append(f"{k}={'true' if v else 'false'}")
+        elif isinstance(v, (int, float)):
+            if not math.isfinite(v):
+                continue  # never write NaN/inf: InfluxDB rejects them and they mean nothing
+            parts.append(f"{k}={float(v)!r}")
+        else:
+            parts.append(f"{k}={_str_field(v)}")
+    return f"{measurement}{tag_s} {','.join(parts)} {_ns(t)}"
+
+
+def reading_line(room: str, r: Reading) -> str:
+    return line(
+        "reading",
+        {"room": room, "channel": r.channel, "source": r.source},
+        {"value": r.value, "status": ",".join(sorted(r.status)), "valid": r.usable},
+        r.t,
+    )
+
+
+def alarm_line(e: AlarmEvent) -> str:
+    return line(
+        "alarm",
+        {"room": e.room, "condition": e.condition, "kind": e.kind.value,
+         "priority": e.priority.value, "state": e.state.value},
+        {"value": e.value, "limit": e.limit, "baseline": e.baseline, "reason": e.reason,
+         "by": e.by or ""},
+        e.t,
+    )
+
+
+def phase_line(e: PhaseEvent) -> str:
+    return line("phase", {"room": e.room}, {"phase": e.phase, "detail": e.detail}, e.t)
+
+
+def device_line(room: str, s: DeviceState) -> str:
+    return line("device", {"room": room, "source": s.source},
+                {"state": s.state.value, "detail": s.detail}, s.t)

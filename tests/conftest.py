@@ -1,0 +1,126 @@
+"""Fixtures that start real components on loopback: influxd, and Vigil under uvicorn."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, timeout_s: float = 20.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
+        try:
+            if httpx.get(url, timeout=1.0).status_code < 500:
+                return
+        except httpx.HTTPError as exc:
+            last = exc
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {timeout_s} s: {last}")
+
+
+class Influxd:
+    """A real influxd on free loopback ports with its own data directory."""
+
+    def __init__(self, workdir: Path) -> None:
+        exe = shutil.which("influxd")
+        if exe is None:
+            pytest.fail("influxd is not installed: run `make test` (it installs Debian's "
+                        "influxdb package) or `apt-get install influxdb`")
+        self.http_port = free_port()
+        self.rpc_port = free_port()
+        self.url = f"http://127.0.0.1:{self.http_port}"
+        self.workdir = workdir
+        conf = workdir / "influxdb.conf"
+        conf.write_text(
+            f'reporting-disabled = true\nbind-address = "127.0.0.1:{self.rpc_port}"\n'
+            f'[meta]\n  dir = "{workdir}/meta"\n'
+            f'[data]\n  dir = "{workdir}/data"\n  wal-dir = "{workdir}/wal"\n'
+            f"  query-log-enabled = false\n"
+            f'[http]\n  bind-address = "127.0.0.1:{self.http_port}"\n  log-enabled = false\n'
+        )
+        self.log = open(workdir / "influxd.log", "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen([exe, "-config", str(conf)], stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        wait_http(f"{self.url}/ping", proc=self.proc)
+
+    def query(self, q: str, db: str = "vigil") -> list[dict[str, object]]:
+        r = httpx.get(f"{self.url}/query", params={"db": db, "q": q}, timeout=5.0)
+        r.raise_for_status()
+        rows: list[dict[str, object]] = []
+        for result in r.json()["results"]:
+            for series in result.get("series", []):
+                for values in series["values"]:
+                    row = dict(zip(series["columns"], values, strict=True))
+                    row.update(series.get("tags", {}))
+                    rows.append(row)
+        return rows
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def influxd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Influxd]:
+    server = Influxd(tmp_path_factory.mktemp("influxd"))
+    yield server
+    server.stop()
+
+
+class VigilProcess:
+    """`vigil run --config FILE` as a user starts it, on a free port."""
+
+    def __init__(self, config: Path, workdir: Path, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = workdir / "vigil.log"
+        self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        full_env = {**os.environ, **(env or {})}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "run", "--config", str(config),
+             "--port", str(self.port)],
+            stdout=self.log, stderr=subprocess.STDOUT, env=full_env, cwd=ROOT,
+        )
+        try:
+            wait_http(f"{self.url}/api/health", proc=self.proc)
+        except Exception:
+            self.stop()
+            raise RuntimeError(f"vigil did not start:\n{self.log_path.read_text()}") from None
+
+    def get(self, path: str) -> httpx.Response:
+        return httpx.get(self.url + path, timeout=5.0)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()

@@ -1,0 +1,153 @@
+"""The walking skeleton end to end: simulated device bytes → pty → driver → room pipeline →
+InfluxDB, /api/rooms and the live stream, with Vigil started as a user starts it."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from drivers.sim.pty import PtyPair
+from tests.conftest import Influxd, VigilProcess
+
+pytestmark = pytest.mark.slow
+
+
+def sse_messages(url: str, out: list[dict[str, Any]], stop: threading.Event) -> None:
+    """Collect the stream's messages into `out` until `stop` is set."""
+    with httpx.Client(timeout=httpx.Timeout(5.0, read=3.0)) as client:
+        while not stop.is_set():
+            try:
+                with client.stream("GET", url) as r:
+                    for line in r.iter_lines():
+                        if line.startswith("data:"):
+                            out.append(json.loads(line[5:]))
+                        if stop.is_set():
+                            return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+
+
+@pytest.fixture
+def vigil(influxd: Influxd, tmp_path: Path) -> Iterator[tuple[VigilProcess, PtyPair]]:
+    garbage_port = PtyPair()
+    config = tmp_path / "vigil.toml"
+    config.write_text(f"""
+influx_url = "{influxd.url}"
+influx_database = "vigil_e2e"
+influx_batch_s = 0.2
+
+[[rooms]]
+id = "A"
+name = "Room A"
+[[rooms.devices]]
+id = "A-ox"
+protocol = "masimo-ascii"
+simulate = {{ scenario = "steady", interval_s = 0.5 }}
+
+[[rooms]]
+id = "B"
+name = "Room B"
+[[rooms.devices]]
+id = "B-ox"
+protocol = "masimo-ascii"
+simulate = {{ scenario = "desaturation", interval_s = 0.5, options = {{ desat_start_s = 3, desat_duration_s = 22 }} }}
+
+[[rooms]]
+id = "C"
+[[rooms.devices]]
+id = "C-ox"
+protocol = "masimo-ascii"
+port = "{garbage_port.port}"
+""")
+    proc = VigilProcess(config, tmp_path)
+    yield proc, garbage_port
+    proc.stop()
+    garbage_port.close()
+
+
+def test_desaturation_alarm_appears_and_clears_everywhere(
+    vigil: tuple[VigilProcess, PtyPair], influxd: Influxd
+) -> None:
+    app, garbage = vigil
+    messages: list[dict[str, Any]] = []
+    stop = threading.Event()
+    reader = threading.Thread(target=sse_messages, args=(app.url + "/api/stream", messages, stop))
+    reader.start()
+    try:
+        # Garbage into room C's serial line: a bad number, line noise, an impossible SpO2.
+        deadline = time.monotonic() + 10
+        while app.get("/api/health").json()["drivers"]["C-ox"]["state"] != "connected":
+            assert time.monotonic() < deadline, "room C's driver never opened its port"
+            time.sleep(0.1)
+        os.write(garbage.master_fd, b"11/23/26 10:00:00 SPO2=0#5% BPM=072 EXC=000000\r\n"
+                                    b"\x00\xff\x13noise\r\n"
+                                    b"11/23/26 10:00:01 SPO2=355% BPM=072 EXC=000000\r\n")
+
+        def alarm_states() -> list[tuple[str, str, str]]:
+            return [(m["room"], m["condition"], m["state"]) for m in list(messages)
+                    if m.get("type") == "alarm"]
+
+        deadline = time.monotonic() + 70
+        while ("B", "spo2_low", "cleared") not in alarm_states():
+            assert time.monotonic() < deadline, f"no clear; saw {alarm_states()}"
+            time.sleep(0.25)
+            if ("B", "spo2_low", "active") in alarm_states() and not any(
+                    a["condition"] == "spo2_low" for a in
+                    app.get("/api/rooms/B").json()["alarms"]) and \
+                    ("B", "spo2_low", "cleared") not in alarm_states():
+                pytest.fail("alarm on the stream but not in /api/rooms/B")
+    finally:
+        stop.set()
+        reader.join(10)
+
+    assert alarm_states() == [("B", "spo2_low", "active"), ("B", "spo2_low", "cleared")]
+    active = next(m for m in messages if m.get("type") == "alarm")
+    assert active["priority"] == "medium" and active["value"] < 90 and active["limit"] == 90
+
+    assert messages[0]["type"] == "snapshot"
+    assert {m["room"] for m in messages if m.get("type") == "reading"} == {"A", "B"}
+    assert any(m.get("type") == "heartbeat" for m in messages)
+
+    rooms = {r["room"]: r for r in app.get("/api/rooms").json()}
+    assert rooms["A"]["latest"]["spo2"]["value"] in (97.0, 98.0)
+    assert rooms["A"]["alarms"] == [] and rooms["B"]["alarms"] == []
+    assert rooms["C"]["latest"] == {} and rooms["C"]["alarms"] == []
+
+    health = app.get("/api/health").json()
+    assert health["influxdb"]["status"] == "ok"
+    assert health["drivers"]["C-ox"]["dropped"] == {"bad_number": 1, "not_ascii": 1,
+                                                    "implausible": 1}
+
+    deadline = time.monotonic() + 5
+    while True:
+        points = influxd.query("SELECT count(value) FROM reading WHERE room = 'A' "
+                               "AND channel = 'spo2'", db="vigil_e2e")
+        alarms = influxd.query("SELECT reason FROM alarm GROUP BY condition, state",
+                               db="vigil_e2e")
+        if points and points[0]["count"] >= 10 and len(alarms) == 2:
+            break
+        assert time.monotonic() < deadline, f"InfluxDB has {points}, {alarms}"
+        time.sleep(0.2)
+    assert {(a["condition"], a["state"]) for a in alarms} == {("spo2_low", "active"),
+                                                              ("spo2_low", "cleared")}
+
+
+def test_bad_config_stops_start_up_naming_the_field(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    config = tmp_path / "bad.toml"
+    config.write_text('[[rooms]]\nid = "A"\n[[rooms.devices]]\nid = "x"\n'
+                      'protocol = "masimo-ascii"\nbaudrate = -1\nport = "/dev/null"\n')
+    result = subprocess.run([sys.executable, "-m", "monitor", "run", "--config", str(config)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "rooms.0.devices.0.baudrate" in result.stderr

@@ -1,0 +1,79 @@
+"""The serial path through a real pseudo-terminal opened by pyserial."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from drivers.masimo import MasimoDecoder
+from drivers.serial_port import SerialDriver
+from drivers.sim.masimo import run_masimo
+from drivers.sim.pty import PtyPair
+from drivers.sim.scenarios import scenario
+from monitor.core.models import DeviceState, LinkState, Reading
+
+
+async def collect_until(items: list[Reading | DeviceState], pred, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    async def wait() -> None:
+        while not pred():
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(wait(), timeout)
+
+
+async def test_simulator_bytes_reach_readings_through_pty() -> None:
+    pty = PtyPair()
+    items: list[Reading | DeviceState] = []
+    driver = SerialDriver(pty.port, MasimoDecoder(source="ox"), source="ox")
+    tasks = [
+        asyncio.create_task(run_masimo(pty.write, scenario("steady"), interval_s=0.05)),
+        asyncio.create_task(driver.run(items.append)),
+    ]
+    try:
+        await collect_until(
+            items, lambda: sum(isinstance(i, Reading) and i.channel == "spo2" for i in items) >= 5
+        )
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        pty.close()
+    states = [i.state for i in items if isinstance(i, DeviceState)]
+    assert states[:2] == [LinkState.CONNECTING, LinkState.CONNECTED]
+    spo2 = [i for i in items if isinstance(i, Reading) and i.channel == "spo2"]
+    assert all(r.value in (97.0, 98.0) and r.source == "ox" for r in spo2)
+
+
+async def test_garbled_line_is_counted_and_skipped() -> None:
+    pty = PtyPair()
+    items: list[Reading | DeviceState] = []
+    decoder = MasimoDecoder(source="ox")
+    driver = SerialDriver(pty.port, decoder, source="ox")
+    task = asyncio.create_task(driver.run(items.append))
+    try:
+        await collect_until(items, lambda: driver.state == LinkState.CONNECTED)
+        os.write(pty.master_fd, b"11/23/26 10:00:00 SPO2=0#5% BPM=072 EXC=000000\r\n"
+                                b"11/23/26 10:00:01 SPO2=095% BPM=072 EXC=000000\r\n")
+        await collect_until(items, lambda: any(isinstance(i, Reading) for i in items))
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        pty.close()
+    assert decoder.dropped == {"bad_number": 1}
+    assert [(r.channel, r.value) for r in items if isinstance(r, Reading)] == [
+        ("spo2", 95.0), ("pulse_rate", 72.0)]
+
+
+async def test_missing_port_reports_disconnected_and_retries() -> None:
+    items: list[Reading | DeviceState] = []
+    driver = SerialDriver("/dev/does-not-exist-vigil", MasimoDecoder(), source="ox")
+    task = asyncio.create_task(driver.run(items.append))
+    try:
+        await collect_until(items, lambda: sum(
+            isinstance(i, DeviceState) and i.state == LinkState.CONNECTING for i in items) >= 2)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    disconnected = [i for i in items if isinstance(i, DeviceState)
+                    and i.state == LinkState.DISCONNECTED]
+    assert disconnected and "open failed" in disconnected[0].detail

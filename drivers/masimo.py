@@ -42,8 +42,11 @@ ALARM_FLAGS: tuple[tuple[int, str], ...] = (
 )
 KEY_CHANNEL = {"SPO2": Channel.SPO2, "BPM": Channel.PULSE_RATE, "PI": Channel.PERFUSION_INDEX}
 # Plausibility: values outside these ranges are noise on the line, not physiology.
-PLAUSIBLE = {Channel.SPO2: (0.0, 100.0), Channel.PULSE_RATE: (0.0, 350.0),
-             Channel.PERFUSION_INDEX: (0.0, 20.0)}
+PLAUSIBLE = {
+    Channel.SPO2: (0.0, 100.0),
+    Channel.PULSE_RATE: (0.0, 350.0),
+    Channel.PERFUSION_INDEX: (0.0, 20.0),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +74,11 @@ def _valid_prefix(line: str) -> bool:
         return False
     p = line[:17]
     return (
-        p[2] == "/" and p[5] == "/" and p[8] == " " and p[11] == ":" and p[14] == ":"
+        p[2] == "/"
+        and p[5] == "/"
+        and p[8] == " "
+        and p[11] == ":"
+        and p[14] == ":"
         and all(p[i].isdigit() for i in (0, 1, 3, 4, 6, 7, 9, 10, 12, 13, 15, 16))
     )
 
@@ -115,8 +122,9 @@ class MasimoDecoder:
         self._buf.extend(data)
         out: list[Reading] = []
         while True:
-            idx = min((i for i in (self._buf.find(b"\n"), self._buf.find(b"\r")) if i >= 0),
-                      default=-1)
+            idx = min(
+                (i for i in (self._buf.find(b"\n"), self._buf.find(b"\r")) if i >= 0), default=-1
+            )
             if idx < 0:
                 if len(self._buf) > MAX_LINE:
                     self.dropped["overlong"] += 1

@@ -88,17 +88,28 @@ def demo_rooms() -> list[RoomConfig]:
         RoomConfig(
             id="A",
             name="Room A (steady)",
-            devices=[DeviceConfig(id="A-oximeter", protocol="masimo-ascii",
-                                  simulate=SimulatorConfig(scenario="steady"))],
+            devices=[
+                DeviceConfig(
+                    id="A-oximeter",
+                    protocol="masimo-ascii",
+                    simulate=SimulatorConfig(scenario="steady"),
+                )
+            ],
             auto_session_dose_after_s=150,
         ),
         RoomConfig(
             id="B",
             name="Room B (desaturates)",
-            devices=[DeviceConfig(id="B-oximeter", protocol="masimo-ascii",
-                                  simulate=SimulatorConfig(
-                                      scenario="desaturation",
-                                      options={"desat_start_s": 180, "desat_duration_s": 90}))],
+            devices=[
+                DeviceConfig(
+                    id="B-oximeter",
+                    protocol="masimo-ascii",
+                    simulate=SimulatorConfig(
+                        scenario="desaturation",
+                        options={"desat_start_s": 180, "desat_duration_s": 90},
+                    ),
+                )
+            ],
             auto_session_dose_after_s=150,
         ),
     ]

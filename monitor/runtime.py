@@ -106,13 +106,18 @@ class Vigil:
             pty = PtyPair()
             port = pty.port
             self._spawn(
-                run_masimo(pty.write, scenario(dc.simulate.scenario, dc.simulate.options),
-                           interval_s=dc.simulate.interval_s, clock=self.clock),
+                run_masimo(
+                    pty.write,
+                    scenario(dc.simulate.scenario, dc.simulate.options),
+                    interval_s=dc.simulate.interval_s,
+                    clock=self.clock,
+                ),
                 f"sim-{dc.id}",
             )
         assert port is not None  # the config validator demands port or simulate
-        driver = SerialDriver(port, MasimoDecoder(source=dc.id), source=dc.id,
-                              baudrate=dc.baudrate, clock=self.clock)
+        driver = SerialDriver(
+            port, MasimoDecoder(source=dc.id), source=dc.id, baudrate=dc.baudrate, clock=self.clock
+        )
         room.devices.append(Device(config=dc, driver=driver, pty=pty))
         self._spawn(driver.run(room.queue.put_nowait), f"driver-{dc.id}")
 
@@ -126,14 +131,27 @@ class Vigil:
                 if isinstance(item, Reading):
                     events = pipeline.feed(item)
                     self.store.enqueue(lineproto.reading_line(rid, item))
-                    self.hub.publish({"type": "reading", "room": rid, **item.to_dict(),
-                                      "smoothed": pipeline.smoothed.get(item.channel)})
+                    self.hub.publish(
+                        {
+                            "type": "reading",
+                            "room": rid,
+                            **item.to_dict(),
+                            "smoothed": pipeline.smoothed.get(item.channel),
+                        }
+                    )
                 elif isinstance(item, DeviceState):
                     events = pipeline.device_state(item)
                     self.store.enqueue(lineproto.device_line(rid, item))
-                    self.hub.publish({"type": "device", "room": rid, "source": item.source,
-                                      "state": item.state.value, "detail": item.detail,
-                                      "t": item.t})
+                    self.hub.publish(
+                        {
+                            "type": "device",
+                            "room": rid,
+                            "source": item.source,
+                            "state": item.state.value,
+                            "detail": item.detail,
+                            "t": item.t,
+                        }
+                    )
                 elif isinstance(item, Control):
                     events = pipeline.control(item)
                 else:
@@ -188,8 +206,7 @@ class Vigil:
         }
 
     def health(self) -> dict[str, Any]:
-        drivers = {d.config.id: self.device_view(d)
-                   for r in self.rooms.values() for d in r.devices}
+        drivers = {d.config.id: self.device_view(d) for r in self.rooms.values() for d in r.devices}
         influx = self.store.health()
         ok = influx["status"] == "ok" and all(d["state"] == "connected" for d in drivers.values())
         return {

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -23,7 +26,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_http(url: str, timeout_s: float = 20.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+def wait_http(
+    url: str, timeout_s: float = 20.0, proc: subprocess.Popen[bytes] | None = None
+) -> None:
     deadline = time.monotonic() + timeout_s
     last: Exception | None = None
     while time.monotonic() < deadline:
@@ -44,8 +49,10 @@ class Influxd:
     def __init__(self, workdir: Path) -> None:
         exe = shutil.which("influxd")
         if exe is None:
-            pytest.fail("influxd is not installed: run `make test` (it installs Debian's "
-                        "influxdb package) or `apt-get install influxdb`")
+            pytest.fail(
+                "influxd is not installed: run `make test` (it installs Debian's "
+                "influxdb package) or `apt-get install influxdb`"
+            )
         self.http_port = free_port()
         self.rpc_port = free_port()
         self.url = f"http://127.0.0.1:{self.http_port}"
@@ -59,8 +66,9 @@ class Influxd:
             f'[http]\n  bind-address = "127.0.0.1:{self.http_port}"\n  log-enabled = false\n'
         )
         self.log = open(workdir / "influxd.log", "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen([exe, "-config", str(conf)], stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [exe, "-config", str(conf)], stdout=self.log, stderr=subprocess.STDOUT
+        )
         wait_http(f"{self.url}/ping", proc=self.proc)
 
     def query(self, q: str, db: str = "vigil") -> list[dict[str, object]]:
@@ -102,9 +110,20 @@ class VigilProcess:
         self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         full_env = {**os.environ, **(env or {})}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "run", "--config", str(config),
-             "--port", str(self.port)],
-            stdout=self.log, stderr=subprocess.STDOUT, env=full_env, cwd=ROOT,
+            [
+                sys.executable,
+                "-m",
+                "monitor",
+                "run",
+                "--config",
+                str(config),
+                "--port",
+                str(self.port),
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env=full_env,
+            cwd=ROOT,
         )
         try:
             wait_http(f"{self.url}/api/health", proc=self.proc)
@@ -112,8 +131,18 @@ class VigilProcess:
             self.stop()
             raise RuntimeError(f"vigil did not start:\n{self.log_path.read_text()}") from None
 
-    def get(self, path: str) -> httpx.Response:
-        return httpx.get(self.url + path, timeout=5.0)
+    # Tests talk to the app only through these helpers, so that authentication (when it
+    # is required) is added in one place.
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=5.0)
+
+    def get(self, path: str, **kw: object) -> httpx.Response:
+        with self.client() as c:
+            return c.get(path, **kw)  # type: ignore[arg-type]
+
+    def post(self, path: str, **kw: object) -> httpx.Response:
+        with self.client() as c:
+            return c.post(path, **kw)  # type: ignore[arg-type]
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -124,3 +153,18 @@ class VigilProcess:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+
+
+def collect_stream(app: VigilProcess, out: list[dict[str, Any]], stop: threading.Event) -> None:
+    """Collect the stream's messages into `out` until `stop` is set."""
+    with app.client() as client:
+        while not stop.is_set():
+            try:
+                with client.stream("GET", "/api/stream", timeout=httpx.Timeout(5.0, read=3.0)) as r:
+                    for line in r.iter_lines():
+                        if line.startswith("data:"):
+                            out.append(json.loads(line[5:]))
+                        if stop.is_set():
+                            return
+            except httpx.HTTPError:
+                time.sleep(0.2)

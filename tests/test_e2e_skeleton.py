@@ -3,7 +3,6 @@ InfluxDB, /api/rooms and the live stream, with Vigil started as a user starts it
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -11,28 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from drivers.sim.pty import PtyPair
-from tests.conftest import Influxd, VigilProcess
+from tests.conftest import Influxd, VigilProcess, collect_stream
 
 pytestmark = pytest.mark.slow
-
-
-def sse_messages(url: str, out: list[dict[str, Any]], stop: threading.Event) -> None:
-    """Collect the stream's messages into `out` until `stop` is set."""
-    with httpx.Client(timeout=httpx.Timeout(5.0, read=3.0)) as client:
-        while not stop.is_set():
-            try:
-                with client.stream("GET", url) as r:
-                    for line in r.iter_lines():
-                        if line.startswith("data:"):
-                            out.append(json.loads(line[5:]))
-                        if stop.is_set():
-                            return
-            except httpx.HTTPError:
-                time.sleep(0.2)
 
 
 @pytest.fixture
@@ -79,7 +62,7 @@ def test_desaturation_alarm_appears_and_clears_everywhere(
     app, garbage = vigil
     messages: list[dict[str, Any]] = []
     stop = threading.Event()
-    reader = threading.Thread(target=sse_messages, args=(app.url + "/api/stream", messages, stop))
+    reader = threading.Thread(target=collect_stream, args=(app, messages, stop))
     reader.start()
     try:
         # Garbage into room C's serial line: a bad number, line noise, an impossible SpO2.
@@ -87,22 +70,31 @@ def test_desaturation_alarm_appears_and_clears_everywhere(
         while app.get("/api/health").json()["drivers"]["C-ox"]["state"] != "connected":
             assert time.monotonic() < deadline, "room C's driver never opened its port"
             time.sleep(0.1)
-        os.write(garbage.master_fd, b"11/23/26 10:00:00 SPO2=0#5% BPM=072 EXC=000000\r\n"
-                                    b"\x00\xff\x13noise\r\n"
-                                    b"11/23/26 10:00:01 SPO2=355% BPM=072 EXC=000000\r\n")
+        os.write(
+            garbage.master_fd,
+            b"11/23/26 10:00:00 SPO2=0#5% BPM=072 EXC=000000\r\n"
+            b"\x00\xff\x13noise\r\n"
+            b"11/23/26 10:00:01 SPO2=355% BPM=072 EXC=000000\r\n",
+        )
 
         def alarm_states() -> list[tuple[str, str, str]]:
-            return [(m["room"], m["condition"], m["state"]) for m in list(messages)
-                    if m.get("type") == "alarm"]
+            return [
+                (m["room"], m["condition"], m["state"])
+                for m in list(messages)
+                if m.get("type") == "alarm"
+            ]
 
         deadline = time.monotonic() + 70
         while ("B", "spo2_low", "cleared") not in alarm_states():
             assert time.monotonic() < deadline, f"no clear; saw {alarm_states()}"
             time.sleep(0.25)
-            if ("B", "spo2_low", "active") in alarm_states() and not any(
-                    a["condition"] == "spo2_low" for a in
-                    app.get("/api/rooms/B").json()["alarms"]) and \
-                    ("B", "spo2_low", "cleared") not in alarm_states():
+            if (
+                ("B", "spo2_low", "active") in alarm_states()
+                and not any(
+                    a["condition"] == "spo2_low" for a in app.get("/api/rooms/B").json()["alarms"]
+                )
+                and ("B", "spo2_low", "cleared") not in alarm_states()
+            ):
                 pytest.fail("alarm on the stream but not in /api/rooms/B")
     finally:
         stop.set()
@@ -123,21 +115,26 @@ def test_desaturation_alarm_appears_and_clears_everywhere(
 
     health = app.get("/api/health").json()
     assert health["influxdb"]["status"] == "ok"
-    assert health["drivers"]["C-ox"]["dropped"] == {"bad_number": 1, "not_ascii": 1,
-                                                    "implausible": 1}
+    assert health["drivers"]["C-ox"]["dropped"] == {
+        "bad_number": 1,
+        "not_ascii": 1,
+        "implausible": 1,
+    }
 
     deadline = time.monotonic() + 5
     while True:
-        points = influxd.query("SELECT count(value) FROM reading WHERE room = 'A' "
-                               "AND channel = 'spo2'", db="vigil_e2e")
-        alarms = influxd.query("SELECT reason FROM alarm GROUP BY condition, state",
-                               db="vigil_e2e")
+        points = influxd.query(
+            "SELECT count(value) FROM reading WHERE room = 'A' AND channel = 'spo2'", db="vigil_e2e"
+        )
+        alarms = influxd.query("SELECT reason FROM alarm GROUP BY condition, state", db="vigil_e2e")
         if points and points[0]["count"] >= 10 and len(alarms) == 2:
             break
         assert time.monotonic() < deadline, f"InfluxDB has {points}, {alarms}"
         time.sleep(0.2)
-    assert {(a["condition"], a["state"]) for a in alarms} == {("spo2_low", "active"),
-                                                              ("spo2_low", "cleared")}
+    assert {(a["condition"], a["state"]) for a in alarms} == {
+        ("spo2_low", "active"),
+        ("spo2_low", "cleared"),
+    }
 
 
 def test_bad_config_stops_start_up_naming_the_field(tmp_path: Path) -> None:
@@ -145,9 +142,15 @@ def test_bad_config_stops_start_up_naming_the_field(tmp_path: Path) -> None:
     import sys
 
     config = tmp_path / "bad.toml"
-    config.write_text('[[rooms]]\nid = "A"\n[[rooms.devices]]\nid = "x"\n'
-                      'protocol = "masimo-ascii"\nbaudrate = -1\nport = "/dev/null"\n')
-    result = subprocess.run([sys.executable, "-m", "monitor", "run", "--config", str(config)],
-                            capture_output=True, text=True, timeout=60)
+    config.write_text(
+        '[[rooms]]\nid = "A"\n[[rooms.devices]]\nid = "x"\n'
+        'protocol = "masimo-ascii"\nbaudrate = -1\nport = "/dev/null"\n'
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor", "run", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "rooms.0.devices.0.baudrate" in result.stderr

@@ -11,11 +11,15 @@ from monitor.core.models import Flag, Reading
 T = 1000.0
 
 # Rad-8 line layout as in the Rad-8 operator's manual (ASCII 1) and mdpnp poxrad_discrete.h.
-RAD8 = (b"11/23/26 10:15:02 SN=0000012345 SPO2=097% BPM=072 PI=03.45% SPCO=--.-% "
-        b"SPMET=--.-% DESAT=-- PIDELTA=+-- ALARM=0000 EXC=000800\r\n")
+RAD8 = (
+    b"11/23/26 10:15:02 SN=0000012345 SPO2=097% BPM=072 PI=03.45% SPCO=--.-% "
+    b"SPMET=--.-% DESAT=-- PIDELTA=+-- ALARM=0000 EXC=000800\r\n"
+)
 # Radical-7 colour build: 6-digit ALARM, extra keys, different order (parse by key).
-RADICAL7 = (b"11/23/26 10:15:03 SN=---------- SPO2=088% BPM=131 PI=00.41% SPHB=--.- PVI=--- "
-            b"ALARM=000012 EXC=000004 EXC1=00000000 RESVD=--------\r\n")
+RADICAL7 = (
+    b"11/23/26 10:15:03 SN=---------- SPO2=088% BPM=131 PI=00.41% SPHB=--.- PVI=--- "
+    b"ALARM=000012 EXC=000004 EXC1=00000000 RESVD=--------\r\n"
+)
 # Radical-5: short field set, 2-digit ALARM, 3-digit EXC, sensor off with dashes.
 RADICAL5 = b"11/23/26 10:15:04 SPO2=---% BPM=--- PI=--.--% ALARM=00 EXC=020\r\n"
 
@@ -47,7 +51,10 @@ def test_radical7_keys_in_other_order_and_status_bits() -> None:
 def test_dashes_are_none_with_probe_off_status() -> None:
     _, out = readings(RADICAL5)
     assert [(r.channel, r.value) for r in out] == [
-        ("spo2", None), ("pulse_rate", None), ("perfusion_index", None)]
+        ("spo2", None),
+        ("pulse_rate", None),
+        ("perfusion_index", None),
+    ]
     assert all(r.status == {Flag.PROBE_OFF} for r in out)  # EXC 0x020 = sensor off
 
 
@@ -74,8 +81,7 @@ def test_garbled_lines_are_counted_and_yield_nothing() -> None:
     out = dec.feed(b"".join(bad), T)
     assert out == []
     assert sum(dec.dropped.values()) == len(bad)
-    assert set(dec.dropped) == {"bad_number", "implausible", "bad_status", "not_ascii",
-                                "no_values"}
+    assert set(dec.dropped) == {"bad_number", "implausible", "bad_status", "not_ascii", "no_values"}
 
 
 def test_lf_cr_and_lone_lf_line_endings() -> None:
@@ -96,8 +102,11 @@ def test_parse_value_rules() -> None:
 def test_encoder_round_trip() -> None:
     line = encode_line("11/23/26 10:00:00", 93, 101, 1.5, exc=0x000008)
     _, out = readings(line)
-    assert {r.channel: r.value for r in out} == {"spo2": 93.0, "pulse_rate": 101.0,
-                                                 "perfusion_index": 1.5}
+    assert {r.channel: r.value for r in out} == {
+        "spo2": 93.0,
+        "pulse_rate": 101.0,
+        "perfusion_index": 1.5,
+    }
     assert out[0].status == {Flag.SEARCHING}
 
 

@@ -33,8 +33,10 @@ def test_desaturation_alarms_after_15_s_and_clears_after_15_s_back() -> None:
     events = run(p, items)
     # The 5-s median (samples in (t-5, t]) is low from t=62 (3 of 5 low); +15 s -> 77.
     # Back up: median >= 91 from t=122; +15 s -> cleared at 137.
-    assert alarms(events) == [(77.0, "spo2_low", AlarmState.ACTIVE),
-                              (137.0, "spo2_low", AlarmState.CLEARED)]
+    assert alarms(events) == [
+        (77.0, "spo2_low", AlarmState.ACTIVE),
+        (137.0, "spo2_low", AlarmState.CLEARED),
+    ]
     active = next(e for e in events if isinstance(e, AlarmEvent))
     assert active.value == 86 and active.limit == 90 and active.priority == "medium"
 
@@ -62,7 +64,9 @@ def test_baseline_from_pre_dose_window() -> None:
     items.append(Control(400, "dose"))
     events = run(p, items)
     assert [(e.t, e.phase) for e in events if isinstance(e, PhaseEvent)] == [
-        (0, "pre_dose"), (400, "dosed")]
+        (0, "pre_dose"),
+        (400, "dosed"),
+    ]
     # Last 5 min before the dose: t 100..399 -> 100 samples of 96 and 200 of 98.
     assert p.baseline.spo2 == 98 and p.baseline.pulse_rate == 70
 

@@ -52,8 +52,11 @@ async def test_garbled_line_is_counted_and_skipped() -> None:
     task = asyncio.create_task(driver.run(items.append))
     try:
         await collect_until(items, lambda: driver.state == LinkState.CONNECTED)
-        os.write(pty.master_fd, b"11/23/26 10:00:00 SPO2=0#5% BPM=072 EXC=000000\r\n"
-                                b"11/23/26 10:00:01 SPO2=095% BPM=072 EXC=000000\r\n")
+        os.write(
+            pty.master_fd,
+            b"11/23/26 10:00:00 SPO2=0#5% BPM=072 EXC=000000\r\n"
+            b"11/23/26 10:00:01 SPO2=095% BPM=072 EXC=000000\r\n",
+        )
         await collect_until(items, lambda: any(isinstance(i, Reading) for i in items))
     finally:
         task.cancel()
@@ -61,7 +64,9 @@ async def test_garbled_line_is_counted_and_skipped() -> None:
         pty.close()
     assert decoder.dropped == {"bad_number": 1}
     assert [(r.channel, r.value) for r in items if isinstance(r, Reading)] == [
-        ("spo2", 95.0), ("pulse_rate", 72.0)]
+        ("spo2", 95.0),
+        ("pulse_rate", 72.0),
+    ]
 
 
 async def test_missing_port_reports_disconnected_and_retries() -> None:
@@ -69,11 +74,17 @@ async def test_missing_port_reports_disconnected_and_retries() -> None:
     driver = SerialDriver("/dev/does-not-exist-vigil", MasimoDecoder(), source="ox")
     task = asyncio.create_task(driver.run(items.append))
     try:
-        await collect_until(items, lambda: sum(
-            isinstance(i, DeviceState) and i.state == LinkState.CONNECTING for i in items) >= 2)
+        await collect_until(
+            items,
+            lambda: (
+                sum(isinstance(i, DeviceState) and i.state == LinkState.CONNECTING for i in items)
+                >= 2
+            ),
+        )
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-    disconnected = [i for i in items if isinstance(i, DeviceState)
-                    and i.state == LinkState.DISCONNECTED]
+    disconnected = [
+        i for i in items if isinstance(i, DeviceState) and i.state == LinkState.DISCONNECTED
+    ]
     assert disconnected and "open failed" in disconnected[0].detail

@@ -6,6 +6,7 @@ path with pyserial exactly as it would open /dev/ttyUSB0.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tty
 
@@ -27,7 +28,5 @@ class PtyPair:
 
     def close(self) -> None:
         for fd in (self.master_fd, self._slave_fd):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass

@@ -62,5 +62,6 @@ def scenario(name: str, options: Mapping[str, Any] | None = None) -> Scenario:
     try:
         factory = SCENARIOS[name]
     except KeyError:
-        raise ValueError(f"unknown scenario {name!r}; known: {', '.join(sorted(SCENARIOS))}")
+        known = ", ".join(sorted(SCENARIOS))
+        raise ValueError(f"unknown scenario {name!r}; known: {known}") from None
     return factory(options or {})

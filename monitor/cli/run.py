@@ -13,8 +13,9 @@ from monitor.config import ConfigError, load_settings
 
 @app.command()
 def run(
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML config file.",
-                                                envvar="VIGIL_CONFIG")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="TOML config file.", envvar="VIGIL_CONFIG")
+    ] = None,
     host: Annotated[str | None, typer.Option(help="Listen address (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Listen port (default 8000).")] = None,
 ) -> None:
@@ -33,9 +34,10 @@ def run(
     shown_host = "localhost" if settings.host in ("127.0.0.1", "0.0.0.0", "::") else settings.host
     typer.echo("Vigil is a secondary alarm system: keep the bedside devices' own alarms on.")
     if settings.demo:
-        typer.echo(f"No rooms configured: running the demo with simulated rooms "
-                   f"{', '.join(r.id for r in settings.rooms)}.")
+        typer.echo(
+            f"No rooms configured: running the demo with simulated rooms "
+            f"{', '.join(r.id for r in settings.rooms)}."
+        )
     typer.echo(f"Dashboard: http://{shown_host}:{settings.port}/")
     typer.echo(f"InfluxDB:  {settings.influx_url} (database {settings.influx_database})")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level="warning")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")

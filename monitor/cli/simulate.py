@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Annotated
 
@@ -17,11 +18,18 @@ SIMULATED_PROTOCOLS = ("masimo-ascii",)
 def simulate(
     protocol: Annotated[str, typer.Option(help="Device protocol id.")] = "masimo-ascii",
     scenario: Annotated[str, typer.Option(help="Scenario name (steady, desaturation).")] = "steady",
-    port: Annotated[str | None, typer.Option(help="Serial port or pyserial URL to write to.")] = None,
-    pty: Annotated[bool, typer.Option("--pty", help="Create a pseudo-terminal and print its "
-                                      "path for a driver to open.")] = False,
-    options: Annotated[str, typer.Option(help='Scenario options as JSON, e.g. '
-                                         '\'{"desat_start_s": 30}\'.')] = "{}",
+    port: Annotated[
+        str | None, typer.Option(help="Serial port or pyserial URL to write to.")
+    ] = None,
+    pty: Annotated[
+        bool,
+        typer.Option(
+            "--pty", help="Create a pseudo-terminal and print its path for a driver to open."
+        ),
+    ] = False,
+    options: Annotated[
+        str, typer.Option(help="Scenario options as JSON, e.g. '{\"desat_start_s\": 30}'.")
+    ] = "{}",
     interval: Annotated[float, typer.Option(help="Seconds between frames.")] = 1.0,
 ) -> None:
     """Run a simulated device until interrupted."""
@@ -32,8 +40,11 @@ def simulate(
     from drivers.sim.scenarios import scenario as make_scenario
 
     if protocol not in SIMULATED_PROTOCOLS:
-        typer.echo(f"vigil: no simulator for protocol {protocol!r} "
-                   f"(have: {', '.join(SIMULATED_PROTOCOLS)})", err=True)
+        typer.echo(
+            f"vigil: no simulator for protocol {protocol!r} "
+            f"(have: {', '.join(SIMULATED_PROTOCOLS)})",
+            err=True,
+        )
         raise typer.Exit(2)
     if (port is None) == (not pty):
         typer.echo("vigil: give exactly one of --port PATH or --pty", err=True)
@@ -57,7 +68,5 @@ def simulate(
             typer.echo(f"vigil: cannot open {port}: {exc}", err=True)
             raise typer.Exit(2) from None
         write = ser.write
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_masimo(write, scen, interval_s=interval))
-    except KeyboardInterrupt:
-        pass

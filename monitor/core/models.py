@@ -167,6 +167,8 @@ class AlarmEvent:
     baseline: float | None = None
     reason: str = ""
     by: str | None = None  # who acknowledged, for acknowledged transitions
+    tier: int = 1  # escalation tier to page: 1 room nurse, 2 charge nurse, 3 physician
+    since: float | None = None  # when this episode of the condition became active
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"type": "alarm"}

@@ -122,8 +122,9 @@ class InfluxStore:
     # -- reading ----------------------------------------------------------------------------
     async def query(self, influxql: str) -> list[dict[str, Any]]:
         """Run InfluxQL; return rows as dicts with the series' tags merged in."""
-        r = await self._http.get("/query", params={"db": self.database, "q": influxql,
-                                                   "epoch": "ns"})
+        r = await self._http.get(
+            "/query", params={"db": self.database, "q": influxql, "epoch": "ns"}
+        )
         r.raise_for_status()
         rows: list[dict[str, Any]] = []
         for result in r.json().get("results", []):

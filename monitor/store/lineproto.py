@@ -65,10 +65,20 @@ def reading_line(room: str, r: Reading) -> str:
 def alarm_line(e: AlarmEvent) -> str:
     return line(
         "alarm",
-        {"room": e.room, "condition": e.condition, "kind": e.kind.value,
-         "priority": e.priority.value, "state": e.state.value},
-        {"value": e.value, "limit": e.limit, "baseline": e.baseline, "reason": e.reason,
-         "by": e.by or ""},
+        {
+            "room": e.room,
+            "condition": e.condition,
+            "kind": e.kind.value,
+            "priority": e.priority.value,
+            "state": e.state.value,
+        },
+        {
+            "value": e.value,
+            "limit": e.limit,
+            "baseline": e.baseline,
+            "reason": e.reason,
+            "by": e.by or "",
+        },
         e.t,
     )
 
@@ -78,5 +88,9 @@ def phase_line(e: PhaseEvent) -> str:
 
 
 def device_line(room: str, s: DeviceState) -> str:
-    return line("device", {"room": room, "source": s.source},
-                {"state": s.state.value, "detail": s.detail}, s.t)
+    return line(
+        "device",
+        {"room": room, "source": s.source},
+        {"state": s.state.value, "detail": s.detail},
+        s.t,
+    )

@@ -8,19 +8,19 @@ from typing import Any, Literal
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 
-from monitor.api.deps import VigilDep
+from monitor.api.deps import Clinician, Viewer, VigilDep
 from monitor.core.models import Control
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
 
 
 @router.get("")
-async def list_rooms(vigil: VigilDep) -> list[dict[str, Any]]:
+async def list_rooms(vigil: VigilDep, user: Viewer) -> list[dict[str, Any]]:
     return [vigil.room_view(room) for room in vigil.rooms.values()]
 
 
 @router.get("/{room_id}")
-async def get_room(room_id: str, vigil: VigilDep) -> dict[str, Any]:
+async def get_room(room_id: str, vigil: VigilDep, user: Viewer) -> dict[str, Any]:
     room = vigil.rooms.get(room_id)
     if room is None:
         raise HTTPException(404, f"no room {room_id!r}")
@@ -32,8 +32,10 @@ class ControlIn(BaseModel):
 
 
 @router.post("/{room_id}/events", status_code=202)
-async def post_event(room_id: str, body: ControlIn, vigil: VigilDep) -> dict[str, str]:
+async def post_event(
+    room_id: str, body: ControlIn, vigil: VigilDep, user: Clinician
+) -> dict[str, str]:
     if room_id not in vigil.rooms:
         raise HTTPException(404, f"no room {room_id!r}")
-    vigil.control(room_id, Control(t=time.time(), event=body.event))
+    vigil.control(room_id, Control(t=time.time(), event=body.event, by=user.username))
     return {"status": "accepted"}

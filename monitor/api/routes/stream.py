@@ -12,13 +12,13 @@ from collections.abc import AsyncIterable
 from fastapi import APIRouter, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
-from monitor.api.deps import VigilDep
+from monitor.api.deps import Viewer, VigilDep
 
 router = APIRouter(prefix="/api", tags=["stream"])
 
 
 @router.get("/stream", response_class=EventSourceResponse)
-async def stream(request: Request, vigil: VigilDep) -> AsyncIterable[ServerSentEvent]:
+async def stream(request: Request, vigil: VigilDep, user: Viewer) -> AsyncIterable[ServerSentEvent]:
     q = vigil.hub.subscribe()
     try:
         rooms = [vigil.room_view(r) for r in vigil.rooms.values()]

@@ -1,0 +1,1 @@
+"""Phone notifications, escalation policy, signed acknowledgement tokens."""

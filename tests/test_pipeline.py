@@ -75,3 +75,16 @@ def test_no_baseline_without_two_minutes_of_data() -> None:
     p = RoomPipeline("A")
     run(p, [spo2(t, 97) for t in range(0, 60)] + [Control(60, "dose")])
     assert p.baseline.spo2 is None
+
+
+def test_acknowledge_marks_who_and_clear_follows() -> None:
+    p = RoomPipeline("A")
+    events = run(p, [spo2(t, 85) for t in range(0, 30)])
+    assert alarms(events) == [(15.0, "spo2_low", AlarmState.ACTIVE)]
+    acked = p.control(Control(25.0, "ack", {"condition": "spo2_low"}, by="nurse1"))
+    assert [(e.state, e.by, e.since) for e in acked if isinstance(e, AlarmEvent)] == [
+        (AlarmState.ACKNOWLEDGED, "nurse1", 15.0)
+    ]
+    assert p.control(Control(26.0, "ack", {"condition": "spo2_low"}, by="nurse2")) == []
+    events = run(p, [spo2(t, 97) for t in range(30, 60)])
+    assert alarms(events) == [(47.0, "spo2_low", AlarmState.CLEARED)]

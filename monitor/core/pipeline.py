@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from monitor.core.models import (
@@ -28,6 +28,7 @@ from monitor.core.models import (
 SMOOTHING_WINDOW_S = 5.0  # median of the last few seconds rejects single-sample artefacts
 BASELINE_WINDOW_S = 300.0  # clinical-defaults.md: last 5 min before the dose mark
 BASELINE_MIN_SPAN_S = 120.0  # ... with at least 2 min of data
+AUDIO_PAUSE_S = 120.0  # IEC 60601-1-8 practice: audio paused 2 min, a higher alarm breaks through
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,7 @@ class RoomPipeline:
         self._ok_since: float | None = None
         self.active: dict[str, AlarmEvent] = {}
         self.devices: dict[str, DeviceState] = {}
+        self.audio_paused_until: float | None = None
 
     # -- inputs ---------------------------------------------------------------------------
     def feed(self, reading: Reading) -> list[Event]:
@@ -109,6 +111,22 @@ class RoomPipeline:
             return self._set_phase(control.t, "dosed")
         if control.event == "session_end":
             return self._set_phase(control.t, "ended")
+        if control.event == "ack":
+            current = self.active.get(str(control.args.get("condition")))
+            if current is None or current.state == AlarmState.ACKNOWLEDGED:
+                return []
+            acked = replace(
+                current,
+                t=control.t,
+                state=AlarmState.ACKNOWLEDGED,
+                by=control.by,
+                reason=f"acknowledged by {control.by or 'unknown'}",
+            )
+            self.active[current.condition] = acked
+            return [acked]
+        if control.event == "audio_pause":
+            self.audio_paused_until = control.t + AUDIO_PAUSE_S
+            return []
         return []
 
     def tick(self, now: float) -> list[Event]:
@@ -157,6 +175,7 @@ class RoomPipeline:
             baseline=self.baseline.spo2,
             reason=f"SpO2 {value:g} % {'<' if state == AlarmState.ACTIVE else '≥'} "
             f"{self._spo2_limit:g} % for {self._delay_s:g} s",
+            since=t if condition not in self.active else self.active[condition].since,
         )
         if state == AlarmState.CLEARED:
             self.active.pop(condition, None)
@@ -174,6 +193,7 @@ class RoomPipeline:
             "smoothed": dict(self.smoothed),
             "baseline": self.baseline.to_dict(),
             "alarms": [a.to_dict() for a in self.active.values()],
+            "audio_paused_until": self.audio_paused_until,
             "devices": {
                 s: {"state": d.state.value, "t": d.t, "detail": d.detail}
                 for s, d in self.devices.items()

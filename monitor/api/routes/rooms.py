@@ -28,7 +28,8 @@ async def get_room(room_id: str, vigil: VigilDep, user: Viewer) -> dict[str, Any
 
 
 class ControlIn(BaseModel):
-    event: Literal["session_start", "dose", "session_end"]
+    event: Literal["session_start", "dose", "session_end", "ack", "audio_pause"]
+    args: dict[str, Any] = {}
 
 
 @router.post("/{room_id}/events", status_code=202)
@@ -37,5 +38,7 @@ async def post_event(
 ) -> dict[str, str]:
     if room_id not in vigil.rooms:
         raise HTTPException(404, f"no room {room_id!r}")
-    vigil.control(room_id, Control(t=time.time(), event=body.event, by=user.username))
+    vigil.control(
+        room_id, Control(t=time.time(), event=body.event, args=body.args, by=user.username)
+    )
     return {"status": "accepted"}

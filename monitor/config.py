@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     influx_batch_s: float = Field(1.0, gt=0)
     rooms: list[RoomConfig] = Field(default_factory=list)
     demo: bool = False
+    # Seconds an alarm may stay unacknowledged before tier 2, then tier 3, is paged
+    # (clinical-defaults.md "Escalation to phones"). Low-priority alarms never escalate.
+    escalation_after_s: dict[Literal["high", "medium"], list[float]] = Field(
+        default_factory=lambda: {"high": [60.0, 120.0], "medium": [120.0, 240.0]}
+    )
 
     _toml_data: dict[str, Any] = {}
 

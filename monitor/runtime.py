@@ -64,7 +64,11 @@ class Vigil:
             batch_s=settings.influx_batch_s,
         )
         self.rooms: dict[str, Room] = {
-            rc.id: Room(config=rc, pipeline=RoomPipeline(rc.id)) for rc in settings.rooms
+            rc.id: Room(
+                config=rc,
+                pipeline=RoomPipeline(rc.id, escalation_after_s=dict(settings.escalation_after_s)),
+            )
+            for rc in settings.rooms
         }
         self._tasks: list[asyncio.Task[None]] = []
         self.started_at: float | None = None

@@ -88,3 +88,18 @@ def test_acknowledge_marks_who_and_clear_follows() -> None:
     assert p.control(Control(26.0, "ack", {"condition": "spo2_low"}, by="nurse2")) == []
     events = run(p, [spo2(t, 97) for t in range(30, 60)])
     assert alarms(events) == [(47.0, "spo2_low", AlarmState.CLEARED)]
+
+
+def test_unacknowledged_alarm_escalates_through_tiers_and_ack_stops_it() -> None:
+    p = RoomPipeline("A", escalation_after_s={"medium": [10.0, 20.0]})
+    run(p, [spo2(t, 85) for t in range(0, 16)])  # active at t=15
+    escalations = []
+    for now in range(16, 50):
+        escalations += [
+            (e.t, e.state, e.tier) for e in p.tick(float(now)) if isinstance(e, AlarmEvent)
+        ]
+    assert escalations == [(25.0, AlarmState.ESCALATED, 2), (35.0, AlarmState.ESCALATED, 3)]
+    p2 = RoomPipeline("A", escalation_after_s={"medium": [10.0, 20.0]})
+    run(p2, [spo2(t, 85) for t in range(0, 16)])
+    p2.control(Control(20.0, "ack", {"condition": "spo2_low"}, by="n"))
+    assert [e for now in range(20, 60) for e in p2.tick(float(now))] == []

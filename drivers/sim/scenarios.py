@@ -19,6 +19,12 @@ class Vitals:
     pulse_rate: float | None = 72.0
     perfusion_index: float | None = 3.5
     probe_off: bool = False
+    motion: bool = False
+    # Blood pressure the cuff would measure if a cycle ran now (mmHg).
+    sbp: float | None = 122.0
+    dbp: float | None = 78.0
+    cuff_error: bool = False
+    connected: bool = True  # False: the device is unplugged / out of range
 
 
 Scenario = Callable[[float], Vitals]

@@ -28,6 +28,7 @@ from monitor.core.models import (
 SMOOTHING_WINDOW_S = 5.0  # median of the last few seconds rejects single-sample artefacts
 BASELINE_WINDOW_S = 300.0  # clinical-defaults.md: last 5 min before the dose mark
 BASELINE_MIN_SPAN_S = 120.0  # ... with at least 2 min of data
+DEFAULT_ESCALATION_S = {"high": [60.0, 120.0], "medium": [120.0, 240.0]}
 AUDIO_PAUSE_S = 120.0  # IEC 60601-1-8 practice: audio paused 2 min, a higher alarm breaks through
 
 
@@ -58,7 +59,14 @@ class _Smoother:
 class RoomPipeline:
     """Feed readings, device states, controls and ticks; get events back."""
 
-    def __init__(self, room: str, *, spo2_low_limit: float = 90.0, delay_s: float = 15.0) -> None:
+    def __init__(
+        self,
+        room: str,
+        *,
+        spo2_low_limit: float = 90.0,
+        delay_s: float = 15.0,
+        escalation_after_s: dict[str, list[float]] | None = None,
+    ) -> None:
         self.room = room
         self.phase = "idle"
         self.dose_t: float | None = None
@@ -80,6 +88,7 @@ class RoomPipeline:
         self.active: dict[str, AlarmEvent] = {}
         self.devices: dict[str, DeviceState] = {}
         self.audio_paused_until: float | None = None
+        self._escalation = escalation_after_s or DEFAULT_ESCALATION_S
 
     # -- inputs ---------------------------------------------------------------------------
     def feed(self, reading: Reading) -> list[Event]:
@@ -130,7 +139,23 @@ class RoomPipeline:
         return []
 
     def tick(self, now: float) -> list[Event]:
-        return []
+        """Escalate unacknowledged alarms whose tier timeout has passed."""
+        out: list[Event] = []
+        for condition, alarm in list(self.active.items()):
+            if alarm.state not in (AlarmState.ACTIVE, AlarmState.ESCALATED) or alarm.since is None:
+                continue
+            timeouts = self._escalation.get(alarm.priority.value, [])
+            if alarm.tier <= len(timeouts) and now - alarm.since >= timeouts[alarm.tier - 1]:
+                escalated = replace(
+                    alarm,
+                    t=now,
+                    state=AlarmState.ESCALATED,
+                    tier=alarm.tier + 1,
+                    reason=f"unacknowledged for {now - alarm.since:.0f} s: tier {alarm.tier + 1}",
+                )
+                self.active[condition] = escalated
+                out.append(escalated)
+        return out
 
     # -- internals ------------------------------------------------------------------------
     def _baseline_of(self, channel: str) -> float | None:

@@ -70,7 +70,9 @@ ENCODE_VECTORS = [
 
 
 @pytest.mark.parametrize(("value", "exponent", "raw", "why"), ENCODE_VECTORS)
-def test_sfloat_canonical_encoder(value: float | None, exponent: int | None, raw: int, why: str) -> None:
+def test_sfloat_canonical_encoder(
+    value: float | None, exponent: int | None, raw: int, why: str
+) -> None:
     assert sfloat_raw(value, exponent) == raw, why
 
 
@@ -134,8 +136,16 @@ DATE_VECTORS = [
         "Nordic BPM test: year 0 = unknown",
     ),
     (bytes([0xEA, 0x07, 11, 23, 2, 45, 0]), DateTime(2026, 11, 23, 2, 45, 0), "full date"),
-    (bytes([0xEA, 0x07, 0, 0, 2, 45, 0]), DateTime(2026, None, None, 2, 45, 0), "unknown month/day"),
-    (bytes([0xEA, 0x07, 13, 32, 24, 60, 60]), DateTime(2026, None, None, None, None, None), "out of range"),
+    (
+        bytes([0xEA, 0x07, 0, 0, 2, 45, 0]),
+        DateTime(2026, None, None, 2, 45, 0),
+        "unknown month/day",
+    ),
+    (
+        bytes([0xEA, 0x07, 13, 32, 24, 60, 60]),
+        DateTime(2026, None, None, None, None, None),
+        "out of range",
+    ),
 ]
 
 

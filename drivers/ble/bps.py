@@ -44,6 +44,7 @@ STATUS_FLAGS: tuple[tuple[int, str, int], ...] = (
     (5, Flag.IMPROPER_POSITION, 4),
 )
 PULSE_RANGE_FEATURE_BIT = 3
+NO_RESULT = frozenset({"nan", "nres", "reserved"})
 PULSE_RANGE = {0: "within", 1: "above_upper", 2: "below_lower", 3: "rfu"}
 
 
@@ -135,10 +136,16 @@ def bpm_readings(
     ]
     if rec.pulse_rate is not None:
         specs.append(ValueSpec(Channel.PULSE_RATE, rec.pulse_rate))
+    status = status_flags(rec.status, features)
+    if rec.systolic.reason in NO_RESULT and rec.diastolic.reason in NO_RESULT:
+        # A final measurement with neither systolic nor diastolic is a failed cuff cycle: say
+        # so, so the technical alarm for a failed BP can fire (BPS has no error code). ±INF
+        # is different: the pressure exists but is beyond the cuff's range.
+        status |= {Flag.CUFF_ERROR}
     return make_readings(
         specs,
         t=t,
-        status=status_flags(rec.status, features),
+        status=status,
         source=source,
         device_time=rec.timestamp.iso() if rec.timestamp else None,
         dropped=dropped,

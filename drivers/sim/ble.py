@@ -55,7 +55,7 @@ BP_FEATURES = frozenset(
     {"body_movement", "cuff_fit", "irregular_pulse", "pulse_rate_range", "measurement_position"}
 )
 PLX_FEATURES = PlxFeatures(
-    supported=0x0040,  # PAI present
+    supported=0x0043,  # measurement status, device & sensor status, PAI
     measurement_status_support=0xFFE0,  # bits 5–15
     device_status_support=0x00FFFF,  # bits 0–15
 )

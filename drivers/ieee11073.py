@@ -77,13 +77,13 @@ def _pick_pair(value: float, max_mantissa: int, exponents: range) -> tuple[int, 
     exp = int(normal.as_tuple().exponent)
     want = min(exp, 0)  # integers get exponent 0 even when a larger one would do
     for e in range(max(want, exponents.start), exponents.stop):
-        m = dec.scaleb(-e)
-        if m == m.to_integral_value() and abs(int(m)) <= max_mantissa:
-            return int(m), e
+        exact = dec.scaleb(-e)
+        if exact == exact.to_integral_value() and abs(int(exact)) <= max_mantissa:
+            return int(exact), e
     for e in exponents:
-        m = int(dec.scaleb(-e).to_integral_value())  # ROUND_HALF_EVEN
-        if abs(m) <= max_mantissa:
-            return m, e
+        rounded = int(dec.scaleb(-e).to_integral_value())  # ROUND_HALF_EVEN
+        if abs(rounded) <= max_mantissa:
+            return rounded, e
     raise ValueError(f"{value!r} is out of range for this 11073 type")
 
 

@@ -27,7 +27,7 @@ class SimRadio:
     """One shared in-process radio. Hands out unique static random addresses."""
 
     def __init__(self) -> None:
-        self.link = LocalLink()
+        self.link = LocalLink()  # type: ignore[no-untyped-call]
         self._n = itertools.count(1)
 
     def new_device(self, name: str) -> Device:

@@ -109,8 +109,12 @@ class BleDriver:
             lost: asyncio.Future[str] = loop.create_future()
 
             def on_disconnect(reason: str, lost: asyncio.Future[str] = lost) -> None:
+                def settle() -> None:
+                    if not lost.done():
+                        lost.set_result(reason)
+
                 # Transports may call back from another thread (bleak on some backends).
-                loop.call_soon_threadsafe(lambda: lost.done() or lost.set_result(reason))
+                loop.call_soon_threadsafe(settle)
 
             try:
                 await self._connect(emit, on_disconnect)

@@ -63,7 +63,7 @@ PLX_FEATURES = PlxFeatures(
 
 def _char(
     uuid: int, props: gatt.Characteristic.Properties, value: bytes = b""
-) -> gatt.Characteristic:
+) -> gatt.Characteristic[bytes]:
     return gatt.Characteristic(UUID.from_16_bits(uuid), props, gatt.Characteristic.READABLE, value)
 
 
@@ -101,7 +101,7 @@ class SimulatedBlePeripheral:
         self.address = str(self.device.random_address)
         self.available = True
         self.sent: list[tuple[int, bytes]] = []  # what went out, for tests
-        self._chars: dict[int, gatt.Characteristic] = {}
+        self._chars: dict[int, gatt.Characteristic[bytes]] = {}
         self._build_services()
         self._started = False
         self._tasks: set[asyncio.Task[None]] = set()

@@ -118,15 +118,17 @@ class BleDriver:
 
             try:
                 await self._connect(emit, on_disconnect)
-            except (LinkError, TimeoutError) as exc:
+            except asyncio.CancelledError:
+                await self.link.disconnect()
+                raise
+            except Exception as exc:  # LinkError, a timeout, or a transport bug: retry anyway
+                if not isinstance(exc, LinkError | TimeoutError):
+                    log.exception("%s: unexpected error while connecting", self.source)
                 self._set_state(emit, LinkState.DISCONNECTED, str(exc) or "connect timed out")
                 await self.link.disconnect()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.backoff_max_s)
                 continue
-            except asyncio.CancelledError:
-                await self.link.disconnect()
-                raise
             backoff = self.backoff_start_s
             self.connections += 1
             self._set_state(emit, LinkState.CONNECTED, self.target)

@@ -111,8 +111,14 @@ class BleakLink(CentralLink):
                 ),
                 timeout_s,
             )
-        except (BleakError, OSError, TimeoutError) as exc:
-            raise LinkError(f"connect failed: {exc or type(exc).__name__}") from exc
+        except TimeoutError as exc:
+            raise LinkError(f"connect to {target} timed out") from exc
+        except OSError as exc:  # bleak's D-Bus socket is missing: no BlueZ here
+            raise LinkError(
+                f"BLE unavailable ({exc}): no adapter, or BlueZ/D-Bus not running"
+            ) from exc
+        except BleakError as exc:
+            raise LinkError(f"connect failed: {type(exc).__name__}: {exc}") from exc
 
     async def discover(self) -> set[int]:
         found: set[int] = set()

@@ -189,7 +189,7 @@ async def test_heart_rate_end_to_end() -> None:
         await away_and_back(r)
         await r.peripheral.send_vitals(Vitals(probe_off=True))
         await until(lambda: len(r.readings) == 1)
-        assert r.take() == [reading("heart_rate", 0.0, "bpm", Flag.PROBE_OFF)]
+        assert r.take() == [reading("heart_rate", None, "bpm", Flag.PROBE_OFF, Flag.INVALID)]
         assert r.states == RECONNECT_STATES
 
 

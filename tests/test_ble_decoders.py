@@ -180,6 +180,12 @@ READING_VECTORS: list[tuple[str, str, list[Reading], str]] = [
     ("ble-2a37", "014800", [r("heart_rate", 72.0, "bpm")], "Supplement: u16 HR"),
     (
         "ble-2a37",
+        "0000",
+        [r("heart_rate", None, "bpm", Flag.INVALID)],
+        "Supplement: HR 0 from a sensor that cannot report contact = no signal",
+    ),
+    (
+        "ble-2a37",
         "0448",
         [r("heart_rate", 72.0, "bpm", Flag.PROBE_OFF)],
         "Supplement: contact supported, not detected",

@@ -68,7 +68,9 @@ def test_simulated_cuff_and_hr_bytes_decode_to_the_scenario(v: Vitals) -> None:
         )
     hr = values("ble-2a37", hrm_for(v))
     assert hr == {
-        "heart_rate": 0.0 if v.probe_off or v.pulse_rate is None else rounded(v.pulse_rate)
+        "heart_rate": None
+        if v.probe_off or v.pulse_rate is None or round(v.pulse_rate) == 0
+        else rounded(v.pulse_rate)
     }
 
 

@@ -54,8 +54,11 @@ def hrm_readings(
     rec: HeartRateMeasurement, t: float, source: str, dropped: Counter[str] | None = None
 ) -> list[Reading]:
     status = frozenset({Flag.PROBE_OFF}) if rec.sensor_contact is False else frozenset()
+    # HR 0 is what straps and wrist sensors send when they have no signal (many cannot report
+    # contact): no value, not asystole — the oximeter's own pulse rate covers a true arrest.
+    hr = MedFloat(None, "zero") if rec.heart_rate == 0 else MedFloat(float(rec.heart_rate))
     return make_readings(
-        [ValueSpec(Channel.HEART_RATE, MedFloat(float(rec.heart_rate)))],
+        [ValueSpec(Channel.HEART_RATE, hr)],
         t=t,
         status=status,
         source=source,

@@ -60,7 +60,7 @@ class Rig:
         return got
 
 
-async def until(cond: Callable[[], bool], timeout_s: float = 5.0) -> None:
+async def until(cond: Callable[[], bool], timeout_s: float = 10.0) -> None:
     async with asyncio.timeout(timeout_s):
         while not cond():
             await asyncio.sleep(0.01)
@@ -99,7 +99,8 @@ async def away_and_back(r: Rig) -> None:
     await r.peripheral.go_away()
     await until(lambda: r.driver.state == LinkState.DISCONNECTED)
     assert "link lost" in r.driver.detail
-    await asyncio.sleep(0.2)  # away for a while: the driver keeps looking
+    await until(lambda: r.driver.state == LinkState.CONNECTING)  # looking for it again
+    await asyncio.sleep(0.2)  # away for a while
     assert r.driver.state == LinkState.CONNECTING
     await r.peripheral.come_back()
     await until(lambda: r.driver.state == LinkState.CONNECTED)
@@ -200,7 +201,7 @@ async def test_scenario_drives_the_peripheral_and_its_disconnection() -> None:
 
     def away_for_a_while(elapsed: float) -> Vitals:
         v = base(elapsed)
-        return Vitals(spo2=v.spo2, pulse_rate=v.pulse_rate, connected=not 0.6 <= elapsed < 1.2)
+        return Vitals(spo2=v.spo2, pulse_rate=v.pulse_rate, connected=not 1.0 <= elapsed < 1.6)
 
     peripheral = SimulatedBlePeripheral(
         radio,

@@ -42,7 +42,9 @@ class AlarmEngine:
         audio_pause_s: float = 120.0,
     ) -> None:
         self.room = room
-        self.escalation_after_s = dict(escalation_after_s or DEFAULT_ESCALATION_S)
+        self.escalation_after_s = dict(
+            DEFAULT_ESCALATION_S if escalation_after_s is None else escalation_after_s
+        )
         self.audio_pause_s = audio_pause_s
         self.current: dict[str, AlarmEvent] = {}  # the last transition of each live alarm
         self.present: dict[str, bool] = {}  # is the condition itself present right now

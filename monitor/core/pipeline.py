@@ -33,7 +33,7 @@ from monitor.core.conditioning import (
     TimeRollingMedian,
 )
 from monitor.core.discharge import spo2_threshold, unmet_criteria
-from monitor.core.engine import AlarmEngine
+from monitor.core.engine import RANK, AlarmEngine
 from monitor.core.models import (
     EXCLUDING_FLAGS,
     AlarmEvent,
@@ -102,6 +102,7 @@ class RoomPipeline:
         self._assembler = BpAssembler(p.conditioning.bp_group_s)
         self._cuff_sources: set[str] = set()
         self._channel_source: dict[str, str] = {}
+        self._link_up: dict[str, float] = {}  # when each source's link last came back
         self._now = float("-inf")
         self._timer_due = float("-inf")
         self._reset_session()
@@ -225,7 +226,8 @@ class RoomPipeline:
         self._now = max(self._now, t)
         self.devices[state.source] = state
         if state.state == LinkState.CONNECTED:
-            self._down_since.pop(state.source, None)
+            if self._down_since.pop(state.source, None) is not None:
+                self._link_up[state.source] = t
             out += self._disconnected(t)
         else:
             self._down_since.setdefault(state.source, t)
@@ -453,6 +455,8 @@ class RoomPipeline:
                     changed.append(row.rule.id)
                 if row.hits and not row.triggered and row.rule.confirm_count > 1:
                     confirm_needed = True
+        # The most urgent first when one reading changes several conditions.
+        changed.sort(key=lambda c: -RANK[self._rows_by_condition[c][0].rule.priority])
         for condition in changed:
             out += self._condition_changed(t, condition)
         if confirm_needed:
@@ -485,11 +489,13 @@ class RoomPipeline:
     def _stale(self, now: float) -> list[PipelineEvent]:
         out: list[PipelineEvent] = []
         after = self.policy.technical.stale_after_s
-        started = self.session.started_t or now
+        started = self.session.started_t if self.session.started_t is not None else now
         for channel in CONTINUOUS_CHANNELS:
             condition = channel + "_stale"
             last = self._last_valid[channel]
             ref = started if last is None or last < started else last
+            # A link that just came back gets the same grace as a new session.
+            ref = max(ref, self._link_up.get(self._channel_source.get(channel, ""), ref))
             # Probe off and a lost device have their own alarms; stale means data stopped or
             # stayed invalid for another reason.
             explained = self._probe_off_since is not None or (

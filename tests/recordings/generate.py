@@ -23,8 +23,14 @@ def event(t: float, name: str, **args: object) -> Line:
 
 
 def reading(t: float, channel: str, value: float | None, *status: str, source: str = "") -> Line:
-    d: Line = {"t": t, "room": "A", "type": "reading", "channel": channel, "value": value,
-               "status": list(status)}
+    d: Line = {
+        "t": t,
+        "room": "A",
+        "type": "reading",
+        "channel": channel,
+        "value": value,
+        "status": list(status),
+    }
     if source:
         d["source"] = source
     return d
@@ -42,7 +48,10 @@ def wobble(t: float) -> int:
 def session(
     end_t: float,
     *,
-    spo2: Callable[[float], tuple[float | None, tuple[str, ...]]] = lambda t: (97 + (wobble(t) > 0), ()),
+    spo2: Callable[[float], tuple[float | None, tuple[str, ...]]] = lambda t: (
+        97 + (wobble(t) > 0),
+        (),
+    ),
     pulse: Callable[[float], float] = lambda t: 72 + wobble(t),
     bp_at: Callable[[float], tuple[float, float] | None] = lambda t: None,
     bp_times: list[float] | None = None,
@@ -57,8 +66,13 @@ def session(
     while t <= end_t:
         value, flags = spo2(t)
         lines.append((t, 1, reading(t, "spo2", value, *flags, source="ox")))
-        lines.append((t, 2, reading(t, "pulse_rate", None if value is None else pulse(t), *flags,
-                                    source="ox")))
+        lines.append(
+            (
+                t,
+                2,
+                reading(t, "pulse_rate", None if value is None else pulse(t), *flags, source="ox"),
+            )
+        )
         t += OX_S
     for bt in bp_times:
         pressure = bp_at(bt) or (118 + (bt % 3), 76 + (bt % 2))
@@ -69,21 +83,26 @@ def session(
 
 def normal_rise() -> Iterator[Line]:
     """Esketamine's expected rise, +13/+9 mmHg peaking at 40 min: no alarm."""
+
     def at(t: float) -> tuple[float, float] | None:
         since = t - DOSE_T
         if since <= 0:
             return None
         frac = max(0.0, 1 - abs(since - 2400) / 2400)
         return (120 + 13 * frac, 78 + 9 * frac)
-    return session(DOSE_T + 3900, bp_at=at, pulse=lambda t: 72 + wobble(t) + (6 if t > DOSE_T else 0))
+
+    return session(
+        DOSE_T + 3900, bp_at=at, pulse=lambda t: 72 + wobble(t) + (6 if t > DOSE_T else 0)
+    )
 
 
 def hypertensive_surge() -> Iterator[Line]:
     """BP rises 35/22 above baseline… then to 185/112, confirmed by a repeat reading."""
     surge = {DOSE_T + 900: (150, 96), DOSE_T + 1200: (185, 112), DOSE_T + 1320: (188, 114)}
     times = [DOSE_T - 600, DOSE_T - 300, DOSE_T - 60, DOSE_T + 300, DOSE_T + 600, *surge]
-    lines = list(session(DOSE_T + 1500, bp_times=times,
-                         bp_at=lambda t: surge.get(t) or (115, 70)))  # baseline 115/70
+    lines = list(
+        session(DOSE_T + 1500, bp_times=times, bp_at=lambda t: surge.get(t) or (115, 70))
+    )  # baseline 115/70
     ack_t = DOSE_T + 1350.0  # the nurse acknowledges the severe alarm 30 s after it sounds
     at = next(i for i, line in enumerate(lines) if float(line["t"]) > ack_t)  # type: ignore[arg-type]
     lines.insert(at, event(ack_t, "ack", condition="bp_severe", by="nurse_a"))
@@ -96,6 +115,7 @@ def desaturation() -> Iterator[Line]:
 
     def spo2(t: float) -> tuple[float | None, tuple[str, ...]]:
         return (87, ()) if start <= t < start + 45 else (97 + (wobble(t) > 0), ())
+
     return session(DOSE_T + 900, spo2=spo2)
 
 
@@ -105,6 +125,7 @@ def artefact_dip() -> Iterator[Line]:
 
     def spo2(t: float) -> tuple[float | None, tuple[str, ...]]:
         return (80, ()) if start <= t < start + 3 else (97 + (wobble(t) > 0), ())
+
     return session(DOSE_T + 600, spo2=spo2)
 
 
@@ -114,6 +135,7 @@ def probe_off() -> Iterator[Line]:
 
     def spo2(t: float) -> tuple[float | None, tuple[str, ...]]:
         return (None, ("probe_off",)) if start <= t < start + 60 else (97 + (wobble(t) > 0), ())
+
     return session(DOSE_T + 600, spo2=spo2)
 
 

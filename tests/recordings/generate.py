@@ -87,7 +87,7 @@ def normal_rise() -> Iterator[Line]:
     def at(t: float) -> tuple[float, float] | None:
         since = t - DOSE_T
         if since <= 0:
-            return None
+            return (120, 78)  # the pre-dose baseline
         frac = max(0.0, 1 - abs(since - 2400) / 2400)
         return (120 + 13 * frac, 78 + 9 * frac)
 
@@ -143,7 +143,7 @@ def missing_40min_bp() -> Iterator[Line]:
     """Every scheduled cuff reading arrives except the mandatory one at 40 min."""
     times = [DOSE_T - 600, DOSE_T - 300, DOSE_T - 60]
     times += [DOSE_T + 300 * k for k in range(1, 13) if k != 8]
-    return session(DOSE_T + 3000, bp_times=times)
+    return session(DOSE_T + 3700, bp_times=times)
 
 
 SCENARIOS: dict[str, Callable[[], Iterator[Line]]] = {

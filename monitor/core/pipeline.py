@@ -130,6 +130,8 @@ class RoomPipeline:
         self._spo2_ok_threshold = spo2_threshold(self.baseline, self.policy.discharge)
         self._last_pre_dose_request: float | None = None
         self._relative_on = False
+        self._quiet: dict[str, tuple[float, float]] = {}
+        self._engaged: dict[str, bool] = {}
         self._apply_limits([])
 
     # -- compatibility views --------------------------------------------------------------
@@ -206,9 +208,18 @@ class RoomPipeline:
             horizon = t - self.policy.baseline.continuous_window_s
             while window[0][0] < horizon:
                 window.popleft()
-        for row in rows:
-            if row.limit is not None and evaluate_continuous(row, t, smoothed) is not None:
-                out += self._condition_changed(t, row.rule.id)
+        # Fast path: inside every limit with nothing pending, no row can change.
+        lo, hi = self._quiet[channel]
+        if self._engaged[channel] or not lo < smoothed < hi:
+            engaged = False
+            for row in rows:
+                if row.limit is None:
+                    continue
+                if evaluate_continuous(row, t, smoothed) is not None:
+                    out += self._condition_changed(t, row.rule.id)
+                if row.triggered or row.pending_since is not None:
+                    engaged = True
+            self._engaged[channel] = engaged
         if channel == "spo2":
             if (
                 smoothed < self._spo2_ok_threshold
@@ -345,7 +356,8 @@ class RoomPipeline:
 
     def _c_discharge_review(self, c: Control) -> tuple[str, list[PipelineEvent]]:
         if self.phase != Phase.DISCHARGE_READY:
-            return f"ignored: not ready for discharge ({'; '.join(self.discharge_unmet)})", []
+            unmet = "; ".join(self._discharge_unmet(c.t))
+            return f"ignored: not ready for discharge ({unmet})", []
         self.session.discharge_reviewed_by, self.session.discharge_reviewed_t = c.by, c.t
         return "ok", []
 
@@ -399,6 +411,23 @@ class RoomPipeline:
                     row.limit = limit
         for condition in sorted(changed):
             out += self._condition_changed(t, condition)
+        # The band of values inside every continuous limit (strictly), for feed's fast path.
+        for channel in CONTINUOUS_CHANNELS:
+            lo, hi = float("-inf"), float("inf")
+            for row in self._rows[channel]:
+                limit = row.limit
+                if limit is None:
+                    continue
+                if row.rule.comparator == "<":
+                    lo = max(lo, limit - 1e-9)
+                elif row.rule.comparator == "<=":
+                    lo = max(lo, limit)
+                elif row.rule.comparator == ">":
+                    hi = min(hi, limit)
+                else:
+                    hi = min(hi, limit - 1e-9)
+            self._quiet[channel] = (lo, hi)
+            self._engaged[channel] = True  # evaluate the next sample fully
 
     # -- conditions -------------------------------------------------------------------------
     def _condition_changed(self, t: float, condition: str) -> list[AlarmEvent]:
@@ -490,9 +519,12 @@ class RoomPipeline:
         out: list[PipelineEvent] = []
         after = self.policy.technical.stale_after_s
         started = self.session.started_t if self.session.started_t is not None else now
+        present = self.engine.present
         for channel in CONTINUOUS_CHANNELS:
             condition = channel + "_stale"
             last = self._last_valid[channel]
+            if last is not None and now - last < after and not present.get(condition):
+                continue  # fresh data, no alarm: the common case
             ref = started if last is None or last < started else last
             # A link that just came back gets the same grace as a new session.
             ref = max(ref, self._link_up.get(self._channel_source.get(channel, ""), ref))
@@ -596,6 +628,19 @@ class RoomPipeline:
             return self._set_phase(now, Phase.RECOVERY, "acute window over")
         if self.phase not in (Phase.RECOVERY, Phase.DISCHARGE_READY):
             return []
+        if now - dose_t < self.policy.discharge.min_after_dose_s:
+            return []  # too early: the criteria need not be computed every second
+        self.discharge_unmet = self._discharge_unmet(now)
+        if not self.discharge_unmet and self.phase == Phase.RECOVERY:
+            return self._set_phase(now, Phase.DISCHARGE_READY, "all discharge criteria met")
+        if self.discharge_unmet and self.phase == Phase.DISCHARGE_READY:
+            return self._set_phase(now, Phase.RECOVERY, "; ".join(self.discharge_unmet))
+        return []
+
+    def _discharge_unmet(self, now: float) -> list[str]:
+        dose_t = self.session.dose_t
+        if dose_t is None:
+            return ["no dose marked"]
         pr = self.smoothed.get("pulse_rate")
         last_pr = self._last_valid["pulse_rate"]
         if last_pr is None or now - last_pr > self.policy.technical.stale_after_s:
@@ -604,7 +649,7 @@ class RoomPipeline:
         last_spo2 = self._last_valid["spo2"]
         if last_spo2 is None or now - last_spo2 > self.policy.technical.stale_after_s:
             spo2_ok = None
-        self.discharge_unmet = unmet_criteria(
+        return unmet_criteria(
             now,
             dose_t=dose_t,
             alarms=list(self.engine.current),
@@ -614,11 +659,6 @@ class RoomPipeline:
             pulse_rate=pr,
             policy=self.policy.discharge,
         )
-        if not self.discharge_unmet and self.phase == Phase.RECOVERY:
-            return self._set_phase(now, Phase.DISCHARGE_READY, "all discharge criteria met")
-        if self.discharge_unmet and self.phase == Phase.DISCHARGE_READY:
-            return self._set_phase(now, Phase.RECOVERY, "; ".join(self.discharge_unmet))
-        return []
 
     def _set_phase(self, t: float, phase: Phase, detail: str = "") -> list[PipelineEvent]:
         if phase == self.phase:
@@ -668,7 +708,7 @@ class RoomPipeline:
             "bp_due": sched.next_due if sched is not None else None,
             "discharge": {
                 "ready": self.phase == Phase.DISCHARGE_READY,
-                "unmet": list(self.discharge_unmet),
+                "unmet": self._discharge_unmet(self._now) if self.phase in POST_DOSE else [],
                 "reviewed_by": self.session.discharge_reviewed_by,
                 "reviewed_t": self.session.discharge_reviewed_t,
             },

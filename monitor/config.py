@@ -14,6 +14,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from monitor.rules_config import RulesConfig
+
 
 class ConfigError(Exception):
     """The configuration is invalid; the message names the field."""
@@ -71,6 +73,8 @@ class Settings(BaseSettings):
     escalation_after_s: dict[Literal["high", "medium"], list[float]] = Field(
         default_factory=lambda: {"high": [60.0, 120.0], "medium": [120.0, 240.0]}
     )
+    # Alarm rules and clinical policies ([rules] table; defaults: clinical-defaults.md).
+    rules: RulesConfig = Field(default_factory=RulesConfig)
 
     _toml_data: dict[str, Any] = {}
 

@@ -23,6 +23,7 @@ from drivers.sim.scenarios import scenario
 from monitor.config import DeviceConfig, RoomConfig, Settings
 from monitor.core.models import AlarmEvent, Control, DeviceState, PhaseEvent, Reading
 from monitor.core.pipeline import RoomPipeline
+from monitor.core.schedule import BpRequest
 from monitor.hub import Hub
 from monitor.store import lineproto
 from monitor.store.influx import InfluxStore
@@ -66,7 +67,11 @@ class Vigil:
         self.rooms: dict[str, Room] = {
             rc.id: Room(
                 config=rc,
-                pipeline=RoomPipeline(rc.id, escalation_after_s=dict(settings.escalation_after_s)),
+                pipeline=RoomPipeline(
+                    rc.id,
+                    escalation_after_s=dict(settings.escalation_after_s),
+                    policy=settings.rules.to_core(),
+                ),
             )
             for rc in settings.rooms
         }
@@ -164,7 +169,26 @@ class Vigil:
                 log.exception("room %s: pipeline failed on %r", rid, item)
                 continue
             for event in events:
-                self._publish_event(event)
+                if isinstance(event, BpRequest):
+                    self._request_bp(room, event)
+                else:
+                    self._publish_event(event)
+
+    def _request_bp(self, room: Room, request: BpRequest) -> None:
+        """The BP schedule asks for a reading: start every cuff that accepts a command."""
+        self.hub.publish(request.to_dict())
+        for dev in room.devices:
+            start = getattr(dev.driver, "start_measurement", None)
+            if start is None:
+                continue
+            try:
+                result = start()
+                if asyncio.iscoroutine(result):
+                    self._spawn(result, f"bp-start-{dev.config.id}")
+            except Exception:  # a failing cuff command must not stop the room's loop
+                log.exception(
+                    "room %s: start_measurement on %s failed", room.config.id, dev.config.id
+                )
 
     def _publish_event(self, event: AlarmEvent | PhaseEvent) -> None:
         if isinstance(event, AlarmEvent):

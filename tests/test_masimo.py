@@ -55,7 +55,8 @@ def test_dashes_are_none_with_probe_off_status() -> None:
         ("pulse_rate", None),
         ("perfusion_index", None),
     ]
-    assert all(r.status == {Flag.PROBE_OFF} for r in out)  # EXC 0x020 = sensor off
+    # EXC 0x020 = sensor off; the dashes themselves say "no value" (INVALID).
+    assert all(r.status == {Flag.PROBE_OFF, Flag.INVALID} for r in out)
 
 
 def test_split_reads_and_partial_first_line() -> None:

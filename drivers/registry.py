@@ -129,7 +129,7 @@ def _serial_protocols() -> None:
             simulator=devices.SunTechSim,
             driver=SunTechDriver,
             can_start_measurement=True,
-            options={"poll_s": float, "measurement_timeout_s": float},
+            options={"poll_s": float, "measurement_timeout_s": float, "ack_timeout_s": float},
         ),
     ):
         register(info)

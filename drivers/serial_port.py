@@ -85,7 +85,7 @@ class SerialDriver:
                 if self.greeting:
                     await self.write(self.greeting)
                 while True:
-                    data = await asyncio.to_thread(ser.read, 4096)
+                    data = await asyncio.to_thread(_read_available, ser)
                     if data:
                         self.handle(data, emit)
             except (serial.SerialException, OSError, NotConnected) as exc:
@@ -120,6 +120,19 @@ class SerialDriver:
                 await self.write(self.keepalive)
             except NotConnected:
                 return  # the read loop sees the failure and reconnects
+
+
+def _read_available(ser: serial.SerialBase) -> bytes:
+    """Wait (up to the port timeout) for one byte, then take whatever else is buffered.
+
+    read(4096) would hold every chunk until the timeout expired: a request/response device
+    (SunTech) would then answer no faster than four times a second.
+    """
+    first = ser.read(1)
+    if not first:
+        return b""
+    waiting = ser.in_waiting
+    return first + ser.read(waiting) if waiting else first
 
 
 class NotConnected(Exception):

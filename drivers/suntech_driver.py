@@ -38,13 +38,14 @@ class SunTechDriver(SerialDriver):
         clock: Callable[[], float] = time.time,
         poll_s: float = POLL_S,
         measurement_timeout_s: float = MEASUREMENT_TIMEOUT_S,
-        **_: object,
+        ack_timeout_s: float = ACK_TIMEOUT_S,
     ) -> None:
         super().__init__(
             port, decoder, source=source, baudrate=baudrate, parity=parity, clock=clock
         )
         self.poll_s = poll_s
         self.measurement_timeout_s = measurement_timeout_s
+        self.ack_timeout_s = ack_timeout_s
         self._responses: asyncio.Queue[Response] = asyncio.Queue()
         self._lock = asyncio.Lock()
         self.can_start_measurement = True
@@ -73,7 +74,7 @@ class SunTechDriver(SerialDriver):
             while not self._responses.empty():
                 self._responses.get_nowait()
             await self.write(suntech.encode_command(body))
-            ack = await self._next(ACK_TIMEOUT_S)
+            ack = await self._next(self.ack_timeout_s)
             if not (isinstance(ack, Ack) and ack.code == "O"):
                 raise MeasurementError(f"{self.source}: start refused: {_describe(ack)}")
             deadline = asyncio.get_running_loop().time() + self.measurement_timeout_s
@@ -92,14 +93,14 @@ class SunTechDriver(SerialDriver):
                 await asyncio.sleep(self.poll_s)
             await self.write(suntech.encode_command(suntech.GET_BP_DATA))
             while True:
-                resp = await self._next(ACK_TIMEOUT_S)
+                resp = await self._next(self.ack_timeout_s)
                 if isinstance(resp, BPResult):
                     return resp
 
     async def _drain_until_poll_answer(self) -> Ack | None:
         """Wait for the cuff-pressure answer; return an end-of-measurement ack if one came."""
         while True:
-            resp = await self._next(ACK_TIMEOUT_S)
+            resp = await self._next(self.ack_timeout_s)
             if isinstance(resp, Ack) and resp.code != "O":
                 return resp
             if isinstance(resp, suntech.CuffPressure):

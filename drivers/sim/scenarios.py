@@ -49,10 +49,11 @@ def steady(options: Mapping[str, Any]) -> Scenario:
     pr = _f(options, "pulse_rate", 72.0)
     sbp = _f(options, "sbp", 122.0)
     dbp = _f(options, "dbp", 78.0)
+    alive = bool(options.get("wobble", True))
 
     def at(elapsed: float) -> Vitals:
         # A small, deterministic wobble so the trend looks alive without crossing limits.
-        wobble = (int(elapsed) % 5) - 2
+        wobble = (int(elapsed) % 5) - 2 if alive else 0
         return Vitals(
             spo2=spo2 + (1 if wobble > 1 else 0), pulse_rate=pr + wobble, sbp=sbp, dbp=dbp
         )

@@ -27,6 +27,10 @@ BACKOFF_MAX_S = 10.0
 class SerialDriver:
     """Read one serial device forever; report link state; reconnect when the port goes away."""
 
+    #: Drivers that can start a measurement (SunTech) set this and offer
+    #: `async def start_measurement()`; the BP schedule checks it.
+    can_start_measurement: bool = False
+
     def __init__(
         self,
         port: str,
@@ -128,11 +132,11 @@ def _read_available(ser: serial.SerialBase) -> bytes:
     read(4096) would hold every chunk until the timeout expired: a request/response device
     (SunTech) would then answer no faster than four times a second.
     """
-    first = ser.read(1)
+    first = bytes(ser.read(1))
     if not first:
         return b""
     waiting = ser.in_waiting
-    return first + ser.read(waiting) if waiting else first
+    return first + bytes(ser.read(waiting)) if waiting else first
 
 
 class NotConnected(Exception):

@@ -26,6 +26,7 @@ class MeasurementError(Exception):
 
 class SunTechDriver(SerialDriver):
     decoder: SunTechDecoder
+    can_start_measurement = True
 
     def __init__(
         self,
@@ -48,7 +49,6 @@ class SunTechDriver(SerialDriver):
         self.ack_timeout_s = ack_timeout_s
         self._responses: asyncio.Queue[Response] = asyncio.Queue()
         self._lock = asyncio.Lock()
-        self.can_start_measurement = True
 
     def handle(self, data: bytes, emit: Emit) -> None:
         t = self._clock()

@@ -32,7 +32,7 @@ class SimulatorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     scenario: str = "steady"
     options: dict[str, Any] = Field(default_factory=dict)
-    interval_s: float | None = Field(None, gt=0, le=60)  # None: the device's own rate
+    interval_s: float | None = Field(default=None, gt=0, le=60)  # None: the device's own rate
     # Options of the simulated device itself (e.g. SunTech {"measure_s": 5}).
     device_options: dict[str, Any] = Field(default_factory=dict)
 
@@ -42,7 +42,7 @@ class DeviceConfig(BaseModel):
     id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     protocol: str  # an id from drivers.registry (`vigil decode --list`)
     port: str | None = None  # device path or pyserial URL; None with a simulator
-    baudrate: int | None = Field(None, gt=0)  # None: the protocol's own baud rate
+    baudrate: int | None = Field(default=None, gt=0)  # None: the protocol's own baud rate
     simulate: SimulatorConfig | None = None
     options: dict[str, Any] = Field(default_factory=dict)  # per-protocol driver options
 

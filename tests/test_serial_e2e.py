@@ -150,3 +150,36 @@ async def test_unplug_and_return_reconnects_and_reports_states() -> None:
         i for i, x in enumerate(items) if isinstance(x, DeviceState) and x.state == "connected"
     )
     assert any(isinstance(x, Reading) and x.value == 97.0 for x in items[last_connected:])
+
+
+@pytest.mark.parametrize("protocol", OXIMETERS)
+async def test_line_noise_is_dropped_and_counted_and_values_stay_right(protocol: str) -> None:
+    pty = PtyPair()
+    info = protocol_info(protocol)
+    assert info.simulator is not None
+    driver = build_serial_driver(protocol, pty.port, "dev")
+    decoder = driver.decoder
+    items: Items = []
+    tasks = [
+        asyncio.create_task(
+            run_serial_sim(
+                pty,
+                info.simulator(),
+                scenario("steady", {"wobble": False}),
+                interval_s=0.02,
+                corrupt_every=2,
+            )
+        ),
+        asyncio.create_task(driver.run(items.append)),
+    ]
+    try:
+        await wait_for(lambda: sum(decoder.dropped.values()) >= 4 and decoder.frames >= 4)
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        pty.close()
+    values = {(r.channel, r.value, r.status) for r in items if isinstance(r, Reading)}
+    assert values == {("spo2", 97.0, frozenset()), ("pulse_rate", 72.0, frozenset())} | (
+        {("perfusion_index", 3.5, frozenset())} if protocol == "masimo-ascii" else set()
+    )

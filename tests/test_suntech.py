@@ -245,3 +245,26 @@ async def test_start_measurement_errors() -> None:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         pty.close()
+
+
+async def test_measurement_timeout_aborts_the_cycle() -> None:
+    pty = PtyPair()
+    sim = SunTechSim(measure_s=30)
+    driver = SunTechDriver(
+        pty.port, SunTechDecoder(), source=SRC, poll_s=0.05, measurement_timeout_s=0.4
+    )
+    tasks = [
+        asyncio.create_task(run_serial_sim(pty, sim, scenario("steady"))),
+        asyncio.create_task(driver.run(lambda _: None)),
+    ]
+    try:
+        await _wait(lambda: driver.state == LinkState.CONNECTED)
+        with pytest.raises(MeasurementError, match="timed out"):
+            await driver.start_measurement()
+        await _wait(lambda: sim.commands[-1] == suntech.ABORT)
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        pty.close()
+    assert sim.commands[0] == suntech.START_ADULT

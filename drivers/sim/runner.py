@@ -60,6 +60,16 @@ class PySerialLink:
         return self._ser.read(n) if n else b""  # type: ignore[attr-defined]
 
 
+#: Line noise for negative tests: stray bytes that are no frame start in any protocol we
+#: simulate, or a sync byte that starts a packet which never completes.
+NOISE = b"\xff\x00\x7f"
+
+
+def corrupt(data: bytes) -> bytes:
+    """Line noise in front, and the last byte lost: the frame it ends is incomplete."""
+    return NOISE + data[:-1]
+
+
 async def run_serial_sim(
     link: Link,
     device: SerialSim,
@@ -67,11 +77,14 @@ async def run_serial_sim(
     *,
     interval_s: float | None = None,
     clock: Callable[[], float] = time.time,
+    corrupt_every: int = 0,
 ) -> None:
-    """Run the device until cancelled. `interval_s` overrides the device's tick."""
+    """Run the device until cancelled. `interval_s` overrides the device's tick;
+    `corrupt_every` N > 0 damages every Nth emission with `corrupt()`."""
     tick = interval_s if interval_s is not None else device.tick_s
     start = clock()
     plugged = True
+    emissions = 0
     while True:
         now = clock()
         vitals = scenario(now - start)
@@ -89,5 +102,8 @@ async def run_serial_sim(
                     link.write(answer)
             out = device.emit(vitals, now)
             if out:
+                emissions += 1
+                if corrupt_every and emissions % corrupt_every == 0:
+                    out = corrupt(out)
                 link.write(out)
         await asyncio.sleep(tick)

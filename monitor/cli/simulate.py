@@ -38,6 +38,9 @@ def simulate(
     device_options: Annotated[
         str, typer.Option(help="Simulated device options as JSON, e.g. '{\"measure_s\": 5}'.")
     ] = "{}",
+    corrupt_every: Annotated[
+        int, typer.Option(help="Damage every Nth frame burst (line noise, lost byte); 0: never.")
+    ] = 0,
     interval: Annotated[
         float | None, typer.Option(help="Seconds between ticks (default: the device's rate).")
     ] = None,
@@ -84,7 +87,9 @@ def simulate(
         link = PySerialLink(ser)
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(run_serial_sim(link, device, scen, interval_s=interval))
+            asyncio.run(
+                run_serial_sim(link, device, scen, interval_s=interval, corrupt_every=corrupt_every)
+            )
     finally:
         if isinstance(link, PtyPair):
             link.close()

@@ -74,12 +74,12 @@ class BerryMedDecoder:
             p = decode(raw)
             self.frames += 1
             st = p.flags
+            # No finger, no measurement: numbers sent with the probe off are stale.
+            pr, spo2 = (None, None) if Flag.PROBE_OFF in st else (p.pr, p.spo2)
             out.append(
-                reading(t, Channel.PULSE_RATE, p.pr, st, source=self.source, invalid=PR_INVALID)
+                reading(t, Channel.PULSE_RATE, pr, st, source=self.source, invalid=PR_INVALID)
             )
-            out.append(
-                reading(t, Channel.SPO2, p.spo2, st, source=self.source, invalid=SPO2_INVALID)
-            )
+            out.append(reading(t, Channel.SPO2, spo2, st, source=self.source, invalid=SPO2_INVALID))
         return out
 
 

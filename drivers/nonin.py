@@ -80,6 +80,11 @@ class NoninPacket:
     pleth: tuple[int, ...]
 
     @property
+    def unusable(self) -> bool:
+        """SNSD or SNSA on any frame: the module says its numbers are not data."""
+        return any(s & (ST_SNSD | ST_SNSA) for s in self.status_raw)
+
+    @property
     def flags(self) -> frozenset[str]:
         any_status = 0
         for s in self.status_raw:
@@ -131,8 +136,9 @@ class NoninDecoder:
         out: list[Reading] = []
         for p in self.feed_packets(data):
             status = p.flags
-            out.append(reading(t, Channel.PULSE_RATE, p.hr, status, source=self.source))
-            out.append(reading(t, Channel.SPO2, p.spo2, status, source=self.source))
+            hr, spo2 = (None, None) if p.unusable else (p.hr, p.spo2)
+            out.append(reading(t, Channel.PULSE_RATE, hr, status, source=self.source))
+            out.append(reading(t, Channel.SPO2, spo2, status, source=self.source))
         return out
 
     def feed_packets(self, data: bytes) -> list[NoninPacket]:

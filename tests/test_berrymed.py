@@ -97,8 +97,13 @@ def test_round_trip(pr: int | None, spo2: int | None, off: bool) -> None:
     out = BerryMedDecoder(source=SRC).feed(encode(pr, spo2, probe_off=off), T)
     flags = [Flag.PROBE_OFF] if off else []
     assert out == [
-        r("pulse_rate", pr, *flags, *([Flag.INVALID] if pr is None else [])),
-        r("spo2", spo2, *flags, *([Flag.INVALID] if spo2 is None else [])),
+        r(
+            "pulse_rate",
+            None if off else pr,
+            *flags,
+            *([Flag.INVALID] if off or pr is None else []),
+        ),
+        r("spo2", None if off else spo2, *flags, *([Flag.INVALID] if off or spo2 is None else [])),
     ]
 
 

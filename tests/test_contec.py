@@ -110,8 +110,13 @@ def test_legacy_round_trip(pr: int | None, spo2: int | None, off: bool, search: 
     flags = {Flag.PROBE_OFF} if off else set()
     flags |= {Flag.SEARCHING} if search else set()
     assert out == [
-        r("pulse_rate", pr, *flags, *([Flag.INVALID] if pr is None else [])),
-        r("spo2", spo2, *flags, *([Flag.INVALID] if spo2 is None else [])),
+        r(
+            "pulse_rate",
+            None if off else pr,
+            *flags,
+            *([Flag.INVALID] if off or pr is None else []),
+        ),
+        r("spo2", None if off else spo2, *flags, *([Flag.INVALID] if off or spo2 is None else [])),
     ]
 
 
@@ -217,3 +222,12 @@ def test_mutated_streams_never_raise(mutations: list[tuple[int, int]]) -> None:
         ContecLegacyDecoder().feed(mutate(encode_legacy(72, 97) * 20, mutations), T)
     )
     assert_physiological(ContecNewDecoder().feed(mutate(encode_live(72, 97) * 11, mutations), T))
+
+
+def test_numbers_sent_with_the_probe_off_are_not_readings() -> None:
+    # Byte 2 bit 4 (probe error) with plausible-looking numbers: stale, so None.
+    out = ContecLegacyDecoder(source=SRC).feed(bytes((0x80, 0x00, 0x10, 72, 97)), T)
+    assert out == [
+        r("pulse_rate", None, Flag.INVALID, Flag.PROBE_OFF),
+        r("spo2", None, Flag.INVALID, Flag.PROBE_OFF),
+    ]

@@ -80,9 +80,12 @@ VECTORS = [
         ],
     ),
     (
-        "sensor alarm: data unusable",
+        "sensor alarm: the module says the numbers are unusable",
         packet({2: 80, 3: 93}, status=ST_SNSA),
-        [r("pulse_rate", 80.0, Flag.SENSOR_FAULT), r("spo2", 93.0, Flag.SENSOR_FAULT)],
+        [
+            r("pulse_rate", None, Flag.SENSOR_FAULT, Flag.INVALID),
+            r("spo2", None, Flag.SENSOR_FAULT, Flag.INVALID),
+        ],
     ),
     (
         "red perfusion (bit 2 only) = low perfusion",

@@ -135,7 +135,26 @@ def _serial_protocols() -> None:
         register(info)
 
 
+def _ble_protocols() -> None:
+    # One characteristic value per feed() call; `vigil decode` reads them as hex lines.
+    # The runtime starts BLE devices by profile (drivers.ble.demo), not through this table.
+    from drivers.ble import DECODERS
+
+    descriptions = {
+        "ble-2a35": "BLE Blood Pressure Measurement 0x2A35",
+        "ble-2a36": "BLE Intermediate Cuff Pressure 0x2A36",
+        "ble-2a5e": "BLE PLX Spot-Check Measurement 0x2A5E",
+        "ble-2a5f": "BLE PLX Continuous Measurement 0x2A5F",
+        "ble-2a37": "BLE Heart Rate Measurement 0x2A37",
+    }
+    for pid, factory in DECODERS.items():
+        register(
+            ProtocolInfo(pid, descriptions.get(pid, pid), "ble", decoder=factory, input="hex-lines")
+        )
+
+
 _serial_protocols()
+_ble_protocols()
 
 
 def build_decoder(protocol_id: str, source: str, *, throttle: bool = True) -> StreamDecoder:

@@ -58,7 +58,14 @@ class DeviceConfig(BaseModel):
     def _protocol_options(self) -> DeviceConfig:
         from drivers.registry import protocol_info
 
-        allowed = protocol_info(self.protocol).options
+        info = protocol_info(self.protocol)
+        if info.transport != "serial":
+            # BLE ids are characteristic decoders for `vigil decode`; BLE devices start by
+            # profile (drivers.ble.demo), which this config does not describe yet.
+            raise ValueError(
+                f"protocol {self.protocol!r} is a BLE characteristic, not a serial device"
+            )
+        allowed = info.options
         for key, value in self.options.items():
             if key not in allowed:
                 raise ValueError(

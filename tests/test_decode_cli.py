@@ -178,3 +178,18 @@ def test_simulate_pty_serves_a_real_device(protocol: str) -> None:
 def test_simulate_rejects_unknown_protocol_and_scenario() -> None:
     assert b"unknown protocol" in vigil("simulate", "--protocol", "x", "--pty").stderr
     assert b"unknown scenario" in vigil("simulate", "--scenario", "x", "--pty").stderr
+
+
+def test_decode_ble_characteristic_hex_lines() -> None:
+    # Blood Pressure Measurement 0x2A35: flags 0 (mmHg), SFLOAT 120/80/92 (GATT Supplement
+    # layout, protocols.md §2.1), then a record too short for its flags.
+    proc = vigil("decode", "--protocol", "ble-2a35", "-", stdin=b"00 7800 5000 5c00\n01\n")
+    assert proc.returncode == 0, proc.stderr
+    assert lines(proc.stdout) == [
+        {"channel": "sbp", "value": 120.0, "unit": "mmHg", "status": [], "line": 1},
+        {"channel": "dbp", "value": 80.0, "unit": "mmHg", "status": [], "line": 1},
+        {"channel": "map", "value": 92.0, "unit": "mmHg", "status": [], "line": 1},
+        {"error": "short", "count": 1, "line": 2},
+    ]
+    ids = {line.split()[0] for line in vigil("decode", "--list").stdout.decode().splitlines()}
+    assert {"ble-2a35", "ble-2a36", "ble-2a5e", "ble-2a5f", "ble-2a37"} <= ids

@@ -24,7 +24,7 @@ def write(tmp_path: Path, device: str) -> Path:
         (
             'protocol = "nellcor"\nport = "/dev/ttyUSB0"',
             "rooms.0.devices.0.protocol: Value error, unknown protocol 'nellcor'; known: "
-            "berrymed, contec-5byte",
+            "berrymed, ble-2a35",
         ),
         (
             'protocol = "suntech"\nport = "/dev/ttyUSB0"\noptions = { poll = 1 }',
@@ -39,6 +39,10 @@ def write(tmp_path: Path, device: str) -> Path:
             "options.poll_s: not an option of protocol 'nonin-df2' (allowed: none)",
         ),
         ('protocol = "berrymed"\nbaudrate = 0\nport = "/dev/x"', "rooms.0.devices.0.baudrate"),
+        (
+            'protocol = "ble-2a35"\nport = "/dev/x"',
+            "rooms.0.devices.0: Value error, protocol 'ble-2a35' is a BLE characteristic",
+        ),
     ],
 )
 def test_bad_device_config_names_the_field(tmp_path: Path, device: str, message: str) -> None:

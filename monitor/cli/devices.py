@@ -10,22 +10,22 @@ import typer
 
 from monitor.cli import app
 
-#: The BLE scanner hook: a module with `async def scan(timeout: float) -> list[dict]`
-#: returning {"address", "name", "services"} per device that offers the BP (0x1810),
-#: PLX (0x1822) or HR (0x180D) service, and raising RuntimeError("why") when BLE is
-#: unavailable (no adapter, no BlueZ). Provided by drivers/ble.
-BLE_SCANNER_MODULE = "drivers.ble.scan"
+#: The BLE scanner hook: `async def scan_ble(timeout_s) -> list[dict]` returning
+#: {"address", "name", "services"} per device offering the BP (0x1810), PLX (0x1822) or
+#: HR (0x180D) service, raising BleUnavailable("why") with no adapter / BlueZ.
+BLE_SCANNER = ("drivers.ble.link", "scan_ble")
 
 
 def ble_scan(timeout: float) -> tuple[list[dict[str, Any]] | None, str]:
     """(devices, "") or (None, reason BLE scanning is unavailable)."""
+    module_name, func = BLE_SCANNER
     try:
-        module = importlib.import_module(BLE_SCANNER_MODULE)
-    except ImportError:
+        scan = getattr(importlib.import_module(module_name), func)
+    except (ImportError, AttributeError):
         return None, "no BLE scanner in this build"
     try:
-        return asyncio.run(module.scan(timeout)), ""
-    except Exception as exc:  # bleak raises several types when there is no adapter/BlueZ
+        return asyncio.run(scan(timeout)), ""
+    except Exception as exc:  # BleUnavailable, or whatever a broken adapter raises
         return None, str(exc) or type(exc).__name__
 
 

@@ -75,6 +75,9 @@ def main() -> None:
         f"replay, 2-h single-room session: {rate:,.0f} readings/s, {seconds * 1000:.0f} ms "
         f"per session, {events} events (target >= {target:,}): {verdict}"
     )
+    from benchmarks import decoders
+
+    decoders.main()
 
 
 if __name__ == "__main__":

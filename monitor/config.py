@@ -11,7 +11,14 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from monitor.rules_config import RulesConfig
@@ -27,16 +34,51 @@ class SimulatorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     scenario: str = "steady"
     options: dict[str, Any] = Field(default_factory=dict)
-    interval_s: float = Field(1.0, gt=0, le=60)
+    interval_s: float | None = Field(default=None, gt=0, le=60)  # None: the device's own rate
+    # Options of the simulated device itself (e.g. SunTech {"measure_s": 5}).
+    device_options: dict[str, Any] = Field(default_factory=dict)
 
 
 class DeviceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
-    protocol: Literal["masimo-ascii"]
+    protocol: str  # an id from drivers.registry (`vigil decode --list`)
     port: str | None = None  # device path or pyserial URL; None with a simulator
-    baudrate: int = Field(9600, gt=0)
+    baudrate: int | None = Field(default=None, gt=0)  # None: the protocol's own baud rate
     simulate: SimulatorConfig | None = None
+    options: dict[str, Any] = Field(default_factory=dict)  # per-protocol driver options
+
+    @field_validator("protocol")
+    @classmethod
+    def _known_protocol(cls, v: str) -> str:
+        from drivers.registry import protocol_info
+
+        protocol_info(v)  # ValueError naming the known ids
+        return v
+
+    @model_validator(mode="after")
+    def _protocol_options(self) -> DeviceConfig:
+        from drivers.registry import protocol_info
+
+        info = protocol_info(self.protocol)
+        if info.transport != "serial":
+            # BLE ids are characteristic decoders for `vigil decode`; BLE devices start by
+            # profile (drivers.ble.demo), which this config does not describe yet.
+            raise ValueError(
+                f"protocol {self.protocol!r} is a BLE characteristic, not a serial device"
+            )
+        allowed = info.options
+        for key, value in self.options.items():
+            if key not in allowed:
+                raise ValueError(
+                    f"options.{key}: not an option of protocol {self.protocol!r} "
+                    f"(allowed: {', '.join(sorted(allowed)) or 'none'})"
+                )
+            expected = allowed[key]
+            numeric = isinstance(value, int | float) and not isinstance(value, bool)
+            if not (numeric if expected is float else isinstance(value, expected)):
+                raise ValueError(f"options.{key}: expected {expected.__name__}")
+        return self
 
     @model_validator(mode="after")
     def _port_or_sim(self) -> DeviceConfig:

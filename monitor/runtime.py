@@ -15,10 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from drivers.masimo import MasimoDecoder
+from drivers.registry import build_serial_driver
 from drivers.serial_port import SerialDriver
-from drivers.sim.masimo import run_masimo
+from drivers.sim.devices import make_sim
 from drivers.sim.pty import PtyPair
+from drivers.sim.runner import run_serial_sim
 from drivers.sim.scenarios import scenario
 from monitor.config import DeviceConfig, RoomConfig, Settings
 from monitor.core.models import AlarmEvent, Control, DeviceState, PhaseEvent, Reading
@@ -115,8 +116,9 @@ class Vigil:
             pty = PtyPair()
             port = pty.port
             self._spawn(
-                run_masimo(
-                    pty.write,
+                run_serial_sim(
+                    pty,
+                    make_sim(dc.protocol, dc.simulate.device_options),
                     scenario(dc.simulate.scenario, dc.simulate.options),
                     interval_s=dc.simulate.interval_s,
                     clock=self.clock,
@@ -124,8 +126,8 @@ class Vigil:
                 f"sim-{dc.id}",
             )
         assert port is not None  # the config validator demands port or simulate
-        driver = SerialDriver(
-            port, MasimoDecoder(source=dc.id), source=dc.id, baudrate=dc.baudrate, clock=self.clock
+        driver = build_serial_driver(
+            dc.protocol, port, dc.id, baudrate=dc.baudrate, clock=self.clock, options=dc.options
         )
         room.devices.append(Device(config=dc, driver=driver, pty=pty))
         self._spawn(driver.run(room.queue.put_nowait), f"driver-{dc.id}")

@@ -15,13 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from drivers.ble.demo import create_ble_device, create_simulated_ble_device
+from drivers.ble.driver import BleDriver
 from drivers.registry import build_serial_driver
 from drivers.serial_port import SerialDriver
 from drivers.sim.devices import make_sim
 from drivers.sim.pty import PtyPair
 from drivers.sim.runner import run_serial_sim
 from drivers.sim.scenarios import scenario
-from monitor.config import DeviceConfig, RoomConfig, Settings
+from monitor.config import BLE_PROTOCOL, DeviceConfig, RoomConfig, Settings
 from monitor.core.models import AlarmEvent, Control, DeviceState, PhaseEvent, Reading
 from monitor.core.pipeline import RoomPipeline
 from monitor.core.schedule import BpRequest
@@ -39,8 +41,9 @@ QueueItem = Reading | DeviceState | Control | float
 @dataclass
 class Device:
     config: DeviceConfig
-    driver: SerialDriver
+    driver: SerialDriver | BleDriver
     pty: PtyPair | None = None
+    measuring: bool = False  # a commanded BP measurement is under way
 
 
 @dataclass
@@ -110,6 +113,9 @@ class Vigil:
         self._tasks.append(asyncio.create_task(coro, name=name))
 
     def _start_device(self, room: Room, dc: DeviceConfig) -> None:
+        if dc.protocol == BLE_PROTOCOL:
+            self._start_ble_device(room, dc)
+            return
         pty = None
         port = dc.port
         if dc.simulate is not None:
@@ -130,6 +136,25 @@ class Vigil:
             dc.protocol, port, dc.id, baudrate=dc.baudrate, clock=self.clock, options=dc.options
         )
         room.devices.append(Device(config=dc, driver=driver, pty=pty))
+        self._spawn(driver.run(room.queue.put_nowait), f"driver-{dc.id}")
+
+    def _start_ble_device(self, room: Room, dc: DeviceConfig) -> None:
+        driver: BleDriver
+        if dc.simulate is not None:
+            # A bumble GATT server on an in-process link, read by the same BleDriver that
+            # reads a real device through bleak.
+            options = dict(dc.simulate.options)
+            if dc.simulate.interval_s is not None:
+                options["interval_s"] = dc.simulate.interval_s
+            driver, _peripheral, coros = create_simulated_ble_device(
+                dc.id, dc.simulate.profile, dc.simulate.scenario, options, self.clock
+            )
+            for i, coro in enumerate(coros):
+                self._spawn(coro, f"sim-{dc.id}-{i}")
+        else:
+            assert dc.address is not None  # the config validator demands address or simulate
+            driver = create_ble_device(dc.id, dc.address, self.clock)
+        room.devices.append(Device(config=dc, driver=driver))
         self._spawn(driver.run(room.queue.put_nowait), f"driver-{dc.id}")
 
     # -- the room loop ----------------------------------------------------------------------
@@ -180,17 +205,28 @@ class Vigil:
         """The BP schedule asks for a reading: start every cuff that accepts a command."""
         self.hub.publish(request.to_dict())
         for dev in room.devices:
-            start = getattr(dev.driver, "start_measurement", None)
-            if start is None:
+            if not getattr(dev.driver, "can_start_measurement", False) or dev.measuring:
                 continue
-            try:
-                result = start()
-                if asyncio.iscoroutine(result):
-                    self._spawn(result, f"bp-start-{dev.config.id}")
-            except Exception:  # a failing cuff command must not stop the room's loop
-                log.exception(
-                    "room %s: start_measurement on %s failed", room.config.id, dev.config.id
+            dev.measuring = True
+            asyncio.create_task(self._measure(room, dev), name=f"bp-start-{dev.config.id}")
+
+    async def _measure(self, room: Room, dev: Device) -> None:
+        """Run one commanded cuff cycle; its readings reach the room through the driver."""
+        try:
+            result = await dev.driver.start_measurement()  # type: ignore[union-attr]
+            if not getattr(result, "ok", True):
+                log.warning(
+                    "room %s: cuff %s reported %s",
+                    room.config.id,
+                    dev.config.id,
+                    getattr(result, "error_text", "an error"),
                 )
+        except Exception as exc:  # a failing cuff command must not stop the room's loop
+            log.warning(
+                "room %s: start_measurement on %s failed: %s", room.config.id, dev.config.id, exc
+            )
+        finally:
+            dev.measuring = False
 
     def _publish_event(self, event: AlarmEvent | PhaseEvent) -> None:
         if isinstance(event, AlarmEvent):

@@ -41,7 +41,14 @@ def write(tmp_path: Path, device: str) -> Path:
         ('protocol = "berrymed"\nbaudrate = 0\nport = "/dev/x"', "rooms.0.devices.0.baudrate"),
         (
             'protocol = "ble-2a35"\nport = "/dev/x"',
-            "rooms.0.devices.0: Value error, protocol 'ble-2a35' is a BLE characteristic",
+            "rooms.0.devices.0: Value error, protocol 'ble-2a35' is a BLE characteristic decoder",
+        ),
+        ('protocol = "ble"', "rooms.0.devices.0: Value error, give either 'address'"),
+        ('protocol = "ble"\nport = "/dev/x"', "port: a BLE device has an 'address'"),
+        ('protocol = "masimo-ascii"\naddress = "AA:BB"', "address: only BLE devices"),
+        (
+            'protocol = "ble"\nsimulate = { profile = "ecg" }',
+            "rooms.0.devices.0.simulate.profile: String should match pattern",
         ),
     ],
 )
@@ -66,6 +73,12 @@ def test_vigil_run_reads_every_serial_protocol(influxd: Influxd, tmp_path: Path)
         f'[[rooms.devices]]\nid = "{p}"\nprotocol = "{p}"\nsimulate = {{ scenario = "steady" }}'
         for p in protocols
     )
+    # And one simulated BLE peripheral offering all three standard services (bumble).
+    devices += (
+        '\n[[rooms.devices]]\nid = "ble"\nprotocol = "ble"\n'
+        'simulate = { scenario = "steady", profile = "bps+plxs+hrs", '
+        "options = { bp_interval_s = 1 } }"
+    )
     config = tmp_path / "vigil.toml"
     config.write_text(
         f'influx_url = "{influxd.url}"\ninflux_database = "vigil_serial"\n'
@@ -76,7 +89,9 @@ def test_vigil_run_reads_every_serial_protocol(influxd: Influxd, tmp_path: Path)
         deadline = time.monotonic() + 20
         while True:
             drivers = app.get("/api/health").json()["drivers"]
-            oximeters_ok = all(drivers[p]["frames"] > 0 for p in protocols if p != "suntech")
+            oximeters_ok = all(
+                drivers[p]["frames"] > 0 for p in [*protocols, "ble"] if p != "suntech"
+            )
             if oximeters_ok and all(d["state"] == "connected" for d in drivers.values()):
                 break
             assert time.monotonic() < deadline, drivers
@@ -85,3 +100,40 @@ def test_vigil_run_reads_every_serial_protocol(influxd: Influxd, tmp_path: Path)
         app.stop()
     assert {p: drivers[p]["dropped"] for p in protocols} == {p: {} for p in protocols}
     assert {p: drivers[p]["protocol"] for p in protocols} == {p: p for p in protocols}
+    assert (drivers["ble"]["protocol"], drivers["ble"]["dropped"]) == ("ble", {})
+
+
+@pytest.mark.slow
+def test_demo_runs_serial_and_ble_devices_and_the_schedule_starts_the_cuff(
+    influxd: Influxd, tmp_path: Path
+) -> None:
+    """What `make run` starts with no configuration: two rooms, serial and BLE devices."""
+    config = tmp_path / "empty.toml"
+    config.write_text("# no rooms: the demo\n")
+    app = VigilProcess(
+        config, tmp_path, env={"VIGIL_INFLUX_URL": influxd.url, "VIGIL_INFLUX_DATABASE": "demo"}
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            health = app.get("/api/health").json()
+            rooms = {r["room"]: r for r in app.get("/api/rooms").json()}
+            b_bp = rooms["B"]["latest"].get("sbp")
+            if all(d["frames"] > 0 for d in health["drivers"].values()) and b_bp:
+                break
+            assert time.monotonic() < deadline, (health, rooms)
+            time.sleep(0.5)
+    finally:
+        app.stop()
+    assert health["demo"] is True
+    assert {k: (d["protocol"], d["state"]) for k, d in health["drivers"].items()} == {
+        "A-oximeter": ("masimo-ascii", "connected"),
+        "A-cuff": ("ble", "connected"),
+        "B-oximeter": ("ble", "connected"),
+        "B-cuff": ("suntech", "connected"),
+    }
+    # Room B's SunTech cuff only measures when commanded: a BP there means the pre-dose
+    # schedule asked the cuff through the driver and the reading came back.
+    assert b_bp["value"] == 122.0 and b_bp["source"] == "B-cuff"
+    assert rooms["A"]["latest"]["spo2"]["source"] == "A-oximeter"
+    assert rooms["B"]["latest"]["spo2"]["source"] == "B-oximeter"

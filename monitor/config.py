@@ -14,6 +14,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from alerts.config import AlertsConfig
+
 
 class ConfigError(Exception):
     """The configuration is invalid; the message names the field."""
@@ -71,8 +73,16 @@ class Settings(BaseSettings):
     escalation_after_s: dict[Literal["high", "medium"], list[float]] = Field(
         default_factory=lambda: {"high": [60.0, 120.0], "medium": [120.0, 240.0]}
     )
+    # Paging: contacts per tier, repeat intervals, acknowledge links (alerts/config.py).
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
     _toml_data: dict[str, Any] = {}
+
+    @model_validator(mode="after")
+    def _alerts_secret(self) -> Settings:
+        # No rooms configured means the demo (load_settings), which may generate a secret.
+        self.alerts = self.alerts.with_secret(demo=not self.rooms)
+        return self
 
     @classmethod
     def settings_customise_sources(

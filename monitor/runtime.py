@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from alerts.notifier import Notifier
 from drivers.masimo import MasimoDecoder
 from drivers.serial_port import SerialDriver
 from drivers.sim.masimo import run_masimo
@@ -72,6 +73,7 @@ class Vigil:
         }
         self._tasks: list[asyncio.Task[None]] = []
         self.started_at: float | None = None
+        self.notifier = Notifier.for_runtime(self)  # pages phones; alerts/notifier.py
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
@@ -84,6 +86,7 @@ class Vigil:
             if room.config.auto_session_dose_after_s is not None:
                 self._spawn(self._demo_session(room), f"demo-{room.config.id}")
         self._spawn(self._ticker(), "ticker")
+        self._spawn(self.notifier.run(), "notifier")
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -172,6 +175,7 @@ class Vigil:
         else:
             self.store.enqueue(lineproto.phase_line(event))
         self.hub.publish(event.to_dict())
+        self.notifier.on_event(event)
 
     async def _ticker(self) -> None:
         while True:

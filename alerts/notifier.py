@@ -129,9 +129,9 @@ class Notifier:
         self.base_url = (config.ack_base_url or base_url).rstrip("/")
         self.room_names = dict(room_names)
         self.policy = EscalationPolicy({str(k): v for k, v in config.repeat_s.items()})
-        self.tokens = AckTokens(
-            config.secret.get_secret_value(), config.token_ttl_s, UsedTokens(config.token_db)
-        )
+        # Without contacts no token is ever issued: keep no file for them.
+        used = UsedTokens(config.token_db if config.contacts else ":memory:")
+        self.tokens = AckTokens(config.secret.get_secret_value(), config.token_ttl_s, used)
         self._publish = publish
         self._store_line = store_line
         self._inject = inject

@@ -106,3 +106,24 @@ class MailReceiver:
 
     def close(self) -> None:
         self.controller.stop()
+
+
+def serve_and_report() -> None:
+    """`python -m tests.receivers`: an HttpReceiver in its own process (benchmarks use it so
+    the receiver does not share Vigil's interpreter). Prints the port, then one JSON line
+    {"t", "path"} per request."""
+    import sys
+
+    class Reporting(list[Received]):
+        def append(self, r: Received) -> None:
+            sys.stdout.write(json.dumps({"t": r.t, "path": _target(r)}) + "\n")
+            sys.stdout.flush()
+
+    http = HttpReceiver(requests=Reporting())
+    print(http.port, flush=True)
+    sys.stdin.read()  # until the parent closes our stdin
+    http.close()
+
+
+if __name__ == "__main__":
+    serve_and_report()

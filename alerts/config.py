@@ -22,6 +22,10 @@ PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "vigil",
 MIN_SECRET_CHARS = 32
 
 
+def _default_repeat_s() -> dict[Literal["high", "medium"], float]:
+    return {"high": 30.0, "medium": 60.0}
+
+
 class Contact(BaseModel):
     """A person (or a shared phone) paged at one escalation tier."""
 
@@ -55,9 +59,7 @@ class AlertsConfig(BaseModel):
     contacts: list[Contact] = Field(default_factory=list)
     # Repeat interval per priority while unacknowledged. Low priority is dashboard only.
     # Medium: 60 s, half its first escalation timeout, so tier 1 hears it twice first.
-    repeat_s: dict[Literal["high", "medium"], float] = Field(
-        default_factory=lambda: {"high": 30.0, "medium": 60.0}
-    )
+    repeat_s: dict[Literal["high", "medium"], float] = Field(default_factory=_default_repeat_s)
     retry_attempts: int = Field(4, ge=1, le=20)  # per URL per page
     backoff_initial_s: float = Field(0.5, gt=0, le=60)
     backoff_max_s: float = Field(8.0, gt=0, le=600)

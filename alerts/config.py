@@ -63,8 +63,8 @@ class AlertsConfig(BaseModel):
     retry_attempts: int = Field(4, ge=1, le=20)  # per URL per page
     backoff_initial_s: float = Field(0.5, gt=0, le=60)
     backoff_max_s: float = Field(8.0, gt=0, le=600)
-    workers: int = Field(8, ge=1, le=256)
-    send_timeout_s: float = Field(10.0, gt=0, le=120)
+    workers: int = Field(16, ge=1, le=256)  # Apprise sends in flight at once
+    send_timeout_s: float = Field(5.0, gt=0, le=120)  # per attempt
     # Where phones reach the acknowledge page; empty: http://<host>:<port> of `vigil run`.
     ack_base_url: str = Field("", pattern=r"^(https?://[^\s/]+(/[^\s]*)?)?$")
     token_ttl_s: float = Field(900.0, gt=0, le=86_400)

@@ -1,10 +1,12 @@
 """Paging at run time: alarm events in, Apprise deliveries out, off the rooms' path.
 
 `on_event` (called by the runtime for every published event) only asks the pure policy for
-pages and puts deliveries on a queue; worker tasks send them with Apprise, one Apprise URL
-at a time, retrying with exponential backoff. Every attempt and its result, every escalation
-and every acknowledgement is recorded: published on the hub as `{"type": "notification"}` and
-written to the store as a `notification` point.
+pages and puts deliveries on a queue; a worker takes them off and runs each as its own task
+(so a dead channel's timeouts and backoff never hold up other pages), with at most
+`workers` Apprise sends in flight, retrying each URL with exponential backoff. A page
+whose alarm was acknowledged or ended while it waited is withdrawn, not sent. Every attempt
+and its result, every escalation and every acknowledgement is recorded: published on the hub
+as `{"type": "notification"}` and written to the store as a `notification` point.
 
 When no contact of a tier could be reached, `notify_failed` (high, technical) is raised: as
 a `Control(event="technical_alarm")` into the room's queue, so the core stays the owner of
@@ -140,6 +142,7 @@ class Notifier:
         self._dose_time = dose_time
         self.clock = clock
         self.queue: asyncio.Queue[Delivery] = asyncio.Queue()
+        self._send_slots = asyncio.Semaphore(config.workers)  # Apprise sends in flight
         self._failed_tiers: dict[str, set[int]] = {}  # room → tiers nobody could be reached in
         self._fallback_alarms: dict[str, AlarmEvent] = {}  # notify_failed we published ourselves
 
@@ -197,10 +200,7 @@ class Notifier:
         )
 
     async def run(self) -> None:
-        workers = [
-            asyncio.create_task(self._worker(), name=f"notify-{i}")
-            for i in range(self.config.workers)
-        ]
+        workers = [asyncio.create_task(self._worker(), name="notify-worker")]
         try:
             while True:
                 await asyncio.sleep(TICK_S)
@@ -236,14 +236,25 @@ class Notifier:
 
     # -- delivery -------------------------------------------------------------------------------
     async def _worker(self) -> None:
-        while True:
-            d = await self.queue.get()
-            try:
-                await self._deliver_tier(d)
-            except Exception:
-                log.exception("notifier: delivery of %r failed", d)
-            finally:
+        # Each delivery runs as its own task so a slow or dead channel (timeouts, backoff)
+        # never holds up pages behind it; `workers` bounds the sends in flight instead.
+        running: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                d = await self.queue.get()
+                task = asyncio.create_task(self._deliver_tier_logged(d))
+                running.add(task)
+                task.add_done_callback(running.discard)
                 self.queue.task_done()
+        finally:
+            for task in list(running):
+                task.cancel()
+
+    async def _deliver_tier_logged(self, d: Delivery) -> None:
+        try:
+            await self._deliver_tier(d)
+        except Exception:
+            log.exception("notifier: delivery of %r failed", d)
 
     async def _deliver_tier(self, d: Delivery) -> None:
         sends = [(c, url) for c in d.contacts for url in c.urls]
@@ -280,10 +291,28 @@ class Notifier:
         target = with_channel_extras(url, ack_url=ack_url, priority=page.priority)
         cfg = self.config
         for attempt in range(1, cfg.retry_attempts + 1):
-            started = self.clock()
-            ok, detail = await deliver(
-                target, message, priority=page.priority, timeout_s=cfg.send_timeout_s
-            )
+            if not self._still_wanted(page):
+                # Acknowledged or over while queued or backing off: ringing on would be
+                # the other worst outcome.
+                self._record(
+                    "delivery",
+                    room=page.room,
+                    condition=page.condition,
+                    tier=d.tier,
+                    priority=page.priority.value,
+                    kind=page.kind.value,
+                    contact=contact.name,
+                    channel=channel,
+                    attempt=attempt,
+                    result="withdrawn",
+                    detail="acknowledged or over before it was sent",
+                )
+                return True  # not a failure to reach anyone
+            async with self._send_slots:
+                started = self.clock()
+                ok, detail = await deliver(
+                    target, message, priority=page.priority, timeout_s=cfg.send_timeout_s
+                )
             self._record(
                 "delivery",
                 room=page.room,
@@ -305,6 +334,9 @@ class Notifier:
                     min(cfg.backoff_initial_s * 2 ** (attempt - 1), cfg.backoff_max_s)
                 )
         return False
+
+    def _still_wanted(self, page: Page) -> bool:
+        return page.kind == PageKind.TEST or self.policy.wants(page.room, page.condition)
 
     # -- notify_failed --------------------------------------------------------------------------
     def _tier_unreachable(self, page: Page, tier: int, why: str) -> None:

@@ -152,6 +152,12 @@ class EscalationPolicy:
         """(room, condition) → next repeat time: what the policy is still chasing."""
         return {k: v.next_repeat for k, v in self._tracked.items() if not v.acknowledged}
 
+    def wants(self, room: str, condition: str) -> bool:
+        """True while the condition is still unacknowledged and not over: a page queued or
+        being retried for it is still worth sending."""
+        cur = self._tracked.get((room, condition))
+        return cur is not None and not cur.acknowledged
+
     def _next(self, t: float, priority: Priority) -> float | None:
         interval = self._repeat_s.get(priority.value)
         return None if interval is None else t + interval

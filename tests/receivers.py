@@ -33,6 +33,7 @@ class HttpReceiver:
     """ThreadingHTTPServer on 127.0.0.1 that answers 200 and records every POST."""
 
     requests: list[Received] = field(default_factory=list)
+    status: int = 200  # what to answer; a test may change it while running
 
     def __post_init__(self) -> None:
         recorder = self
@@ -46,7 +47,7 @@ class HttpReceiver:
                 except ValueError:
                     body = {"raw": raw.decode(errors="replace")}
                 recorder.requests.append(Received(time.time(), self.path, dict(self.headers), body))
-                self.send_response(200)
+                self.send_response(recorder.status)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
                 self.wfile.write(b"{}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -270,3 +271,51 @@ def test_notify_test_sends_a_page_and_reports_failures(tmp_path: Path) -> None:
         assert unknown.returncode == 2 and "no contact 'Nobody'" in unknown.stderr
     finally:
         http.close()
+
+
+# -- notifier (in process, real receiver) -----------------------------------------------------
+async def test_retries_stop_once_the_alarm_is_acknowledged(tmp_path: Path) -> None:
+    import asyncio
+
+    from alerts.notifier import Notifier
+    from monitor.core.models import Control
+
+    http = HttpReceiver(status=500)  # the push server is failing
+    published: list[dict[str, object]] = []
+    injected: list[tuple[str, Control]] = []
+    cfg = AlertsConfig(
+        contacts=[Contact(name="N", tier=1, urls=[f"json://127.0.0.1:{http.port}/n"])],
+        secret="s" * 40,  # type: ignore[arg-type]
+        retry_attempts=5,
+        backoff_initial_s=0.3,
+        token_db=tmp_path / "t.sqlite",
+    )
+    notifier = Notifier(
+        cfg,
+        base_url="http://127.0.0.1:1",
+        room_names={"B": "Room B"},
+        publish=published.append,
+        store_line=lambda line: None,
+        inject=lambda room, c: injected.append((room, c)),
+        publish_event=lambda e: None,
+        has_alarm=lambda room, condition: False,
+    )
+    runner = asyncio.create_task(notifier.run())
+    try:
+        now = time.time()  # the notifier's clock times the repeats
+        active = replace(ALARM, state=AlarmState.ACTIVE, tier=1, t=now, since=now)
+        notifier.on_event(active)
+        for _ in range(100):
+            if len(http.requests) >= 2:
+                break
+            await asyncio.sleep(0.02)
+        notifier.on_event(replace(active, t=now + 0.5, state=AlarmState.ACKNOWLEDGED, by="x"))
+        await asyncio.sleep(1.5)  # longer than the remaining backoff
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+        http.close()
+    results = [m["result"] for m in published if m["event"] == "delivery"]
+    assert results == ["failed", "failed", "withdrawn"]
+    assert len(http.requests) == 2
+    assert injected == []  # an acknowledged alarm's page is no failure to reach anyone

@@ -70,7 +70,7 @@ def render(
     if a.since is not None:
         lines.append(f"Alarm since {_clock(a.since, utc_offset_s)}")
     if dose_t is not None:
-        minutes = max(0.0, a.t - dose_t) / 60
+        minutes = max(0.0, page.t - dose_t) / 60  # at sending: repeats carry old events
         lines.append(f"{minutes:.0f} min since dose")
     if page.kind == PageKind.ESCALATION:
         lines.append(f"Escalated to tier {a.tier}: not acknowledged yet.")

@@ -160,6 +160,13 @@ class Notifier:
             r = vigil.rooms.get(room)
             return None if r is None else r.pipeline.dose_t
 
+        if s.alerts.contacts and not s.alerts.ack_base_url and host.startswith("127."):
+            log.warning(
+                "acknowledge links point at http://%s:%s, which phones cannot reach: "
+                "set alerts.ack_base_url",
+                host,
+                s.port,
+            )
         return cls(
             s.alerts,
             base_url=f"http://{host}:{s.port}",
@@ -261,13 +268,14 @@ class Notifier:
         results = await asyncio.gather(*(self._deliver_url(d, c, url) for c, url in sends))
         if d.page.condition == NOTIFY_FAILED:
             return  # never alarm about failing to page about a paging failure
-        if any(results):
+        if any(r is True for r in results):
             self._tier_reached(d.page.room, d.tier)
-        else:
+        elif all(r is False for r in results):  # withdrawn pages prove nothing either way
             why = "no contact configured" if not sends else "every channel failed"
             self._tier_unreachable(d.page, d.tier, why)
 
-    async def _deliver_url(self, d: Delivery, contact: Contact, url: str) -> bool:
+    async def _deliver_url(self, d: Delivery, contact: Contact, url: str) -> bool | None:
+        """True delivered, False undeliverable after every retry, None withdrawn."""
         page = d.page
         channel = channel_of(url)
         now = self.clock()
@@ -307,7 +315,7 @@ class Notifier:
                     result="withdrawn",
                     detail="acknowledged or over before it was sent",
                 )
-                return True  # not a failure to reach anyone
+                return None
             async with self._send_slots:
                 started = self.clock()
                 ok, detail = await deliver(

@@ -9,6 +9,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from alerts.config import AlertsConfig, Contact
 from alerts.message import Message, render
@@ -67,6 +69,16 @@ def test_refused_tokens(token: str, secret: bytes, now: float, problem: TokenPro
     with pytest.raises(TokenError) as err:
         check(token, secret, now)
     assert err.value.problem == problem
+
+
+@given(st.data())
+def test_any_edit_to_a_token_is_refused(data: st.DataObject) -> None:
+    token = sign(CLAIM, SECRET)
+    i = data.draw(st.integers(0, len(token) - 1))
+    c = data.draw(st.characters(codec="ascii").filter(lambda ch: ch != token[i]))
+    with pytest.raises(TokenError) as err:
+        check(token[:i] + c + token[i + 1 :], SECRET, now=0.0)
+    assert err.value.problem == TokenProblem.FORGED
 
 
 def test_single_use_survives_a_restart(tmp_path: Path) -> None:

@@ -92,6 +92,8 @@ async def deliver(
     url: str, message: Message, *, priority: Priority, timeout_s: float
 ) -> tuple[bool, str]:
     """One attempt through Apprise. (delivered, reason when not)."""
+    # A fresh Apprise object per send, on purpose: a plugin instance throttles its own
+    # successive sends (ntfy, Pushover: up to 5.5 s apart), which a page must never wait for.
     ap = apprise.Apprise(asset=_ASSET)
     if not ap.add(url):
         return False, f"not a valid Apprise URL ({channel_of(url)})"

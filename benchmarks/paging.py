@@ -87,6 +87,7 @@ async def _measure(influx_url: str, token_db: Path) -> list[float]:
             secret="b" * 40,  # type: ignore[arg-type]
             repeat_s={"high": 600.0, "medium": 600.0},
             token_db=token_db,
+            ack_base_url="http://127.0.0.1:8000",
             workers=16,
         ),
     )

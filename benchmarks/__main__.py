@@ -78,6 +78,9 @@ def main() -> None:
     from benchmarks import decoders
 
     decoders.main()
+    from benchmarks import paging
+
+    paging.main()
 
 
 if __name__ == "__main__":

@@ -21,8 +21,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from alerts.config import AlertsConfig
 from monitor.rules_config import RulesConfig
-
 
 BLE_PROTOCOL = "ble"
 
@@ -139,8 +139,16 @@ class Settings(BaseSettings):
     )
     # Alarm rules and clinical policies ([rules] table; defaults: clinical-defaults.md).
     rules: RulesConfig = Field(default_factory=RulesConfig)
+    # Paging: contacts per tier, repeat intervals, acknowledge links (alerts/config.py).
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
     _toml_data: dict[str, Any] = {}
+
+    @model_validator(mode="after")
+    def _alerts_secret(self) -> Settings:
+        # No rooms configured means the demo (load_settings), which may generate a secret.
+        self.alerts = self.alerts.with_secret(demo=not self.rooms)
+        return self
 
     @classmethod
     def settings_customise_sources(

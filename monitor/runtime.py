@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from alerts.notifier import Notifier
 from drivers.ble.demo import create_ble_device, create_simulated_ble_device
 from drivers.ble.driver import BleDriver
 from drivers.registry import build_serial_driver
@@ -81,6 +82,7 @@ class Vigil:
         }
         self._tasks: list[asyncio.Task[None]] = []
         self.started_at: float | None = None
+        self.notifier = Notifier.for_runtime(self)  # pages phones; alerts/notifier.py
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
@@ -93,6 +95,7 @@ class Vigil:
             if room.config.auto_session_dose_after_s is not None:
                 self._spawn(self._demo_session(room), f"demo-{room.config.id}")
         self._spawn(self._ticker(), "ticker")
+        self._spawn(self.notifier.run(), "notifier")
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -234,6 +237,7 @@ class Vigil:
         else:
             self.store.enqueue(lineproto.phase_line(event))
         self.hub.publish(event.to_dict())
+        self.notifier.on_event(event)
 
     async def _ticker(self) -> None:
         while True:

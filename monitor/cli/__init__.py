@@ -13,9 +13,10 @@ app = typer.Typer(
 )
 
 # Subcommand modules register themselves on `app` when imported.
-from monitor.cli import replay as _replay  # noqa: E402,F401
 from monitor.cli import decode as _decode  # noqa: E402,F401
 from monitor.cli import devices as _devices  # noqa: E402,F401
+from monitor.cli import notify as _notify  # noqa: E402,F401
+from monitor.cli import replay as _replay  # noqa: E402,F401
 from monitor.cli import run as _run  # noqa: E402,F401
 from monitor.cli import simulate as _simulate  # noqa: E402,F401
 

@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TICK_S = 0.2  # repeat timing resolution; the policy itself is cheap
-FALLBACK_WAIT_S = 0.5  # time the core has to turn the technical_alarm control into an alarm
 
 # Channel-native urgency where the contact's URL does not set its own.
 _NTFY_PRIORITY = {Priority.HIGH: "max", Priority.MEDIUM: "high", Priority.LOW: "default"}
@@ -124,8 +123,6 @@ class Notifier:
         publish: Callable[[dict[str, Any]], None],
         store_line: Callable[[str], None],
         inject: Callable[[str, Control], None],
-        publish_event: Callable[[AlarmEvent], None],
-        has_alarm: Callable[[str, str], bool],
         dose_time: Callable[[str], float | None] = lambda room: None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -139,24 +136,17 @@ class Notifier:
         self._publish = publish
         self._store_line = store_line
         self._inject = inject
-        self._publish_event = publish_event
-        self._has_alarm = has_alarm
         self._dose_time = dose_time
         self.clock = clock
         self.queue: asyncio.Queue[Delivery] = asyncio.Queue()
         self._send_slots = asyncio.Semaphore(config.workers)  # Apprise sends in flight
         self._failed_tiers: dict[str, set[int]] = {}  # room → tiers nobody could be reached in
-        self._fallback_alarms: dict[str, AlarmEvent] = {}  # notify_failed we published ourselves
 
     @classmethod
     def for_runtime(cls, vigil: Vigil) -> Notifier:
         """Wire a notifier to the live runtime (rooms, hub, store)."""
         s = vigil.settings
         host = "127.0.0.1" if s.host in ("0.0.0.0", "::") else s.host
-
-        def has_alarm(room: str, condition: str) -> bool:
-            r = vigil.rooms.get(room)
-            return r is not None and condition in r.pipeline.active
 
         def dose_time(room: str) -> float | None:
             r = vigil.rooms.get(room)
@@ -176,8 +166,6 @@ class Notifier:
             publish=vigil.hub.publish,
             store_line=vigil.store.enqueue,
             inject=vigil.control,
-            publish_event=vigil._publish_event,
-            has_alarm=has_alarm,
             dose_time=dose_time,
             clock=vigil.clock,
         )
@@ -369,18 +357,6 @@ class Notifier:
             return  # the room's notify_failed is already raised
         now = self.clock()
         self._inject(room, self._technical_control(now, AlarmState.ACTIVE, reason))
-        alarm = AlarmEvent(
-            t=now,
-            room=room,
-            condition=NOTIFY_FAILED,
-            kind=AlarmKind.TECHNICAL,
-            channel=None,
-            priority=Priority.HIGH,
-            state=AlarmState.ACTIVE,
-            reason=reason,
-            since=now,
-        )
-        asyncio.get_running_loop().call_later(FALLBACK_WAIT_S, self._fallback, alarm)
 
     def _tier_reached(self, room: str, tier: int) -> None:
         failed = self._failed_tiers.get(room)
@@ -401,28 +377,6 @@ class Notifier:
             result="cleared",
         )
         self._inject(room, self._technical_control(now, AlarmState.CLEARED, reason))
-        raised = self._fallback_alarms.pop(room, None)
-        if raised is not None:
-            self._publish_event(
-                AlarmEvent(
-                    t=now,
-                    room=room,
-                    condition=NOTIFY_FAILED,
-                    kind=AlarmKind.TECHNICAL,
-                    channel=None,
-                    priority=Priority.HIGH,
-                    state=AlarmState.CLEARED,
-                    reason=reason,
-                    since=raised.since,
-                )
-            )
-
-    def _fallback(self, alarm: AlarmEvent) -> None:
-        """The core did not raise it (it does not know `technical_alarm` yet): publish it."""
-        if alarm.room not in self._failed_tiers or self._has_alarm(alarm.room, NOTIFY_FAILED):
-            return
-        self._fallback_alarms[alarm.room] = alarm
-        self._publish_event(alarm)
 
     @staticmethod
     def _technical_control(t: float, state: AlarmState, reason: str) -> Control:

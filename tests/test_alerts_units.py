@@ -309,8 +309,6 @@ async def test_retries_stop_once_the_alarm_is_acknowledged(tmp_path: Path) -> No
         publish=published.append,
         store_line=lambda line: None,
         inject=lambda room, c: injected.append((room, c)),
-        publish_event=lambda e: None,
-        has_alarm=lambda room, condition: False,
     )
     runner = asyncio.create_task(notifier.run())
     try:

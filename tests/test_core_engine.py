@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from monitor.core.engine import AlarmEngine
-from monitor.core.models import AlarmKind, Priority
+from monitor.core.models import AlarmKind, Control, Priority
 
 P, T = AlarmKind.PHYSIOLOGICAL, AlarmKind.TECHNICAL
 H, M, L = Priority.HIGH, Priority.MEDIUM, Priority.LOW
@@ -123,3 +123,32 @@ def test_clear_all_ends_every_alarm_with_who() -> None:
         ("b", "cleared", "dr"),
     ]
     assert e.current == {} and e.lower(51, "a") == []
+
+
+def test_external_technical_alarm_is_owned_by_the_core_and_latches() -> None:
+    from monitor.core.pipeline import RoomPipeline
+
+    p = RoomPipeline("A")
+    raised = p.control(
+        Control(
+            10.0,
+            "technical_alarm",
+            {"condition": "notify_failed", "reason": "no tier 1"},
+            by="notifier",
+        )
+    )
+    assert [(e.condition, e.kind, e.priority, e.state) for e in raised] == [
+        ("notify_failed", "technical", "high", "active")
+    ]
+    assert "notify_failed" in p.active
+    # High priority latches: the condition clearing leaves it resolved until acknowledged.
+    lowered = p.control(
+        Control(20.0, "technical_alarm", {"condition": "notify_failed", "state": "cleared"})
+    )
+    assert [e.state for e in lowered] == ["resolved"]
+    acked = p.control(Control(25.0, "ack", {"condition": "notify_failed"}, by="nurse"))
+    assert [e.state for e in acked][-1] == "cleared"
+    assert "notify_failed" not in p.active
+    # Unknown conditions are refused, never invented.
+    assert p.control(Control(30.0, "technical_alarm", {"condition": "spo2_low"})) == []
+    assert p.log[-1]["outcome"].startswith("ignored")

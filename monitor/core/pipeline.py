@@ -67,6 +67,15 @@ _TECH = AlarmKind.TECHNICAL
 _NUMERIC = (int, float)
 
 
+#: Technical conditions other parts of Vigil report through the `technical_alarm` control,
+#: with their default priority (clinical-defaults.md "Technical alarms").
+EXTERNAL_TECHNICAL: dict[str, str] = {
+    "notify_failed": "high",
+    "storage_degraded": "low",
+    "journal_failed": "high",
+}
+
+
 class RoomPipeline:
     """Feed readings, device states, controls and ticks; get events back."""
 
@@ -345,6 +354,27 @@ class RoomPipeline:
     def _c_ack(self, c: Control) -> tuple[str, list[PipelineEvent]]:
         events = self.engine.acknowledge(c.t, str(c.args.get("condition")), c.by)
         return ("ok" if events else "ignored: no such unacknowledged alarm"), list(events)
+
+    def _c_technical_alarm(self, c: Control) -> tuple[str, list[PipelineEvent]]:
+        """A technical condition seen outside the room's data: the notifier could not page
+        anyone (`notify_failed`), storage is down (`storage_degraded`, `journal_failed`).
+        The core owns it like any other alarm, so it latches, is acknowledged and escalates
+        the same way."""
+        condition = str(c.args.get("condition", ""))
+        if condition not in EXTERNAL_TECHNICAL:
+            return f"ignored: {condition!r} is not an external technical condition", []
+        reason = str(c.args.get("reason", ""))
+        if c.args.get("state", "active") == "cleared":
+            events = self.engine.lower(c.t, condition, reason=reason)
+            return ("ok" if events else "ignored: not present"), list(events)
+        try:
+            priority = Priority(str(c.args.get("priority", EXTERNAL_TECHNICAL[condition])))
+        except ValueError:
+            return "ignored: unknown priority", []
+        events = self.engine.raise_(
+            c.t, condition, kind=_TECH, channel=None, priority=priority, reason=reason
+        )
+        return "ok", list(events)
 
     def _c_audio_pause(self, c: Control) -> tuple[str, list[PipelineEvent]]:
         self.engine.audio_pause(c.t, c.by)

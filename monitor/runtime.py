@@ -25,7 +25,14 @@ from drivers.sim.pty import PtyPair
 from drivers.sim.runner import run_serial_sim
 from drivers.sim.scenarios import scenario
 from monitor.config import BLE_PROTOCOL, DeviceConfig, RoomConfig, Settings
-from monitor.core.models import AlarmEvent, Control, DeviceState, PhaseEvent, Reading
+from monitor.core.models import (
+    AlarmEvent,
+    Control,
+    DeviceState,
+    LinkState,
+    PhaseEvent,
+    Reading,
+)
 from monitor.core.pipeline import RoomPipeline
 from monitor.core.schedule import BpRequest
 from monitor.hub import Hub
@@ -35,6 +42,7 @@ from monitor.store.influx import InfluxStore
 log = logging.getLogger(__name__)
 
 TICK_S = 1.0
+BP_START_WAIT_S = 10.0  # how long a BP request waits for the cuff's link to come up
 
 QueueItem = Reading | DeviceState | Control | float
 
@@ -216,6 +224,10 @@ class Vigil:
     async def _measure(self, room: Room, dev: Device) -> None:
         """Run one commanded cuff cycle; its readings reach the room through the driver."""
         try:
+            # A request made while the link is (re)opening is honoured once it is up, if soon.
+            deadline = self.clock() + BP_START_WAIT_S
+            while dev.driver.state != LinkState.CONNECTED and self.clock() < deadline:
+                await asyncio.sleep(0.2)
             result = await dev.driver.start_measurement()  # type: ignore[union-attr]
             if not getattr(result, "ok", True):
                 log.warning(

@@ -91,6 +91,8 @@ class ConditionConfig(BaseModel):
     priority: Literal["high", "medium", "low"]
     delay_s: float = Field(0.0, ge=0, le=600)
     hysteresis: float = Field(0.0, ge=0, le=50)
+    # A value this far beyond the limit skips delay_s (rapid desaturation); None: never.
+    rapid_margin: float | None = Field(None, gt=0, le=50)
     limits: list[LimitConfig] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -111,6 +113,7 @@ def default_conditions() -> dict[str, ConditionConfig]:
                 "priority": r.priority.value,
                 "delay_s": r.delay_s,
                 "hysteresis": r.hysteresis,
+                "rapid_margin": r.rapid_margin,
                 "limits": [],
             },
         )
@@ -254,6 +257,7 @@ class RulesConfig(BaseModel):
                         clamp=lim.clamp,
                         delay_s=cond.delay_s,
                         hysteresis=cond.hysteresis,
+                        rapid_margin=cond.rapid_margin,
                         confirm_count=lim.confirm_count,
                         confirm_window_s=lim.confirm_window_s,
                     )

@@ -32,6 +32,14 @@ CONTINUOUS = [
     ("spo2_severe", "spo2", 84, 160, None,
      [(107, "spo2_severe", "active"), (117, "spo2_low", "active"),
       (167, "spo2_severe", "resolved"), (177, "spo2_low", "cleared")]),
+    # Rapid desaturation: 79 is 11 points below spo2_low's 90, so spo2_low's 15-s delay is
+    # cut to 5 s (it raises with spo2_severe); clearing keeps the full delay.
+    ("rapid desat cuts the spo2_low delay", "spo2", 79, 160, None,
+     [(107, "spo2_severe", "active"), (107, "spo2_low", "active"),
+      (167, "spo2_severe", "resolved"), (177, "spo2_low", "cleared")]),
+    ("81 is not rapid: spo2_low keeps its delay", "spo2", 81, 160, None,
+     [(107, "spo2_severe", "active"), (117, "spo2_low", "active"),
+      (167, "spo2_severe", "resolved"), (177, "spo2_low", "cleared")]),
     ("spo2_drop", "spo2", 92, 200, {"spo2": 97, "pulse_rate": 72},
      [(162, "spo2_drop", "active"), (262, "spo2_drop", "cleared")]),
     ("spo2_drop clamped to the 90 floor", "spo2", 90, 200, {"spo2": 93, "pulse_rate": 72},

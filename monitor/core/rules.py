@@ -52,6 +52,11 @@ class Rule:
     confirm_count: int = 1
     confirm_window_s: float = 0.0
     kind: AlarmKind = AlarmKind.PHYSIOLOGICAL
+    # A value this far beyond the limit shortens the delay to `rapid_delay_s` (Masimo
+    # "rapid desat": 10 points below the limit skips the delay). Not to zero: an unflagged
+    # 3-s artefact dip must still pass silently, so the smoothing window (5 s) remains.
+    rapid_margin: float | None = None
+    rapid_delay_s: float = 5.0
 
     def __post_init__(self) -> None:
         # The pydantic config validates clinic input with field names; this guards code.
@@ -65,6 +70,8 @@ class Rule:
             raise ValueError(f"rule {self.id}: confirmation needs a count ≥ 1 and a window")
         if self.delay_s < 0 or self.hysteresis < 0:
             raise ValueError(f"rule {self.id}: negative delay or hysteresis")
+        if self.rapid_margin is not None and self.rapid_margin <= 0:
+            raise ValueError(f"rule {self.id}: rapid_margin must be positive")
 
     @property
     def relative(self) -> bool:
@@ -106,6 +113,7 @@ def back_inside(comparator: str, value: float, limit: float, margin: float) -> b
 
 _H, _M, _L = Priority.HIGH, Priority.MEDIUM, Priority.LOW
 _BP_HYST, _SPO2_HYST, _HR_HYST = 5.0, 1.0, 5.0  # clinical-defaults.md "Hysteresis"
+_RAPID_DESAT = 10.0  # clinical-defaults.md "SpO2 alarm delay": rapid desat skips the delay
 
 #: clinical-defaults.md "Physiological alarm rules", one row per limit.
 DEFAULT_RULES: tuple[Rule, ...] = (
@@ -124,8 +132,11 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule("map_rise", "map", _L, ">=", factor=1.2, hysteresis=_BP_HYST),
     Rule("bp_low", "sbp", _M, "<", 90, hysteresis=_BP_HYST),
     Rule("bp_low", "map", _M, "<", 65, hysteresis=_BP_HYST),
-    Rule("spo2_severe", "spo2", _H, "<=", 85, delay_s=5, hysteresis=_SPO2_HYST),
-    Rule("spo2_low", "spo2", _M, "<", 90, delay_s=15, hysteresis=_SPO2_HYST),
+        # Rapid desaturation (10 points beyond the limit) cuts the delay to 5 s (Masimo Rad-97).
+    Rule("spo2_severe", "spo2", _H, "<=", 85, delay_s=5, hysteresis=_SPO2_HYST,
+         rapid_margin=_RAPID_DESAT),
+    Rule("spo2_low", "spo2", _M, "<", 90, delay_s=15, hysteresis=_SPO2_HYST,
+         rapid_margin=_RAPID_DESAT),
     # Relative drop clamped to the spo2_low floor.
     Rule("spo2_drop", "spo2", _L, "<=", offset=-4, clamp=90, delay_s=60, hysteresis=_SPO2_HYST),
     Rule("hr_high", "pulse_rate", _M, ">", 120, delay_s=60, hysteresis=_HR_HYST),
@@ -169,7 +180,10 @@ def evaluate_continuous(state: RuleState, t: float, value: float) -> bool | None
         if violates(rule.comparator, value, limit):
             if state.pending_since is None:
                 state.pending_since = t
-            if t - state.pending_since >= rule.delay_s:
+            delay = rule.delay_s
+            if rule.rapid_margin is not None and abs(value - limit) >= rule.rapid_margin:
+                delay = min(delay, rule.rapid_delay_s)
+            if t - state.pending_since >= delay:
                 state.triggered = True
                 state.value = value
                 state.clear_since = None

@@ -209,6 +209,12 @@ READING_VECTORS: list[tuple[str, str, list[Reading], str]] = [
     ),
     (
         "ble-2a5f",
+        "04610048000002",
+        [r("spo2", 97.0, "%", Flag.STORED), r("pulse_rate", 72.0, "bpm", Flag.STORED)],
+        "Supplement: Measurement Status bit 9, data from measurement storage (record only)",
+    ),
+    (
+        "ble-2a5f",
         "04610048000080",
         [
             r("spo2", None, "%", Flag.INVALID),

@@ -47,6 +47,7 @@ MS_UNAVAILABLE = 13
 MS_QUESTIONABLE = 14
 MS_INVALID = 15
 MEAS_STATUS_FLAGS: tuple[tuple[int, str], ...] = (
+    (MS_FROM_STORAGE, Flag.STORED),  # replayed from memory: an old value, never an alarm
     (MS_DEMO, Flag.DEMO),  # demonstration data: never a physiological alarm
     (MS_TESTING, Flag.DEMO),  # test data: likewise
     (MS_CALIBRATING, Flag.SEARCHING),

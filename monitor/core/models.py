@@ -55,6 +55,7 @@ class Flag(StrEnum):
     QUESTIONABLE = "questionable"
     INVALID = "invalid"  # the device says the value is not valid
     DEMO = "demo"  # demonstration / test data: never a physiological alarm
+    STORED = "stored"  # replayed from the device's memory, not measured now: record only
     DEVICE_ALARM = "device_alarm"  # the bedside device itself is alarming
     ALARM_SILENCED = "alarm_silenced"  # the bedside device's own alarm is silenced
     LOW_BATTERY = "low_battery"
@@ -74,6 +75,7 @@ EXCLUDING_FLAGS: frozenset[str] = frozenset(
         Flag.INVALID,
         Flag.QUESTIONABLE,
         Flag.DEMO,
+        Flag.STORED,
     }
 )
 

@@ -25,6 +25,12 @@ from alerts.config import AlertsConfig
 from monitor.rules_config import RulesConfig
 
 BLE_PROTOCOL = "ble"
+EscalatingPriority = Literal["high", "medium"]  # low-priority alarms never page a phone
+
+
+def _default_escalation() -> dict[EscalatingPriority, list[float]]:
+    """clinical-defaults.md: high to tier 2 after 60 s, tier 3 after 120 s; medium 120/240."""
+    return {"high": [60.0, 120.0], "medium": [120.0, 240.0]}
 
 
 class ConfigError(Exception):
@@ -134,8 +140,8 @@ class Settings(BaseSettings):
     demo: bool = False
     # Seconds an alarm may stay unacknowledged before tier 2, then tier 3, is paged
     # (clinical-defaults.md "Escalation to phones"). Low-priority alarms never escalate.
-    escalation_after_s: dict[Literal["high", "medium"], list[float]] = Field(
-        default_factory=lambda: {"high": [60.0, 120.0], "medium": [120.0, 240.0]}
+    escalation_after_s: dict[EscalatingPriority, list[float]] = Field(
+        default_factory=_default_escalation
     )
     # Alarm rules and clinical policies ([rules] table; defaults: clinical-defaults.md).
     rules: RulesConfig = Field(default_factory=RulesConfig)

@@ -82,7 +82,7 @@ class Vigil:
                 config=rc,
                 pipeline=RoomPipeline(
                     rc.id,
-                    escalation_after_s=dict(settings.escalation_after_s),
+                    escalation_after_s={str(k): v for k, v in settings.escalation_after_s.items()},
                     policy=settings.rules.to_core(),
                 ),
             )

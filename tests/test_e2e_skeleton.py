@@ -41,7 +41,9 @@ name = "Room B"
 [[rooms.devices]]
 id = "B-ox"
 protocol = "masimo-ascii"
-simulate = {{ scenario = "desaturation", interval_s = 0.5, options = {{ desat_start_s = 3, desat_duration_s = 22 }} }}
+simulate.scenario = "desaturation"
+simulate.interval_s = 0.5
+simulate.options = {{ desat_start_s = 3, desat_duration_s = 22 }}
 
 [[rooms]]
 id = "C"

@@ -101,7 +101,7 @@ class InfluxStore:
             await asyncio.to_thread(self._write_v2, body.decode())
 
     def _write_v2(self, body: str) -> None:
-        from influxdb_client import InfluxDBClient
+        from influxdb_client.client.influxdb_client import InfluxDBClient
         from influxdb_client.client.write_api import SYNCHRONOUS
 
         with InfluxDBClient(url=self.url, token=self.token, org=self.org) as client:

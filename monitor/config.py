@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     escalation_after_s: dict[Literal["high", "medium"], list[float]] = Field(
         default_factory=lambda: {"high": [60.0, 120.0], "medium": [120.0, 240.0]}
     )
+    # Staff accounts (issue #6). The key hashes API tokens and session ids; outside the demo
+    # Vigil refuses to start when it is missing or a known default (monitor.auth.setup).
+    secret_key: str = ""
+    users_db: Path | None = None  # default .vigil/users.db (.vigil/demo-users.db in the demo)
 
     _toml_data: dict[str, Any] = {}
 

@@ -15,6 +15,7 @@ app = typer.Typer(
 # Subcommand modules register themselves on `app` when imported.
 from monitor.cli import run as _run  # noqa: E402,F401
 from monitor.cli import simulate as _simulate  # noqa: E402,F401
+from monitor.cli import users as _users  # noqa: E402,F401
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from monitor import __version__
-from monitor.api.routes import auth, rooms, stream, system
+from monitor.api.routes import auth, history, rooms, stream, system
 from monitor.auth.middleware import AuthMiddleware
 from monitor.auth.setup import ensure_demo_users, open_store
 from monitor.config import Settings
@@ -48,6 +48,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(system.router)
     app.include_router(rooms.router)
+    app.include_router(history.router)
     app.include_router(stream.router)
 
     @app.get("/", include_in_schema=False)

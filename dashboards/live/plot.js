@@ -84,7 +84,12 @@ function drawTrend(canvas, opts) {
     g.setLineDash(mark.dash ? [4, 3] : []);
     g.beginPath(); g.moveTo(X(mark.t), pad.t); g.lineTo(X(mark.t), h - pad.b); g.stroke();
     g.setLineDash([]);
-    if (!compact && mark.label) { g.fillStyle = mark.color; g.fillText(mark.label, X(mark.t) + 3, pad.t + 10); }
+    if (!compact && mark.label) {
+      // Labels near the right edge go left of their line so they stay readable.
+      const tw = g.measureText(mark.label).width;
+      const x = X(mark.t) + 3 + tw > w - pad.r ? X(mark.t) - 3 - tw : X(mark.t) + 3;
+      g.fillStyle = mark.color; g.fillText(mark.label, x, pad.t + 10 + (mark.row || 0) * 13);
+    }
   }
   g.lineWidth = compact ? 1.5 : 2;
   for (const s of opts.series) {

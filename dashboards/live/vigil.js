@@ -46,7 +46,7 @@ function el(tag, cls, text) {
   return e;
 }
 function setText(e, text) { if (e.textContent !== text) e.textContent = text; }
-function clock(t) { return t ? new Date(t * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" }) : "—"; }
+function clock(t) { return t ? new Date(t * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false }) : "—"; }
 function dur(s) {
   s = Math.max(0, Math.round(s));
   const h = Math.floor(s / 3600), m = Math.floor(s % 3600 / 60), sec = s % 60;
@@ -91,6 +91,14 @@ function limitsFor(room, ch) {
 function isTechnical(a) { return a.kind === "technical"; }
 function unacked(a) { return SOUNDING.has(a.state); }
 function onset(a) { return a.since ?? a.t; }
+// Where a room's plots start: the session start, else the first data we hold; at least
+// `min` seconds shown, at most two hours.
+function trendStart(room, now, min) {
+  const tr = trends.get(room.room) || {};
+  const first = Math.min(...Object.values(tr).map(a => a.length ? a[0][0] : Infinity));
+  const start = startedT(room) ?? (isFinite(first) ? first : now - min);
+  return Math.max(Math.min(start, now - min), now - 2 * 3600);
+}
 
 function pushTrend(roomId, ch, t, v) {
   if (v === null || v === undefined) return;
@@ -284,7 +292,7 @@ function buildTiles() {
       <div class="meta"><span class="dose"></span><span class="next-bp"></span><span class="paused"></span></div>
       <ul class="tech" aria-label="Technical alarms and devices"></ul>
       <div class="tile-actions">
-        <button type="button" data-action="pause" data-role="nurse">🔕 Pause audio 2 min</button>
+        <button type="button" data-action="pause" data-role="nurse">Pause audio 2 min</button>
         <a class="details" href="#room/${encodeURIComponent(room.room)}">Details and session ›</a>
       </div>`;
     root.querySelector("[data-action=pause]").dataset.room = room.room;
@@ -356,14 +364,14 @@ function renderTile(room) {
   setText(t.bp.querySelector(".age"), sbp ? `measured ${ago(sbp.t)}` : "no BP yet");
   setText(t.bp.querySelector(".base"), b.sbp != null ? `baseline ${fmt(b.sbp)}/${fmt(b.dbp)}` : "baseline —");
   const dt = doseT(room);
-  setText(t.dose, dt ? `⏱ ${dur(now - dt)} since dose` : (room.phase === "pre_dose" ? "⏱ before dose" : ""));
+  setText(t.dose, dt ? `Dose +${dur(now - dt)}` : (room.phase === "pre_dose" ? "Before dose" : ""));
   if (room.next_bp_due_t) {
     const left = room.next_bp_due_t - now;
     setText(t.nextBp, left >= 0 ? `next BP in ${dur(left)}` : `⚠ BP overdue by ${dur(-left)}`);
     t.nextBp.classList.toggle("overdue", left < 0);
   } else setText(t.nextBp, "");
   const pausedLeft = room.audio_paused_until ? room.audio_paused_until - now : 0;
-  setText(t.paused, pausedLeft > 0 ? `🔕 audio paused ${dur(pausedLeft)}` : "");
+  setText(t.paused, pausedLeft > 0 ? `Audio paused ${dur(pausedLeft)}` : "");
   const devs = Array.isArray(room.devices) ? room.devices : [];
   const techKey = JSON.stringify([tech.map(a => [a.condition, a.state, a.t, a.by]), devs.map(d => [d.id, d.state]), me.role]);
   if (techKey !== t.techKey) {
@@ -376,9 +384,8 @@ function renderTile(room) {
     }
     t.tech.replaceChildren(...items);
   }
-  const start = Math.max(startedT(room) ?? now - 1800, now - 2 * 3600);
   drawTrend(t.spark, {
-    compact: true, t0: Math.min(start, now - 300), t1: now, minSpan: 6,
+    compact: true, t0: trendStart(room, now, 120), t1: now, minSpan: 6,
     series: [{ points: (trends.get(room.room) || {}).spo2 || [], color: "#4fc3f7" }],
     baseline: b.spo2 ?? undefined, band: limitsFor(room, "spo2"),
     marks: dt ? [{ t: dt, color: "#b388ff", dash: true }] : [],
@@ -457,7 +464,7 @@ function renderDetail() {
     box.dataset.key = key;
     const ul = el("ul", "alarms");
     ul.append(...alarms.map(a => alarmItem(room.room, a, true)));
-    const pause = el("button", "", "🔕 Pause audio 2 min");
+    const pause = el("button", "", "Pause audio 2 min");
     pause.type = "button"; pause.dataset.action = "pause"; pause.dataset.room = room.room; pause.dataset.role = "nurse";
     box.replaceChildren(alarms.length ? ul : el("p", "calm", "✔ No active alarms in this room."), pause);
     applyRoles();
@@ -468,12 +475,15 @@ function renderDetail() {
   if (startedT(room)) st += ` Started ${clock(startedT(room))}.`;
   st += dt ? ` Dose at ${clock(dt)} (${dur(now - dt)} ago).` : " No dose marked.";
   setText($("session-status"), st);
+  const sbp = latest(room, "sbp"), dbp = latest(room, "dbp");
+  setText($("detail-now"), `Now: SpO₂ ${fmt(latest(room, "spo2")?.value)} %  ·  Pulse ${fmt(latest(room, "pulse_rate")?.value)} bpm  ·  ` +
+    (sbp && sbp.value != null ? `BP ${fmt(sbp.value)}/${fmt(dbp?.value)} mmHg (${ago(sbp.t)})` : "BP —"));
   const log = [...(alarmLog.get(room.room) || new Map()).values()];
   const marks = [];
   if (dt) marks.push({ t: dt, color: "#b388ff", label: "dose", dash: true });
-  for (const a of log) if (a.state === "active") marks.push({ t: a.t, color: a.priority === "high" ? "#ff5252" : a.priority === "medium" ? "#ffd740" : "#18ffff", label: label(a.condition) });
+  for (const a of log) if (a.state === "active") marks.push({ t: a.t, color: a.priority === "high" ? "#ff5252" : a.priority === "medium" ? "#ffd740" : "#18ffff", label: label(a.condition), row: 1 });
   const tr = trends.get(room.room) || {};
-  const t0 = Math.min(startedT(room) ?? now - 1800, now - 600);
+  const t0 = trendStart(room, now, 120);
   drawTrend($("plot-spo2"), { title: "SpO₂ %", t0, t1: now, series: [{ points: tr.spo2 || [], color: "#4fc3f7" }], baseline: b.spo2 ?? undefined, band: limitsFor(room, "spo2"), marks, minSpan: 8 });
   drawTrend($("plot-pulse"), { title: "Pulse bpm", t0, t1: now, series: [{ points: tr.pulse_rate || [], color: "#69f0ae" }], baseline: b.pulse_rate ?? undefined, band: limitsFor(room, "pulse_rate"), marks, minSpan: 20 });
   drawTrend($("plot-bp"), {

@@ -215,3 +215,24 @@ def test_refuses_to_start_with_a_default_or_missing_secret(
     r = vigil_cli("run", "-c", str(config), "--port", "9", env=env)
     assert r.returncode == 2
     assert "secret_key (VIGIL_SECRET_KEY) is missing or a default" in r.stderr
+
+
+def test_demo_prints_working_credentials_for_each_role(influxd: Influxd, tmp_path: Path) -> None:
+    import re
+
+    config = tmp_path / "demo.toml"
+    config.write_text(f'influx_url = "{influxd.url}"\ninflux_database = "vigil_demo"\n')
+    demo = VigilProcess(config, tmp_path, env={"PYTHONUNBUFFERED": "1"})
+    try:
+        log = demo.log_path.read_text()
+        creds = dict(re.findall(r"Demo login \((\w+)\): \S+ / (\S+)", log))
+        assert sorted(creds) == ["admin", "clinician", "nurse", "viewer"]
+        for role, password in creds.items():
+            with httpx.Client(base_url=demo.url, timeout=5.0) as c:
+                r = c.post(
+                    "/api/auth/login", json={"username": f"demo-{role}", "password": password}
+                )
+                assert r.json() == {"username": f"demo-{role}", "role": role}
+                assert c.get("/api/rooms").status_code == 200
+    finally:
+        demo.stop()

@@ -28,6 +28,7 @@ CHROMIUM_ARGS = [
     "--autoplay-policy=no-user-gesture-required",
 ]
 NURSE, NURSE_PASSWORD = "nurse-ana", "ana-password-42"
+CLINICIAN, CLINICIAN_PASSWORD = "doc-kim", "kim-password-42"
 
 CONFIG = """
 influx_url = "{url}"
@@ -64,6 +65,7 @@ def app(influxd: Influxd, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     config.write_text(CONFIG.format(url=influxd.url))
     proc = VigilProcess(config, workdir)
     proc.user_token(NURSE, "nurse", NURSE_PASSWORD)
+    proc.user_token(CLINICIAN, "clinician", CLINICIAN_PASSWORD)
     yield proc
     proc.stop()
 
@@ -83,15 +85,21 @@ def shot(page: Page, name: str) -> Path:
     return path
 
 
-def login(browser: Browser, app: VigilProcess, **context: object) -> Page:
+def login(
+    browser: Browser,
+    app: VigilProcess,
+    username: str = NURSE,
+    password: str = NURSE_PASSWORD,
+    **context: object,
+) -> Page:
     page = browser.new_context(**context).new_page()  # type: ignore[arg-type]
     page.goto(app.url + "/")
     expect(page).to_have_url(app.url + "/login?next=%2F")
-    page.fill("#username", NURSE)
+    page.fill("#username", username)
     page.fill("#password", "wrong-password")
     page.click("#login-button")
     expect(page.locator("#login-error")).to_have_text("Wrong username or password.")
-    page.fill("#password", NURSE_PASSWORD)
+    page.fill("#password", password)
     page.click("#login-button")
     expect(page).to_have_url(app.url + "/")
     expect(page.locator("body")).to_have_attribute("data-link", "up", timeout=10_000)
@@ -176,6 +184,33 @@ def test_phone_layout(browser: Browser, app: VigilProcess) -> None:
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"detail view is {overflow}px wider than the phone"
     shot(page, "phone-detail")
+    # A phone following a page's link to a room lands on that room's detail.
+    page.goto(app.url + "/?room=A")
+    expect(page.locator("#detail-title")).to_have_text("Room A")
+
+
+def test_clinician_runs_a_session_from_the_detail_view(browser: Browser, app: VigilProcess) -> None:
+    page = login(
+        browser, app, CLINICIAN, CLINICIAN_PASSWORD, viewport={"width": 1280, "height": 900}
+    )
+    page.click('section.room[data-room="A"] a.details')
+    phase = page.locator("#detail-phase")
+    expect(phase).to_have_text("dosed")
+    page.click("#btn-end")
+    expect(phase).to_have_text("ended")
+    page.fill("#pseudonym", "John Smith")  # a name, not a pseudonym: the form refuses it
+    page.click("#form-start button")
+    expect(page.locator("#pseudonym:invalid")).to_have_count(1)
+    expect(phase).to_have_text("ended")
+    page.fill("#pseudonym", "JD-7")
+    page.click("#form-start button")
+    expect(phase).to_have_text("pre dose")
+    page.click("#btn-dose")
+    expect(phase).to_have_text("dosed")
+    page.fill('#form-baseline input[name="sbp"]', "124")
+    page.click("#form-baseline button[type=submit]")
+    expect(page.locator("#toast")).to_contain_text("baseline: sent (doc-kim)")
+    shot(page, "clinician-detail")
 
 
 def test_cutting_the_stream_shows_not_live_at_once(browser: Browser, app: VigilProcess) -> None:

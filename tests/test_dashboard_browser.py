@@ -5,6 +5,7 @@ Screenshots land in test-artifacts/ for a person to look at.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,6 +51,18 @@ name = "Room B"
 auto_session_dose_after_s = 1
 [[rooms.devices]]
 id = "B-ox"
+protocol = "masimo-ascii"
+[rooms.devices.simulate]
+scenario = "desaturation"
+interval_s = 0.5
+options = {{ desat_start_s = 2, desat_duration_s = 90 }}
+
+[[rooms]]
+id = "C"
+name = "Room C"
+auto_session_dose_after_s = 1
+[[rooms.devices]]
+id = "C-ox"
 protocol = "masimo-ascii"
 [rooms.devices.simulate]
 scenario = "desaturation"
@@ -123,25 +136,33 @@ def test_login_values_alarm_and_acknowledge(browser: Browser, app: VigilProcess)
             break
     assert len(seen) > 1, "room B's pulse rate never changed on the page"
 
-    # The desaturation raises a medium alarm: banner with text and icon, audio on.
+    # The desaturations raise medium alarms: banner with text and icon, audio on.
     banner = page.locator("#banner")
     expect(banner).to_be_visible(timeout=45_000)
     expect(banner).to_have_attribute("data-priority", "medium")
-    expect(banner).to_contain_text("▲▲ MEDIUM — Room B: SpO₂ low")
-    expect(page.locator('section.room[data-room="B"]')).to_have_class(
-        re.compile(r"\balarm-medium\b")
-    )
-    expect(page.locator("body")).to_have_attribute("data-audio", "medium")
-    assert int(page.locator("body").get_attribute("data-audio-bursts") or 0) >= 1
-    assert page.locator("body").get_attribute("data-audio-blocked") == "false"
+    expect(banner).to_contain_text(re.compile(r"▲▲ MEDIUM — Room [BC]: SpO₂ low"))
+    tile_b = page.locator('section.room[data-room="B"]')
+    tile_c = page.locator('section.room[data-room="C"]')
+    expect(tile_b).to_have_class(re.compile(r"\balarm-medium\b"), timeout=20_000)
+    expect(tile_c).to_have_class(re.compile(r"\balarm-medium\b"), timeout=20_000)
+    body = page.locator("body")
+    expect(body).to_have_attribute("data-audio", "medium")
+    assert int(body.get_attribute("data-audio-bursts") or 0) >= 1
+    assert body.get_attribute("data-audio-blocked") == "false"
     shot(page, "alarm")
 
-    # Acknowledge from the page: the audio stops and the tile says who did it.
-    banner.get_by_role("button", name="✔ Acknowledge").click()
-    expect(page.locator("body")).to_have_attribute("data-audio", "off", timeout=5_000)
-    expect(banner).to_be_hidden()
-    acked = page.locator('section.room[data-room="B"] .alarm[data-condition="spo2_low"] .acked')
+    # Pausing room C's audio leaves room B sounding; C's alarm stays on screen, unacknowledged.
+    tile_c.locator("[data-action=pause]").click()
+    expect(tile_c.locator(".paused")).to_contain_text(re.compile(r"Audio paused [12]:\d\d"))
+    expect(body).to_have_attribute("data-audio", "medium")
+
+    # Acknowledging B from the page: now nothing sounds, and B's tile says who acknowledged.
+    tile_b.get_by_role("button", name="✔ Acknowledge").click()
+    expect(body).to_have_attribute("data-audio", "off", timeout=5_000)
+    acked = tile_b.locator('.alarm[data-condition="spo2_low"] .acked')
     expect(acked).to_contain_text(f"acknowledged by {NURSE}")
+    expect(tile_c).to_have_class(re.compile(r"\balarm-medium\b"))
+    expect(banner).to_contain_text("Room C: SpO₂ low")
     shot(page, "acknowledged")
 
     # The room detail: plots and the alarm history with who acknowledged.
@@ -226,3 +247,115 @@ def test_cutting_the_stream_shows_not_live_at_once(browser: Browser, app: VigilP
     page.wait_for_timeout(4_000)  # still down and still saying so after the heartbeat gap
     expect(stale).to_contain_text("OUT OF DATE")
     shot(page, "not-live")
+
+
+FULL_ROOM = {
+    "room": "Z",
+    "name": "Room Z (injected)",
+    "phase": "dosed",
+    "session": {"pseudonym": "JD-7", "started_t": "NOW-1500", "dose_t": "NOW-1200"},
+    "latest": {
+        "spo2": {"t": "NOW-1", "channel": "spo2", "value": 95, "unit": "%", "status": []},
+        "pulse_rate": {"t": "NOW-1", "channel": "pulse_rate", "value": 88, "status": []},
+        "sbp": {"t": "NOW-180", "channel": "sbp", "value": 162, "status": []},
+        "dbp": {"t": "NOW-180", "channel": "dbp", "value": 96, "status": []},
+        "map": {"t": "NOW-180", "channel": "map", "value": 118, "status": []},
+    },
+    "baseline": {
+        "spo2": 97,
+        "pulse_rate": 72,
+        "sbp": 128,
+        "dbp": 82,
+        "map": 97,
+        "confirmed": True,
+        "confirmed_by": "doc-kim",
+        "pathological": False,
+        "advisory": False,
+    },
+    "limits": {
+        "spo2": {"low": 90, "high": None},
+        "pulse_rate": {"low": 50, "high": 102},
+        "sbp": {"low": 90, "high": 160},
+    },
+    "alarms": [
+        {
+            "type": "alarm",
+            "t": "NOW-170",
+            "room": "Z",
+            "condition": "bp_high",
+            "kind": "physiological",
+            "channel": "sbp",
+            "priority": "medium",
+            "state": "acknowledged",
+            "value": 162,
+            "limit": 160,
+            "by": "nurse-ana",
+            "tier": 1,
+            "since": "NOW-180",
+        },
+        {
+            "type": "alarm",
+            "t": "NOW-30",
+            "room": "Z",
+            "condition": "spo2_stale",
+            "kind": "technical",
+            "channel": "spo2",
+            "priority": "low",
+            "state": "active",
+            "tier": 1,
+            "since": "NOW-30",
+        },
+    ],
+    "audio_paused_until": None,
+    "next_bp_due_t": "NOW+120",
+    "discharge_ready": False,
+    "devices": [{"id": "Z-ox", "state": "connected", "simulated": True}],
+}
+
+
+# Times in FULL_ROOM are "NOW±s" relative to the page's server clock; then a snapshot message.
+INJECT_JS = """room => {
+  const now = serverNow();
+  const fix = v => typeof v === "string" && v.startsWith("NOW") ? now + Number(v.slice(3)) : v;
+  const walk = o => {
+    for (const k in o) {
+      if (o[k] && typeof o[k] === "object") walk(o[k]); else o[k] = fix(o[k]);
+    }
+    return o;
+  };
+  const r = walk(JSON.parse(room));
+  for (let i = 0; i < 150; i++) pushTrend("Z", "spo2", now - 1500 + i * 10, i > 130 ? 93 : 97);
+  onMessage({ type: "snapshot", rooms: [r] });
+}"""
+
+
+def test_every_snapshot_key_the_core_sends_is_rendered(browser: Browser, app: VigilProcess) -> None:
+    page = login(browser, app, viewport={"width": 1280, "height": 900})
+    room = json.dumps(FULL_ROOM)
+    page.evaluate(
+        INJECT_JS,
+        room,
+    )
+    tile = page.locator('section.room[data-room="Z"]')
+    expect(tile.locator(".session")).to_have_text("Patient JD-7")
+    expect(tile.locator(".v-spo2 .base")).to_have_text("baseline 97 · limits ≥ 90")
+    expect(tile.locator(".v-pulse .base")).to_have_text("baseline 72 · limits 50–102")
+    expect(tile.locator(".v-bp .value")).to_have_text("162/96 (118)")
+    expect(tile.locator(".v-bp .age")).to_have_text("measured 3 min ago")
+    expect(tile.locator(".v-bp .base")).to_have_text("baseline 128/82")
+    expect(tile.locator(".dose")).to_have_text(re.compile(r"^Dose \+20:0\d$"))
+    expect(tile.locator(".next-bp")).to_have_text(re.compile(r"^next BP in [12]:\d\d$"))
+    expect(tile.locator(".alarm.state-acknowledged .acked")).to_contain_text(
+        "acknowledged by nurse-ana"
+    )
+    # Technical alarms are listed apart from physiological ones, with their own icon.
+    expect(tile.locator("ul.tech .alarm")).to_contain_text("⚙TECHNICAL LOW spo2 stale")
+    expect(tile.locator("ul.alarms .alarm")).to_have_count(1)
+    expect(page.locator("#tech")).to_contain_text("TECHNICAL — Room Z (injected): spo2 stale")
+    expect(page.locator("body")).to_have_attribute("data-audio", "low")
+    shot(page, "full-snapshot")
+    page.click('section.room[data-room="Z"] a.details')
+    view = page.locator("#baseline-view")
+    expect(view).to_contain_text("Confirmed by doc-kim")
+    expect(view.locator("tr", has_text="Pulse bpm")).to_have_text("Pulse bpm7250–102")
+    shot(page, "full-snapshot-detail")

@@ -88,6 +88,11 @@ function limitsFor(room, ch) {
   high = high ?? pick(l[ch + "_high"], l[ch + "_max"]);
   return low === null && high === null ? null : { low, high };
 }
+function fmtLimits(lim) {
+  if (!lim) return "—";
+  if (lim.low != null && lim.high != null) return `${fmt(lim.low)}–${fmt(lim.high)}`;
+  return lim.low != null ? `≥ ${fmt(lim.low)}` : `≤ ${fmt(lim.high)}`;
+}
 function isTechnical(a) { return a.kind === "technical"; }
 function unacked(a) { return SOUNDING.has(a.state); }
 function onset(a) { return a.since ?? a.t; }
@@ -218,6 +223,8 @@ setInterval(() => {
   }
   queueRender();  // ages and countdowns move on
 }, 1000);
+// Snapshot-only keys (derived baseline, limits, next BP due) change without a stream message.
+setInterval(() => { if (linkUp) for (const id of rooms.keys()) refreshRoom(id); }, 5000);
 
 // -- audio: the loudest unacknowledged alarm not under a pause ------------------------------
 function updateAudio() {
@@ -255,7 +262,12 @@ async function send(roomId, event, args = {}) {
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
       body: JSON.stringify({ event, args }),
     });
-    if (r.ok) { toast(`${label(event)}: sent (${me.username})`); return true; }
+    if (r.ok) {
+      toast(`${label(event)}: sent (${me.username})`);
+      // The room's derived state (pause, session, baseline) is in its snapshot: fetch it.
+      setTimeout(() => refreshRoom(roomId), 300);
+      return true;
+    }
     const body = await r.json().catch(() => ({}));
     toast(`${label(event)} refused: ${typeof body.detail === "string" ? body.detail : r.status}`, true);
   } catch (e) {
@@ -400,7 +412,7 @@ function vital(box, reading, base, lim) {
   const out = valid && lim && ((lim.low != null && reading.value < lim.low) || (lim.high != null && reading.value > lim.high));
   v.classList.toggle("out", !!out);
   let text = `baseline ${fmt(base)}`;
-  if (lim) text += ` · limits ${fmt(lim.low)}–${fmt(lim.high)}`;
+  if (lim) text += ` · limits ${fmtLimits(lim)}`;
   setText(box.querySelector(".base"), text);
   setText(box.querySelector(".flags"), reading && reading.status && reading.status.length ? "⚠ " + reading.status.join(", ").replace(/_/g, " ") : "");
 }
@@ -424,7 +436,8 @@ function renderBanners() {
       banner.className = "banner " + a.priority;
       banner.dataset.priority = a.priority;
       const text = `${ICON[a.priority]} ${a.priority.toUpperCase()} — ${room.name || room.room}: ${label(a.condition)}` +
-        (a.value != null ? ` ${fmt(a.value)}` : "") + (phys.length > 1 ? ` · and ${phys.length - 1} more` : "");
+        (a.value != null ? ` ${fmt(a.value)}` : "") + (phys.length > 1 ? ` · and ${phys.length - 1} more` : "") +
+        (room.audio_paused_until > serverNow() ? " · audio paused" : "");
       const btn = el("button", "ack", "✔ Acknowledge");
       btn.type = "button";
       btn.dataset.action = "ack"; btn.dataset.room = room.room; btn.dataset.condition = a.condition; btn.dataset.role = "nurse";
@@ -521,7 +534,7 @@ function renderBaseline(room) {
   for (const [ch, name] of rows) {
     const lim = limitsFor(room, ch);
     const tr = el("tr");
-    tr.append(el("td", "", name), el("td", "", fmt(b[ch])), el("td", "", lim ? `${fmt(lim.low)} – ${fmt(lim.high)}` : "—"));
+    tr.append(el("td", "", name), el("td", "", fmt(b[ch])), el("td", "", fmtLimits(lim)));
     table.append(tr);
   }
   const notes = [];

@@ -48,7 +48,7 @@ class DischargeArgs(BaseModel):
     ready: bool | None = None
 
 
-EVENT_ARGS: dict[str, type[_Args]] = {
+EVENT_ARGS: dict[str, type[BaseModel]] = {
     "session_start": SessionStartArgs,
     "dose": NoArgs,
     "session_end": NoArgs,

@@ -71,14 +71,26 @@ options = {{ desat_start_s = 2, desat_duration_s = 90 }}
 """
 
 
-@pytest.fixture(scope="module")
-def app(influxd: Influxd, tmp_path_factory: pytest.TempPathFactory) -> Iterator[VigilProcess]:
-    workdir = tmp_path_factory.mktemp("browser")
+def start_app(influxd: Influxd, workdir: Path) -> VigilProcess:
     config = workdir / "vigil.toml"
     config.write_text(CONFIG.format(url=influxd.url))
     proc = VigilProcess(config, workdir)
     proc.user_token(NURSE, "nurse", NURSE_PASSWORD)
     proc.user_token(CLINICIAN, "clinician", CLINICIAN_PASSWORD)
+    return proc
+
+
+@pytest.fixture(scope="module")
+def app(influxd: Influxd, tmp_path_factory: pytest.TempPathFactory) -> Iterator[VigilProcess]:
+    proc = start_app(influxd, tmp_path_factory.mktemp("browser"))
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def own_app(influxd: Influxd, tmp_path: Path) -> Iterator[VigilProcess]:
+    """A server of its own, for the test that kills it."""
+    proc = start_app(influxd, tmp_path)
     yield proc
     proc.stop()
 
@@ -234,21 +246,6 @@ def test_clinician_runs_a_session_from_the_detail_view(browser: Browser, app: Vi
     shot(page, "clinician-detail")
 
 
-def test_cutting_the_stream_shows_not_live_at_once(browser: Browser, app: VigilProcess) -> None:
-    page = login(browser, app, viewport={"width": 1280, "height": 900})
-    stale = page.locator("#stale")
-    expect(stale).to_be_hidden()
-    app.stop()
-    # Within seconds: the body says so, and the NOT LIVE bar is visible.
-    expect(page.locator("body")).to_have_attribute("data-link", "down", timeout=5_000)
-    expect(stale).to_be_visible()
-    expect(stale).to_contain_text("NOT LIVE")
-    expect(page.locator("#link")).to_have_text("✖ NOT LIVE")
-    page.wait_for_timeout(4_000)  # still down and still saying so after the heartbeat gap
-    expect(stale).to_contain_text("OUT OF DATE")
-    shot(page, "not-live")
-
-
 FULL_ROOM = {
     "room": "Z",
     "name": "Room Z (injected)",
@@ -359,3 +356,19 @@ def test_every_snapshot_key_the_core_sends_is_rendered(browser: Browser, app: Vi
     expect(view).to_contain_text("Confirmed by doc-kim")
     expect(view.locator("tr", has_text="Pulse bpm")).to_have_text("Pulse bpm7250–102")
     shot(page, "full-snapshot-detail")
+
+
+def test_cutting_the_stream_shows_not_live_at_once(browser: Browser, own_app: VigilProcess) -> None:
+    app = own_app
+    page = login(browser, app, viewport={"width": 1280, "height": 900})
+    stale = page.locator("#stale")
+    expect(stale).to_be_hidden()
+    app.stop()
+    # Within seconds: the body says so, and the NOT LIVE bar is visible.
+    expect(page.locator("body")).to_have_attribute("data-link", "down", timeout=5_000)
+    expect(stale).to_be_visible()
+    expect(stale).to_contain_text("NOT LIVE")
+    expect(page.locator("#link")).to_have_text("✖ NOT LIVE")
+    page.wait_for_timeout(4_000)  # still down and still saying so after the heartbeat gap
+    expect(stale).to_contain_text("OUT OF DATE")
+    shot(page, "not-live")

@@ -138,6 +138,11 @@ def test_login_session_cookie_and_csrf(app: VigilProcess) -> None:
         assert "HttpOnly" in session and "SameSite=strict" in session
         csrf = c.cookies["vigil_csrf"]
         assert c.get("/api/auth/me").json() == {"username": "cookie-nurse", "role": "nurse"}
+        # Another app's odd cookie on the same host does not hide the session.
+        sid = c.cookies["vigil_session"]
+        odd = {"Cookie": f"grafana_session=x; flag; a b=1; vigil_session={sid}"}
+        with httpx.Client(base_url=app.url, timeout=5.0) as bare:
+            assert bare.get("/api/auth/me", headers=odd).status_code == 200
         note = {"event": "note", "args": {"text": "fine"}}
         assert c.post("/api/rooms/A/events", json=note).status_code == 403  # no CSRF header
         bad = c.post("/api/rooms/A/events", json=note, headers={"X-CSRF-Token": "forged"})

@@ -6,7 +6,9 @@ Screenshots land in test-artifacts/ for a person to look at.
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -71,9 +73,12 @@ options = {{ desat_start_s = 2, desat_duration_s = 90 }}
 """
 
 
-def start_app(influxd: Influxd, workdir: Path) -> VigilProcess:
+def start_app(influxd: Influxd, workdir: Path, rooms: str = "ABC") -> VigilProcess:
     config = workdir / "vigil.toml"
-    config.write_text(CONFIG.format(url=influxd.url))
+    text = CONFIG.format(url=influxd.url)
+    if rooms == "A":  # room A alone: nothing alarms, so only the link decides the sound
+        text = text[: text.index('[[rooms]]\nid = "B"')]
+    config.write_text(text)
     proc = VigilProcess(config, workdir)
     proc.user_token(NURSE, "nurse", NURSE_PASSWORD)
     proc.user_token(CLINICIAN, "clinician", CLINICIAN_PASSWORD)
@@ -90,7 +95,7 @@ def app(influxd: Influxd, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 @pytest.fixture
 def own_app(influxd: Influxd, tmp_path: Path) -> Iterator[VigilProcess]:
     """A server of its own, for the test that kills it."""
-    proc = start_app(influxd, tmp_path)
+    proc = start_app(influxd, tmp_path, rooms="A")
     yield proc
     proc.stop()
 
@@ -124,6 +129,8 @@ def login(
     page.fill("#password", "wrong-password")
     page.click("#login-button")
     expect(page.locator("#login-error")).to_have_text("Wrong username or password.")
+    expect(page.locator(".disclaimer")).to_contain_text("Secondary alarm system")
+    shot(page, "login-page")
     page.fill("#password", password)
     page.click("#login-button")
     expect(page).to_have_url(app.url + "/")
@@ -362,10 +369,26 @@ def test_cutting_the_stream_shows_not_live_at_once(browser: Browser, own_app: Vi
     app = own_app
     page = login(browser, app, viewport={"width": 1280, "height": 900})
     stale = page.locator("#stale")
+    body = page.locator("body")
     expect(stale).to_be_hidden()
+    # A frozen server keeps the connection open but sends nothing: heartbeats stop.
+    os.kill(app.proc.pid, signal.SIGSTOP)
+    try:
+        expect(body).to_have_attribute("data-link", "down", timeout=6_000)
+        expect(stale).to_contain_text("no data from Vigil")
+        expect(body).to_have_attribute("data-audio", "technical")
+        shot(page, "frozen")
+    finally:
+        os.kill(app.proc.pid, signal.SIGCONT)
+    # It comes back by itself.
+    expect(body).to_have_attribute("data-link", "up", timeout=20_000)
+    expect(stale).to_be_hidden()
+    expect(body).to_have_attribute("data-audio", "off")
+
+    # The server gone: the stream errors and the page says so.
     app.stop()
     # Within seconds: the body says so, and the NOT LIVE bar is visible.
-    expect(page.locator("body")).to_have_attribute("data-link", "down", timeout=5_000)
+    expect(body).to_have_attribute("data-link", "down", timeout=5_000)
     expect(stale).to_be_visible()
     expect(stale).to_contain_text("NOT LIVE")
     expect(page.locator("#link")).to_have_text("✖ NOT LIVE")

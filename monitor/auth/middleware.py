@@ -16,9 +16,9 @@ import hmac
 import json
 import time
 from collections.abc import Callable
-from http.cookies import SimpleCookie
 from urllib.parse import quote
 
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from monitor.auth.store import Staff, UserStore
@@ -59,9 +59,9 @@ class AuthMiddleware:
                 await _refuse(scope, send, 401, "invalid API token")
                 return
         else:
-            cookie = SimpleCookie()
-            cookie.load(headers.get("cookie", ""))
-            sid = cookie[SESSION_COOKIE].value if SESSION_COOKIE in cookie else ""
+            # Starlette's parser tolerates the odd cookies other apps on this host may set,
+            # where http.cookies drops the whole header.
+            sid = cookie_parser(headers.get("cookie", "")).get(SESSION_COOKIE, "")
             session = self.store.session(sid, self.clock()) if sid else None
             if session is not None:
                 staff = session.staff

@@ -364,6 +364,22 @@ def test_every_snapshot_key_the_core_sends_is_rendered(browser: Browser, app: Vi
     expect(view.locator("tr", has_text="Pulse bpm")).to_have_text("Pulse bpm7250–102")
     shot(page, "full-snapshot-detail")
 
+    # A high-priority alarm arrives: red banner flashing at 2 Hz, the high burst sounding.
+    bursts = int(page.locator("body").get_attribute("data-audio-bursts") or 0)
+    page.evaluate(
+        """() => onMessage({type: "alarm", t: serverNow(), room: "Z", condition: "spo2_severe",
+            kind: "physiological", channel: "spo2", priority: "high", state: "active",
+            value: 83, limit: 85, tier: 1, since: serverNow()})"""
+    )
+    banner = page.locator("#banner")
+    expect(banner).to_have_attribute("data-priority", "high")
+    expect(banner).to_contain_text("▲▲▲ HIGH — Room Z (injected): SpO₂ very low 83")
+    expect(page.locator("body")).to_have_attribute("data-audio", "high")
+    assert int(page.locator("body").get_attribute("data-audio-bursts") or 0) > bursts
+    flash = banner.evaluate("b => getComputedStyle(b).animationDuration")
+    assert flash == "0.5s"  # one on/off cycle per 0.5 s: 2 Hz
+    shot(page, "high-alarm")
+
 
 def test_cutting_the_stream_shows_not_live_at_once(browser: Browser, own_app: VigilProcess) -> None:
     app = own_app

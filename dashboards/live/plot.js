@@ -76,7 +76,7 @@ function drawTrend(canvas, opts) {
     g.strokeStyle = "#c8d0dc"; g.setLineDash([6, 4]); g.lineWidth = 1;
     g.beginPath(); g.moveTo(pad.l, Y(opts.baseline)); g.lineTo(w - pad.r, Y(opts.baseline)); g.stroke();
     g.setLineDash([]);
-    if (!compact) { g.fillStyle = "#c8d0dc"; g.fillText("baseline", w - pad.r - 54, Y(opts.baseline) - 3); }
+    if (!compact) { g.fillStyle = "#c8d0dc"; g.fillText("baseline", pad.l + 4, Y(opts.baseline) - 3); }
   }
   for (const mark of opts.marks || []) {
     if (mark.t < t0 || mark.t > t1) continue;

@@ -131,6 +131,16 @@ function onMessage(msg) {
       for (const [ch, rd] of Object.entries(r.latest || {})) if (isValid(rd)) pushTrend(r.room, ch, rd.t, rd.value);
       for (const a of r.alarms || []) logAlarm(r.room, a);
       if (Array.isArray(r.history)) for (const a of r.history) if (a && a.condition) logAlarm(r.room, a);
+      if (r.history && !Array.isArray(r.history) && typeof r.history === "object") {
+        // {alarms: [...]} and/or {channel: [[t, v], ...]}: take what is there.
+        for (const [k, v] of Object.entries(r.history)) {
+          if (!Array.isArray(v)) continue;
+          for (const p of v) {
+            if (Array.isArray(p) && p.length >= 2) pushTrend(r.room, k, p[0], p[1]);
+            else if (p && p.condition) logAlarm(r.room, p);
+          }
+        }
+      }
       loadHistory(r);
     }
     buildTiles();
@@ -494,7 +504,12 @@ function renderDetail() {
   const log = [...(alarmLog.get(room.room) || new Map()).values()];
   const marks = [];
   if (dt) marks.push({ t: dt, color: "#b388ff", label: "dose", dash: true });
-  for (const a of log) if (a.state === "active") marks.push({ t: a.t, color: a.priority === "high" ? "#ff5252" : a.priority === "medium" ? "#ffd740" : "#18ffff", label: label(a.condition), row: 1 });
+  let row = 0;
+  for (const a of [...log].sort((x, y) => x.t - y.t)) {
+    if (a.state !== "active") continue;
+    // Stagger the labels over three rows so close alarms stay readable.
+    marks.push({ t: a.t, color: a.priority === "high" ? "#ff5252" : a.priority === "medium" ? "#ffd740" : "#18ffff", label: label(a.condition), row: 1 + (row++ % 3) });
+  }
   const tr = trends.get(room.room) || {};
   const t0 = trendStart(room, now, 120);
   drawTrend($("plot-spo2"), { title: "SpO₂ %", t0, t1: now, series: [{ points: tr.spo2 || [], color: "#4fc3f7" }], baseline: b.spo2 ?? undefined, band: limitsFor(room, "spo2"), marks, minSpan: 8 });

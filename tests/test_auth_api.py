@@ -241,3 +241,25 @@ def test_demo_prints_working_credentials_for_each_role(influxd: Influxd, tmp_pat
                 assert c.get("/api/rooms").status_code == 200
     finally:
         demo.stop()
+
+
+def test_repeated_wrong_passwords_lock_the_username_for_a_while(app: VigilProcess) -> None:
+    app.user_token("guessed-user", "viewer", password="right-password-1")
+    app.user_token("bystander", "viewer", password="bystander-pass-1")
+    with httpx.Client(base_url=app.url, timeout=5.0) as c:
+        codes = [
+            c.post(
+                "/api/auth/login", json={"username": "guessed-user", "password": f"guess-{i}"}
+            ).status_code
+            for i in range(5)
+        ]
+        locked = c.post(
+            "/api/auth/login", json={"username": "guessed-user", "password": "right-password-1"}
+        )
+        other = c.post(
+            "/api/auth/login", json={"username": "bystander", "password": "bystander-pass-1"}
+        )
+    assert codes == [401] * 5
+    assert locked.status_code == 429
+    assert "too many failed logins for 'guessed-user'" in locked.json()["detail"]
+    assert other.status_code == 200  # only that username is locked

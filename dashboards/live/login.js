@@ -21,6 +21,7 @@ document.getElementById("login-form").addEventListener("submit", async ev => {
     }
     const body = await r.json().catch(() => ({}));
     error.textContent = r.status === 401 ? "Wrong username or password." :
+      r.status === 429 ? `Too many failed sign-ins: ${body.detail}.` :
       `Sign-in failed: ${typeof body.detail === "string" ? body.detail : r.status}`;
   } catch (e) {
     error.textContent = "Vigil is not reachable. Check the network and try again.";

@@ -13,6 +13,7 @@ from monitor import __version__
 from monitor.api.routes import auth, history, rooms, stream, system
 from monitor.auth.middleware import AuthMiddleware
 from monitor.auth.setup import ensure_demo_users, open_store
+from monitor.auth.throttle import LoginThrottle
 from monitor.config import Settings
 from monitor.dashboard import DASHBOARD_DIR
 from monitor.runtime import Vigil
@@ -42,6 +43,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.vigil = vigil
     app.state.users = users
+    app.state.login_throttle = LoginThrottle()
     # Demo: one account per role with fresh passwords, printed by `vigil run`.
     app.state.demo_credentials = ensure_demo_users(users) if settings.demo else []
     app.add_middleware(AuthMiddleware, store=users)

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from monitor.api.deps import Viewer
 from monitor.auth.middleware import CSRF_COOKIE, SESSION_COOKIE
 from monitor.auth.store import SESSION_S, UserStore
+from monitor.auth.throttle import LoginThrottle
 from monitor.dashboard import DASHBOARD_DIR
 
 router = APIRouter(tags=["auth"])
@@ -41,9 +42,17 @@ async def login(
     body: LoginIn, request: Request, response: Response, store: StoreDep
 ) -> dict[str, Any]:
     # JSON only: a cross-site HTML form cannot send it without a CORS preflight we refuse.
+    throttle: LoginThrottle = request.app.state.login_throttle
+    wait = throttle.blocked_for(body.username, time.time())
+    if wait > 0:
+        raise HTTPException(
+            429, f"too many failed logins for {body.username!r}: try again in {wait:.0f} s"
+        )
     staff = await run_in_threadpool(store.verify_password, body.username, body.password)
     if staff is None:
+        throttle.failed(body.username, time.time())
         raise HTTPException(401, "wrong username or password")
+    throttle.succeeded(body.username)
     sid, csrf = store.create_session(staff, time.time())
     secure = request.url.scheme == "https"
     response.set_cookie(

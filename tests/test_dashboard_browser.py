@@ -381,6 +381,18 @@ def test_every_snapshot_key_the_core_sends_is_rendered(browser: Browser, app: Vi
     shot(page, "high-alarm")
 
 
+def test_a_viewer_sees_but_cannot_act(browser: Browser, app: VigilProcess) -> None:
+    app.user_token("viewer-vic", "viewer", "vic-password-42")
+    page = login(
+        browser, app, "viewer-vic", "vic-password-42", viewport={"width": 1280, "height": 900}
+    )
+    page.evaluate(INJECT_JS, json.dumps(FULL_ROOM))
+    tile = page.locator('section.room[data-room="Z"]')
+    expect(tile.locator("button.ack")).to_be_disabled()
+    expect(tile.locator("button.ack")).to_have_attribute("title", "needs role nurse")
+    expect(tile.locator("[data-action=pause]")).to_be_disabled()
+
+
 def test_cutting_the_stream_shows_not_live_at_once(browser: Browser, own_app: VigilProcess) -> None:
     app = own_app
     page = login(browser, app, viewport={"width": 1280, "height": 900})

@@ -29,6 +29,7 @@ const seenLow = new Set();
 let me = { username: "", role: "viewer" };
 let source = null;
 let lastBeat = 0;
+let lastConnect = 0;
 let linkUp = false;
 let clockOffset = 0;           // server time - local time, seconds
 let renderQueued = false;
@@ -204,6 +205,7 @@ function setLink(up, text) {
 }
 
 function connect() {
+  lastConnect = Date.now();
   if (source) source.close();
   source = new EventSource("/api/stream");
   for (const type of ["snapshot", "reading", "alarm", "phase", "device", "heartbeat", "room"]) {
@@ -228,8 +230,12 @@ function connect() {
 setInterval(() => {
   const silent = Date.now() - lastBeat;
   if (silent > STALE_MS) {
-    setLink(false, `no data from Vigil for ${Math.round(silent / 1000)} s. Values on this page are OUT OF DATE. Reconnecting…`);
-    if (!source || source.readyState === EventSource.CLOSED || silent > 3 * STALE_MS) { lastBeat = Date.now() - STALE_MS; connect(); }
+    setLink(false, lastBeat ? `no data from Vigil for ${Math.round(silent / 1000)} s. Values on this page are OUT OF DATE. Reconnecting…`
+                            : "no data from Vigil yet. Connecting…");
+    // EventSource retries by itself after an error; a stream that is open but silent (a
+    // frozen server or proxy) it would keep forever, so we replace it.
+    const closed = !source || source.readyState === EventSource.CLOSED;
+    if ((closed || silent > 3 * STALE_MS) && Date.now() - lastConnect > 3 * STALE_MS) { lastConnect = Date.now(); connect(); }
   }
   queueRender();  // ages and countdowns move on
 }, 1000);
@@ -573,6 +579,7 @@ function render() {
   for (const room of rooms.values()) renderTile(room);
   renderBanners();
   renderDetail();
+  applyRoles();  // buttons just built get the signed-in role's rights too
   updateAudio();
 }
 function queueRender() {

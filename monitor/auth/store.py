@@ -68,6 +68,7 @@ class UserStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.executescript(_SCHEMA)
+        path.chmod(0o600)  # hashes and session ids: for the service account only
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -105,6 +106,8 @@ class UserStore:
                 "UPDATE users SET password_hash = ? WHERE username = ?",
                 (self._hasher.hash(password), username),
             )
+            # A new password ends the logins made with the old one.
+            db.execute("DELETE FROM sessions WHERE username = ?", (username,))
         if cur.rowcount == 0:
             raise AccountError(f"no user {username!r}")
 

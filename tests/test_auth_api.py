@@ -263,3 +263,40 @@ def test_repeated_wrong_passwords_lock_the_username_for_a_while(app: VigilProces
     assert locked.status_code == 429
     assert "too many failed logins for 'guessed-user'" in locked.json()["detail"]
     assert other.status_code == 200  # only that username is locked
+
+
+def test_admins_manage_accounts_over_the_api(app: VigilProcess) -> None:
+    nurse = app.user_token("api-nurse-2", "nurse")
+    with app.client() as admin, app.client(nurse) as c:
+        made = admin.post(
+            "/api/users",
+            json={"username": "new-clin", "role": "clinician", "password": "pw-12345678"},
+        )
+        results = [
+            (made.status_code, made.json()),
+            (c.get("/api/users").status_code, None),
+            (
+                admin.post(
+                    "/api/users", json={"username": "x", "role": "boss", "password": "pw-12345678"}
+                ).status_code,
+                None,
+            ),
+            (admin.patch("/api/users/new-clin", json={"role": "viewer"}).json(), None),
+            (admin.patch("/api/users/ghost", json={"role": "viewer"}).status_code, None),
+            (admin.delete("/api/users/test-admin").status_code, None),
+        ]
+        token = admin.post("/api/users/new-clin/tokens", json={"label": "t"}).json()["token"]
+        with app.client(token) as nc:
+            me = nc.get("/api/auth/me").json()
+        assert admin.delete("/api/users/new-clin").json() == {"status": "removed"}
+        with app.client(token) as nc:
+            gone = nc.get("/api/auth/me").status_code
+    assert results == [
+        (201, {"username": "new-clin", "role": "clinician"}),
+        (403, None),
+        (422, None),
+        ({"username": "new-clin", "role": "viewer"}, None),
+        (404, None),
+        (409, None),
+    ]
+    assert (me, gone) == ({"username": "new-clin", "role": "viewer"}, 401)

@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from monitor import __version__
-from monitor.api.routes import auth, history, rooms, stream, system
+from monitor.api.routes import auth, history, rooms, stream, system, users
 from monitor.auth.middleware import AuthMiddleware
 from monitor.auth.setup import ensure_demo_users, open_store
 from monitor.auth.throttle import LoginThrottle
@@ -23,7 +23,7 @@ __all__ = ["DASHBOARD_DIR", "create_app"]
 
 def create_app(settings: Settings) -> FastAPI:
     """The app; raises ConfigError when a secret is missing or a default (not in the demo)."""
-    users = open_store(settings)
+    user_store = open_store(settings)
     vigil = Vigil(settings)
 
     @asynccontextmanager
@@ -42,12 +42,13 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.vigil = vigil
-    app.state.users = users
+    app.state.users = user_store
     app.state.login_throttle = LoginThrottle()
     # Demo: one account per role with fresh passwords, printed by `vigil run`.
-    app.state.demo_credentials = ensure_demo_users(users) if settings.demo else []
-    app.add_middleware(AuthMiddleware, store=users)
+    app.state.demo_credentials = ensure_demo_users(user_store) if settings.demo else []
+    app.add_middleware(AuthMiddleware, store=user_store)
     app.include_router(auth.router)
+    app.include_router(users.router)
     app.include_router(system.router)
     app.include_router(rooms.router)
     app.include_router(history.router)

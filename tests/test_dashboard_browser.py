@@ -109,6 +109,14 @@ def browser() -> Iterator[Browser]:
         b.close()
 
 
+@pytest.fixture(autouse=True)
+def close_pages(browser: Browser) -> Iterator[None]:
+    """Close each test's pages, so their live streams do not hold the server's shutdown."""
+    yield
+    for context in browser.contexts:
+        context.close()
+
+
 def shot(page: Page, name: str) -> Path:
     path = ARTIFACTS / f"dashboard-{name}.png"
     page.screenshot(path=str(path), full_page=True)

@@ -147,6 +147,10 @@ class Settings(BaseSettings):
     rules: RulesConfig = Field(default_factory=RulesConfig)
     # Paging: contacts per tier, repeat intervals, acknowledge links (alerts/config.py).
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    # Staff accounts (issue #6). The key hashes API tokens and session ids; outside the demo
+    # Vigil refuses to start when it is missing or a known default (monitor.auth.setup).
+    secret_key: str = ""
+    users_db: Path | None = None  # default .vigil/users.db (.vigil/demo-users.db in the demo)
 
     _toml_data: dict[str, Any] = {}
 

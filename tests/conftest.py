@@ -100,15 +100,35 @@ def influxd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Influxd]:
     server.stop()
 
 
+TEST_SECRET_KEY = "test-secret-key-not-for-real-use-0123456789"
+TEST_ADMIN = "test-admin"
+
+
 class VigilProcess:
-    """`vigil run --config FILE` as a user starts it, on a free port."""
+    """`vigil run --config FILE` as a user starts it, on a free port.
+
+    Staff accounts live in `workdir/users.db` under a test secret key; an admin API token is
+    made before start, and get/post/client() send it, so every test is authenticated here.
+    """
 
     def __init__(self, config: Path, workdir: Path, env: dict[str, str] | None = None) -> None:
+        from monitor.auth.store import UserStore
+
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / "vigil.log"
+        self.users_db = workdir / "users.db"
+        self.users = UserStore(self.users_db, TEST_SECRET_KEY)
+        if self.users.get(TEST_ADMIN) is None:
+            self.users.add_user(TEST_ADMIN, "admin", "test-admin-password")
+        self.token = self.users.create_token(TEST_ADMIN, "tests")
         self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        full_env = {**os.environ, **(env or {})}
+        full_env = {
+            **os.environ,
+            "VIGIL_SECRET_KEY": TEST_SECRET_KEY,
+            "VIGIL_USERS_DB": str(self.users_db),
+            **(env or {}),
+        }
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -133,8 +153,17 @@ class VigilProcess:
 
     # Tests talk to the app only through these helpers, so that authentication (when it
     # is required) is added in one place.
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=5.0)
+    def client(self, token: str | None = None) -> httpx.Client:
+        """A client authenticated with `token` (the admin's by default; "" for none)."""
+        token = self.token if token is None else token
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, timeout=5.0, headers=headers)
+
+    def user_token(self, username: str, role: str, password: str = "password-1234") -> str:
+        """Make a staff account (if new) and return an API token acting as it."""
+        if self.users.get(username) is None:
+            self.users.add_user(username, role, password)
+        return self.users.create_token(username, "tests")
 
     def get(self, path: str, **kw: object) -> httpx.Response:
         with self.client() as c:

@@ -1,134 +1,636 @@
-// Vigil live dashboard: state from the SSE stream, rendered into one tile per room.
-// The page must never look alive when it is not: heartbeats arrive every second, and when
-// they stop for STALE_MS the link indicator turns red and flashes.
+// Vigil live dashboard: state from the SSE stream, one tile per room, a room detail view.
+// The page must never look alive when it is not: heartbeats arrive every second; when the
+// stream errors or they stop for STALE_MS, a red NOT LIVE bar covers the top of the page, the
+// tiles are struck through and a technical tone sounds.
+// Snapshot keys the core may or may not send yet (session, baseline.*, limits, history,
+// next_bp_due_t, discharge_ready) are rendered when present and skipped when absent.
 "use strict";
 
-const STALE_MS = 4000;
+const STALE_MS = 3000;
+const PAUSE_S = 120;
 const ICON = { high: "▲▲▲", medium: "▲▲", low: "▲" };
-const rooms = new Map();
-let lastBeat = 0;
+const RANK = { high: 3, medium: 2, low: 1 };
+const SOUNDING = new Set(["active", "escalated", "resolved"]);
+const ROLE_RANK = { viewer: 0, nurse: 1, clinician: 2, admin: 3 };
+const LABEL = {
+  spo2: "SpO₂", pulse_rate: "Pulse", sbp: "SBP", dbp: "DBP", map: "MAP",
+  spo2_low: "SpO₂ low", spo2_severe: "SpO₂ very low", spo2_drop: "SpO₂ below baseline",
+  bp_severe: "BP severely high", bp_rise: "BP rise over baseline", bp_high: "BP high",
+  map_rise: "MAP rise", bp_low: "BP low", hr_high: "Pulse high", hr_severe_high: "Pulse very high",
+  hr_low: "Pulse low", hr_severe_low: "Pulse very low",
+};
+const TREND_KEEP_S = 4 * 3600;
+
+const rooms = new Map();       // room id -> snapshot object, kept current by stream messages
+const trends = new Map();      // room id -> {channel: [[t, v], ...]}
+const alarmLog = new Map();    // room id -> Map(key -> alarm transition)
+const tiles = new Map();       // room id -> tile elements
+const seenLow = new Set();
+let me = { username: "", role: "viewer" };
 let source = null;
+let lastBeat = 0;
+let lastConnect = 0;
+let linkUp = false;
+let clockOffset = 0;           // server time - local time, seconds
+let renderQueued = false;
+const audio = new AlarmAudio();
 
-function fmt(v, digits = 0) {
-  return v === null || v === undefined ? "—" : Number(v).toFixed(digits);
-}
-
+// -- small helpers ------------------------------------------------------------------------
+const $ = id => document.getElementById(id);
+const serverNow = () => Date.now() / 1000 + clockOffset;
+const label = k => LABEL[k] || String(k).replace(/_/g, " ");
+function fmt(v, digits = 0) { return v === null || v === undefined || Number.isNaN(Number(v)) ? "—" : Number(v).toFixed(digits); }
 function el(tag, cls, text) {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
   if (text !== undefined) e.textContent = text;
   return e;
 }
-
-function vital(label, reading, base, digits) {
-  const box = el("div", "vital");
-  box.append(el("div", "label", label));
-  const valid = reading && reading.value !== null && reading.status.length === 0;
-  const v = el("div", "value" + (valid ? "" : " invalid"),
-               reading ? fmt(reading.value, digits) : "—");
-  v.dataset.channel = label;
-  box.append(v);
-  if (reading && reading.status.length) box.append(el("div", "base", reading.status.join(", ")));
-  box.append(el("div", "base", "baseline " + fmt(base, digits)));
-  return box;
+function setText(e, text) { if (e.textContent !== text) e.textContent = text; }
+function clock(t) { return t ? new Date(t * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false }) : "—"; }
+function dur(s) {
+  s = Math.max(0, Math.round(s));
+  const h = Math.floor(s / 3600), m = Math.floor(s % 3600 / 60), sec = s % 60;
+  return (h ? h + ":" + String(m).padStart(2, "0") : String(m)) + ":" + String(sec).padStart(2, "0");
+}
+function ago(t) {
+  const s = serverNow() - t;
+  return s < 60 ? `${Math.max(0, Math.round(s))} s ago` : `${Math.round(s / 60)} min ago`;
+}
+function can(role) { return ROLE_RANK[me.role] >= ROLE_RANK[role]; }
+function csrf() {
+  const m = document.cookie.match(/(?:^|;\s*)vigil_csrf=([^;]+)/);
+  return m ? decodeURIComponent(m[1]) : "";
+}
+function toast(text, bad) {
+  const t = $("toast");
+  t.textContent = text;
+  t.className = "toast" + (bad ? " bad" : "");
+  t.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { t.hidden = true; }, 4000);
 }
 
-function render() {
-  const main = document.getElementById("rooms");
-  main.replaceChildren();
-  const all = [];
-  for (const room of rooms.values()) {
-    const tile = el("section", "room");
-    tile.dataset.room = room.room;
-    const prio = ["high", "medium", "low"].find(p => room.alarms.some(a => a.priority === p));
-    if (prio) tile.classList.add("alarm-" + prio);
-    const h = el("h2", null, room.name || room.room);
-    h.append(el("span", "phase", room.phase.replace("_", " ")));
-    tile.append(h);
-    const vitals = el("div", "vitals");
-    vitals.append(vital("SpO₂ %", room.latest.spo2, room.baseline.spo2, 0));
-    vitals.append(vital("Pulse bpm", room.latest.pulse_rate, room.baseline.pulse_rate, 0));
-    tile.append(vitals);
-    const list = el("ul", "alarms");
-    for (const a of room.alarms) {
-      const text = `${ICON[a.priority]} ${a.priority.toUpperCase()} ${a.condition.replace("_", " ")}` +
-                   (a.value !== null ? ` — ${fmt(a.value)} (limit ${fmt(a.limit)})` : "");
-      const li = el("li", a.priority, text);
-      li.dataset.condition = a.condition;
-      list.append(li);
-      all.push({ room: room.name || room.room, ...a });
-    }
-    tile.append(list);
-    const devs = el("div", "devices");
-    for (const d of room.devices || []) {
-      const s = el("span", d.state === "connected" ? "" : "down",
-                   `${d.id}: ${d.state}${d.simulated ? " (simulated)" : ""} `);
-      devs.append(s);
-    }
-    tile.append(devs);
-    main.append(tile);
-  }
-  const banner = document.getElementById("banner");
-  if (all.length) {
-    const order = { high: 0, medium: 1, low: 2 };
-    all.sort((a, b) => order[a.priority] - order[b.priority]);
-    const top = all[0];
-    banner.className = "banner " + top.priority;
-    banner.textContent = `${ICON[top.priority]} ${top.room}: ${top.condition.replace("_", " ")} ` +
-                         `(${top.priority})` + (all.length > 1 ? ` and ${all.length - 1} more` : "");
-    banner.hidden = false;
-  } else {
-    banner.hidden = true;
-  }
+// -- snapshot accessors (tolerant of what the core sends) ---------------------------------
+function session(room) { return room.session || {}; }
+function doseT(room) { return session(room).dose_t ?? room.dose_t ?? null; }
+function startedT(room) { return session(room).started_t ?? null; }
+function latest(room, ch) { return (room.latest || {})[ch] || null; }
+function baseline(room) { return room.baseline || {}; }
+function limitsFor(room, ch) {
+  const l = room.limits;
+  if (!l) return null;
+  const pick = (...vals) => { for (const v of vals) if (typeof v === "number") return v; return null; };
+  const c = l[ch];
+  let low = null, high = null;
+  if (Array.isArray(c)) { low = pick(c[0]); high = pick(c[1]); }
+  else if (c && typeof c === "object") { low = pick(c.low, c.min, c.lower); high = pick(c.high, c.max, c.upper); }
+  low = low ?? pick(l[ch + "_low"], l[ch + "_min"]);
+  high = high ?? pick(l[ch + "_high"], l[ch + "_max"]);
+  return low === null && high === null ? null : { low, high };
+}
+function fmtLimits(lim) {
+  if (!lim) return "—";
+  if (lim.low != null && lim.high != null) return `${fmt(lim.low)}–${fmt(lim.high)}`;
+  return lim.low != null ? `≥ ${fmt(lim.low)}` : `≤ ${fmt(lim.high)}`;
+}
+function isTechnical(a) { return a.kind === "technical"; }
+function unacked(a) { return SOUNDING.has(a.state); }
+function onset(a) { return a.since ?? a.t; }
+// Where a room's plots start: the session start, else the first data we hold; at least
+// `min` seconds shown, at most two hours.
+function trendStart(room, now, min) {
+  const tr = trends.get(room.room) || {};
+  const first = Math.min(...Object.values(tr).map(a => a.length ? a[0][0] : Infinity));
+  const start = startedT(room) ?? (isFinite(first) ? first : now - min);
+  return Math.max(Math.min(start, now - min), now - 2 * 3600);
 }
 
+function pushTrend(roomId, ch, t, v) {
+  if (v === null || v === undefined) return;
+  let tr = trends.get(roomId);
+  if (!tr) { tr = {}; trends.set(roomId, tr); }
+  const arr = tr[ch] || (tr[ch] = []);
+  if (arr.length && t <= arr[arr.length - 1][0]) {
+    if (arr.some(p => p[0] === t)) return;
+    arr.push([t, v]); arr.sort((a, b) => a[0] - b[0]);
+  } else arr.push([t, v]);
+  while (arr.length && arr[0][0] < t - TREND_KEEP_S) arr.shift();
+}
+function logAlarm(roomId, a) {
+  let log = alarmLog.get(roomId);
+  if (!log) { log = new Map(); alarmLog.set(roomId, log); }
+  log.set(`${a.t}|${a.condition}|${a.state}`, a);
+}
+
+// -- stream -------------------------------------------------------------------------------
 function onMessage(msg) {
   if (msg.type === "snapshot") {
     rooms.clear();
-    for (const r of msg.rooms) rooms.set(r.room, r);
+    for (const r of msg.rooms) {
+      rooms.set(r.room, r);
+      for (const [ch, rd] of Object.entries(r.latest || {})) if (isValid(rd)) pushTrend(r.room, ch, rd.t, rd.value);
+      for (const a of r.alarms || []) logAlarm(r.room, a);
+      if (Array.isArray(r.history)) for (const a of r.history) if (a && a.condition) logAlarm(r.room, a);
+      if (r.history && !Array.isArray(r.history) && typeof r.history === "object") {
+        // {alarms: [...]} and/or {channel: [[t, v], ...]}: take what is there.
+        for (const [k, v] of Object.entries(r.history)) {
+          if (!Array.isArray(v)) continue;
+          for (const p of v) {
+            if (Array.isArray(p) && p.length >= 2) pushTrend(r.room, k, p[0], p[1]);
+            else if (p && p.condition) logAlarm(r.room, p);
+          }
+        }
+      }
+      loadHistory(r);
+    }
+    buildTiles();
   } else if (msg.type === "reading") {
     const r = rooms.get(msg.room);
-    if (r) r.latest[msg.channel] = msg;
+    if (!r) return;
+    (r.latest = r.latest || {})[msg.channel] = msg;
+    if (isValid(msg)) pushTrend(msg.room, msg.channel, msg.t, msg.value);
+    if (msg.t) clockOffset = msg.t - Date.now() / 1000;
   } else if (msg.type === "alarm") {
     const r = rooms.get(msg.room);
-    if (r) {
-      r.alarms = r.alarms.filter(a => a.condition !== msg.condition);
-      if (msg.state !== "cleared") r.alarms.push(msg);
-    }
+    if (!r) return;
+    r.alarms = (r.alarms || []).filter(a => a.condition !== msg.condition);
+    if (msg.state !== "cleared") r.alarms.push(msg);
+    logAlarm(msg.room, msg);
   } else if (msg.type === "phase") {
     const r = rooms.get(msg.room);
-    if (r) r.phase = msg.phase;
+    if (!r) return;
+    r.phase = msg.phase;
+    if (msg.phase === "dosed" && !doseT(r)) r.dose_t = msg.t;
+    // The phase changes what the core derives (baseline, limits, session): fetch it anew.
+    refreshRoom(msg.room);
   } else if (msg.type === "device") {
     const r = rooms.get(msg.room);
-    if (r) for (const d of r.devices) if (d.id === msg.source) d.state = msg.state;
+    if (r && Array.isArray(r.devices)) for (const d of r.devices) if (d.id === msg.source) { d.state = msg.state; d.detail = msg.detail; }
+  } else if (msg.type === "room") {
+    // A whole-room update, if the runtime sends one.
+    if (msg.room && rooms.has(msg.room)) rooms.set(msg.room, { ...rooms.get(msg.room), ...msg });
   }
-  render();
+  queueRender();
+}
+function isValid(rd) { return rd && rd.value !== null && rd.value !== undefined && (!rd.status || rd.status.length === 0); }
+
+async function refreshRoom(id) {
+  try {
+    const r = await fetch(`/api/rooms/${encodeURIComponent(id)}`, { credentials: "same-origin" });
+    if (r.ok) { const room = await r.json(); rooms.set(id, { ...rooms.get(id), ...room }); queueRender(); }
+  } catch (e) { /* the stream's own warning covers a dead server */ }
+}
+
+async function loadHistory(room) {
+  const since = Math.min(startedT(room) ?? Infinity, serverNow() - 3600);
+  try {
+    const r = await fetch(`/api/rooms/${encodeURIComponent(room.room)}/history?since=${since}`, { credentials: "same-origin" });
+    if (!r.ok) return;
+    const h = await r.json();
+    for (const [ch, pts] of Object.entries(h.trend || {})) for (const [t, v] of pts) pushTrend(room.room, ch, t, v);
+    for (const a of h.alarms || []) logAlarm(room.room, { ...a, by: a.by || null });
+    queueRender();
+  } catch (e) { /* history is a nicety; live values still show */ }
 }
 
 function setLink(up, text) {
-  const link = document.getElementById("link");
-  link.className = up ? "link-up" : "link-down";
-  link.textContent = text;
+  linkUp = up;
   document.body.dataset.link = up ? "up" : "down";
+  const link = $("link");
+  link.className = up ? "link-up" : "link-down";
+  setText(link, up ? "● Live" : "✖ NOT LIVE");
+  if (!up) setText($("stale-text"), text);
+  updateAudio();
 }
 
 function connect() {
+  lastConnect = Date.now();
   if (source) source.close();
   source = new EventSource("/api/stream");
-  for (const type of ["snapshot", "reading", "alarm", "phase", "device", "heartbeat"]) {
+  for (const type of ["snapshot", "reading", "alarm", "phase", "device", "heartbeat", "room"]) {
     source.addEventListener(type, ev => {
       lastBeat = Date.now();
-      setLink(true, "Live");
-      if (type !== "heartbeat") onMessage(JSON.parse(ev.data));
+      const msg = JSON.parse(ev.data);
+      if (type === "heartbeat") { if (msg.t) clockOffset = msg.t - Date.now() / 1000; }
+      if (!linkUp) setLink(true, "");
+      if (type !== "heartbeat") onMessage(msg);
     });
   }
-  source.onerror = () => setLink(false, "CONNECTION LOST — data not live, reconnecting…");
+  source.onerror = async () => {
+    setLink(false, "connection to Vigil lost. Values on this page are OUT OF DATE. Reconnecting…");
+    // A closed stream may mean the login expired: check, and go to the login page if so.
+    try {
+      const r = await fetch("/api/auth/me", { credentials: "same-origin" });
+      if (r.status === 401) location.replace("/login?next=" + encodeURIComponent(location.pathname + location.hash));
+    } catch (e) { /* server down: keep retrying */ }
+  };
 }
 
 setInterval(() => {
-  if (Date.now() - lastBeat > STALE_MS) {
-    setLink(false, "NO DATA — the display is not live");
-    if (source && source.readyState === EventSource.CLOSED) connect();
+  const silent = Date.now() - lastBeat;
+  if (silent > STALE_MS) {
+    setLink(false, lastBeat ? `no data from Vigil for ${Math.round(silent / 1000)} s. Values on this page are OUT OF DATE. Reconnecting…`
+                            : "no data from Vigil yet. Connecting…");
+    // EventSource retries by itself after an error; a stream that is open but silent (a
+    // frozen server or proxy) it would keep forever, so we replace it.
+    const closed = !source || source.readyState === EventSource.CLOSED;
+    if ((closed || silent > 3 * STALE_MS) && Date.now() - lastConnect > 3 * STALE_MS) { lastConnect = Date.now(); connect(); }
   }
+  queueRender();  // ages and countdowns move on
 }, 1000);
-connect();
+// Snapshot-only keys (derived baseline, limits, next BP due) change without a stream message.
+setInterval(() => { if (linkUp) for (const id of rooms.keys()) refreshRoom(id); }, 5000);
+
+// -- audio: the loudest unacknowledged alarm not under a pause ------------------------------
+function updateAudio() {
+  let level = 0, lowOnset = false;
+  const now = serverNow();
+  for (const r of rooms.values()) {
+    const alarms = (r.alarms || []).filter(unacked);
+    const until = r.audio_paused_until;
+    const paused = until && until > now;
+    const pauseStart = paused ? until - PAUSE_S : 0;
+    // A pause silences what was sounding; a new alarm of higher priority sounds through it.
+    const pausedRank = paused ? Math.max(0, ...alarms.filter(a => onset(a) <= pauseStart).map(a => RANK[a.priority] || 0)) : 0;
+    for (const a of alarms) {
+      const rank = RANK[a.priority] || 0;
+      if (paused && (onset(a) <= pauseStart || rank <= pausedRank)) continue;
+      level = Math.max(level, rank);
+      const key = `${r.room}|${a.condition}|${onset(a)}`;
+      if (a.priority === "low" && !seenLow.has(key)) { seenLow.add(key); lowOnset = true; }
+    }
+  }
+  const name = level === 3 ? "high" : level === 2 ? "medium" : level === 1 ? "low" : (!linkUp && lastBeat ? "technical" : "off");
+  audio.set(name, lowOnset);
+  const btn = $("sound");
+  btn.hidden = !audio.blocked;
+}
+$("sound").addEventListener("click", async () => { await audio.enable(); updateAudio(); });
+document.addEventListener("pointerdown", () => { if (audio.blocked) audio.enable(); }, { once: true });
+
+// -- actions ------------------------------------------------------------------------------
+async function send(roomId, event, args = {}) {
+  try {
+    const r = await fetch(`/api/rooms/${encodeURIComponent(roomId)}/events`, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
+      body: JSON.stringify({ event, args }),
+    });
+    if (r.ok) {
+      toast(`${label(event)}: sent (${me.username})`);
+      // The room's derived state (pause, session, baseline) is in its snapshot: fetch it.
+      setTimeout(() => refreshRoom(roomId), 300);
+      return true;
+    }
+    const body = await r.json().catch(() => ({}));
+    toast(`${label(event)} refused: ${typeof body.detail === "string" ? body.detail : r.status}`, true);
+  } catch (e) {
+    toast(`${label(event)} NOT sent: Vigil is not reachable`, true);
+  }
+  return false;
+}
+
+document.addEventListener("click", ev => {
+  const b = ev.target.closest("button[data-action]");
+  if (!b) return;
+  ev.preventDefault();
+  if (b.dataset.action === "ack") send(b.dataset.room, "ack", { condition: b.dataset.condition });
+  else if (b.dataset.action === "pause") send(b.dataset.room, "audio_pause", {});
+});
+
+// -- tiles --------------------------------------------------------------------------------
+function buildTiles() {
+  const main = $("rooms");
+  for (const id of [...tiles.keys()]) if (!rooms.has(id)) { tiles.get(id).root.remove(); tiles.delete(id); }
+  for (const room of rooms.values()) {
+    if (tiles.has(room.room)) continue;
+    const root = el("section", "room");
+    root.dataset.room = room.room;
+    root.innerHTML = `
+      <div class="room-head"><h2 class="name"></h2><span class="phase"></span><span class="session"></span></div>
+      <ul class="alarms" aria-label="Alarms"></ul>
+      <div class="vitals">
+        <div class="vital v-spo2"><div class="label">SpO₂ %</div><div class="value" data-channel="spo2"></div><div class="base"></div><div class="flags"></div></div>
+        <div class="vital v-pulse"><div class="label">Pulse bpm</div><div class="value" data-channel="pulse_rate"></div><div class="base"></div><div class="flags"></div></div>
+        <div class="vital v-bp"><div class="label">BP mmHg</div><div class="value bp" data-channel="bp"></div><div class="age"></div><div class="base"></div></div>
+      </div>
+      <canvas class="spark" aria-label="SpO2 trend this session"></canvas>
+      <div class="meta"><span class="dose"></span><span class="next-bp"></span><span class="paused"></span></div>
+      <ul class="tech" aria-label="Technical alarms and devices"></ul>
+      <div class="tile-actions">
+        <button type="button" data-action="pause" data-role="nurse">Pause audio 2 min</button>
+        <a class="details" href="#room/${encodeURIComponent(room.room)}">Details and session ›</a>
+      </div>`;
+    root.querySelector("[data-action=pause]").dataset.room = room.room;
+    const q = s => root.querySelector(s);
+    tiles.set(room.room, {
+      root, name: q(".name"), phase: q(".phase"), session: q(".session"), alarms: q(".alarms"),
+      spo2: q(".v-spo2"), pulse: q(".v-pulse"), bp: q(".v-bp"), spark: q(".spark"), dose: q(".dose"),
+      nextBp: q(".next-bp"), paused: q(".paused"), tech: q(".tech"), alarmsKey: "", techKey: "",
+    });
+    main.append(root);
+  }
+  applyRoles();
+}
+
+function alarmItem(roomId, a, withButton) {
+  const li = el("li", `alarm ${a.priority} state-${a.state}`);
+  li.dataset.condition = a.condition;
+  li.dataset.state = a.state;
+  const tech = isTechnical(a);
+  li.append(el("span", "icon", tech ? "⚙" : ICON[a.priority] || "▲"));
+  li.append(el("b", "prio", (tech ? "TECHNICAL " : "") + String(a.priority).toUpperCase()));
+  let text = ` ${label(a.condition)}`;
+  if (a.value !== null && a.value !== undefined) text += ` ${fmt(a.value)}` + (a.limit !== null && a.limit !== undefined ? ` (limit ${fmt(a.limit)})` : "");
+  text += ` · since ${clock(onset(a))}`;
+  if (a.tier > 1) text += ` · escalated to tier ${a.tier}`;
+  li.append(el("span", "what", text));
+  if (a.state === "acknowledged") li.append(el("span", "acked", ` ✔ acknowledged by ${a.by || "?"} at ${clock(a.t)}`));
+  else if (a.state === "resolved") li.append(el("span", "resolved", " (condition over, acknowledge to clear)"));
+  if (withButton && unacked(a)) {
+    const b = el("button", "ack", "✔ Acknowledge");
+    b.type = "button";
+    b.dataset.action = "ack"; b.dataset.room = roomId; b.dataset.condition = a.condition; b.dataset.role = "nurse";
+    li.append(b);
+  }
+  return li;
+}
+
+function sortAlarms(list) {
+  return [...list].sort((a, b) => (unacked(b) - unacked(a)) || (RANK[b.priority] - RANK[a.priority]) || (onset(a) - onset(b)));
+}
+
+function renderTile(room) {
+  const t = tiles.get(room.room);
+  if (!t) return;
+  const now = serverNow();
+  setText(t.name, room.name || room.room);
+  setText(t.phase, String(room.phase || "idle").replace(/_/g, " "));
+  t.phase.dataset.phase = room.phase || "idle";
+  const s = session(room);
+  setText(t.session, s.pseudonym ? `Patient ${s.pseudonym}` : "");
+  const alarms = sortAlarms(room.alarms || []);
+  const phys = alarms.filter(a => !isTechnical(a));
+  const tech = alarms.filter(isTechnical);
+  const top = phys.filter(unacked).sort((a, b) => RANK[b.priority] - RANK[a.priority])[0];
+  t.root.classList.toggle("alarm-high", top?.priority === "high");
+  t.root.classList.toggle("alarm-medium", top?.priority === "medium");
+  t.root.classList.toggle("alarm-low", top?.priority === "low");
+  const key = JSON.stringify(phys.map(a => [a.condition, a.state, a.t, a.value, a.by, a.tier])) + me.role;
+  if (key !== t.alarmsKey) {
+    t.alarmsKey = key;
+    t.alarms.replaceChildren(...phys.map(a => alarmItem(room.room, a, true)));
+  }
+  const b = baseline(room);
+  vital(t.spo2, latest(room, "spo2"), b.spo2, limitsFor(room, "spo2"));
+  vital(t.pulse, latest(room, "pulse_rate"), b.pulse_rate, limitsFor(room, "pulse_rate"));
+  const sbp = latest(room, "sbp"), dbp = latest(room, "dbp"), map = latest(room, "map");
+  const bpv = t.bp.querySelector(".value");
+  setText(bpv, sbp && sbp.value != null ? `${fmt(sbp.value)}/${fmt(dbp?.value)}` + (map?.value != null ? ` (${fmt(map.value)})` : "") : "—");
+  setText(t.bp.querySelector(".age"), sbp ? `measured ${ago(sbp.t)}` : "no BP yet");
+  setText(t.bp.querySelector(".base"), b.sbp != null ? `baseline ${fmt(b.sbp)}/${fmt(b.dbp)}` : "baseline —");
+  const dt = doseT(room);
+  setText(t.dose, dt ? `Dose +${dur(now - dt)}` : (room.phase === "pre_dose" ? "Before dose" : ""));
+  if (room.next_bp_due_t) {
+    const left = room.next_bp_due_t - now;
+    setText(t.nextBp, left >= 0 ? `next BP in ${dur(left)}` : `⚠ BP overdue by ${dur(-left)}`);
+    t.nextBp.classList.toggle("overdue", left < 0);
+  } else setText(t.nextBp, "");
+  const pausedLeft = room.audio_paused_until ? room.audio_paused_until - now : 0;
+  setText(t.paused, pausedLeft > 0 ? `Audio paused ${dur(pausedLeft)}` : "");
+  const devs = Array.isArray(room.devices) ? room.devices : [];
+  const techKey = JSON.stringify([tech.map(a => [a.condition, a.state, a.t, a.by]), devs.map(d => [d.id, d.state]), me.role]);
+  if (techKey !== t.techKey) {
+    t.techKey = techKey;
+    const items = tech.map(a => alarmItem(room.room, a, true));
+    for (const d of devs) {
+      const li = el("li", "device " + (d.state === "connected" ? "ok" : "down"),
+        `${d.state === "connected" ? "✔" : "⚙ ✖"} ${d.id}: ${d.state}${d.simulated ? " (simulated)" : ""}`);
+      items.push(li);
+    }
+    t.tech.replaceChildren(...items);
+  }
+  drawTrend(t.spark, {
+    compact: true, t0: trendStart(room, now, 120), t1: now, minSpan: 6,
+    series: [{ points: (trends.get(room.room) || {}).spo2 || [], color: "#4fc3f7" }],
+    baseline: b.spo2 ?? undefined, band: limitsFor(room, "spo2"),
+    marks: dt ? [{ t: dt, color: "#b388ff", dash: true }] : [],
+  });
+}
+
+function vital(box, reading, base, lim) {
+  const v = box.querySelector(".value");
+  const valid = isValid(reading);
+  setText(v, reading && reading.value != null ? fmt(reading.value) : "—");
+  v.classList.toggle("invalid", !valid);
+  const out = valid && lim && ((lim.low != null && reading.value < lim.low) || (lim.high != null && reading.value > lim.high));
+  v.classList.toggle("out", !!out);
+  let text = `baseline ${fmt(base)}`;
+  if (lim) text += ` · limits ${fmtLimits(lim)}`;
+  setText(box.querySelector(".base"), text);
+  setText(box.querySelector(".flags"), reading && reading.status && reading.status.length ? "⚠ " + reading.status.join(", ").replace(/_/g, " ") : "");
+}
+
+function renderBanners() {
+  const phys = [], tech = [];
+  for (const r of rooms.values()) for (const a of r.alarms || []) {
+    if (!unacked(a)) continue;
+    (isTechnical(a) ? tech : phys).push({ room: r, a });
+  }
+  for (const r of rooms.values()) for (const d of (Array.isArray(r.devices) ? r.devices : [])) {
+    if (d.state !== "connected") tech.push({ room: r, device: d });
+  }
+  const banner = $("banner");
+  phys.sort((x, y) => RANK[y.a.priority] - RANK[x.a.priority] || onset(x.a) - onset(y.a));
+  if (phys.length) {
+    const { room, a } = phys[0];
+    const key = JSON.stringify(phys.map(p => [p.room.room, p.a.condition, p.a.state, p.a.value]));
+    if (banner.dataset.key !== key) {
+      banner.dataset.key = key;
+      banner.className = "banner " + a.priority;
+      banner.dataset.priority = a.priority;
+      const text = `${ICON[a.priority]} ${a.priority.toUpperCase()} — ${room.name || room.room}: ${label(a.condition)}` +
+        (a.value != null ? ` ${fmt(a.value)}` : "") + (phys.length > 1 ? ` · and ${phys.length - 1} more` : "") +
+        (room.audio_paused_until > serverNow() ? " · audio paused" : "");
+      const btn = el("button", "ack", "✔ Acknowledge");
+      btn.type = "button";
+      btn.dataset.action = "ack"; btn.dataset.room = room.room; btn.dataset.condition = a.condition; btn.dataset.role = "nurse";
+      banner.replaceChildren(el("span", "text", text), btn);
+      applyRoles();
+    }
+    banner.hidden = false;
+  } else { banner.hidden = true; banner.dataset.key = ""; }
+  const tb = $("tech");
+  if (tech.length) {
+    setText(tb, "⚙ TECHNICAL — " + tech.map(x => x.device ? `${x.room.name || x.room.room}: ${x.device.id} ${x.device.state}` : `${x.room.name || x.room.room}: ${label(x.a.condition)}`).join(" · "));
+    tb.hidden = false;
+  } else tb.hidden = true;
+}
+
+// -- detail view --------------------------------------------------------------------------
+function detailId() {
+  const m = location.hash.match(/^#room\/(.+)$/);
+  if (m) return decodeURIComponent(m[1]);
+  return new URLSearchParams(location.search).get("room");
+}
+
+function renderDetail() {
+  const id = detailId();
+  const room = id && rooms.get(id);
+  $("detail").hidden = !room;
+  $("rooms").hidden = !!room;
+  document.body.dataset.view = room ? "detail" : "rooms";
+  if (!room) return;
+  const now = serverNow();
+  setText($("detail-title"), room.name || room.room);
+  setText($("detail-phase"), String(room.phase || "idle").replace(/_/g, " "));
+  const alarms = sortAlarms(room.alarms || []);
+  const key = JSON.stringify(alarms.map(a => [a.condition, a.state, a.t, a.by])) + me.role;
+  const box = $("detail-alarms");
+  if (box.dataset.key !== key) {
+    box.dataset.key = key;
+    const ul = el("ul", "alarms");
+    ul.append(...alarms.map(a => alarmItem(room.room, a, true)));
+    const pause = el("button", "", "Pause audio 2 min");
+    pause.type = "button"; pause.dataset.action = "pause"; pause.dataset.room = room.room; pause.dataset.role = "nurse";
+    box.replaceChildren(alarms.length ? ul : el("p", "calm", "✔ No active alarms in this room."), pause);
+    applyRoles();
+  }
+  const s = session(room), b = baseline(room), dt = doseT(room);
+  let st = `Phase: ${String(room.phase || "idle").replace(/_/g, " ")}.`;
+  if (s.pseudonym) st += ` Patient ${s.pseudonym}.`;
+  if (startedT(room)) st += ` Started ${clock(startedT(room))}.`;
+  st += dt ? ` Dose at ${clock(dt)} (${dur(now - dt)} ago).` : " No dose marked.";
+  setText($("session-status"), st);
+  const sbp = latest(room, "sbp"), dbp = latest(room, "dbp");
+  setText($("detail-now"), `Now: SpO₂ ${fmt(latest(room, "spo2")?.value)} %  ·  Pulse ${fmt(latest(room, "pulse_rate")?.value)} bpm  ·  ` +
+    (sbp && sbp.value != null ? `BP ${fmt(sbp.value)}/${fmt(dbp?.value)} mmHg (${ago(sbp.t)})` : "BP —"));
+  const log = [...(alarmLog.get(room.room) || new Map()).values()];
+  const marks = [];
+  if (dt) marks.push({ t: dt, color: "#b388ff", label: "dose", dash: true });
+  let row = 0;
+  for (const a of [...log].sort((x, y) => x.t - y.t)) {
+    if (a.state !== "active") continue;
+    // Stagger the labels over three rows so close alarms stay readable.
+    marks.push({ t: a.t, color: a.priority === "high" ? "#ff5252" : a.priority === "medium" ? "#ffd740" : "#18ffff", label: label(a.condition), row: 1 + (row++ % 3) });
+  }
+  const tr = trends.get(room.room) || {};
+  const t0 = trendStart(room, now, 120);
+  drawTrend($("plot-spo2"), { title: "SpO₂ %", t0, t1: now, series: [{ points: tr.spo2 || [], color: "#4fc3f7" }], baseline: b.spo2 ?? undefined, band: limitsFor(room, "spo2"), marks, minSpan: 8 });
+  drawTrend($("plot-pulse"), { title: "Pulse bpm", t0, t1: now, series: [{ points: tr.pulse_rate || [], color: "#69f0ae" }], baseline: b.pulse_rate ?? undefined, band: limitsFor(room, "pulse_rate"), marks, minSpan: 20 });
+  drawTrend($("plot-bp"), {
+    title: "BP mmHg (SBP ● DBP ● MAP ●)", t0, t1: now, minSpan: 40,
+    series: [{ points: tr.sbp || [], color: "#ff8a80", dots: true }, { points: tr.dbp || [], color: "#ffab40", dots: true }, { points: tr.map || [], color: "#e0e0e0", dots: true }],
+    baseline: b.sbp ?? undefined, band: limitsFor(room, "sbp"), marks,
+  });
+  renderBaseline(room);
+  const dr = room.discharge_ready;
+  setText($("discharge-status"), dr === undefined || dr === null ? "" : dr ? "✔ Discharge review recorded: ready." : "Not yet ready for discharge.");
+  const hkey = log.length + ":" + (log.length ? log[log.length - 1].t : 0);
+  const body = $("history-body");
+  if (body.dataset.key !== hkey) {
+    body.dataset.key = hkey;
+    log.sort((x, y) => y.t - x.t);
+    body.replaceChildren(...log.slice(0, 200).map(a => {
+      const tr = el("tr", `h-${a.priority}`);
+      tr.append(el("td", "", clock(a.t)), el("td", "", (isTechnical(a) ? "⚙ " : "") + label(a.condition)),
+        el("td", "", `${ICON[a.priority] || ""} ${a.priority}`), el("td", "", a.state + (a.tier > 1 ? ` (tier ${a.tier})` : "")), el("td", "by", a.by || ""));
+      return tr;
+    }));
+  }
+}
+
+function renderBaseline(room) {
+  const b = baseline(room);
+  const rows = [["spo2", "SpO₂ %"], ["pulse_rate", "Pulse bpm"], ["sbp", "SBP mmHg"], ["dbp", "DBP mmHg"], ["map", "MAP mmHg"]];
+  const key = JSON.stringify([b, room.limits ?? null]);
+  const view = $("baseline-view");
+  if (view.dataset.key === key) return;
+  view.dataset.key = key;
+  const table = el("table", "baseline");
+  table.append(el("tr"));
+  table.firstChild.append(el("th", "", ""), el("th", "", "Baseline"), el("th", "", "Limits"));
+  for (const [ch, name] of rows) {
+    const lim = limitsFor(room, ch);
+    const tr = el("tr");
+    tr.append(el("td", "", name), el("td", "", fmt(b[ch])), el("td", "", fmtLimits(lim)));
+    table.append(tr);
+  }
+  const notes = [];
+  if (b.confirmed) notes.push(el("p", "ok", `✔ Confirmed by ${b.confirmed_by || "?"}`));
+  else if (b.confirmed === false) notes.push(el("p", "warn", "⚠ Not confirmed yet: check and confirm before the dose."));
+  if (b.pathological) notes.push(el("p", "warn", "⚠ Pathological baseline: no relative limits derived; enter or confirm limits explicitly."));
+  if (b.advisory) notes.push(el("p", "info", "ℹ Pre-dose advisory: " + (typeof b.advisory === "string" ? b.advisory : "BP above 140/90; weigh the risk before dosing.")));
+  view.replaceChildren(table, ...notes);
+}
+
+function applyRoles() {
+  for (const b of document.querySelectorAll("[data-role]")) {
+    const ok = can(b.dataset.role);
+    b.disabled = !ok;
+    b.title = ok ? "" : `needs role ${b.dataset.role}`;
+  }
+}
+
+function render() {
+  renderQueued = false;
+  for (const room of rooms.values()) renderTile(room);
+  renderBanners();
+  renderDetail();
+  applyRoles();  // buttons just built get the signed-in role's rights too
+  updateAudio();
+}
+function queueRender() {
+  if (renderQueued) return;
+  renderQueued = true;
+  requestAnimationFrame(render);
+  setTimeout(() => { if (renderQueued) render(); }, 300);  // rAF pauses in background tabs
+}
+window.addEventListener("hashchange", () => { $("detail-alarms").dataset.key = ""; queueRender(); window.scrollTo(0, 0); });
+window.addEventListener("resize", queueRender);
+
+// -- session forms ------------------------------------------------------------------------
+$("form-start").addEventListener("submit", async ev => {
+  ev.preventDefault();
+  if (await send(detailId(), "session_start", { pseudonym: $("pseudonym").value.trim() })) $("pseudonym").value = "";
+});
+$("btn-dose").addEventListener("click", () => send(detailId(), "dose"));
+$("btn-end").addEventListener("click", () => send(detailId(), "session_end"));
+$("btn-confirm").addEventListener("click", () => send(detailId(), "confirm_baseline"));
+$("form-baseline").addEventListener("submit", async ev => {
+  ev.preventDefault();
+  const args = {};
+  for (const input of ev.target.querySelectorAll("input")) if (input.value !== "") args[input.name] = Number(input.value);
+  if (!Object.keys(args).length) { toast("Enter at least one baseline value to override", true); return; }
+  if (await send(detailId(), "baseline", args)) ev.target.reset();
+});
+$("form-note").addEventListener("submit", async ev => {
+  ev.preventDefault();
+  if (await send(detailId(), "note", { text: $("note-text").value.trim() })) $("note-text").value = "";
+});
+$("form-discharge").addEventListener("submit", async ev => {
+  ev.preventDefault();
+  const args = { ready: $("discharge-ready").checked };
+  const text = $("discharge-text").value.trim();
+  if (text) args.text = text;
+  if (await send(detailId(), "discharge_review", args)) $("discharge-text").value = "";
+});
+$("logout").addEventListener("click", async () => {
+  await fetch("/api/auth/logout", { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf() } }).catch(() => {});
+  location.replace("/login");
+});
+
+async function start() {
+  try {
+    const r = await fetch("/api/auth/me", { credentials: "same-origin" });
+    if (r.status === 401) { location.replace("/login?next=" + encodeURIComponent(location.pathname + location.search + location.hash)); return; }
+    if (r.ok) me = await r.json();
+  } catch (e) { /* the stream reports the link */ }
+  setText($("who"), `${me.username} (${me.role})`);
+  applyRoles();
+  setLink(false, "connecting to Vigil…");
+  connect();
+}
+start();

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from monitor import __version__
-from monitor.api.routes import ack, rooms, stream, system
+from monitor.api.routes import ack, auth, history, rooms, stream, system, users
+from monitor.auth.middleware import AuthMiddleware
+from monitor.auth.setup import ensure_demo_users, open_store
+from monitor.auth.throttle import LoginThrottle
 from monitor.config import Settings
+from monitor.dashboard import DASHBOARD_DIR
 from monitor.runtime import Vigil
 
-DASHBOARD_DIR = Path(__file__).resolve().parents[2] / "dashboards" / "live"
+__all__ = ["DASHBOARD_DIR", "create_app"]
 
 
 def create_app(settings: Settings) -> FastAPI:
+    """The app; raises ConfigError when a secret is missing or a default (not in the demo)."""
+    user_store = open_store(settings)
     vigil = Vigil(settings)
 
     @asynccontextmanager
@@ -37,8 +42,16 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.vigil = vigil
+    app.state.users = user_store
+    app.state.login_throttle = LoginThrottle()
+    # Demo: one account per role with fresh passwords, printed by `vigil run`.
+    app.state.demo_credentials = ensure_demo_users(user_store) if settings.demo else []
+    app.add_middleware(AuthMiddleware, store=user_store)
+    app.include_router(auth.router)
+    app.include_router(users.router)
     app.include_router(system.router)
     app.include_router(rooms.router)
+    app.include_router(history.router)
     app.include_router(stream.router)
     app.include_router(ack.router)
 

@@ -1,27 +1,21 @@
 """Shared dependencies as Annotated aliases.
 
 Staff identity: every route that reads or changes state takes one of the role aliases below
-(`Viewer`, `Nurse`, `Clinician`, `Admin`) and records `user.username` as who did it. Until
-staff accounts land (issue #6) `current_user` answers with a local admin; the aliases are
-the seam, so routes need not change when login arrives.
+(`Viewer`, `Nurse`, `Clinician`, `Admin`) and records `user.username` as who did it.
+`monitor.auth.middleware.AuthMiddleware` authenticates each request (session cookie or
+Bearer token) and puts the `Staff` into `request.state.staff`; the aliases check the role.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 
+from monitor.auth.store import ROLES, Staff
 from monitor.runtime import Vigil
 
-ROLES = ("viewer", "nurse", "clinician", "admin")  # each role includes those before it
-
-
-@dataclass(frozen=True, slots=True)
-class Staff:
-    username: str
-    role: str
+__all__ = ["ROLES", "Staff", "Viewer", "Nurse", "Clinician", "Admin", "VigilDep"]
 
 
 def get_vigil(request: Request) -> Vigil:
@@ -30,11 +24,18 @@ def get_vigil(request: Request) -> Vigil:
 
 
 def current_user(request: Request) -> Staff:
-    return Staff(username="local", role="admin")
+    staff: Staff | None = getattr(request.state, "staff", None)
+    if staff is None:  # only when a route is mounted outside the auth middleware
+        raise HTTPException(401, "authentication required", {"WWW-Authenticate": "Bearer"})
+    return staff
 
 
 def require_role(role: str):  # type: ignore[no-untyped-def]
+    assert role in ROLES, role
+
     def dep(user: Annotated[Staff, Depends(current_user)]) -> Staff:
+        if not user.has(role):
+            raise HTTPException(403, f"needs role {role}; {user.username} is {user.role}")
         return user
 
     return dep

@@ -19,6 +19,7 @@ from monitor.cli import notify as _notify  # noqa: E402,F401
 from monitor.cli import replay as _replay  # noqa: E402,F401
 from monitor.cli import run as _run  # noqa: E402,F401
 from monitor.cli import simulate as _simulate  # noqa: E402,F401
+from monitor.cli import users as _users  # noqa: E402,F401
 
 
 def main() -> None:

@@ -26,11 +26,12 @@ def run(
 
     try:
         settings = load_settings(config)
+        updates = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+        settings = settings.model_copy(update=updates)
+        application = create_app(settings)
     except ConfigError as exc:
         typer.echo(f"vigil: {exc}", err=True)
         raise typer.Exit(2) from None
-    updates = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    settings = settings.model_copy(update=updates)
     shown_host = "localhost" if settings.host in ("127.0.0.1", "0.0.0.0", "::") else settings.host
     typer.echo("Vigil is a secondary alarm system: keep the bedside devices' own alarms on.")
     if settings.demo:
@@ -38,6 +39,10 @@ def run(
             f"No rooms configured: running the demo with simulated rooms "
             f"{', '.join(r.id for r in settings.rooms)}."
         )
+    if not settings.demo and not application.state.users.users():
+        typer.echo("No staff accounts yet: create one with `vigil users add NAME --role admin`.")
+    for username, role, password in application.state.demo_credentials:
+        typer.echo(f"Demo login ({role}): {username} / {password}")
     typer.echo(f"Dashboard: http://{shown_host}:{settings.port}/")
     typer.echo(f"InfluxDB:  {settings.influx_url} (database {settings.influx_database})")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level="warning")

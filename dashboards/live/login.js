@@ -1,0 +1,30 @@
+// Sign in: POST JSON to /api/auth/login; the server sets the session and CSRF cookies.
+"use strict";
+document.getElementById("login-form").addEventListener("submit", async ev => {
+  ev.preventDefault();
+  const error = document.getElementById("login-error");
+  error.hidden = true;
+  try {
+    const r = await fetch("/api/auth/login", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({
+        username: document.getElementById("username").value,
+        password: document.getElementById("password").value,
+      }),
+    });
+    if (r.ok) {
+      const next = new URLSearchParams(location.search).get("next");
+      // Only same-site paths: never an open redirect.
+      location.replace(next && next.startsWith("/") && !next.startsWith("//") ? next : "/");
+      return;
+    }
+    const body = await r.json().catch(() => ({}));
+    error.textContent = r.status === 401 ? "Wrong username or password." :
+      r.status === 429 ? `Too many failed sign-ins: ${body.detail}.` :
+      `Sign-in failed: ${typeof body.detail === "string" ? body.detail : r.status}`;
+  } catch (e) {
+    error.textContent = "Vigil is not reachable. Check the network and try again.";
+  }
+  error.hidden = false;
+});

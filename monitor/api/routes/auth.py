@@ -1,0 +1,82 @@
+"""Login and logout for the dashboard (session cookie), and who am I."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from monitor.api.deps import Viewer
+from monitor.auth.middleware import CSRF_COOKIE, SESSION_COOKIE
+from monitor.auth.store import SESSION_S, UserStore
+from monitor.auth.throttle import LoginThrottle
+from monitor.dashboard import DASHBOARD_DIR
+
+router = APIRouter(tags=["auth"])
+
+
+def get_store(request: Request) -> UserStore:
+    store: UserStore = request.app.state.users
+    return store
+
+
+StoreDep = Annotated[UserStore, Depends(get_store)]
+
+
+class LoginIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+@router.get("/login", include_in_schema=False)
+async def login_page() -> FileResponse:
+    return FileResponse(DASHBOARD_DIR / "login.html")
+
+
+@router.post("/api/auth/login")
+async def login(
+    body: LoginIn, request: Request, response: Response, store: StoreDep
+) -> dict[str, Any]:
+    # JSON only: a cross-site HTML form cannot send it without a CORS preflight we refuse.
+    throttle: LoginThrottle = request.app.state.login_throttle
+    wait = throttle.blocked_for(body.username, time.time())
+    if wait > 0:
+        raise HTTPException(
+            429, f"too many failed logins for {body.username!r}: try again in {wait:.0f} s"
+        )
+    staff = await run_in_threadpool(store.verify_password, body.username, body.password)
+    if staff is None:
+        throttle.failed(body.username, time.time())
+        raise HTTPException(401, "wrong username or password")
+    throttle.succeeded(body.username)
+    sid, csrf = store.create_session(staff, time.time())
+    secure = request.url.scheme == "https"
+    response.set_cookie(
+        SESSION_COOKIE, sid, max_age=SESSION_S, httponly=True, samesite="strict", secure=secure
+    )
+    # Readable by the page's script, which echoes it in X-CSRF-Token (double submit).
+    response.set_cookie(
+        CSRF_COOKIE, csrf, max_age=SESSION_S, httponly=False, samesite="strict", secure=secure
+    )
+    return {"username": staff.username, "role": staff.role}
+
+
+@router.post("/api/auth/logout")
+async def logout(
+    request: Request, response: Response, user: Viewer, store: StoreDep
+) -> dict[str, str]:
+    sid = request.cookies.get(SESSION_COOKIE)
+    if sid:
+        store.end_session(sid)
+    response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(CSRF_COOKIE)
+    return {"status": "logged out"}
+
+
+@router.get("/api/auth/me")
+async def me(user: Viewer) -> dict[str, str]:
+    return {"username": user.username, "role": user.role}

@@ -1,0 +1,79 @@
+"""What each session event needs: the role allowed to send it, and its arguments.
+
+Nurses acknowledge, pause audio and write notes; clinicians run the session (start, baseline,
+dose, end, discharge review). Arguments are checked here so the core never sees garbage.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NoArgs(_Args):
+    pass
+
+
+class SessionStartArgs(_Args):
+    # Pseudonym or initials only: short, no free text that invites a full name.
+    pseudonym: str = Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9._-]+$")
+
+
+class AckArgs(_Args):
+    condition: str = Field(min_length=1, max_length=64)
+
+
+class AudioPauseArgs(_Args):
+    seconds: float | None = Field(None, gt=0, le=300)
+
+
+class BaselineArgs(_Args):
+    spo2: float | None = Field(None, ge=50, le=100)
+    pulse_rate: float | None = Field(None, ge=20, le=250)
+    sbp: float | None = Field(None, ge=50, le=260)
+    dbp: float | None = Field(None, ge=20, le=180)
+
+
+class NoteArgs(_Args):
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class DischargeArgs(BaseModel):
+    # The review's items are the core's to define; accept them as given, check what we know.
+    model_config = ConfigDict(extra="allow")
+    text: str | None = Field(None, max_length=2000)
+    ready: bool | None = None
+
+
+EVENT_ARGS: dict[str, type[BaseModel]] = {
+    "session_start": SessionStartArgs,
+    "dose": NoArgs,
+    "session_end": NoArgs,
+    "ack": AckArgs,
+    "audio_pause": AudioPauseArgs,
+    "baseline": BaselineArgs,
+    "confirm_baseline": NoArgs,
+    "note": NoteArgs,
+    "discharge_review": DischargeArgs,
+}
+
+EVENT_ROLE: dict[str, str] = {
+    "ack": "nurse",
+    "audio_pause": "nurse",
+    "note": "nurse",
+    "session_start": "clinician",
+    "dose": "clinician",
+    "session_end": "clinician",
+    "baseline": "clinician",
+    "confirm_baseline": "clinician",
+    "discharge_review": "clinician",
+}
+
+
+def describe_error(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'args'}: {e['msg']}" for e in exc.errors()
+    )

@@ -1,0 +1,85 @@
+"""Staff accounts over the API, for admins (the same store as `vigil users`)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from monitor.api.deps import Admin
+from monitor.api.routes.auth import StoreDep
+from monitor.auth.store import AccountError
+
+router = APIRouter(prefix="/api/users", tags=["users"])
+
+
+class UserIn(BaseModel):
+    username: str = Field(max_length=64)
+    role: str
+    password: str = Field(max_length=1024)
+
+
+class UserChange(BaseModel):
+    role: str | None = None
+    password: str | None = Field(None, max_length=1024)
+
+
+class TokenIn(BaseModel):
+    label: str = Field("", max_length=200)
+
+
+def _bad(exc: AccountError) -> HTTPException:
+    return HTTPException(404 if str(exc).startswith("no user") else 422, str(exc))
+
+
+@router.get("")
+async def list_users(user: Admin, store: StoreDep) -> list[dict[str, str]]:
+    return [{"username": s.username, "role": s.role} for s in store.users()]
+
+
+@router.post("", status_code=201)
+async def add_user(body: UserIn, user: Admin, store: StoreDep) -> dict[str, str]:
+    try:
+        staff = await run_in_threadpool(store.add_user, body.username, body.role, body.password)
+    except AccountError as exc:
+        raise _bad(exc) from None
+    return {"username": staff.username, "role": staff.role}
+
+
+@router.patch("/{username}")
+async def change_user(
+    username: str, body: UserChange, user: Admin, store: StoreDep
+) -> dict[str, str]:
+    try:
+        if body.role is not None:
+            store.set_role(username, body.role)
+        if body.password is not None:
+            await run_in_threadpool(store.set_password, username, body.password)
+    except AccountError as exc:
+        raise _bad(exc) from None
+    staff = store.get(username)
+    if staff is None:
+        raise HTTPException(404, f"no user {username!r}")
+    return {"username": staff.username, "role": staff.role}
+
+
+@router.delete("/{username}")
+async def remove_user(username: str, user: Admin, store: StoreDep) -> dict[str, str]:
+    if username == user.username:
+        raise HTTPException(409, "an admin cannot remove their own account")
+    try:
+        store.remove_user(username)
+    except AccountError as exc:
+        raise _bad(exc) from None
+    return {"status": "removed"}
+
+
+@router.post("/{username}/tokens", status_code=201)
+async def create_token(
+    username: str, body: TokenIn, user: Admin, store: StoreDep
+) -> dict[str, str]:
+    """A new API token acting as `username`; shown once, stored only as a keyed hash."""
+    try:
+        return {"token": store.create_token(username, body.label)}
+    except AccountError as exc:
+        raise _bad(exc) from None

@@ -1,0 +1,124 @@
+"""`vigil users`: staff accounts (add, list, token, passwd, role, remove)."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from monitor.auth.setup import open_store
+from monitor.auth.store import ROLES, AccountError, UserStore
+from monitor.cli import app
+from monitor.config import ConfigError, load_settings
+
+users_app = typer.Typer(
+    help="Staff accounts: roles " + " < ".join(ROLES) + ".", no_args_is_help=True
+)
+app.add_typer(users_app, name="users")
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="TOML config file.", envvar="VIGIL_CONFIG")
+]
+
+
+def _store(config: Path | None) -> UserStore:
+    try:
+        settings = load_settings(config)
+        if settings.demo:
+            raise ConfigError(
+                "no rooms configured: `vigil users` manages the accounts of a configured Vigil "
+                "(the demo makes its own accounts at start)"
+            )
+        return open_store(settings)
+    except ConfigError as exc:
+        typer.echo(f"vigil: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _password(stdin: bool) -> str:
+    if stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != first:
+        typer.echo("vigil: the passwords differ", err=True)
+        raise typer.Exit(1)
+    return first
+
+
+def _fail(exc: AccountError) -> typer.Exit:
+    typer.echo(f"vigil: {exc}", err=True)
+    return typer.Exit(1)
+
+
+@users_app.command("add")
+def add(
+    name: str,
+    role: Annotated[str, typer.Option(help="viewer, nurse, clinician or admin.")],
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from stdin.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Create a staff account."""
+    store = _store(config)
+    try:
+        store.add_user(name, role, _password(password_stdin))
+    except AccountError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"added {name} ({role})")
+
+
+@users_app.command("passwd")
+def passwd(
+    name: str,
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from stdin.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Set a staff account's password."""
+    store = _store(config)
+    try:
+        store.set_password(name, _password(password_stdin))
+    except AccountError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"password of {name} changed")
+
+
+@users_app.command("role")
+def role(name: str, new_role: str, config: ConfigOpt = None) -> None:
+    """Change a staff account's role."""
+    try:
+        _store(config).set_role(name, new_role)
+    except AccountError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"{name} is now {new_role}")
+
+
+@users_app.command("remove")
+def remove(name: str, config: ConfigOpt = None) -> None:
+    """Delete a staff account with its tokens and sessions."""
+    try:
+        _store(config).remove_user(name)
+    except AccountError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"removed {name}")
+
+
+@users_app.command("list")
+def list_users(config: ConfigOpt = None) -> None:
+    """List staff accounts."""
+    for staff in _store(config).users():
+        typer.echo(f"{staff.username}\t{staff.role}")
+
+
+@users_app.command("token")
+def token(
+    name: str,
+    label: Annotated[str, typer.Option(help="What the token is for.")] = "",
+    config: ConfigOpt = None,
+) -> None:
+    """Create an API token acting as NAME (printed once; send as `Authorization: Bearer`)."""
+    try:
+        typer.echo(_store(config).create_token(name, label))
+    except AccountError as exc:
+        raise _fail(exc) from None

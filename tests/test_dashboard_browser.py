@@ -1,0 +1,433 @@
+"""The live dashboard in a real headless Chromium against the real app with simulated rooms.
+
+Screenshots land in test-artifacts/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.conftest import ROOT, Influxd, VigilProcess
+
+pytestmark = pytest.mark.slow
+
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    # The page may sound its alarm without a click first, as a wall display must.
+    "--autoplay-policy=no-user-gesture-required",
+]
+NURSE, NURSE_PASSWORD = "nurse-ana", "ana-password-42"
+CLINICIAN, CLINICIAN_PASSWORD = "doc-kim", "kim-password-42"
+
+CONFIG = """
+influx_url = "{url}"
+influx_database = "vigil_browser"
+influx_batch_s = 0.2
+
+[[rooms]]
+id = "A"
+name = "Room A"
+auto_session_dose_after_s = 1
+[[rooms.devices]]
+id = "A-ox"
+protocol = "masimo-ascii"
+simulate = {{ scenario = "steady", interval_s = 0.5 }}
+
+[[rooms]]
+id = "B"
+name = "Room B"
+auto_session_dose_after_s = 1
+[[rooms.devices]]
+id = "B-ox"
+protocol = "masimo-ascii"
+[rooms.devices.simulate]
+scenario = "desaturation"
+interval_s = 0.5
+options = {{ desat_start_s = 2, desat_duration_s = 90 }}
+
+[[rooms]]
+id = "C"
+name = "Room C"
+auto_session_dose_after_s = 1
+[[rooms.devices]]
+id = "C-ox"
+protocol = "masimo-ascii"
+[rooms.devices.simulate]
+scenario = "desaturation"
+interval_s = 0.5
+options = {{ desat_start_s = 2, desat_duration_s = 90 }}
+"""
+
+
+def start_app(influxd: Influxd, workdir: Path, rooms: str = "ABC") -> VigilProcess:
+    config = workdir / "vigil.toml"
+    text = CONFIG.format(url=influxd.url)
+    if rooms == "A":  # room A alone: nothing alarms, so only the link decides the sound
+        text = text[: text.index('[[rooms]]\nid = "B"')]
+    config.write_text(text)
+    proc = VigilProcess(config, workdir)
+    proc.user_token(NURSE, "nurse", NURSE_PASSWORD)
+    proc.user_token(CLINICIAN, "clinician", CLINICIAN_PASSWORD)
+    return proc
+
+
+@pytest.fixture(scope="module")
+def app(influxd: Influxd, tmp_path_factory: pytest.TempPathFactory) -> Iterator[VigilProcess]:
+    proc = start_app(influxd, tmp_path_factory.mktemp("browser"))
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def own_app(influxd: Influxd, tmp_path: Path) -> Iterator[VigilProcess]:
+    """A server of its own, for the test that kills it."""
+    proc = start_app(influxd, tmp_path, rooms="A")
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(autouse=True)
+def close_pages(browser: Browser) -> Iterator[None]:
+    """Close each test's pages, so their live streams do not hold the server's shutdown."""
+    yield
+    for context in browser.contexts:
+        context.close()
+
+
+def shot(page: Page, name: str) -> Path:
+    path = ARTIFACTS / f"dashboard-{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def login(
+    browser: Browser,
+    app: VigilProcess,
+    username: str = NURSE,
+    password: str = NURSE_PASSWORD,
+    **context: object,
+) -> Page:
+    page = browser.new_context(**context).new_page()  # type: ignore[arg-type]
+    page.goto(app.url + "/")
+    expect(page).to_have_url(app.url + "/login?next=%2F")
+    page.fill("#username", username)
+    page.fill("#password", "wrong-password")
+    page.click("#login-button")
+    expect(page.locator("#login-error")).to_have_text("Wrong username or password.")
+    expect(page.locator(".disclaimer")).to_contain_text("Secondary alarm system")
+    shot(page, "login-page")
+    page.fill("#password", password)
+    page.click("#login-button")
+    expect(page).to_have_url(app.url + "/")
+    expect(page.locator("body")).to_have_attribute("data-link", "up", timeout=10_000)
+    return page
+
+
+def test_login_values_alarm_and_acknowledge(browser: Browser, app: VigilProcess) -> None:
+    page = login(browser, app, viewport={"width": 1280, "height": 900})
+    shot(page, "login-done")
+    expect(page.locator("#who")).to_have_text(f"{NURSE} (nurse)")
+    spo2_a = page.locator('section.room[data-room="A"] .value[data-channel="spo2"]')
+    expect(spo2_a).to_have_text(re.compile(r"^\d{2,3}$"), timeout=10_000)  # a number, not "—"
+    # Values move: the pulse-rate text of room B changes within a few seconds.
+    pulse_b = page.locator('section.room[data-room="B"] .value[data-channel="pulse_rate"]')
+    expect(pulse_b).to_have_text(re.compile(r"^\d+$"), timeout=10_000)
+    seen = {pulse_b.text_content()}
+    for _ in range(40):
+        page.wait_for_timeout(250)
+        seen.add(pulse_b.text_content())
+        if len(seen) > 1:
+            break
+    assert len(seen) > 1, "room B's pulse rate never changed on the page"
+
+    # The desaturations raise medium alarms: banner with text and icon, audio on.
+    banner = page.locator("#banner")
+    expect(banner).to_be_visible(timeout=45_000)
+    expect(banner).to_have_attribute("data-priority", "medium")
+    expect(banner).to_contain_text(re.compile(r"▲▲ MEDIUM — Room [BC]: SpO₂ low"))
+    tile_b = page.locator('section.room[data-room="B"]')
+    tile_c = page.locator('section.room[data-room="C"]')
+    expect(tile_b).to_have_class(re.compile(r"\balarm-medium\b"), timeout=20_000)
+    expect(tile_c).to_have_class(re.compile(r"\balarm-medium\b"), timeout=20_000)
+    body = page.locator("body")
+    expect(body).to_have_attribute("data-audio", "medium")
+    assert int(body.get_attribute("data-audio-bursts") or 0) >= 1
+    assert body.get_attribute("data-audio-blocked") == "false"
+    shot(page, "alarm")
+
+    # Pausing room C's audio leaves room B sounding; C's alarm stays on screen, unacknowledged.
+    tile_c.locator("[data-action=pause]").click()
+    expect(tile_c.locator(".paused")).to_contain_text(re.compile(r"Audio paused [12]:\d\d"))
+    expect(body).to_have_attribute("data-audio", "medium")
+
+    # Acknowledging B from the page: now nothing sounds, and B's tile says who acknowledged.
+    tile_b.get_by_role("button", name="✔ Acknowledge").click()
+    expect(body).to_have_attribute("data-audio", "off", timeout=5_000)
+    acked = tile_b.locator('.alarm[data-condition="spo2_low"] .acked')
+    expect(acked).to_contain_text(f"acknowledged by {NURSE}")
+    expect(tile_c).to_have_class(re.compile(r"\balarm-medium\b"))
+    expect(banner).to_contain_text("Room C: SpO₂ low")
+    shot(page, "acknowledged")
+
+    # The room detail: plots and the alarm history with who acknowledged.
+    page.click('section.room[data-room="B"] a.details')
+    expect(page.locator("#detail")).to_be_visible()
+    row = page.locator("#history-body tr", has_text="acknowledged")
+    expect(row.locator("td.by")).to_have_text(NURSE)
+    # A nurse may not run sessions: those controls are disabled, notes are allowed.
+    expect(page.locator("#btn-dose")).to_be_disabled()
+    expect(page.locator("#form-note button")).to_be_enabled()
+    page.fill("#note-text", "patient calm, talking")
+    page.click("#form-note button")
+    expect(page.locator("#toast")).to_contain_text("note: sent")
+    shot(page, "detail")
+
+
+def test_phone_layout(browser: Browser, app: VigilProcess) -> None:
+    page = login(
+        browser,
+        app,
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
+    spo2_b = page.locator('section.room[data-room="B"] .value[data-channel="spo2"]')
+    expect(spo2_b).to_have_text(re.compile(r"^\d+$"))
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"page is {overflow}px wider than the phone"
+    for sel in [
+        'section.room[data-room="A"]',
+        'section.room[data-room="B"] a.details',
+        'section.room[data-room="B"] [data-action=pause]',
+    ]:
+        box = page.locator(sel).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, sel
+    shot(page, "phone")
+    page.click('section.room[data-room="B"] a.details')
+    expect(page.locator("#plot-spo2")).to_be_visible()
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"detail view is {overflow}px wider than the phone"
+    shot(page, "phone-detail")
+    # A phone following a page's link to a room lands on that room's detail.
+    page.goto(app.url + "/?room=A")
+    expect(page.locator("#detail-title")).to_have_text("Room A")
+
+
+def test_clinician_runs_a_session_from_the_detail_view(browser: Browser, app: VigilProcess) -> None:
+    page = login(
+        browser, app, CLINICIAN, CLINICIAN_PASSWORD, viewport={"width": 1280, "height": 900}
+    )
+    page.click('section.room[data-room="A"] a.details')
+    phase = page.locator("#detail-phase")
+    expect(phase).to_have_text("dosed")
+    page.click("#btn-end")
+    expect(phase).to_have_text("ended")
+    page.fill("#pseudonym", "John Smith")  # a name, not a pseudonym: the form refuses it
+    page.click("#form-start button")
+    expect(page.locator("#pseudonym:invalid")).to_have_count(1)
+    expect(phase).to_have_text("ended")
+    page.fill("#pseudonym", "JD-7")
+    page.click("#form-start button")
+    expect(phase).to_have_text("pre dose")
+    page.click("#btn-dose")
+    expect(phase).to_have_text("dosed")
+    page.fill('#form-baseline input[name="sbp"]', "124")
+    page.click("#form-baseline button[type=submit]")
+    expect(page.locator("#toast")).to_contain_text("baseline: sent (doc-kim)")
+    shot(page, "clinician-detail")
+
+
+FULL_ROOM = {
+    "room": "Z",
+    "name": "Room Z (injected)",
+    "phase": "dosed",
+    "session": {"pseudonym": "JD-7", "started_t": "NOW-1500", "dose_t": "NOW-1200"},
+    "latest": {
+        "spo2": {"t": "NOW-1", "channel": "spo2", "value": 95, "unit": "%", "status": []},
+        "pulse_rate": {"t": "NOW-1", "channel": "pulse_rate", "value": 88, "status": []},
+        "sbp": {"t": "NOW-180", "channel": "sbp", "value": 162, "status": []},
+        "dbp": {"t": "NOW-180", "channel": "dbp", "value": 96, "status": []},
+        "map": {"t": "NOW-180", "channel": "map", "value": 118, "status": []},
+    },
+    "baseline": {
+        "spo2": 97,
+        "pulse_rate": 72,
+        "sbp": 128,
+        "dbp": 82,
+        "map": 97,
+        "confirmed": True,
+        "confirmed_by": "doc-kim",
+        "pathological": False,
+        "advisory": False,
+    },
+    "limits": {
+        "spo2": {"low": 90, "high": None},
+        "pulse_rate": {"low": 50, "high": 102},
+        "sbp": {"low": 90, "high": 160},
+    },
+    "alarms": [
+        {
+            "type": "alarm",
+            "t": "NOW-170",
+            "room": "Z",
+            "condition": "bp_high",
+            "kind": "physiological",
+            "channel": "sbp",
+            "priority": "medium",
+            "state": "acknowledged",
+            "value": 162,
+            "limit": 160,
+            "by": "nurse-ana",
+            "tier": 1,
+            "since": "NOW-180",
+        },
+        {
+            "type": "alarm",
+            "t": "NOW-30",
+            "room": "Z",
+            "condition": "spo2_stale",
+            "kind": "technical",
+            "channel": "spo2",
+            "priority": "low",
+            "state": "active",
+            "tier": 1,
+            "since": "NOW-30",
+        },
+    ],
+    "audio_paused_until": None,
+    "next_bp_due_t": "NOW+120",
+    "discharge_ready": False,
+    "devices": [{"id": "Z-ox", "state": "connected", "simulated": True}],
+}
+
+
+# Times in FULL_ROOM are "NOW±s" relative to the page's server clock; then a snapshot message.
+INJECT_JS = """room => {
+  const now = serverNow();
+  const fix = v => typeof v === "string" && v.startsWith("NOW") ? now + Number(v.slice(3)) : v;
+  const walk = o => {
+    for (const k in o) {
+      if (o[k] && typeof o[k] === "object") walk(o[k]); else o[k] = fix(o[k]);
+    }
+    return o;
+  };
+  const r = walk(JSON.parse(room));
+  for (let i = 0; i < 150; i++) pushTrend("Z", "spo2", now - 1500 + i * 10, i > 130 ? 93 : 97);
+  onMessage({ type: "snapshot", rooms: [r] });
+}"""
+
+
+def test_every_snapshot_key_the_core_sends_is_rendered(browser: Browser, app: VigilProcess) -> None:
+    page = login(browser, app, viewport={"width": 1280, "height": 900})
+    room = json.dumps(FULL_ROOM)
+    page.evaluate(
+        INJECT_JS,
+        room,
+    )
+    tile = page.locator('section.room[data-room="Z"]')
+    expect(tile.locator(".session")).to_have_text("Patient JD-7")
+    expect(tile.locator(".v-spo2 .base")).to_have_text("baseline 97 · limits ≥ 90")
+    expect(tile.locator(".v-pulse .base")).to_have_text("baseline 72 · limits 50–102")
+    expect(tile.locator(".v-bp .value")).to_have_text("162/96 (118)")
+    expect(tile.locator(".v-bp .age")).to_have_text("measured 3 min ago")
+    expect(tile.locator(".v-bp .base")).to_have_text("baseline 128/82")
+    expect(tile.locator(".dose")).to_have_text(re.compile(r"^Dose \+20:0\d$"))
+    expect(tile.locator(".next-bp")).to_have_text(re.compile(r"^next BP in [12]:\d\d$"))
+    expect(tile.locator(".alarm.state-acknowledged .acked")).to_contain_text(
+        "acknowledged by nurse-ana"
+    )
+    # Technical alarms are listed apart from physiological ones, with their own icon.
+    expect(tile.locator("ul.tech .alarm")).to_contain_text("⚙TECHNICAL LOW spo2 stale")
+    expect(tile.locator("ul.alarms .alarm")).to_have_count(1)
+    expect(page.locator("#tech")).to_contain_text("TECHNICAL — Room Z (injected): spo2 stale")
+    expect(page.locator("body")).to_have_attribute("data-audio", "low")
+    shot(page, "full-snapshot")
+    page.click('section.room[data-room="Z"] a.details')
+    view = page.locator("#baseline-view")
+    expect(view).to_contain_text("Confirmed by doc-kim")
+    expect(view.locator("tr", has_text="Pulse bpm")).to_have_text("Pulse bpm7250–102")
+    shot(page, "full-snapshot-detail")
+
+    # A high-priority alarm arrives: red banner flashing at 2 Hz, the high burst sounding.
+    bursts = int(page.locator("body").get_attribute("data-audio-bursts") or 0)
+    page.evaluate(
+        """() => onMessage({type: "alarm", t: serverNow(), room: "Z", condition: "spo2_severe",
+            kind: "physiological", channel: "spo2", priority: "high", state: "active",
+            value: 83, limit: 85, tier: 1, since: serverNow()})"""
+    )
+    banner = page.locator("#banner")
+    expect(banner).to_have_attribute("data-priority", "high")
+    expect(banner).to_contain_text("▲▲▲ HIGH — Room Z (injected): SpO₂ very low 83")
+    expect(page.locator("body")).to_have_attribute("data-audio", "high")
+    assert int(page.locator("body").get_attribute("data-audio-bursts") or 0) > bursts
+    flash = banner.evaluate("b => getComputedStyle(b).animationDuration")
+    assert flash == "0.5s"  # one on/off cycle per 0.5 s: 2 Hz
+    shot(page, "high-alarm")
+
+
+def test_a_viewer_sees_but_cannot_act(browser: Browser, app: VigilProcess) -> None:
+    app.user_token("viewer-vic", "viewer", "vic-password-42")
+    page = login(
+        browser, app, "viewer-vic", "vic-password-42", viewport={"width": 1280, "height": 900}
+    )
+    page.evaluate(INJECT_JS, json.dumps(FULL_ROOM))
+    tile = page.locator('section.room[data-room="Z"]')
+    expect(tile.locator("button.ack")).to_be_disabled()
+    expect(tile.locator("button.ack")).to_have_attribute("title", "needs role nurse")
+    expect(tile.locator("[data-action=pause]")).to_be_disabled()
+
+
+def test_cutting_the_stream_shows_not_live_at_once(browser: Browser, own_app: VigilProcess) -> None:
+    app = own_app
+    page = login(browser, app, viewport={"width": 1280, "height": 900})
+    stale = page.locator("#stale")
+    body = page.locator("body")
+    expect(stale).to_be_hidden()
+    # A frozen server keeps the connection open but sends nothing: heartbeats stop.
+    os.kill(app.proc.pid, signal.SIGSTOP)
+    try:
+        expect(body).to_have_attribute("data-link", "down", timeout=6_000)
+        expect(stale).to_contain_text("no data from Vigil")
+        expect(body).to_have_attribute("data-audio", "technical")
+        shot(page, "frozen")
+    finally:
+        os.kill(app.proc.pid, signal.SIGCONT)
+    # It comes back by itself.
+    expect(body).to_have_attribute("data-link", "up", timeout=20_000)
+    expect(stale).to_be_hidden()
+    expect(body).to_have_attribute("data-audio", "off")
+
+    # The server gone: the stream errors and the page says so.
+    app.stop()
+    # Within seconds: the body says so, and the NOT LIVE bar is visible.
+    expect(body).to_have_attribute("data-link", "down", timeout=5_000)
+    expect(stale).to_be_visible()
+    expect(stale).to_contain_text("NOT LIVE")
+    expect(page.locator("#link")).to_have_text("✖ NOT LIVE")
+    page.wait_for_timeout(4_000)  # still down and still saying so after the heartbeat gap
+    expect(stale).to_contain_text("OUT OF DATE")
+    shot(page, "not-live")

@@ -1,0 +1,96 @@
+"""Every InfluxQL query of the provisioned Grafana dashboard runs on a real influxd and finds
+the data Vigil writes (Grafana's macros replaced as Grafana would)."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+
+import httpx
+
+from monitor.core.models import (
+    AlarmEvent,
+    AlarmKind,
+    AlarmState,
+    DeviceState,
+    LinkState,
+    PhaseEvent,
+    Priority,
+    Reading,
+)
+from monitor.store import lineproto
+from tests.conftest import ROOT, Influxd
+
+GRAFANA = ROOT / "dashboards" / "grafana"
+DB = "vigil"  # the provisioned data source reads database "vigil"
+
+
+def queries(dash: dict[str, Any]) -> list[tuple[str, str]]:
+    found = [
+        (f"{p['title']} {t['refId']}", t["query"]) for p in dash["panels"] for t in p["targets"]
+    ]
+    found += [(a["name"], a["query"]) for a in dash["annotations"]["list"]]
+    found += [(v["name"], v["query"]) for v in dash["templating"]["list"]]
+    return found
+
+
+def expand(q: str) -> str:
+    return (
+        q.replace("$timeFilter", "time > now() - 1h")
+        .replace("$__interval", "10s")
+        .replace("$room", ".*")
+    )
+
+
+def test_dashboard_queries_find_vigil_data(influxd: Influxd) -> None:
+    httpx.post(f"{influxd.url}/query", params={"q": f"CREATE DATABASE {DB}"}).raise_for_status()
+    now = time.time()
+    lines = [
+        lineproto.reading_line("A", Reading(now - 30 + i, ch, v, "x", source="A-ox"))
+        for i in range(3)
+        for ch, v in (
+            ("spo2", 96.0),
+            ("pulse_rate", 70.0),
+            ("sbp", 120.0),
+            ("dbp", 80.0),
+            ("map", 93.0),
+        )
+    ]
+    lines.append(lineproto.phase_line(PhaseEvent(now - 20, "A", "dosed")))
+    lines.append(lineproto.device_line("A", DeviceState(now - 25, "A-ox", LinkState.CONNECTED)))
+    alarm = AlarmEvent(
+        now - 10,
+        "A",
+        "spo2_low",
+        AlarmKind.PHYSIOLOGICAL,
+        "spo2",
+        Priority.MEDIUM,
+        AlarmState.ACTIVE,
+        value=88.0,
+        limit=90.0,
+        reason="SpO2 88 % < 90 %",
+    )
+    lines.append(lineproto.alarm_line(alarm))
+    httpx.post(
+        f"{influxd.url}/write", params={"db": DB}, content="\n".join(lines)
+    ).raise_for_status()
+
+    dash = json.loads((GRAFANA / "dashboards" / "vigil-session.json").read_text())
+    results = {name: len(influxd.query(expand(q), db=DB)) > 0 for name, q in queries(dash)}
+    assert results == {name: True for name in results}
+    assert len(results) == 11
+
+
+def test_provisioning_points_at_the_dashboard_data_source() -> None:
+    ds = (GRAFANA / "provisioning" / "datasources" / "influxdb.yml").read_text()
+    uid = re.search(r"uid:\s*(\S+)", ds)
+    assert uid is not None and "type: influxdb" in ds and "dbName: vigil" in ds
+    dash = json.loads((GRAFANA / "dashboards" / "vigil-session.json").read_text())
+    used = {t["datasource"]["uid"] for p in dash["panels"] for t in p["targets"]}
+    assert used == {uid.group(1)}
+    provider = (GRAFANA / "provisioning" / "dashboards" / "vigil.yml").read_text()
+    assert "path: /var/lib/grafana/dashboards/vigil" in provider
+    compose = (ROOT / "docker-compose.yml").read_text()
+    assert "./dashboards/grafana/dashboards:/var/lib/grafana/dashboards/vigil:ro" in compose

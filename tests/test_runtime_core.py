@@ -46,7 +46,10 @@ simulate = {{ scenario = "steady", interval_s = 0.5 }}
         while not any(m.get("type") == "snapshot" for m in messages):
             assert time.monotonic() < deadline, "no snapshot on the stream"
             time.sleep(0.1)
-        r = app.post("/api/rooms/A/events", json={"event": "session_start", "args": {}})
+        r = app.post(
+            "/api/rooms/A/events",
+            json={"event": "session_start", "args": {"pseudonym": "RC1", "age": 70}},
+        )
         assert r.status_code == 202
         deadline = time.monotonic() + 20
 
@@ -73,4 +76,4 @@ simulate = {{ scenario = "steady", interval_s = 0.5 }}
         {"channel": "spo2", "comparator": "<", "limit": 99, "priority": "medium",
          "relative": False}
     ]  # fmt: skip
-    assert room["session"]["started_by"] == "local"
+    assert room["session"]["started_by"] == "test-admin"

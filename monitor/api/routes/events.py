@@ -20,6 +20,8 @@ class NoArgs(_Args):
 class SessionStartArgs(_Args):
     # Pseudonym or initials only: short, no free text that invites a full name.
     pseudonym: str = Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9._-]+$")
+    # Age in years, optional: above 65 the pre-dose BP advisory threshold is SBP > 150.
+    age: int | None = Field(None, ge=0, le=130)
 
 
 class AckArgs(_Args):

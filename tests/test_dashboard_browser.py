@@ -261,68 +261,71 @@ def test_clinician_runs_a_session_from_the_detail_view(browser: Browser, app: Vi
     shot(page, "clinician-detail")
 
 
-FULL_ROOM = {
-    "room": "Z",
-    "name": "Room Z (injected)",
-    "phase": "dosed",
-    "session": {"pseudonym": "JD-7", "started_t": "NOW-1500", "dose_t": "NOW-1200"},
-    "latest": {
-        "spo2": {"t": "NOW-1", "channel": "spo2", "value": 95, "unit": "%", "status": []},
-        "pulse_rate": {"t": "NOW-1", "channel": "pulse_rate", "value": 88, "status": []},
-        "sbp": {"t": "NOW-180", "channel": "sbp", "value": 162, "status": []},
-        "dbp": {"t": "NOW-180", "channel": "dbp", "value": 96, "status": []},
-        "map": {"t": "NOW-180", "channel": "map", "value": 118, "status": []},
-    },
-    "baseline": {
-        "spo2": 97,
-        "pulse_rate": 72,
-        "sbp": 128,
-        "dbp": 82,
-        "map": 97,
-        "confirmed": True,
-        "confirmed_by": "doc-kim",
-        "pathological": False,
-        "advisory": False,
-    },
-    "limits": {
-        "spo2": {"low": 90, "high": None},
-        "pulse_rate": {"low": 50, "high": 102},
-        "sbp": {"low": 90, "high": 160},
-    },
-    "alarms": [
-        {
-            "type": "alarm",
-            "t": "NOW-170",
-            "room": "Z",
-            "condition": "bp_high",
-            "kind": "physiological",
-            "channel": "sbp",
-            "priority": "medium",
-            "state": "acknowledged",
-            "value": 162,
-            "limit": 160,
-            "by": "nurse-ana",
-            "tier": 1,
-            "since": "NOW-180",
-        },
-        {
-            "type": "alarm",
-            "t": "NOW-30",
-            "room": "Z",
-            "condition": "spo2_stale",
-            "kind": "technical",
-            "channel": "spo2",
-            "priority": "low",
-            "state": "active",
-            "tier": 1,
-            "since": "NOW-30",
-        },
-    ],
-    "audio_paused_until": None,
-    "next_bp_due_t": "NOW+120",
-    "discharge_ready": False,
-    "devices": [{"id": "Z-ox", "state": "connected", "simulated": True}],
+def core_snapshot() -> dict[str, object]:
+    """Room Z as the real core describes it: a confirmed baseline (128/82, SpO2 97, pulse
+    72), dosed 20 min ago, a BP of 162/96 three minutes ago (bp_high and bp_rise
+    acknowledged by nurse-ana, map_rise low) and an oximeter silent for the last 30 s
+    (spo2_stale and pulse_rate_stale, technical, medium)."""
+    from monitor.core.models import Control, Reading
+    from monitor.core.pipeline import RoomPipeline
+
+    p = RoomPipeline("Z")
+    p.control(Control(0.0, "session_start", {"pseudonym": "JD-7"}, by="doc-kim"))
+    for t in range(0, 1470):
+        p.feed(Reading(float(t), "spo2", 97.0 if t < 1300 else 95.0, "%", source="Z-ox"))
+        p.feed(Reading(float(t), "pulse_rate", 72.0 if t < 1300 else 88.0, "bpm", source="Z-ox"))
+        if t in (100, 200):
+            for ch, v in (("sbp", 128.0), ("dbp", 82.0), ("map", 97.0)):
+                p.feed(Reading(float(t), ch, v, "mmHg", source="Z-cuff"))
+        if t == 290:
+            p.control(Control(290.0, "confirm_baseline", by="doc-kim"))
+        if t == 300:
+            p.control(Control(300.0, "dose", by="doc-kim"))
+        if t == 1320:
+            for ch, v in (("sbp", 162.0), ("dbp", 96.0), ("map", 118.0)):
+                p.feed(Reading(1320.0, ch, v, "mmHg", source="Z-cuff"))
+        if t == 1330:
+            for condition in ("bp_high", "bp_rise"):
+                p.control(Control(1330.0, "ack", {"condition": condition}, by="nurse-ana"))
+        p.tick(float(t))
+    p.tick(1500.0)
+    room = p.snapshot()
+    room["name"] = "Room Z (injected)"
+    room["devices"] = [{"id": "Z-ox", "state": "connected", "simulated": True}]
+    return relative_times(room, now=1500.0)
+
+
+TIME_KEYS = {
+    "t",
+    "since",
+    "started_t",
+    "dose_t",
+    "bp_due",
+    "baseline_confirmed_t",
+    "audio_paused_until",
+    "reviewed_t",
+    "discharge_reviewed_t",
+    "ended_t",
 }
+
+
+def relative_times(o: object, now: float) -> object:
+    """Core times (seconds from the session start) as "NOW±s" for the page's clock."""
+    if isinstance(o, dict):
+        return {
+            k: (
+                f"NOW{v - now:+g}"
+                if k in TIME_KEYS and isinstance(v, int | float) and not isinstance(v, bool)
+                else relative_times(v, now)
+            )
+            for k, v in o.items()
+        }
+    if isinstance(o, list):
+        return [relative_times(v, now) for v in o]
+    return o
+
+
+FULL_ROOM = core_snapshot()
 
 
 # Times in FULL_ROOM are "NOW±s" relative to the page's server clock; then a snapshot message.
@@ -350,21 +353,28 @@ def test_every_snapshot_key_the_core_sends_is_rendered(browser: Browser, app: Vi
     )
     tile = page.locator('section.room[data-room="Z"]')
     expect(tile.locator(".session")).to_have_text("Patient JD-7")
-    expect(tile.locator(".v-spo2 .base")).to_have_text("baseline 97 · limits ≥ 90")
+    # spo2_drop: baseline 97 − 4 = 93, the narrowest lower limit.
+    expect(tile.locator(".v-spo2 .base")).to_have_text("baseline 97 · limits ≥ 93")
+    # hr_low 50; hr_high baseline 72 + 30 = 102, below the absolute 120.
     expect(tile.locator(".v-pulse .base")).to_have_text("baseline 72 · limits 50–102")
     expect(tile.locator(".v-bp .value")).to_have_text("162/96 (118)")
     expect(tile.locator(".v-bp .age")).to_have_text("measured 3 min ago")
     expect(tile.locator(".v-bp .base")).to_have_text("baseline 128/82")
     expect(tile.locator(".dose")).to_have_text(re.compile(r"^Dose \+20:0\d$"))
-    expect(tile.locator(".next-bp")).to_have_text(re.compile(r"^next BP in [12]:\d\d$"))
-    expect(tile.locator(".alarm.state-acknowledged .acked")).to_contain_text(
+    # The 5-min schedule after the dose puts a reading due now (dose + 20 min): counting up.
+    expect(tile.locator(".next-bp")).to_have_text(re.compile(r"^⚠ BP overdue by 0:0\d$"))
+    expect(tile.locator(".alarm.state-acknowledged .acked")).to_have_count(2)
+    expect(tile.locator(".alarm.state-acknowledged .acked").first).to_contain_text(
         "acknowledged by nurse-ana"
     )
     # Technical alarms are listed apart from physiological ones, with their own icon.
-    expect(tile.locator("ul.tech .alarm")).to_contain_text("⚙TECHNICAL LOW spo2 stale")
-    expect(tile.locator("ul.alarms .alarm")).to_have_count(1)
+    expect(tile.locator("ul.tech .alarm")).to_contain_text(
+        ["⚙TECHNICAL MEDIUM spo2 stale", "⚙TECHNICAL MEDIUM pulse rate stale"]
+    )
+    expect(tile.locator("ul.alarms .alarm")).to_have_count(3)  # bp_rise, bp_high, map_rise
     expect(page.locator("#tech")).to_contain_text("TECHNICAL — Room Z (injected): spo2 stale")
-    expect(page.locator("body")).to_have_attribute("data-audio", "low")
+    # The loudest unacknowledged alarm sounds: the medium technical ones.
+    expect(page.locator("body")).to_have_attribute("data-audio", "medium")
     shot(page, "full-snapshot")
     page.click('section.room[data-room="Z"] a.details')
     view = page.locator("#baseline-view")

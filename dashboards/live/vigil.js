@@ -2,8 +2,7 @@
 // The page must never look alive when it is not: heartbeats arrive every second; when the
 // stream errors or they stop for STALE_MS, a red NOT LIVE bar covers the top of the page, the
 // tiles are struck through and a technical tone sounds.
-// Snapshot keys the core may or may not send yet (session, baseline.*, limits, history,
-// next_bp_due_t, discharge_ready) are rendered when present and skipped when absent.
+// Room state comes from the core's snapshot (see normalise()) and the live stream.
 "use strict";
 
 const STALE_MS = 3000;
@@ -76,18 +75,40 @@ function session(room) { return room.session || {}; }
 function doseT(room) { return session(room).dose_t ?? room.dose_t ?? null; }
 function startedT(room) { return session(room).started_t ?? null; }
 function latest(room, ch) { return (room.latest || {})[ch] || null; }
-function baseline(room) { return room.baseline || {}; }
-function limitsFor(room, ch) {
-  const l = room.limits;
-  if (!l) return null;
-  const pick = (...vals) => { for (const v of vals) if (typeof v === "number") return v; return null; };
-  const c = l[ch];
-  let low = null, high = null;
-  if (Array.isArray(c)) { low = pick(c[0]); high = pick(c[1]); }
-  else if (c && typeof c === "object") { low = pick(c.low, c.min, c.lower); high = pick(c.high, c.max, c.upper); }
-  low = low ?? pick(l[ch + "_low"], l[ch + "_min"]);
-  high = high ?? pick(l[ch + "_high"], l[ch + "_max"]);
-  return low === null && high === null ? null : { low, high };
+function baseline(room) { return room.baseline_view || room.baseline || {}; }
+function limitsFor(room, ch) { return (room.limit_band || {})[ch] || null; }
+
+// The core's room snapshot (RoomPipeline.snapshot in monitor/core/pipeline.py) is the
+// contract; this turns it into what the page draws, in one place.
+function normalise(room) {
+  const status = room.baseline_status;
+  const s = room.session || {};
+  // Before the dose the clinician sees the derived (proposed) baseline to confirm.
+  const proposed = status === "none" || status === "derived" ? room.baseline_proposed : null;
+  const values = proposed || room.baseline || {};
+  room.baseline_view = {
+    ...values,
+    confirmed: status === undefined ? undefined : status === "confirmed" || status === "entered",
+    confirmed_by: s.baseline_confirmed_by,
+    pathological: status === "refused",
+    refused: room.baseline_refused || [],
+    advisory: (room.advisories || []).join("; ") || null,
+  };
+  // Narrowest band per channel over every active physiological limit: the highest lower
+  // limit and the lowest upper limit, i.e. where the first alarm would start.
+  const band = {};
+  for (const rows of Object.values(room.limits || {})) {
+    if (!Array.isArray(rows)) continue;
+    for (const r of rows) {
+      const b = band[r.channel] || (band[r.channel] = { low: null, high: null });
+      if (r.comparator[0] === "<") b.low = b.low === null ? r.limit : Math.max(b.low, r.limit);
+      else b.high = b.high === null ? r.limit : Math.min(b.high, r.limit);
+    }
+  }
+  room.limit_band = band;
+  room.next_bp_due_t = room.bp_due ?? null;
+  room.discharge_ready = room.discharge ? room.discharge.ready : null;
+  return room;
 }
 function fmtLimits(lim) {
   if (!lim) return "—";
@@ -128,7 +149,7 @@ function onMessage(msg) {
   if (msg.type === "snapshot") {
     rooms.clear();
     for (const r of msg.rooms) {
-      rooms.set(r.room, r);
+      rooms.set(r.room, normalise(r));
       for (const [ch, rd] of Object.entries(r.latest || {})) if (isValid(rd)) pushTrend(r.room, ch, rd.t, rd.value);
       for (const a of r.alarms || []) logAlarm(r.room, a);
       if (Array.isArray(r.history)) for (const a of r.history) if (a && a.condition) logAlarm(r.room, a);
@@ -169,7 +190,7 @@ function onMessage(msg) {
     if (r && Array.isArray(r.devices)) for (const d of r.devices) if (d.id === msg.source) { d.state = msg.state; d.detail = msg.detail; }
   } else if (msg.type === "room") {
     // A whole-room update, if the runtime sends one.
-    if (msg.room && rooms.has(msg.room)) rooms.set(msg.room, { ...rooms.get(msg.room), ...msg });
+    if (msg.room && rooms.has(msg.room)) rooms.set(msg.room, normalise({ ...rooms.get(msg.room), ...msg }));
   }
   queueRender();
 }
@@ -178,7 +199,7 @@ function isValid(rd) { return rd && rd.value !== null && rd.value !== undefined 
 async function refreshRoom(id) {
   try {
     const r = await fetch(`/api/rooms/${encodeURIComponent(id)}`, { credentials: "same-origin" });
-    if (r.ok) { const room = await r.json(); rooms.set(id, { ...rooms.get(id), ...room }); queueRender(); }
+    if (r.ok) { const room = await r.json(); rooms.set(id, normalise({ ...rooms.get(id), ...room })); queueRender(); }
   } catch (e) { /* the stream's own warning covers a dead server */ }
 }
 
@@ -545,7 +566,7 @@ function renderDetail() {
 function renderBaseline(room) {
   const b = baseline(room);
   const rows = [["spo2", "SpO₂ %"], ["pulse_rate", "Pulse bpm"], ["sbp", "SBP mmHg"], ["dbp", "DBP mmHg"], ["map", "MAP mmHg"]];
-  const key = JSON.stringify([b, room.limits ?? null]);
+  const key = JSON.stringify([b, room.limit_band ?? null]);
   const view = $("baseline-view");
   if (view.dataset.key === key) return;
   view.dataset.key = key;
@@ -561,8 +582,8 @@ function renderBaseline(room) {
   const notes = [];
   if (b.confirmed) notes.push(el("p", "ok", `✔ Confirmed by ${b.confirmed_by || "?"}`));
   else if (b.confirmed === false) notes.push(el("p", "warn", "⚠ Not confirmed yet: check and confirm before the dose."));
-  if (b.pathological) notes.push(el("p", "warn", "⚠ Pathological baseline: no relative limits derived; enter or confirm limits explicitly."));
-  if (b.advisory) notes.push(el("p", "info", "ℹ Pre-dose advisory: " + (typeof b.advisory === "string" ? b.advisory : "BP above 140/90; weigh the risk before dosing.")));
+  if (b.pathological) notes.push(el("p", "warn", "⚠ Pathological baseline (" + b.refused.join(", ") + "): no relative limits derived; enter or confirm limits explicitly."));
+  if (b.advisory) notes.push(el("p", "info", "ℹ Pre-dose advisory: " + b.advisory));
   view.replaceChildren(table, ...notes);
 }
 

@@ -24,8 +24,9 @@ from monitor.config import DeviceConfig, RoomConfig, Settings
 from monitor.core.models import AlarmEvent, Control, DeviceState, PhaseEvent, Reading
 from monitor.core.pipeline import RoomPipeline
 from monitor.hub import Hub
-from monitor.store import lineproto
 from monitor.store.influx import InfluxStore
+from monitor.store.journal import Journal
+from monitor.store.recorder import Recorder
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,16 @@ class Vigil:
             bucket=settings.influx_bucket,
             batch_s=settings.influx_batch_s,
         )
+        # Journal first, then InfluxDB (architecture.md "Storage").
+        self.recorder = Recorder(
+            Journal(settings.journal_path),
+            self.store,
+            batch_s=settings.influx_batch_s,
+            degraded_after_s=settings.storage_degraded_after_s,
+            on_alarm=self._publish_event,
+            clock=clock,
+        )
+        self.hub.add_listener(self.recorder.hub_message)
         self.rooms: dict[str, Room] = {
             rc.id: Room(
                 config=rc,
@@ -76,7 +87,7 @@ class Vigil:
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
         self.started_at = self.clock()
-        self._spawn(self.store.run(), "influx")
+        self._spawn(self.recorder.run(), "journal-forwarder")
         for room in self.rooms.values():
             for dc in room.config.devices:
                 self._start_device(room, dc)
@@ -93,8 +104,9 @@ class Vigil:
                 await task
         self._tasks.clear()
         with contextlib.suppress(Exception):
-            await self.store.flush()
+            await self.recorder.final_flush()
         await self.store.aclose()
+        self.recorder.close()
         for room in self.rooms.values():
             for dev in room.devices:
                 if dev.pty is not None:
@@ -134,7 +146,7 @@ class Vigil:
             try:
                 if isinstance(item, Reading):
                     events = pipeline.feed(item)
-                    self.store.enqueue(lineproto.reading_line(rid, item))
+                    self.recorder.reading(rid, item)
                     self.hub.publish(
                         {
                             "type": "reading",
@@ -145,7 +157,7 @@ class Vigil:
                     )
                 elif isinstance(item, DeviceState):
                     events = pipeline.device_state(item)
-                    self.store.enqueue(lineproto.device_line(rid, item))
+                    self.recorder.device(rid, item)
                     self.hub.publish(
                         {
                             "type": "device",
@@ -157,6 +169,7 @@ class Vigil:
                         }
                     )
                 elif isinstance(item, Control):
+                    self.recorder.control_before(rid, item)
                     events = pipeline.control(item)
                 else:
                     events = pipeline.tick(item)
@@ -165,12 +178,11 @@ class Vigil:
                 continue
             for event in events:
                 self._publish_event(event)
+            if isinstance(item, Control):
+                self.recorder.control_after(rid, item, pipeline.snapshot())
 
     def _publish_event(self, event: AlarmEvent | PhaseEvent) -> None:
-        if isinstance(event, AlarmEvent):
-            self.store.enqueue(lineproto.alarm_line(event))
-        else:
-            self.store.enqueue(lineproto.phase_line(event))
+        self.recorder.event(event)
         self.hub.publish(event.to_dict())
 
     async def _ticker(self) -> None:
@@ -212,11 +224,14 @@ class Vigil:
     def health(self) -> dict[str, Any]:
         drivers = {d.config.id: self.device_view(d) for r in self.rooms.values() for d in r.devices}
         influx = self.store.health()
+        journal = self.recorder.health()
         ok = influx["status"] == "ok" and all(d["state"] == "connected" for d in drivers.values())
+        ok = ok and journal["status"] == "ok"
         return {
             "status": "ok" if ok else "degraded",
             "demo": self.settings.demo,
             "drivers": drivers,
             "influxdb": influx,
+            "journal": journal,
             "stream_subscribers": self.hub.subscribers,
         }

@@ -13,6 +13,8 @@ app = typer.Typer(
 )
 
 # Subcommand modules register themselves on `app` when imported.
+from monitor.cli import audit as _audit  # noqa: E402,F401
+from monitor.cli import report as _report  # noqa: E402,F401
 from monitor.cli import run as _run  # noqa: E402,F401
 from monitor.cli import simulate as _simulate  # noqa: E402,F401
 

@@ -189,7 +189,9 @@ class SessionQueries:
             items.append({"t": e.t, "type": e.kind, "who": e.who, "id": e.id, **_flat(e.payload)})
         return sorted(items, key=lambda i: i["t"])
 
-    async def stats(self, t0: float, t1: float, room: str | None = None) -> ClinicStats:
+    async def stats(
+        self, t0: float | None, t1: float | None, room: str | None = None
+    ) -> ClinicStats:
         per_session = []
         for s in self.sessions(room, t0, t1):
             a, b = self.window(s)
@@ -226,3 +228,31 @@ def _asdict(a: AlarmRow) -> dict[str, Any]:
 def _flat(payload: dict[str, Any]) -> dict[str, Any]:
     """Payload keys for a timeline item, never overriding its own t/type/who/id."""
     return {k: v for k, v in payload.items() if k not in ("t", "type", "who", "id")}
+
+
+def parse_when(text: str, *, end_of_day: bool = False) -> float:
+    """ISO date or date-time (UTC when no zone) or POSIX seconds → POSIX seconds.
+
+    A bare date means the start of that day, or with `end_of_day` the start of the next, so
+    `from=2026-11-01&to=2026-11-30` covers all of November 30.
+    """
+    from datetime import UTC, date, datetime, timedelta
+
+    text = text.strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        if len(text) == 10:
+            d = date.fromisoformat(text)
+            dt = datetime(d.year, d.month, d.day, tzinfo=UTC)
+            return (dt + timedelta(days=1 if end_of_day else 0)).timestamp()
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not a date (YYYY-MM-DD), an ISO date-time or POSIX seconds"
+        ) from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.timestamp()

@@ -231,10 +231,15 @@ class Journal:
         *,
         t: float | None = None,
         room: str | None = None,
+        session: str | None = None,
     ) -> int | None:
-        """Append a hash-chained audit entry (also forwarded to InfluxDB as `audit`)."""
+        """Append a hash-chained audit entry (also forwarded to InfluxDB as `audit`).
+
+        It joins `session` when given, else the room's open session, if any.
+        """
         t = time.time() if t is None else float(t)
-        session = self._open_sessions.get(room) if room else None
+        if session is None and room:
+            session = self._open_sessions.get(room)
         payload = json.loads(canonical_json(payload))  # what is stored is what is hashed
 
         def do(db: sqlite3.Connection) -> tuple[int, str]:

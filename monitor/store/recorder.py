@@ -107,9 +107,11 @@ class Recorder:
         *,
         t: float | None = None,
         room: str | None = None,
+        session: str | None = None,
     ) -> int | None:
         """For other parts (logins, config changes, notes): an audit entry with who."""
-        aid = self.journal.audit(kind, who, payload, t=self.clock() if t is None else t, room=room)
+        t = self.clock() if t is None else t
+        aid = self.journal.audit(kind, who, payload, t=t, room=room, session=session)
         self._checked(aid is not None, None)
         return aid
 

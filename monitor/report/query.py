@@ -187,7 +187,8 @@ class SessionQueries:
             if e.kind in ("alarm", "phase"):
                 continue  # already there from InfluxDB
             items.append({"t": e.t, "type": e.kind, "who": e.who, "id": e.id, **_flat(e.payload)})
-        return sorted(items, key=lambda i: i["t"])
+        # On a tie the cause (a control) comes before its effect (the transition it caused).
+        return sorted(items, key=lambda i: (i["t"], i["type"] != "control"))
 
     async def stats(
         self, t0: float | None, t1: float | None, room: str | None = None

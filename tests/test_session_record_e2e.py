@@ -43,7 +43,10 @@ name = "Room B"
 [[rooms.devices]]
 id = "B-ox"
 protocol = "masimo-ascii"
-simulate = {{ scenario = "desaturation", interval_s = 0.5, options = {{ desat_start_s = 4, desat_duration_s = 20 }} }}
+[rooms.devices.simulate]
+scenario = "desaturation"
+interval_s = 0.5
+options = {{ desat_start_s = 4, desat_duration_s = 20 }}
 """)
     proc = VigilProcess(config, tmp_path)
     yield proc, journal

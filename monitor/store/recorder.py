@@ -41,6 +41,7 @@ class Recorder:
         self.clock = clock
         self.on_alarm = on_alarm
         self.alarms = StorageAlarms(degraded_after_s=degraded_after_s)
+        self._last_ns: dict[tuple[str, str, str], int] = {}
         self.forwarder = Forwarder(
             journal, store, self.alarms, batch_s=batch_s, on_alarm=self._alarm, clock=clock
         )
@@ -59,7 +60,15 @@ class Recorder:
 
     # -- what the runtime calls -----------------------------------------------------------
     def reading(self, room: str, r: Reading) -> None:
-        self._point("reading", room, r.t, lineproto.reading_line(room, r), r.to_dict())
+        line = lineproto.reading_line(room, r)
+        # InfluxDB keeps one point per series and timestamp. Frames that arrive in one read
+        # share a receive time, so a later reading of the same series would overwrite an
+        # earlier one: space them 1 ns apart (the journal keeps the reading's own time).
+        key = (room, r.channel, r.source)
+        head, _, stamp = line.rpartition(" ")
+        ns = max(int(stamp), self._last_ns.get(key, -1) + 1)
+        self._last_ns[key] = ns
+        self._point("reading", room, r.t, f"{head} {ns}", r.to_dict())
 
     def device(self, room: str, s: DeviceState) -> None:
         payload = {"source": s.source, "state": s.state.value, "detail": s.detail, "t": s.t}

@@ -27,6 +27,9 @@ def main() -> None:
     target = 200_000
     verdict = "OK" if rate >= target else "BELOW TARGET"
     print(f"core pipeline: {rate:,.0f} readings/s (target >= {target:,}): {verdict}")
+    from benchmarks import journal
+
+    journal.main()
 
 
 if __name__ == "__main__":

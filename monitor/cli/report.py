@@ -60,6 +60,7 @@ def report(
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from monitor import report as reports
+    from monitor.report.model import SessionRecord
     from monitor.report.query import SessionNotFound, SessionQueries
     from monitor.store.influx import InfluxStore
     from monitor.store.journal import Journal
@@ -80,7 +81,7 @@ def report(
         bucket=settings.influx_bucket,
     )
 
-    async def fetch():  # type: ignore[no-untyped-def]
+    async def fetch() -> SessionRecord:
         try:
             return await SessionQueries(j, store).record(session)
         finally:

@@ -118,9 +118,9 @@ def build(rec: SessionRecord) -> Document:
                 ch,
                 str(v["valid"]),
                 str(v["invalid"]),
-                _num(v.get("min")),  # type: ignore[arg-type]
-                _num(v.get("median")),  # type: ignore[arg-type]
-                _num(v.get("max")),  # type: ignore[arg-type]
+                _num(v.get("min")),
+                _num(v.get("median")),
+                _num(v.get("max")),
             ]
             for ch, v in channel_summary(rec.readings).items()
         ],
@@ -132,8 +132,8 @@ def build(rec: SessionRecord) -> Document:
             [
                 clock(e.t),
                 e.who or "—",
-                _payload(e.payload.get("baseline") or {}),  # type: ignore[arg-type]
-                _payload(e.payload.get("limits") or {}),  # type: ignore[arg-type]
+                _payload(e.payload.get("baseline") or {}),
+                _payload(e.payload.get("limits") or {}),
             ]
             for e in rec.baselines()
         ],

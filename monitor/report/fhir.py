@@ -80,7 +80,15 @@ def validate(data: dict[str, Any]) -> None:
     Bundle.model_validate(data)
 
 
+VALIDATE_CHUNK = 500  # entries are independent: validating the bundle in slices is the same
+
+
 def render(rec: SessionRecord, tick: Tick = no_tick) -> bytes:
-    data = bundle(rec, tick)
-    validate(data)
+    data = bundle(rec)
+    entries = data["entry"]
+    per_entry = len(rec.readings) / max(1, len(entries))  # progress is counted in readings
+    for start in range(0, max(1, len(entries)), VALIDATE_CHUNK):
+        chunk = entries[start : start + VALIDATE_CHUNK]
+        validate({**data, "entry": chunk})
+        tick(round(len(chunk) * per_entry))
     return json.dumps(data, indent=1).encode()

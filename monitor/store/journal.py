@@ -123,7 +123,7 @@ class SessionRow:
     ended_by: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {f: getattr(self, f) for f in self.__slots__}  # type: ignore[attr-defined]
+        return {f: getattr(self, f) for f in self.__slots__}
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,7 +371,8 @@ class Journal:
         self, room: str | None = None, t0: float | None = None, t1: float | None = None
     ) -> list[SessionRow]:
         """Sessions that started in [t0, t1), optionally in one room, oldest first."""
-        where, args = [], []  # type: ignore[var-annotated]
+        where: list[str] = []
+        args: list[Any] = []
         if room:
             where.append("room = ?")
             args.append(room)
@@ -394,8 +395,9 @@ class Journal:
     def audit_entries(
         self, *, session: str | None = None, kinds: Iterable[str] | None = None
     ) -> list[AuditEntry]:
-        sql, args = "SELECT * FROM audit", []  # type: ignore[var-annotated]
-        where = []
+        sql = "SELECT * FROM audit"
+        args: list[Any] = []
+        where: list[str] = []
         if session is not None:
             where.append("session = ?")
             args.append(session)

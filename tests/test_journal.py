@@ -245,12 +245,46 @@ EPISODES: list[tuple[str, list[AlarmRow], list[AlarmEpisode]]] = [
         ],
     ),
     ("a clear without its start is ignored", [alarm(5, "cleared")], []),
+    (
+        "a latched high alarm: resolved before it is acknowledged",
+        [
+            alarm(10, "active", "spo2_severe", "high", 84.0),
+            alarm(20, "resolved", "spo2_severe", "high", 93.0),
+            alarm(30, "acknowledged", "spo2_severe", "high", by="n"),
+            alarm(30, "cleared", "spo2_severe", "high"),
+        ],
+        [AlarmEpisode("spo2_severe", "physiological", "high", 10, 30, "n", 30, 0, 84.0, 90.0, 20)],
+    ),
 ]
 
 
 @pytest.mark.parametrize(("what", "rows", "expected"), EPISODES, ids=[e[0] for e in EPISODES])
 def test_episodes(what: str, rows: list[AlarmRow], expected: list[AlarmEpisode]) -> None:
     assert episodes(rows) == expected
+
+
+def test_latched_duration_ends_when_the_condition_resolved() -> None:
+    (ep,) = episodes(EPISODES[3][1])
+    assert (ep.duration_s, ep.time_to_ack_s) == (10, 20)
+
+
+def test_hub_messages_from_other_parts_are_audited(tmp_path: Path) -> None:
+    """The alerts helper publishes notifications on the hub; they join the room's session."""
+    from monitor.hub import Hub
+
+    rec = Recorder(Journal(tmp_path / "j.sqlite3"), InfluxStore("http://127.0.0.1:9", "x"))
+    hub = Hub()
+    hub.add_listener(rec.hub_message)
+    rec.control_before("A", Control(t=10.0, event="session_start", by="nurse"))
+    note = {"type": "notification", "room": "A", "t": 12.0, "to": "tier1", "status": "sent"}
+    hub.publish(note)
+    hub.publish({"type": "reading", "room": "A", "t": 12.5})  # journaled by the runtime itself
+    hub.publish({"type": "heartbeat", "t": 13.0})
+    sid = rec.journal.open_session("A")
+    assert [(e.kind, e.t, e.payload) for e in rec.journal.audit_entries(session=sid)] == [
+        ("control", 10.0, {"event": "session_start", "args": {}, "t": 10.0}),
+        ("notification", 12.0, note),
+    ]
 
 
 def test_clinic_stats() -> None:

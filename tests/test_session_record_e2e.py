@@ -151,6 +151,7 @@ def test_session_record_matches_what_happened(
             "escalations": 0,
             "worst_value": alarms()[0]["value"],
             "limit": 90.0,
+            "resolved": None,
             "time_to_ack_s": pytest.approx(t_ack - t_active, abs=1e-5),
             "duration_s": pytest.approx(t_clear - t_active, abs=1e-5),
         }
@@ -220,6 +221,8 @@ def test_session_record_matches_what_happened(
         )
     )
     assert "calm, eyes closed" in page and "fit for discharge" in page
+    baseline_table = page[page.index('<table id="baseline-and-limits">') :]
+    assert "<td>local</td>" in baseline_table[: baseline_table.index("</table>")]
     assert "secondary alarm system" in page
 
     pdf = app.get(f"/api/sessions/{sid}/report", params={"format": "pdf"})

@@ -60,6 +60,8 @@ class AlarmEpisode:
     escalations: int
     worst_value: float | None
     limit: float | None
+    # A latched (high) alarm's condition can be gone before it is acknowledged and cleared.
+    resolved: float | None = None
 
     @property
     def time_to_ack_s(self) -> float | None:
@@ -67,7 +69,9 @@ class AlarmEpisode:
 
     @property
     def duration_s(self) -> float | None:
-        return None if self.ended is None else self.ended - self.started
+        """How long the condition lasted: until it resolved, else until it cleared."""
+        end = self.resolved if self.resolved is not None else self.ended
+        return None if end is None else end - self.started
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -122,6 +126,7 @@ def episodes(alarms: list[AlarmRow]) -> list[AlarmEpisode]:
                 "escalations": 0,
                 "worst_value": a.value,
                 "limit": a.limit,
+                "resolved": None,
             }
             open_[a.condition] = ep
         if PRIORITY_RANK.get(a.priority, 0) > PRIORITY_RANK.get(ep["priority"], 0):
@@ -137,6 +142,8 @@ def episodes(alarms: list[AlarmRow]) -> list[AlarmEpisode]:
             ep["acknowledged_by"] = a.by or None
         elif a.state == "escalated":
             ep["escalations"] += 1
+        elif a.state == "resolved" and ep["resolved"] is None:
+            ep["resolved"] = a.t
         elif a.state == "cleared":
             ep["ended"] = a.t
             done.append(open_.pop(a.condition))

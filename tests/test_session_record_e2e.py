@@ -316,6 +316,18 @@ def test_session_record_matches_what_happened(
     )
     assert r.returncode == 0 and (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
 
+    j = ("--journal", str(journal))
+    r = cli("sessions", "alarms", sid, *j, influx_url=influxd.url)
+    assert (
+        r.returncode == 0 and json.loads(r.stdout) == app.get(f"/api/sessions/{sid}/alarms").json()
+    )
+    r = cli("sessions", "list", "--room", "B", "--from", today, *j, influx_url=influxd.url)
+    assert json.loads(r.stdout) == listed
+    r = cli("stats", "--from", today, "--to", today, *j, influx_url=influxd.url)
+    assert json.loads(r.stdout) == {
+        k: v for k, v in stats.items() if k not in ("from", "to", "room")
+    }
+
     app.stop()
     r = cli("audit", "verify", "--journal", str(journal), influx_url=influxd.url)
     assert r.returncode == 0 and "intact" in r.stdout, r.stderr

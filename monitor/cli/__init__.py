@@ -16,6 +16,7 @@ app = typer.Typer(
 from monitor.cli import audit as _audit  # noqa: E402,F401
 from monitor.cli import report as _report  # noqa: E402,F401
 from monitor.cli import run as _run  # noqa: E402,F401
+from monitor.cli import sessions as _sessions  # noqa: E402,F401
 from monitor.cli import simulate as _simulate  # noqa: E402,F401
 
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from monitor.cli import app
 from monitor.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from monitor.report.query import SessionQueries
 
 PROGRESS_FROM_READINGS = 2000  # smaller exports finish before a bar would be seen
 
@@ -21,6 +25,43 @@ ConfigOpt = Annotated[
 JournalOpt = Annotated[
     Path | None, typer.Option("--journal", help="Journal file (default: from the config).")
 ]
+
+
+T = TypeVar("T")
+
+
+def run_query(
+    config: Path | None, journal: Path | None, ask: Callable[[SessionQueries], Awaitable[T]]
+) -> T:
+    """Open the journal (read-only) and InfluxDB from the config, run `ask`, close both."""
+    from monitor.report.query import SessionNotFound, SessionQueries
+    from monitor.store.influx import InfluxStore
+    from monitor.store.journal import Journal
+
+    settings = settings_for(config, journal)
+    j = Journal(settings.journal_path, readonly=True)
+    store = InfluxStore(
+        settings.influx_url,
+        settings.influx_database,
+        api=settings.influx_api,
+        token=settings.influx_token,
+        org=settings.influx_org,
+        bucket=settings.influx_bucket,
+    )
+
+    async def go() -> T:
+        try:
+            return await ask(SessionQueries(j, store))
+        finally:
+            await store.aclose()
+
+    try:
+        return asyncio.run(go())
+    except SessionNotFound as exc:
+        typer.echo(f"vigil: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        j.close()
 
 
 def settings_for(config: Path | None, journal: Path | None) -> Settings:
@@ -60,38 +101,13 @@ def report(
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from monitor import report as reports
-    from monitor.report.model import SessionRecord
-    from monitor.report.query import SessionNotFound, SessionQueries
-    from monitor.store.influx import InfluxStore
-    from monitor.store.journal import Journal
 
     if format not in reports.FORMATS:
         typer.echo(
             f"vigil: unknown format {format!r}; use one of {', '.join(reports.FORMATS)}", err=True
         )
         raise typer.Exit(2)
-    settings = settings_for(config, journal)
-    j = Journal(settings.journal_path, readonly=True)
-    store = InfluxStore(
-        settings.influx_url,
-        settings.influx_database,
-        api=settings.influx_api,
-        token=settings.influx_token,
-        org=settings.influx_org,
-        bucket=settings.influx_bucket,
-    )
-
-    async def fetch() -> SessionRecord:
-        try:
-            return await SessionQueries(j, store).record(session)
-        finally:
-            await store.aclose()
-
-    try:
-        rec = asyncio.run(fetch())
-    except SessionNotFound as exc:
-        typer.echo(f"vigil: {exc}", err=True)
-        raise typer.Exit(1) from None
+    rec = run_query(config, journal, lambda q: q.record(session))
     if rec.source == "journal":
         typer.echo("vigil: InfluxDB did not answer; the report comes from the journal", err=True)
 

@@ -87,6 +87,7 @@ class Vigil:
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
         self.started_at = self.clock()
+        self.recorder.config(self.settings.model_dump(mode="json", exclude={"influx_token"}))
         self._spawn(self.recorder.run(), "journal-forwarder")
         for room in self.rooms.values():
             for dc in room.config.devices:

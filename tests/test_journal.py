@@ -354,3 +354,17 @@ def test_fhir_bundle_codes_every_vital_and_validates() -> None:
     data["entry"][0]["resource"]["valueQuantity"]["value"] = "ninety-seven"
     with pytest.raises(ValueError):
         broken(data)
+
+
+def test_config_is_audited_when_it_changes(tmp_path: Path) -> None:
+    rec = Recorder(Journal(tmp_path / "j.sqlite3"), InfluxStore("http://127.0.0.1:9", "x"))
+    first = {"rooms": [{"id": "A"}], "storage_degraded_after_s": 60.0}
+    assert rec.config(first) == 1
+    rec.close()
+    rec = Recorder(Journal(tmp_path / "j.sqlite3"), InfluxStore("http://127.0.0.1:9", "x"))
+    assert rec.config(first) is None  # a restart with the same config is no change
+    assert rec.config({**first, "storage_degraded_after_s": 30.0}, "admin") == 2
+    assert [(e.kind, e.who) for e in rec.journal.iter_audit()] == [
+        ("config", None),
+        ("config", "admin"),
+    ]

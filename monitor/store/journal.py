@@ -442,6 +442,12 @@ class Journal:
             hash=r["hash"],
         )
 
+    def last_audit(self, kind: str) -> AuditEntry | None:
+        row = self._db.execute(
+            "SELECT * FROM audit WHERE kind = ? ORDER BY id DESC LIMIT 1", (kind,)
+        ).fetchone()
+        return self._entry(row) if row else None
+
     def iter_audit(self) -> Iterator[AuditEntry]:
         for r in self._db.execute("SELECT * FROM audit ORDER BY id"):
             yield self._entry(r)

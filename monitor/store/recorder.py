@@ -8,6 +8,7 @@ InfluxDB is up) and `journal_failed` is raised; InfluxDB down for long raises
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -17,7 +18,7 @@ from monitor.store import lineproto
 from monitor.store.forwarder import Forwarder
 from monitor.store.health import StorageAlarms
 from monitor.store.influx import InfluxStore
-from monitor.store.journal import Journal
+from monitor.store.journal import Journal, canonical_json
 
 # Hub message types the runtime journals itself (or that are not worth keeping).
 _NOT_FROM_HUB = frozenset({"reading", "device", "alarm", "phase", "heartbeat", "snapshot"})
@@ -123,6 +124,14 @@ class Recorder:
         aid = self.journal.audit(kind, who, payload, t=t, room=room, session=session)
         self._checked(aid is not None, None)
         return aid
+
+    def config(self, settings: dict[str, Any], who: str | None = None) -> int | None:
+        """Audit the configuration when it differs from the last one recorded (secrets are
+        the caller's to leave out)."""
+        last = self.journal.last_audit("config")
+        if last is not None and last.payload == json.loads(canonical_json(settings)):
+            return None
+        return self.audit("config", who, settings)
 
     # -- lifecycle ------------------------------------------------------------------------
     async def run(self) -> None:

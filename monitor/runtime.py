@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from drivers.serial_port import SerialDriver
 from drivers.sim.masimo import run_masimo
 from drivers.sim.pty import PtyPair
 from drivers.sim.scenarios import scenario
-from monitor.config import DeviceConfig, RoomConfig, Settings
+from monitor.config import ConfigError, DeviceConfig, RoomConfig, Settings
 from monitor.core.models import AlarmEvent, Control, DeviceState, PhaseEvent, Reading
 from monitor.core.pipeline import RoomPipeline
 from monitor.hub import Hub
@@ -65,8 +66,12 @@ class Vigil:
             batch_s=settings.influx_batch_s,
         )
         # Journal first, then InfluxDB (architecture.md "Storage").
+        try:
+            journal = Journal(settings.journal_path)
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(f"journal_path: cannot open {settings.journal_path}: {exc}") from None
         self.recorder = Recorder(
-            Journal(settings.journal_path),
+            journal,
             self.store,
             batch_s=settings.influx_batch_s,
             degraded_after_s=settings.storage_degraded_after_s,

@@ -368,3 +368,21 @@ def test_config_is_audited_when_it_changes(tmp_path: Path) -> None:
         ("config", None),
         ("config", "admin"),
     ]
+
+
+def test_unusable_journal_path_stops_start_up_naming_the_field(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    config = tmp_path / "vigil.toml"
+    config.write_text(f'journal_path = "{blocker}/journal.sqlite3"\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor", "run", "--config", str(config), "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "journal_path: cannot open" in result.stderr and str(blocker) in result.stderr

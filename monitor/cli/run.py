@@ -40,4 +40,9 @@ def run(
         )
     typer.echo(f"Dashboard: http://{shown_host}:{settings.port}/")
     typer.echo(f"InfluxDB:  {settings.influx_url} (database {settings.influx_database})")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    try:
+        api = create_app(settings)
+    except ConfigError as exc:  # e.g. a journal_path that cannot be opened
+        typer.echo(f"vigil: {exc}", err=True)
+        raise typer.Exit(2) from None
+    uvicorn.run(api, host=settings.host, port=settings.port, log_level="warning")

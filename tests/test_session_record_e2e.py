@@ -265,7 +265,6 @@ def test_session_record_matches_what_happened(
         "room": "B",
         "type": "event",
         "event": "session_start",
-        "patient": "JD",
     }
     ack = next(x for x in lines if x.get("event") == "ack")
     assert ack["t"] == pytest.approx(t_ack - s["started"], abs=1e-5)

@@ -21,6 +21,10 @@ from monitor.core.models import Control, Reading
 from monitor.report.model import SessionRecord
 from monitor.report.progress import Tick, no_tick
 
+# A recording is for replaying against changed rules, often away from the clinic: it carries
+# no patient pseudonym or initials.
+IDENTITY_KEYS = frozenset({"patient", "initials", "pseudonym"})
+
 
 def _num(v: float | None) -> float | int | None:
     """Whole numbers as ints (97, not 97.0), like the recordings people write by hand."""
@@ -40,7 +44,8 @@ def record_line(room: str, item: Reading | Control, origin: float = 0.0) -> dict
             "value": _num(item.value),
             "status": sorted(item.status),
         }
-    return {"t": t, "room": room, "type": "event", "event": item.event, **item.args}
+    args = {k: v for k, v in item.args.items() if k not in IDENTITY_KEYS}
+    return {"t": t, "room": room, "type": "event", "event": item.event, **args}
 
 
 def items(rec: SessionRecord) -> list[Reading | Control]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 
-from monitor.core.models import Reading
+from monitor.core.models import Control, Reading
 from monitor.core.pipeline import RoomPipeline
+from monitor.core.recording import Record
+from monitor.core.replay import replay
 
 
 def pipeline_throughput(n: int = 400_000) -> float:
@@ -22,11 +24,63 @@ def pipeline_throughput(n: int = 400_000) -> float:
     return n / (time.perf_counter() - start)
 
 
+def two_hour_session() -> list[Record]:
+    """One room, 2 h 15 min: 1-Hz SpO2, pulse rate and perfusion index, the BP schedule, a
+    desaturation and a hypertensive surge, acknowledged, then discharge."""
+    dose = 900.0
+    items: list[tuple[float, Reading | Control]] = [
+        (0.0, Control(0.0, "session_start", by="n")),
+        (dose, Control(dose, "dose", by="dr")),
+        (dose + 1900, Control(dose + 1900, "ack", {"condition": "bp_severe"}, by="n")),
+        (9000.0, Control(9000.0, "session_end", by="dr")),
+    ]
+    for t in range(1, 9000):
+        ft = float(t)
+        spo2 = 87.0 if 2000 <= t < 2040 else 97.0 + (t % 3 == 0)
+        items.append((ft, Reading(ft, "spo2", spo2, "%", source="ox")))
+        items.append((ft, Reading(ft, "pulse_rate", 72.0 + t % 5 - 2, "bpm", source="ox")))
+        items.append((ft, Reading(ft, "perfusion_index", 3.5, "%", source="ox")))
+    bp_times = [300.0, 600.0, 840.0] + [dose + 300 * k for k in range(1, 13)]
+    bp_times += [dose + 3600 + 900 * k for k in range(1, 6)]
+    for bt in bp_times:
+        sbp, dbp = (185.0, 112.0) if dose + 1500 <= bt <= dose + 1800 else (120.0, 78.0)
+        for ch, v in (("sbp", sbp), ("dbp", dbp), ("map", dbp + (sbp - dbp) / 3)):
+            items.append((bt + 0.5, Reading(bt + 0.5, ch, v, "mmHg", source="cuff")))
+    items.sort(key=lambda x: x[0])
+    return [Record("A", item) for _, item in items]
+
+
+def replay_throughput(repeats: int = 5) -> tuple[float, float, int]:
+    """Readings per second through `replay()` (ticks included) for a 2-h session; best of
+    `repeats`. Returns (readings/s, seconds per session, events)."""
+    records = two_hour_session()
+    n = sum(isinstance(r.item, Reading) for r in records)
+    best = float("inf")
+    events = 0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        events = sum(1 for _ in replay(records))
+        best = min(best, time.perf_counter() - start)
+    return n / best, best, events
+
+
 def main() -> None:
     rate = pipeline_throughput()
     target = 200_000
     verdict = "OK" if rate >= target else "BELOW TARGET"
     print(f"core pipeline: {rate:,.0f} readings/s (target >= {target:,}): {verdict}")
+    rate, seconds, events = replay_throughput()
+    verdict = "OK" if rate >= target else "BELOW TARGET"
+    print(
+        f"replay, 2-h single-room session: {rate:,.0f} readings/s, {seconds * 1000:.0f} ms "
+        f"per session, {events} events (target >= {target:,}): {verdict}"
+    )
+    from benchmarks import decoders
+
+    decoders.main()
+    from benchmarks import paging
+
+    paging.main()
     from benchmarks import journal
 
     journal.main()

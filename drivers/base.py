@@ -16,9 +16,19 @@ from monitor.core.models import Reading
 class StreamDecoder(Protocol):
     """Incremental decoder for one device's byte stream (serial) or records (BLE)."""
 
-    protocol_id: str
-    dropped: Counter[str]
-    frames: int
+    # Read-only here so wrappers (drivers.throttle.Throttled) can forward them.
+    @property
+    def protocol_id(self) -> str: ...
+
+    @property
+    def dropped(self) -> Counter[str]:
+        """Frames (or runs of bytes) dropped, by reason."""
+        ...
+
+    @property
+    def frames(self) -> int:
+        """Frames decoded successfully."""
+        ...
 
     def feed(self, data: bytes, t: float) -> list[Reading]:
         """Decode every complete frame in `data` (plus what was buffered before)."""

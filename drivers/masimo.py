@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from monitor.core.models import CANONICAL_UNIT, Channel, Flag, Reading
+from drivers.values import plausible, reading
+from monitor.core.models import Channel, Flag, Reading
 
 PROTOCOL_ID = "masimo-ascii"
 MAX_LINE = 512  # a real line is ~120 chars; anything longer is noise without a newline
@@ -33,6 +34,10 @@ EXC_FLAGS: tuple[tuple[int, str], ...] = (
     (0x010000, Flag.SENSOR_FAULT),  # defective cable
     (0x020000, Flag.SEARCHING),  # sensor calibrating
     (0x040000, Flag.SENSOR_FAULT),  # sensor life expired
+    (0x080000, Flag.SENSOR_FAULT),  # emitter temperature out of range
+    (0x100000, Flag.SENSOR_FAULT),  # sensor current limit exceeded
+    # 0x000800 "Masimo SET" is normal; 0x200000/0x400000 (SpCO/SpMET low confidence) concern
+    # channels Vigil does not read. Unknown bits are never a reason to reject (§0 rule 6).
 )
 # ALARM bits: the bedside device's own alarm state, kept as information.
 ALARM_FLAGS: tuple[tuple[int, str], ...] = (
@@ -41,12 +46,6 @@ ALARM_FLAGS: tuple[tuple[int, str], ...] = (
     (0x0040, Flag.LOW_BATTERY),
 )
 KEY_CHANNEL = {"SPO2": Channel.SPO2, "BPM": Channel.PULSE_RATE, "PI": Channel.PERFUSION_INDEX}
-# Plausibility: values outside these ranges are noise on the line, not physiology.
-PLAUSIBLE = {
-    Channel.SPO2: (0.0, 100.0),
-    Channel.PULSE_RATE: (0.0, 350.0),
-    Channel.PERFUSION_INDEX: (0.0, 20.0),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,22 +159,14 @@ class MasimoDecoder:
             if isinstance(value, str):
                 self.dropped["bad_number"] += 1
                 return []
-            lo, hi = PLAUSIBLE[channel]
-            if value is not None and not lo <= value <= hi:
+            if value is not None and not plausible(channel, value):
                 self.dropped["implausible"] += 1
                 return []
             values[channel] = value
         self.frames += 1
+        # Dashes give None + INVALID (plus whatever EXC says about why).
         return [
-            Reading(
-                t=t,
-                channel=channel,
-                value=value,
-                unit=CANONICAL_UNIT[channel],
-                status=status,
-                source=self.source,
-                device_time=parsed.device_time,
-            )
+            reading(t, channel, value, status, source=self.source, device_time=parsed.device_time)
             for channel, value in values.items()
         ]
 

@@ -27,6 +27,10 @@ BACKOFF_MAX_S = 10.0
 class SerialDriver:
     """Read one serial device forever; report link state; reconnect when the port goes away."""
 
+    #: Drivers that can start a measurement (SunTech) set this and offer
+    #: `async def start_measurement()`; the BP schedule checks it.
+    can_start_measurement: bool = False
+
     def __init__(
         self,
         port: str,
@@ -36,6 +40,9 @@ class SerialDriver:
         baudrate: int = 9600,
         parity: str = serial.PARITY_NONE,
         clock: Callable[[], float] = time.time,
+        greeting: bytes | None = None,
+        keepalive: bytes | None = None,
+        keepalive_s: float = 5.0,
     ) -> None:
         self.port = port
         self.decoder = decoder
@@ -45,6 +52,12 @@ class SerialDriver:
         self.state = LinkState.DISCONNECTED
         self.detail = ""
         self._clock = clock
+        # Devices that stream only when asked (Contec new protocol): sent on every connect,
+        # and the keep-alive while the port stays open.
+        self.greeting = greeting
+        self.keepalive = keepalive
+        self.keepalive_s = keepalive_s
+        self._ser: serial.SerialBase | None = None
 
     def _set_state(self, emit: Emit, state: LinkState, detail: str = "") -> None:
         if state != self.state or detail != self.detail:
@@ -70,14 +83,61 @@ class SerialDriver:
                 continue
             backoff = BACKOFF_START_S
             self._set_state(emit, LinkState.CONNECTED, self.port)
+            self._ser = ser
+            keeper = asyncio.create_task(self._keep_alive()) if self.keepalive else None
             try:
+                if self.greeting:
+                    await self.write(self.greeting)
                 while True:
-                    data = await asyncio.to_thread(ser.read, 4096)
+                    data = await asyncio.to_thread(_read_available, ser)
                     if data:
-                        for reading in self.decoder.feed(data, self._clock()):
-                            emit(reading)
-            except (serial.SerialException, OSError) as exc:
+                        self.handle(data, emit)
+            except (serial.SerialException, OSError, NotConnected) as exc:
                 self._set_state(emit, LinkState.DISCONNECTED, f"read failed: {exc}")
             finally:
+                self._ser = None
+                if keeper is not None:
+                    keeper.cancel()
                 await asyncio.to_thread(ser.close)
             await asyncio.sleep(backoff)
+
+    def handle(self, data: bytes, emit: Emit) -> None:
+        """Decode received bytes and emit the readings (drivers that talk back override)."""
+        for reading in self.decoder.feed(data, self._clock()):
+            emit(reading)
+
+    async def write(self, data: bytes) -> None:
+        """Send bytes to the device; NotConnected when the port is not open."""
+        ser = self._ser
+        if ser is None:
+            raise NotConnected(f"{self.source}: port {self.port} is not open")
+        try:
+            await asyncio.to_thread(ser.write, data)
+        except (serial.SerialException, OSError) as exc:
+            raise NotConnected(f"{self.source}: write failed: {exc}") from exc
+
+    async def _keep_alive(self) -> None:
+        assert self.keepalive is not None
+        while True:
+            await asyncio.sleep(self.keepalive_s)
+            try:
+                await self.write(self.keepalive)
+            except NotConnected:
+                return  # the read loop sees the failure and reconnects
+
+
+def _read_available(ser: serial.SerialBase) -> bytes:
+    """Wait (up to the port timeout) for one byte, then take whatever else is buffered.
+
+    read(4096) would hold every chunk until the timeout expired: a request/response device
+    (SunTech) would then answer no faster than four times a second.
+    """
+    first = bytes(ser.read(1))
+    if not first:
+        return b""
+    waiting = ser.in_waiting
+    return first + bytes(ser.read(waiting)) if waiting else first
+
+
+class NotConnected(Exception):
+    """The device's port is not open (unplugged, or not yet connected)."""

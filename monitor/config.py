@@ -11,8 +11,20 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from alerts.config import AlertsConfig
+from monitor.rules_config import RulesConfig
+
+BLE_PROTOCOL = "ble"
 
 
 class ConfigError(Exception):
@@ -25,20 +37,74 @@ class SimulatorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     scenario: str = "steady"
     options: dict[str, Any] = Field(default_factory=dict)
-    interval_s: float = Field(1.0, gt=0, le=60)
+    interval_s: float | None = Field(default=None, gt=0, le=60)  # None: the device's own rate
+    # Options of the simulated device itself (e.g. SunTech {"measure_s": 5}).
+    device_options: dict[str, Any] = Field(default_factory=dict)
+    # BLE only: the GATT services the simulated peripheral offers ("bps", "plxs", "hrs" or
+    # a combination such as "plxs+hrs").
+    profile: str = Field("plxs", pattern=r"^(bps|plxs|hrs)(\+(bps|plxs|hrs))*$")
 
 
 class DeviceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
-    protocol: Literal["masimo-ascii"]
+    # A serial protocol id from drivers.registry (`vigil decode --list`), or "ble" for a
+    # Bluetooth LE device offering the standard BP / pulse-oximeter / heart-rate services.
+    protocol: str
     port: str | None = None  # device path or pyserial URL; None with a simulator
-    baudrate: int = Field(9600, gt=0)
+    address: str | None = None  # BLE: MAC address, CoreBluetooth UUID or advertised name
+    baudrate: int | None = Field(default=None, gt=0)  # None: the protocol's own baud rate
     simulate: SimulatorConfig | None = None
+    options: dict[str, Any] = Field(default_factory=dict)  # per-protocol driver options
+
+    @field_validator("protocol")
+    @classmethod
+    def _known_protocol(cls, v: str) -> str:
+        from drivers.registry import protocol_info
+
+        if v == BLE_PROTOCOL:
+            return v
+        protocol_info(v)  # ValueError naming the known ids
+        return v
+
+    @model_validator(mode="after")
+    def _protocol_options(self) -> DeviceConfig:
+        from drivers.registry import protocol_info
+
+        if self.protocol == BLE_PROTOCOL:
+            if self.port is not None:
+                raise ValueError("port: a BLE device has an 'address', not a serial 'port'")
+            if self.address is None and self.simulate is None:
+                raise ValueError("give either 'address' (a BLE device) or 'simulate'")
+            if self.options:
+                raise ValueError("options: BLE devices take no protocol options")
+            return self
+        info = protocol_info(self.protocol)
+        if info.transport != "serial":
+            # BLE ids are characteristic decoders for `vigil decode`; a BLE device is
+            # configured with protocol = "ble" and its services are discovered.
+            raise ValueError(
+                f"protocol {self.protocol!r} is a BLE characteristic decoder; "
+                f"configure a BLE device with protocol = {BLE_PROTOCOL!r}"
+            )
+        if self.address is not None:
+            raise ValueError("address: only BLE devices have an address; use 'port'")
+        allowed = info.options
+        for key, value in self.options.items():
+            if key not in allowed:
+                raise ValueError(
+                    f"options.{key}: not an option of protocol {self.protocol!r} "
+                    f"(allowed: {', '.join(sorted(allowed)) or 'none'})"
+                )
+            expected = allowed[key]
+            numeric = isinstance(value, int | float) and not isinstance(value, bool)
+            if not (numeric if expected is float else isinstance(value, expected)):
+                raise ValueError(f"options.{key}: expected {expected.__name__}")
+        return self
 
     @model_validator(mode="after")
     def _port_or_sim(self) -> DeviceConfig:
-        if self.port is None and self.simulate is None:
+        if self.protocol != BLE_PROTOCOL and self.port is None and self.simulate is None:
             raise ValueError("give either 'port' (a serial device) or 'simulate'")
         return self
 
@@ -75,8 +141,18 @@ class Settings(BaseSettings):
     escalation_after_s: dict[Literal["high", "medium"], list[float]] = Field(
         default_factory=lambda: {"high": [60.0, 120.0], "medium": [120.0, 240.0]}
     )
+    # Alarm rules and clinical policies ([rules] table; defaults: clinical-defaults.md).
+    rules: RulesConfig = Field(default_factory=RulesConfig)
+    # Paging: contacts per tier, repeat intervals, acknowledge links (alerts/config.py).
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
     _toml_data: dict[str, Any] = {}
+
+    @model_validator(mode="after")
+    def _alerts_secret(self) -> Settings:
+        # No rooms configured means the demo (load_settings), which may generate a secret.
+        self.alerts = self.alerts.with_secret(demo=not self.rooms)
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -92,7 +168,12 @@ class Settings(BaseSettings):
 
 
 def demo_rooms() -> list[RoomConfig]:
-    """Two simulated rooms: one steady, one that desaturates after a few minutes."""
+    """Two simulated rooms, each with an oximeter and a cuff, over serial and over BLE.
+
+    Room A is steady: a Masimo Rad-8 on a serial line and a BLE blood-pressure cuff.
+    Room B desaturates about three minutes in: a BLE pulse oximeter (PLX service) and a
+    SunTech cuff on a serial line, started by Vigil's BP schedule.
+    """
     return [
         RoomConfig(
             id="A",
@@ -102,7 +183,14 @@ def demo_rooms() -> list[RoomConfig]:
                     id="A-oximeter",
                     protocol="masimo-ascii",
                     simulate=SimulatorConfig(scenario="steady"),
-                )
+                ),
+                DeviceConfig(
+                    id="A-cuff",
+                    protocol=BLE_PROTOCOL,
+                    simulate=SimulatorConfig(
+                        scenario="steady", profile="bps", options={"bp_interval_s": 60}
+                    ),
+                ),
             ],
             auto_session_dose_after_s=150,
         ),
@@ -112,12 +200,18 @@ def demo_rooms() -> list[RoomConfig]:
             devices=[
                 DeviceConfig(
                     id="B-oximeter",
-                    protocol="masimo-ascii",
+                    protocol=BLE_PROTOCOL,
                     simulate=SimulatorConfig(
                         scenario="desaturation",
+                        profile="plxs",
                         options={"desat_start_s": 180, "desat_duration_s": 90},
                     ),
-                )
+                ),
+                DeviceConfig(
+                    id="B-cuff",
+                    protocol="suntech",
+                    simulate=SimulatorConfig(scenario="steady", device_options={"measure_s": 5}),
+                ),
             ],
             auto_session_dose_after_s=150,
         ),

@@ -16,14 +16,26 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from drivers.masimo import MasimoDecoder
+from alerts.notifier import Notifier
+from drivers.ble.demo import create_ble_device, create_simulated_ble_device
+from drivers.ble.driver import BleDriver
+from drivers.registry import build_serial_driver
 from drivers.serial_port import SerialDriver
-from drivers.sim.masimo import run_masimo
+from drivers.sim.devices import make_sim
 from drivers.sim.pty import PtyPair
+from drivers.sim.runner import run_serial_sim
 from drivers.sim.scenarios import scenario
-from monitor.config import ConfigError, DeviceConfig, RoomConfig, Settings
-from monitor.core.models import AlarmEvent, Control, DeviceState, PhaseEvent, Reading
+from monitor.config import BLE_PROTOCOL, ConfigError, DeviceConfig, RoomConfig, Settings
+from monitor.core.models import (
+    AlarmEvent,
+    AlarmState,
+    Control,
+    DeviceState,
+    PhaseEvent,
+    Reading,
+)
 from monitor.core.pipeline import RoomPipeline
+from monitor.core.schedule import BpRequest
 from monitor.hub import Hub
 from monitor.store.influx import InfluxStore
 from monitor.store.journal import Journal
@@ -39,8 +51,9 @@ QueueItem = Reading | DeviceState | Control | float
 @dataclass
 class Device:
     config: DeviceConfig
-    driver: SerialDriver
+    driver: SerialDriver | BleDriver
     pty: PtyPair | None = None
+    measuring: bool = False  # a commanded BP measurement is under way
 
 
 @dataclass
@@ -75,19 +88,24 @@ class Vigil:
             self.store,
             batch_s=settings.influx_batch_s,
             degraded_after_s=settings.storage_degraded_after_s,
-            on_alarm=self._publish_event,
+            on_alarm=self._storage_alarm,
             clock=clock,
         )
         self.hub.add_listener(self.recorder.hub_message)
         self.rooms: dict[str, Room] = {
             rc.id: Room(
                 config=rc,
-                pipeline=RoomPipeline(rc.id, escalation_after_s=dict(settings.escalation_after_s)),
+                pipeline=RoomPipeline(
+                    rc.id,
+                    escalation_after_s=dict(settings.escalation_after_s),
+                    policy=settings.rules.to_core(),
+                ),
             )
             for rc in settings.rooms
         }
         self._tasks: list[asyncio.Task[None]] = []
         self.started_at: float | None = None
+        self.notifier = Notifier.for_runtime(self)  # pages phones; alerts/notifier.py
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
@@ -101,6 +119,7 @@ class Vigil:
             if room.config.auto_session_dose_after_s is not None:
                 self._spawn(self._demo_session(room), f"demo-{room.config.id}")
         self._spawn(self._ticker(), "ticker")
+        self._spawn(self.notifier.run(), "notifier")
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -122,14 +141,18 @@ class Vigil:
         self._tasks.append(asyncio.create_task(coro, name=name))
 
     def _start_device(self, room: Room, dc: DeviceConfig) -> None:
+        if dc.protocol == BLE_PROTOCOL:
+            self._start_ble_device(room, dc)
+            return
         pty = None
         port = dc.port
         if dc.simulate is not None:
             pty = PtyPair()
             port = pty.port
             self._spawn(
-                run_masimo(
-                    pty.write,
+                run_serial_sim(
+                    pty,
+                    make_sim(dc.protocol, dc.simulate.device_options),
                     scenario(dc.simulate.scenario, dc.simulate.options),
                     interval_s=dc.simulate.interval_s,
                     clock=self.clock,
@@ -137,10 +160,29 @@ class Vigil:
                 f"sim-{dc.id}",
             )
         assert port is not None  # the config validator demands port or simulate
-        driver = SerialDriver(
-            port, MasimoDecoder(source=dc.id), source=dc.id, baudrate=dc.baudrate, clock=self.clock
+        driver = build_serial_driver(
+            dc.protocol, port, dc.id, baudrate=dc.baudrate, clock=self.clock, options=dc.options
         )
         room.devices.append(Device(config=dc, driver=driver, pty=pty))
+        self._spawn(driver.run(room.queue.put_nowait), f"driver-{dc.id}")
+
+    def _start_ble_device(self, room: Room, dc: DeviceConfig) -> None:
+        driver: BleDriver
+        if dc.simulate is not None:
+            # A bumble GATT server on an in-process link, read by the same BleDriver that
+            # reads a real device through bleak.
+            options = dict(dc.simulate.options)
+            if dc.simulate.interval_s is not None:
+                options["interval_s"] = dc.simulate.interval_s
+            driver, _peripheral, coros = create_simulated_ble_device(
+                dc.id, dc.simulate.profile, dc.simulate.scenario, options, self.clock
+            )
+            for i, coro in enumerate(coros):
+                self._spawn(coro, f"sim-{dc.id}-{i}")
+        else:
+            assert dc.address is not None  # the config validator demands address or simulate
+            driver = create_ble_device(dc.id, dc.address, self.clock)
+        room.devices.append(Device(config=dc, driver=driver))
         self._spawn(driver.run(room.queue.put_nowait), f"driver-{dc.id}")
 
     # -- the room loop ----------------------------------------------------------------------
@@ -183,13 +225,57 @@ class Vigil:
                 log.exception("room %s: pipeline failed on %r", rid, item)
                 continue
             for event in events:
-                self._publish_event(event)
+                if isinstance(event, BpRequest):
+                    self._request_bp(room, event)
+                else:
+                    self._publish_event(event)
             if isinstance(item, Control):
                 self.recorder.control_after(rid, item, pipeline.snapshot())
+
+    def _request_bp(self, room: Room, request: BpRequest) -> None:
+        """The BP schedule asks for a reading: start every cuff that accepts a command."""
+        self.hub.publish(request.to_dict())
+        for dev in room.devices:
+            if not getattr(dev.driver, "can_start_measurement", False) or dev.measuring:
+                continue
+            dev.measuring = True
+            asyncio.create_task(self._measure(room, dev), name=f"bp-start-{dev.config.id}")
+
+    async def _measure(self, room: Room, dev: Device) -> None:
+        """Run one commanded cuff cycle; its readings reach the room through the driver."""
+        try:
+            result = await dev.driver.start_measurement()  # type: ignore[union-attr]
+            if not getattr(result, "ok", True):
+                log.warning(
+                    "room %s: cuff %s reported %s",
+                    room.config.id,
+                    dev.config.id,
+                    getattr(result, "error_text", "an error"),
+                )
+        except Exception as exc:  # a failing cuff command must not stop the room's loop
+            log.warning(
+                "room %s: start_measurement on %s failed: %s", room.config.id, dev.config.id, exc
+            )
+        finally:
+            dev.measuring = False
+
+    def _storage_alarm(self, event: AlarmEvent) -> None:
+        """Storage trouble (`storage_degraded`, `journal_failed`) concerns every room's record:
+        each room's core raises it, as it owns alarm state (latching, ack, escalation)."""
+        args = {
+            "condition": event.condition,
+            "state": "cleared" if event.state == AlarmState.CLEARED else "active",
+            "reason": event.reason,
+        }
+        for room in self.rooms.values():
+            room.queue.put_nowait(
+                Control(t=event.t, event="technical_alarm", args=args, by="storage")
+            )
 
     def _publish_event(self, event: AlarmEvent | PhaseEvent) -> None:
         self.recorder.event(event)
         self.hub.publish(event.to_dict())
+        self.notifier.on_event(event)
 
     async def _ticker(self) -> None:
         while True:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -55,7 +56,8 @@ def test_dashes_are_none_with_probe_off_status() -> None:
         ("pulse_rate", None),
         ("perfusion_index", None),
     ]
-    assert all(r.status == {Flag.PROBE_OFF} for r in out)  # EXC 0x020 = sensor off
+    # EXC 0x020 = sensor off; the dashes themselves say "no value" (INVALID).
+    assert all(r.status == {Flag.PROBE_OFF, Flag.INVALID} for r in out)
 
 
 def test_split_reads_and_partial_first_line() -> None:
@@ -130,3 +132,26 @@ def test_mutated_lines_never_raise(mutations: list[tuple[int, int]]) -> None:
     for r in out:
         if r.channel == "spo2":
             assert r.value is None or 0 <= r.value <= 100
+
+
+# protocols.md §5 EXC table (mdpnp poxrad_discrete.h): bits the first decoder missed, and
+# bits that must not flag anything.
+EXC_VECTORS = [
+    ("080000", {Flag.SENSOR_FAULT}),  # emitter temperature out of range
+    ("100000", {Flag.SENSOR_FAULT}),  # sensor current limit exceeded
+    ("000800", set()),  # "Masimo SET": normal
+    ("600800", set()),  # SpCO / SpMET low confidence: not our channels
+    ("800000", set()),  # reserved: never a reason to reject (§0 rule 6)
+    ("0001000", {Flag.PROBE_OFF}),  # 7-digit EXC, no cable
+]
+
+
+@pytest.mark.parametrize(("exc", "flags"), EXC_VECTORS)
+def test_exc_bits(exc: str, flags: set[str]) -> None:
+    line = f"11/23/26 10:15:02 SPO2=097% BPM=072 ALARM=0000 EXC={exc}\r\n".encode()
+    dec, out = readings(line)
+    assert [(r.channel, r.value, r.status) for r in out] == [
+        ("spo2", 97.0, frozenset(flags)),
+        ("pulse_rate", 72.0, frozenset(flags)),
+    ]
+    assert not dec.dropped

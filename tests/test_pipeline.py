@@ -79,7 +79,7 @@ def test_no_baseline_without_two_minutes_of_data() -> None:
 
 def test_acknowledge_marks_who_and_clear_follows() -> None:
     p = RoomPipeline("A")
-    events = run(p, [spo2(t, 85) for t in range(0, 30)])
+    events = run(p, [spo2(t, 87) for t in range(0, 30)])
     assert alarms(events) == [(15.0, "spo2_low", AlarmState.ACTIVE)]
     acked = p.control(Control(25.0, "ack", {"condition": "spo2_low"}, by="nurse1"))
     assert [(e.state, e.by, e.since) for e in acked if isinstance(e, AlarmEvent)] == [
@@ -92,7 +92,7 @@ def test_acknowledge_marks_who_and_clear_follows() -> None:
 
 def test_unacknowledged_alarm_escalates_through_tiers_and_ack_stops_it() -> None:
     p = RoomPipeline("A", escalation_after_s={"medium": [10.0, 20.0]})
-    run(p, [spo2(t, 85) for t in range(0, 16)])  # active at t=15
+    run(p, [spo2(t, 87) for t in range(0, 16)])  # active at t=15
     escalations = []
     for now in range(16, 50):
         escalations += [
@@ -100,6 +100,6 @@ def test_unacknowledged_alarm_escalates_through_tiers_and_ack_stops_it() -> None
         ]
     assert escalations == [(25.0, AlarmState.ESCALATED, 2), (35.0, AlarmState.ESCALATED, 3)]
     p2 = RoomPipeline("A", escalation_after_s={"medium": [10.0, 20.0]})
-    run(p2, [spo2(t, 85) for t in range(0, 16)])
+    run(p2, [spo2(t, 87) for t in range(0, 16)])
     p2.control(Control(20.0, "ack", {"condition": "spo2_low"}, by="n"))
     assert [e for now in range(20, 60) for e in p2.tick(float(now))] == []

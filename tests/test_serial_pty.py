@@ -7,8 +7,9 @@ import os
 
 from drivers.masimo import MasimoDecoder
 from drivers.serial_port import SerialDriver
-from drivers.sim.masimo import run_masimo
+from drivers.sim.devices import MasimoSim
 from drivers.sim.pty import PtyPair
+from drivers.sim.runner import run_serial_sim
 from drivers.sim.scenarios import scenario
 from monitor.core.models import DeviceState, LinkState, Reading
 
@@ -26,7 +27,7 @@ async def test_simulator_bytes_reach_readings_through_pty() -> None:
     items: list[Reading | DeviceState] = []
     driver = SerialDriver(pty.port, MasimoDecoder(source="ox"), source="ox")
     tasks = [
-        asyncio.create_task(run_masimo(pty.write, scenario("steady"), interval_s=0.05)),
+        asyncio.create_task(run_serial_sim(pty, MasimoSim(), scenario("steady"), interval_s=0.05)),
         asyncio.create_task(driver.run(items.append)),
     ]
     try:

@@ -116,7 +116,7 @@ def test_session_record_matches_what_happened(
     assert transitions == [
         ("spo2_low", "active", None),
         ("spo2_low", "acknowledged", "local"),
-        ("spo2_low", "cleared", None),
+        ("spo2_low", "cleared", "local"),  # the core names who ended an acknowledged alarm
     ]
     t_active, t_ack, t_clear = (a["t"] for a in alarms())
     phases = [(m["phase"], m["t"]) for m in messages if m.get("type") == "phase"]
@@ -233,7 +233,7 @@ def test_session_record_matches_what_happened(
     assert [(r["condition"], r["state"], r["who"]) for r in rows if r["type"] == "alarm"] == [
         ("spo2_low", "active", ""),
         ("spo2_low", "acknowledged", "local"),
-        ("spo2_low", "cleared", ""),
+        ("spo2_low", "cleared", "local"),
     ]
     assert [float(r["t"]) for r in rows if r["type"] == "reading" and r["channel"] == "spo2"] == (
         pytest.approx(streamed, abs=1e-3)

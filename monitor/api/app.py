@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from monitor import __version__
-from monitor.api.routes import rooms, stream, system
+from monitor.api.routes import ack, rooms, stream, system
 from monitor.api.routes import sessions as sessions_routes
 from monitor.config import Settings
 from monitor.runtime import Vigil
@@ -41,6 +41,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(system.router)
     app.include_router(rooms.router)
     app.include_router(stream.router)
+    app.include_router(ack.router)
     app.include_router(sessions_routes.router)
 
     @app.get("/", include_in_schema=False)

@@ -11,13 +11,17 @@ import typer
 
 from monitor.cli import app
 
-SIMULATED_PROTOCOLS = ("masimo-ascii",)
-
 
 @app.command()
 def simulate(
     protocol: Annotated[str, typer.Option(help="Device protocol id.")] = "masimo-ascii",
-    scenario: Annotated[str, typer.Option(help="Scenario name (steady, desaturation).")] = "steady",
+    scenario: Annotated[
+        str,
+        typer.Option(
+            help="Scenario: steady, post_dose_rise, hypertensive_surge, desaturation, "
+            "motion_artefact, probe_off, cuff_error, disconnect_return."
+        ),
+    ] = "steady",
     port: Annotated[
         str | None, typer.Option(help="Serial port or pyserial URL to write to.")
     ] = None,
@@ -28,45 +32,64 @@ def simulate(
         ),
     ] = False,
     options: Annotated[
-        str, typer.Option(help="Scenario options as JSON, e.g. '{\"desat_start_s\": 30}'.")
+        str,
+        typer.Option(help='Scenario options as JSON, e.g. \'{"desat_start_s": 30, "speed": 10}\'.'),
     ] = "{}",
-    interval: Annotated[float, typer.Option(help="Seconds between frames.")] = 1.0,
+    device_options: Annotated[
+        str, typer.Option(help="Simulated device options as JSON, e.g. '{\"measure_s\": 5}'.")
+    ] = "{}",
+    corrupt_every: Annotated[
+        int, typer.Option(help="Damage every Nth frame burst (line noise, lost byte); 0: never.")
+    ] = 0,
+    interval: Annotated[
+        float | None, typer.Option(help="Seconds between ticks (default: the device's rate).")
+    ] = None,
 ) -> None:
     """Run a simulated device until interrupted."""
     import serial
 
-    from drivers.sim.masimo import run_masimo
+    from drivers.registry import protocol_info
     from drivers.sim.pty import PtyPair
+    from drivers.sim.runner import PySerialLink, run_serial_sim
     from drivers.sim.scenarios import scenario as make_scenario
 
-    if protocol not in SIMULATED_PROTOCOLS:
-        typer.echo(
-            f"vigil: no simulator for protocol {protocol!r} "
-            f"(have: {', '.join(SIMULATED_PROTOCOLS)})",
-            err=True,
-        )
+    try:
+        info = protocol_info(protocol)
+    except ValueError as exc:
+        typer.echo(f"vigil: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if info.transport != "serial" or info.simulator is None:
+        typer.echo(f"vigil: no serial simulator for protocol {protocol!r}", err=True)
         raise typer.Exit(2)
     if (port is None) == (not pty):
         typer.echo("vigil: give exactly one of --port PATH or --pty", err=True)
         raise typer.Exit(2)
     try:
-        opts = json.loads(options)
-        scen = make_scenario(scenario, opts)
+        scen = make_scenario(scenario, json.loads(options))
+        device = info.simulator(**json.loads(device_options))
     except (ValueError, TypeError) as exc:
         typer.echo(f"vigil: {exc}", err=True)
         raise typer.Exit(2) from None
 
+    link: PtyPair | PySerialLink
     if pty:
-        pair = PtyPair()
-        typer.echo(pair.port, err=False)
-        write = pair.write
+        link = PtyPair()
+        typer.echo(link.port, err=False)
     else:
         assert port is not None
         try:
-            ser = serial.serial_for_url(port, baudrate=9600)
+            ser = serial.serial_for_url(
+                port, baudrate=info.baudrate or 9600, parity=info.parity, timeout=0
+            )
         except (serial.SerialException, ValueError) as exc:
             typer.echo(f"vigil: cannot open {port}: {exc}", err=True)
             raise typer.Exit(2) from None
-        write = ser.write
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_masimo(write, scen, interval_s=interval))
+        link = PySerialLink(ser)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(
+                run_serial_sim(link, device, scen, interval_s=interval, corrupt_every=corrupt_every)
+            )
+    finally:
+        if isinstance(link, PtyPair):
+            link.close()

@@ -1,59 +1,79 @@
 """One room's pipeline: condition ▶ baseline ▶ rules ▶ alarms. Pure: no I/O, no clock.
 
-Walking-skeleton scope: smoothed SpO2, a pre-dose SpO2/pulse-rate baseline and one rule
-(`spo2_low`: smoothed SpO2 < 90 % for 15 s → medium alarm, cleared after 15 s at ≥ 91 %).
-The full rule set and alarm engine grow behind this same interface.
+`feed(Reading)`, `device_state(DeviceState)`, `control(Control)` and `tick(now)` return the
+events they cause: `AlarmEvent` (alarm transitions), `PhaseEvent` (session phases) and
+`BpRequest` (ask the cuff to measure). Time comes only from those inputs; timers (stale data,
+probe off, disconnection, BP overdue, escalation, phases) are checked on `tick(now)` and at
+most once per second of input time on other inputs, so replay at full speed and live
+operation produce the same events.
+
+Physiological rules with absolute limits run in every phase (absolute limits always stay
+active); baseline-relative limits run after the dose once the baseline is confirmed and
+not pathological. Technical alarms run during a session (pre_dose to discharge_ready).
 """
 
 from __future__ import annotations
 
-import statistics
-from collections import deque
-from dataclasses import dataclass, replace
+from collections import Counter, deque
 from typing import Any
 
+from monitor.core.baseline import (
+    BASELINE_CHANNELS,
+    Baseline,
+    bp_baseline,
+    continuous_baseline,
+    pathological_reasons,
+    pre_dose_advisory,
+)
+from monitor.core.conditioning import (
+    PLAUSIBLE,
+    BpAssembler,
+    BpReading,
+    CuffFailure,
+    TimeRollingMedian,
+)
+from monitor.core.discharge import spo2_threshold, unmet_criteria
+from monitor.core.engine import RANK, AlarmEngine
 from monitor.core.models import (
+    EXCLUDING_FLAGS,
     AlarmEvent,
     AlarmKind,
-    AlarmState,
-    Channel,
     Control,
     DeviceState,
-    Event,
+    Flag,
+    LinkState,
     PhaseEvent,
     Priority,
     Reading,
 )
+from monitor.core.policy import CorePolicy
+from monitor.core.rules import (
+    CONTINUOUS_CHANNELS,
+    EPISODIC_CHANNELS,
+    RuleState,
+    evaluate_continuous,
+    evaluate_episodic,
+)
+from monitor.core.schedule import BpRequest, BpSchedule
+from monitor.core.session import IN_SESSION, POST_DOSE, Phase, SessionInfo
 
-SMOOTHING_WINDOW_S = 5.0  # median of the last few seconds rejects single-sample artefacts
-BASELINE_WINDOW_S = 300.0  # clinical-defaults.md: last 5 min before the dose mark
-BASELINE_MIN_SPAN_S = 120.0  # ... with at least 2 min of data
-DEFAULT_ESCALATION_S = {"high": [60.0, 120.0], "medium": [120.0, 240.0]}
-AUDIO_PAUSE_S = 120.0  # IEC 60601-1-8 practice: audio paused 2 min, a higher alarm breaks through
+PipelineEvent = AlarmEvent | PhaseEvent | BpRequest
+
+#: Oximeter flags meaning "no sensor on the patient" (probe_off technical alarm).
+PROBE_FLAGS: frozenset[str] = frozenset({Flag.PROBE_OFF, Flag.SEARCHING, Flag.SENSOR_FAULT})
+TIMER_STEP_S = 1.0  # timers are checked at most once per second of input time
+HISTORY_IN_SNAPSHOT = 100
+_TECH = AlarmKind.TECHNICAL
+_NUMERIC = (int, float)
 
 
-@dataclass(frozen=True, slots=True)
-class Baseline:
-    spo2: float | None
-    pulse_rate: float | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"spo2": self.spo2, "pulse_rate": self.pulse_rate}
-
-
-class _Smoother:
-    """Median over a trailing time window of usable samples."""
-
-    def __init__(self, window_s: float) -> None:
-        self._window_s = window_s
-        self._samples: deque[tuple[float, float]] = deque()
-
-    def update(self, t: float, value: float) -> float:
-        self._samples.append((t, value))
-        # Half-open window (t - w, t]: at 1 Hz a 5-s window holds exactly 5 samples.
-        while self._samples and self._samples[0][0] <= t - self._window_s:
-            self._samples.popleft()
-        return float(statistics.median(v for _, v in self._samples))
+#: Technical conditions other parts of Vigil report through the `technical_alarm` control,
+#: with their default priority (clinical-defaults.md "Technical alarms").
+EXTERNAL_TECHNICAL: dict[str, str] = {
+    "notify_failed": "high",
+    "storage_degraded": "low",
+    "journal_failed": "high",
+}
 
 
 class RoomPipeline:
@@ -63,153 +83,639 @@ class RoomPipeline:
         self,
         room: str,
         *,
-        spo2_low_limit: float = 90.0,
-        delay_s: float = 15.0,
+        policy: CorePolicy | None = None,
         escalation_after_s: dict[str, list[float]] | None = None,
     ) -> None:
         self.room = room
-        self.phase = "idle"
-        self.dose_t: float | None = None
-        self.baseline = Baseline(None, None)
+        self.policy = p = policy or CorePolicy()
+        self.engine = AlarmEngine(
+            room, escalation_after_s=escalation_after_s, audio_pause_s=p.audio_pause_s
+        )
+        self.phase: str = Phase.IDLE
         self.latest: dict[str, Reading] = {}
         self.smoothed: dict[str, float] = {}
-        self._spo2_limit = spo2_low_limit
-        self._delay_s = delay_s
-        self._smoothers = {
-            Channel.SPO2: _Smoother(SMOOTHING_WINDOW_S),
-            Channel.PULSE_RATE: _Smoother(SMOOTHING_WINDOW_S),
-        }
-        self._history: dict[str, deque[tuple[float, float]]] = {
-            Channel.SPO2: deque(),
-            Channel.PULSE_RATE: deque(),
-        }
-        self._low_since: float | None = None
-        self._ok_since: float | None = None
-        self.active: dict[str, AlarmEvent] = {}
         self.devices: dict[str, DeviceState] = {}
-        self.audio_paused_until: float | None = None
-        self._escalation = escalation_after_s or DEFAULT_ESCALATION_S
+        self.rejected: Counter[str] = Counter()  # implausible values by channel
+        self.log: list[dict[str, Any]] = []  # controls with who and the outcome (audit)
+        self._smoothers = {
+            ch: TimeRollingMedian(p.conditioning.smoothing_window_s) for ch in CONTINUOUS_CHANNELS
+        }
+        self._rows: dict[str, list[RuleState]] = {
+            ch: [] for ch in CONTINUOUS_CHANNELS + EPISODIC_CHANNELS
+        }
+        self._rows_by_condition: dict[str, list[RuleState]] = {}
+        for rule in p.rules:
+            state = RuleState(rule)
+            self._rows[rule.channel].append(state)
+            self._rows_by_condition.setdefault(rule.id, []).append(state)
+        self._assembler = BpAssembler(p.conditioning.bp_group_s)
+        self._cuff_sources: set[str] = set()
+        self._channel_source: dict[str, str] = {}
+        self._link_up: dict[str, float] = {}  # when each source's link last came back
+        self._now = float("-inf")
+        self._timer_due = float("-inf")
+        self._reset_session()
 
-    # -- inputs ---------------------------------------------------------------------------
-    def feed(self, reading: Reading) -> list[Event]:
-        self.latest[reading.channel] = reading
-        smoother = self._smoothers.get(reading.channel)
-        if smoother is None or not reading.usable or reading.value is None:
-            return []
-        self.smoothed[reading.channel] = smoother.update(reading.t, reading.value)
-        hist = self._history[reading.channel]
-        hist.append((reading.t, reading.value))
-        while hist and hist[0][0] < reading.t - BASELINE_WINDOW_S:
-            hist.popleft()
-        if reading.channel == Channel.SPO2:
-            return self._evaluate_spo2(reading.t, self.smoothed[reading.channel])
-        return []
+    def _reset_session(self) -> None:
+        self.session = SessionInfo()
+        self.baseline = Baseline()  # the baseline in use (after the dose)
+        self.baseline_status = "none"  # none | derived | entered | confirmed | refused
+        self.baseline_refused: list[str] = []
+        self.advisories: list[str] = []
+        self.bp_readings: list[BpReading] = []
+        self.schedule: BpSchedule | None = None
+        self.discharge_unmet: list[str] = []
+        self._explicit: dict[str, float] = {}
+        self._explicit_by: str | None = None
+        self._pre_dose: dict[str, deque[tuple[float, float]]] = {
+            ch: deque() for ch in CONTINUOUS_CHANNELS
+        }
+        self._last_valid: dict[str, float | None] = {ch: None for ch in CONTINUOUS_CHANNELS}
+        self._probe_off_since: float | None = None
+        self._down_since: dict[str, float] = {
+            s: d.t for s, d in self.devices.items() if d.state != LinkState.CONNECTED
+        }
+        self._spo2_ok_since: float | None = None
+        self._spo2_ok_threshold = spo2_threshold(self.baseline, self.policy.discharge)
+        self._last_pre_dose_request: float | None = None
+        self._relative_on = False
+        self._quiet: dict[str, tuple[float, float]] = {}
+        self._engaged: dict[str, bool] = {}
+        self._apply_limits([])
 
-    def device_state(self, state: DeviceState) -> list[Event]:
-        self.devices[state.source] = state
-        return []
+    # -- compatibility views --------------------------------------------------------------
+    @property
+    def dose_t(self) -> float | None:
+        return self.session.dose_t
 
-    def control(self, control: Control) -> list[Event]:
-        if control.event == "session_start":
-            return self._set_phase(control.t, "pre_dose")
-        if control.event == "dose":
-            self.dose_t = control.t
-            self.baseline = Baseline(
-                self._baseline_of(Channel.SPO2), self._baseline_of(Channel.PULSE_RATE)
-            )
-            return self._set_phase(control.t, "dosed")
-        if control.event == "session_end":
-            return self._set_phase(control.t, "ended")
-        if control.event == "ack":
-            current = self.active.get(str(control.args.get("condition")))
-            if current is None or current.state == AlarmState.ACKNOWLEDGED:
-                return []
-            acked = replace(
-                current,
-                t=control.t,
-                state=AlarmState.ACKNOWLEDGED,
-                by=control.by,
-                reason=f"acknowledged by {control.by or 'unknown'}",
-            )
-            self.active[current.condition] = acked
-            return [acked]
-        if control.event == "audio_pause":
-            self.audio_paused_until = control.t + AUDIO_PAUSE_S
-            return []
-        return []
+    @property
+    def active(self) -> dict[str, AlarmEvent]:
+        return self.engine.current
 
-    def tick(self, now: float) -> list[Event]:
-        """Escalate unacknowledged alarms whose tier timeout has passed."""
-        out: list[Event] = []
-        for condition, alarm in list(self.active.items()):
-            if alarm.state not in (AlarmState.ACTIVE, AlarmState.ESCALATED) or alarm.since is None:
-                continue
-            timeouts = self._escalation.get(alarm.priority.value, [])
-            if alarm.tier <= len(timeouts) and now - alarm.since >= timeouts[alarm.tier - 1]:
-                escalated = replace(
-                    alarm,
-                    t=now,
-                    state=AlarmState.ESCALATED,
-                    tier=alarm.tier + 1,
-                    reason=f"unacknowledged for {now - alarm.since:.0f} s: tier {alarm.tier + 1}",
-                )
-                self.active[condition] = escalated
-                out.append(escalated)
+    @property
+    def audio_paused_until(self) -> float | None:
+        return self.engine.audio_paused_until
+
+    @property
+    def history(self) -> list[AlarmEvent]:
+        """Every alarm transition of this room, with reasons, in order."""
+        return self.engine.history
+
+    # -- inputs -----------------------------------------------------------------------------
+    def feed(self, reading: Reading) -> list[PipelineEvent]:
+        t = reading.t
+        out: list[PipelineEvent] = self._timers(t) if t >= self._timer_due else []
+        if t > self._now:
+            self._now = t
+        channel = reading.channel
+        self.latest[channel] = reading
+        source = reading.source
+        if channel in EPISODIC_CHANNELS or (
+            channel == "pulse_rate" and source and source in self._cuff_sources
+        ):
+            if channel != "pulse_rate":
+                self._cuff_sources.add(source)
+            for result in self._assembler.add(t, channel, reading.value, reading.status, source):
+                out += self._on_cuff(result)
+            return out
+        smoother = self._smoothers.get(channel)
+        if smoother is None:
+            return out  # perfusion index and the like: shown, not evaluated
+        self._channel_source[channel] = source
+        status = reading.status
+        value = reading.value
+        if status and status & PROBE_FLAGS:
+            if self._probe_off_since is None:
+                self._probe_off_since = t
+                if self.phase in IN_SESSION:
+                    out += self._probe_off(t)
+            return out
+        if self._probe_off_since is not None and value is not None:
+            self._probe_off_since = None
+            out += self.engine.lower(t, "probe_off", reason="sensor back on")
+        if value is None or (status and status & EXCLUDING_FLAGS):
+            return out
+        lo, hi = PLAUSIBLE[channel]
+        if not lo <= value <= hi:
+            self.rejected[channel] += 1
+            return out
+        last = self._last_valid[channel]
+        rows = self._rows[channel]
+        if last is None or t - last > self.policy.technical.stale_after_s:
+            # After a gap the dwell timers restart: the value during the gap is unknown.
+            for row in rows:
+                row.pending_since = row.clear_since = None
+            if self.engine.present.get(channel + "_stale"):
+                out += self.engine.lower(t, channel + "_stale", reason="valid data again")
+        self._last_valid[channel] = t
+        smoothed = smoother.update(t, value).get()
+        assert smoothed is not None
+        self.smoothed[channel] = smoothed
+        if self.session.dose_t is None:
+            window = self._pre_dose[channel]
+            window.append((t, value))
+            horizon = t - self.policy.baseline.continuous_window_s
+            while window[0][0] < horizon:
+                window.popleft()
+        # Fast path: inside every limit with nothing pending, no row can change.
+        lo, hi = self._quiet[channel]
+        if self._engaged[channel] or not lo < smoothed < hi:
+            engaged = False
+            for row in rows:
+                if row.limit is None:
+                    continue
+                if evaluate_continuous(row, t, smoothed) is not None:
+                    out += self._condition_changed(t, row.rule.id)
+                if row.triggered or row.pending_since is not None:
+                    engaged = True
+            self._engaged[channel] = engaged
+        if channel == "spo2":
+            if (
+                smoothed < self._spo2_ok_threshold
+                or last is None
+                or t - last > self.policy.technical.stale_after_s
+            ):
+                self._spo2_ok_since = t if smoothed >= self._spo2_ok_threshold else None
+            elif self._spo2_ok_since is None:
+                self._spo2_ok_since = t
         return out
 
-    # -- internals ------------------------------------------------------------------------
-    def _baseline_of(self, channel: str) -> float | None:
-        hist = self._history[channel]
-        if not hist or hist[-1][0] - hist[0][0] < BASELINE_MIN_SPAN_S:
-            return None
-        return float(statistics.median(v for _, v in hist))
+    def device_state(self, state: DeviceState) -> list[PipelineEvent]:
+        t = state.t
+        out: list[PipelineEvent] = self._timers(t) if t >= self._timer_due else []
+        self._now = max(self._now, t)
+        self.devices[state.source] = state
+        if state.state == LinkState.CONNECTED:
+            if self._down_since.pop(state.source, None) is not None:
+                self._link_up[state.source] = t
+            out += self._disconnected(t)
+        else:
+            self._down_since.setdefault(state.source, t)
+        return out
 
-    def _set_phase(self, t: float, phase: str) -> list[Event]:
+    def tick(self, now: float) -> list[PipelineEvent]:
+        """Advance the room's timers to `now` (the runtime calls this every second)."""
+        self._now = max(self._now, now)
+        return self._timers(now)
+
+    def control(self, control: Control) -> list[PipelineEvent]:
+        t = control.t
+        out: list[PipelineEvent] = self._timers(t) if t >= self._timer_due else []
+        self._now = max(self._now, t)
+        handler = getattr(self, "_c_" + control.event, None)
+        outcome = "ignored: unknown event"
+        if handler is not None:
+            outcome, events = handler(control)
+            out += events
+        self.log.append(
+            {
+                "t": t,
+                "event": control.event,
+                "args": dict(control.args),
+                "by": control.by,
+                "outcome": outcome,
+            }
+        )
+        return out
+
+    # -- controls (each returns its outcome for the audit log, and its events) --------------
+    def _c_session_start(self, c: Control) -> tuple[str, list[PipelineEvent]]:
+        if self.phase in IN_SESSION:
+            return "ignored: a session is already running", []
+        self._reset_session()
+        s = self.session
+        s.started_t, s.started_by = c.t, c.by
+        s.pseudonym = str(c.args["pseudonym"]) if c.args.get("pseudonym") else None
+        age = c.args.get("age")
+        s.age = float(age) if isinstance(age, _NUMERIC) and not isinstance(age, bool) else None
+        out = self._set_phase(c.t, Phase.PRE_DOSE, f"started by {c.by or 'unknown'}")
+        out += self._timers(c.t)
+        return "ok", out
+
+    def _c_baseline(self, c: Control) -> tuple[str, list[PipelineEvent]]:
+        if self.phase not in IN_SESSION:
+            return "ignored: no session", []
+        values: dict[str, float] = {}
+        for key in BASELINE_CHANNELS:
+            v = c.args.get(key)
+            if v is None:
+                continue
+            if not isinstance(v, _NUMERIC) or isinstance(v, bool) or v != v:
+                return f"rejected: {key} is not a number", []
+            lo, hi = PLAUSIBLE[key]
+            if not lo <= v <= hi:
+                return f"rejected: {key} {v} outside {lo:g}–{hi:g}", []
+            values[key] = float(v)
+        if not values:
+            return "rejected: no baseline values given", []
+        self._explicit.update(values)
+        self._explicit_by = c.by
+        if self.phase == Phase.PRE_DOSE:
+            self.baseline_status = "entered"
+            return "ok: used at the dose mark", []
+        self.baseline = self._derived(self.session.dose_t or c.t).merged(self._explicit)
+        return "ok", self._confirm(c.t, c.by)
+
+    def _c_confirm_baseline(self, c: Control) -> tuple[str, list[PipelineEvent]]:
+        if self.phase == Phase.PRE_DOSE:
+            derived = self._derived(c.t).to_dict()
+            self._explicit = {k: v for k, v in derived.items() if v is not None} | self._explicit
+            self._explicit_by = c.by
+            self.baseline_status = "entered"
+            return "ok: used at the dose mark", []
+        if self.phase not in POST_DOSE:
+            return "ignored: no session", []
+        return "ok", self._confirm(c.t, c.by)
+
+    def _c_dose(self, c: Control) -> tuple[str, list[PipelineEvent]]:
+        if self.phase != Phase.PRE_DOSE:
+            return f"ignored: dose in phase {self.phase}", []
+        s = self.session
+        s.dose_t, s.dose_by = c.t, c.by
+        derived = self._derived(c.t)
+        self.schedule = BpSchedule(self.policy.bp_schedule, c.t)
+        for window in self._pre_dose.values():
+            window.clear()
+        out = self._set_phase(c.t, Phase.DOSED, f"dose marked by {c.by or 'unknown'}")
+        if self._explicit:
+            self.baseline = derived.merged(self._explicit)
+            out += self._confirm(c.t, self._explicit_by)
+            return "ok", out
+        self.baseline = derived
+        self.baseline_refused = pathological_reasons(derived, self.policy.baseline)
+        if self.baseline_refused:
+            # AutoLimits practice: no relative limits from a pathological baseline until the
+            # clinician enters or explicitly confirms values (absolute limits stay active).
+            self.baseline_status = "refused"
+            return "ok: baseline pathological, relative limits need confirmation", out
+        out += self._confirm(c.t, c.by)
+        return "ok", out
+
+    def _c_ack(self, c: Control) -> tuple[str, list[PipelineEvent]]:
+        events = self.engine.acknowledge(c.t, str(c.args.get("condition")), c.by)
+        return ("ok" if events else "ignored: no such unacknowledged alarm"), list(events)
+
+    def _c_technical_alarm(self, c: Control) -> tuple[str, list[PipelineEvent]]:
+        """A technical condition seen outside the room's data: the notifier could not page
+        anyone (`notify_failed`), storage is down (`storage_degraded`, `journal_failed`).
+        The core owns it like any other alarm, so it latches, is acknowledged and escalates
+        the same way."""
+        condition = str(c.args.get("condition", ""))
+        if condition not in EXTERNAL_TECHNICAL:
+            return f"ignored: {condition!r} is not an external technical condition", []
+        reason = str(c.args.get("reason", ""))
+        if c.args.get("state", "active") == "cleared":
+            events = self.engine.lower(c.t, condition, reason=reason)
+            return ("ok" if events else "ignored: not present"), list(events)
+        try:
+            priority = Priority(str(c.args.get("priority", EXTERNAL_TECHNICAL[condition])))
+        except ValueError:
+            return "ignored: unknown priority", []
+        events = self.engine.raise_(
+            c.t, condition, kind=_TECH, channel=None, priority=priority, reason=reason
+        )
+        return "ok", list(events)
+
+    def _c_audio_pause(self, c: Control) -> tuple[str, list[PipelineEvent]]:
+        self.engine.audio_pause(c.t, c.by)
+        return "ok", []
+
+    def _c_note(self, c: Control) -> tuple[str, list[PipelineEvent]]:
+        self.session.notes.append({"t": c.t, "text": str(c.args.get("text", "")), "by": c.by})
+        return "ok", []
+
+    def _c_discharge_review(self, c: Control) -> tuple[str, list[PipelineEvent]]:
+        if self.phase != Phase.DISCHARGE_READY:
+            unmet = "; ".join(self._discharge_unmet(c.t))
+            return f"ignored: not ready for discharge ({unmet})", []
+        self.session.discharge_reviewed_by, self.session.discharge_reviewed_t = c.by, c.t
+        return "ok", []
+
+    def _c_session_end(self, c: Control) -> tuple[str, list[PipelineEvent]]:
+        if self.phase not in IN_SESSION:
+            return "ignored: no session", []
+        self.session.ended_t, self.session.ended_by = c.t, c.by
+        out: list[PipelineEvent] = []
+        out += self.engine.clear_all(c.t, f"session ended by {c.by or 'unknown'}", c.by)
+        for rows in self._rows.values():
+            for row in rows:
+                row.reset()
+        out += self._set_phase(c.t, Phase.ENDED, f"ended by {c.by or 'unknown'}")
+        return "ok", out
+
+    # -- baseline and limits ----------------------------------------------------------------
+    def _derived(self, dose_t: float) -> Baseline:
+        bl = self.policy.baseline
+        sbp, dbp, mean = bp_baseline(self.bp_readings, dose_t, bl)
+        return Baseline(
+            spo2=continuous_baseline(self._pre_dose["spo2"], dose_t, bl),
+            pulse_rate=continuous_baseline(self._pre_dose["pulse_rate"], dose_t, bl),
+            sbp=sbp,
+            dbp=dbp,
+            map=mean,
+        )
+
+    def _confirm(self, t: float, by: str | None) -> list[PipelineEvent]:
+        self.baseline_status = "confirmed"
+        self.baseline_refused = []
+        self.session.baseline_confirmed_by, self.session.baseline_confirmed_t = by, t
+        self._relative_on = True
+        self._spo2_ok_threshold = spo2_threshold(self.baseline, self.policy.discharge)
+        out: list[PipelineEvent] = []
+        self._apply_limits(out, t)
+        return out
+
+    def _apply_limits(self, out: list[PipelineEvent], t: float = 0.0) -> None:
+        """Recompute every row's effective limit; relative rows need a confirmed baseline."""
+        changed = set()
+        for rows in self._rows.values():
+            for row in rows:
+                rule = row.rule
+                if not rule.relative:
+                    continue
+                limit = rule.limit(self.baseline.get(rule.channel)) if self._relative_on else None
+                if limit != row.limit:
+                    if row.triggered:
+                        changed.add(rule.id)
+                    row.reset()
+                    row.limit = limit
+        for condition in sorted(changed):
+            out += self._condition_changed(t, condition)
+        # The band of values inside every continuous limit (strictly), for feed's fast path.
+        for channel in CONTINUOUS_CHANNELS:
+            lo, hi = float("-inf"), float("inf")
+            for row in self._rows[channel]:
+                limit = row.limit
+                if limit is None:
+                    continue
+                if row.rule.comparator == "<":
+                    lo = max(lo, limit - 1e-9)
+                elif row.rule.comparator == "<=":
+                    lo = max(lo, limit)
+                elif row.rule.comparator == ">":
+                    hi = min(hi, limit)
+                else:
+                    hi = min(hi, limit - 1e-9)
+            self._quiet[channel] = (lo, hi)
+            self._engaged[channel] = True  # evaluate the next sample fully
+
+    # -- conditions -------------------------------------------------------------------------
+    def _condition_changed(self, t: float, condition: str) -> list[AlarmEvent]:
+        rows = self._rows_by_condition[condition]
+        hit = next((r for r in rows if r.triggered), None)
+        if hit is None:
+            last = next((r.value for r in rows if r.value is not None), None)
+            return self.engine.lower(t, condition, value=last, reason="back inside the limit")
+        rule = hit.rule
+        base = self.baseline.get(rule.channel) if rule.relative or self._relative_on else None
+        limit = hit.limit
+        assert limit is not None and hit.value is not None
+        confirm = f" on {rule.confirm_count} readings" if rule.confirm_count > 1 else ""
+        delay = f" for {rule.delay_s:g} s" if rule.delay_s else ""
+        return self.engine.raise_(
+            t,
+            condition,
+            kind=rule.kind,
+            channel=rule.channel,
+            priority=rule.priority,
+            value=hit.value,
+            limit=limit,
+            baseline=base,
+            reason=f"{rule.channel} {hit.value:g} {rule.comparator} {limit:g}{delay}{confirm}",
+        )
+
+    def _on_cuff(self, result: BpReading | CuffFailure) -> list[PipelineEvent]:
+        t = result.t
+        out: list[PipelineEvent] = []
+        if isinstance(result, CuffFailure):
+            self.rejected["bp"] += 1
+            if self.phase in IN_SESSION:
+                out += self.engine.raise_(
+                    t,
+                    "cuff_error",
+                    kind=_TECH,
+                    channel="sbp",
+                    priority=Priority.LOW,
+                    reason=result.reason,
+                )
+            return out
+        out += self.engine.lower(t, "cuff_error", reason="valid cuff reading")
+        self.bp_readings.append(result)
+        if self.schedule is not None:
+            self.schedule.reading(t)
+            if self.schedule.overdue_for(t) is None:
+                out += self.engine.lower(t, "bp_overdue", reason="BP reading arrived")
+        changed: list[str] = []
+        confirm_needed = False
+        values = {"sbp": result.sbp, "dbp": result.dbp, "map": result.map}
+        for channel, value in values.items():
+            for row in self._rows[channel]:
+                if evaluate_episodic(row, t, value) is not None and row.rule.id not in changed:
+                    changed.append(row.rule.id)
+                if row.hits and not row.triggered and row.rule.confirm_count > 1:
+                    confirm_needed = True
+        # The most urgent first when one reading changes several conditions.
+        changed.sort(key=lambda c: -RANK[self._rows_by_condition[c][0].rule.priority])
+        for condition in changed:
+            out += self._condition_changed(t, condition)
+        if confirm_needed:
+            out.append(BpRequest(t, self.room, "confirmation reading"))
+        if self.phase == Phase.PRE_DOSE:
+            derived = self._derived(t)
+            sbp = derived.sbp if derived.sbp is not None else result.sbp
+            dbp = derived.dbp if derived.dbp is not None else result.dbp
+            self.advisories = pre_dose_advisory(sbp, dbp, self.session.age, self.policy.baseline)
+        return out
+
+    # -- timers -----------------------------------------------------------------------------
+    def _timers(self, now: float) -> list[PipelineEvent]:
+        self._timer_due = now + TIMER_STEP_S
+        out: list[PipelineEvent] = []
+        if self._assembler.pending:
+            for result in self._assembler.flush(now):
+                out += self._on_cuff(result)
+        if self.phase in IN_SESSION:
+            out += self._stale(now)
+            if self._probe_off_since is not None:
+                out += self._probe_off(now)
+            if self._down_since or self.engine.present.get("device_disconnected"):
+                out += self._disconnected(now)
+            out += self._bp_schedule(now)
+            out += self._phases(now)
+        out += self.engine.tick(now)
+        return out
+
+    def _stale(self, now: float) -> list[PipelineEvent]:
+        out: list[PipelineEvent] = []
+        after = self.policy.technical.stale_after_s
+        started = self.session.started_t if self.session.started_t is not None else now
+        present = self.engine.present
+        for channel in CONTINUOUS_CHANNELS:
+            condition = channel + "_stale"
+            last = self._last_valid[channel]
+            if last is not None and now - last < after and not present.get(condition):
+                continue  # fresh data, no alarm: the common case
+            ref = started if last is None or last < started else last
+            # A link that just came back gets the same grace as a new session.
+            ref = max(ref, self._link_up.get(self._channel_source.get(channel, ""), ref))
+            # Probe off and a lost device have their own alarms; stale means data stopped or
+            # stayed invalid for another reason.
+            explained = self._probe_off_since is not None or (
+                self._channel_source.get(channel) in self._down_since
+            )
+            if now - ref >= after and not explained:
+                if not self.engine.present.get(condition):
+                    out += self.engine.raise_(
+                        now,
+                        condition,
+                        kind=_TECH,
+                        channel=channel,
+                        priority=Priority.MEDIUM,
+                        reason=f"no valid {channel} sample for {now - ref:.0f} s",
+                    )
+            elif self.engine.present.get(condition) and explained:
+                out += self.engine.lower(now, condition, reason="explained by probe off / link")
+        return out
+
+    def _probe_off(self, now: float) -> list[PipelineEvent]:
+        since = self._probe_off_since
+        assert since is not None
+        medium = now - since >= self.policy.technical.probe_off_medium_after_s
+        return list(
+            self.engine.raise_(
+                now,
+                "probe_off",
+                kind=_TECH,
+                channel="spo2",
+                priority=Priority.MEDIUM if medium else Priority.LOW,
+                reason=f"oximeter reports no sensor for {now - since:.0f} s",
+            )
+        )
+
+    def _disconnected(self, now: float) -> list[PipelineEvent]:
+        after = self.policy.technical.disconnected_after_s
+        down = sorted(s for s, since in self._down_since.items() if now - since >= after)
+        if down and self.phase in IN_SESSION:
+            return list(
+                self.engine.raise_(
+                    now,
+                    "device_disconnected",
+                    kind=_TECH,
+                    channel=None,
+                    priority=Priority.MEDIUM,
+                    reason=f"no link to {', '.join(down)}",
+                )
+            )
+        if not down:
+            return list(self.engine.lower(now, "device_disconnected", reason="link restored"))
+        return []
+
+    def _bp_schedule(self, now: float) -> list[PipelineEvent]:
+        out: list[PipelineEvent] = []
+        sched = self.schedule
+        if sched is None:
+            if self.phase == Phase.PRE_DOSE:
+                out += self._pre_dose_request(now)
+            return out
+        due = sched.next_due
+        if now >= due and sched.requested_for != due:
+            sched.requested_for = due
+            out.append(
+                BpRequest(now, self.room, f"scheduled BP at {(due - sched.dose_t) / 60:g} min")
+            )
+        late = sched.overdue_for(now)
+        if late is not None:
+            medium = late >= self.policy.bp_schedule.overdue_medium_after_s
+            what = f"{(due - sched.dose_t) / 60:g}-min BP reading"
+            if sched.is_mandatory(due):
+                what = "mandatory " + what
+            out += self.engine.raise_(
+                now,
+                "bp_overdue",
+                kind=_TECH,
+                channel="sbp",
+                priority=Priority.MEDIUM if medium else Priority.LOW,
+                reason=f"{what} late by {now - due:.0f} s",
+            )
+        return out
+
+    def _pre_dose_request(self, now: float) -> list[PipelineEvent]:
+        p = self.policy
+        have = len(self.bp_readings) >= p.bp_schedule.pre_dose_readings and (
+            bp_baseline(self.bp_readings, now, p.baseline)[0] is not None
+        )
+        last = self._last_pre_dose_request
+        if have or (last is not None and now - last < p.bp_schedule.pre_dose_retry_s):
+            return []
+        self._last_pre_dose_request = now
+        return [BpRequest(now, self.room, "pre-dose baseline reading")]
+
+    def _phases(self, now: float) -> list[PipelineEvent]:
+        dose_t = self.session.dose_t
+        if dose_t is None:
+            return []
+        if self.phase == Phase.DOSED and now - dose_t >= self.policy.recovery_after_s:
+            return self._set_phase(now, Phase.RECOVERY, "acute window over")
+        if self.phase not in (Phase.RECOVERY, Phase.DISCHARGE_READY):
+            return []
+        if now - dose_t < self.policy.discharge.min_after_dose_s:
+            return []  # too early: the criteria need not be computed every second
+        self.discharge_unmet = self._discharge_unmet(now)
+        if not self.discharge_unmet and self.phase == Phase.RECOVERY:
+            return self._set_phase(now, Phase.DISCHARGE_READY, "all discharge criteria met")
+        if self.discharge_unmet and self.phase == Phase.DISCHARGE_READY:
+            return self._set_phase(now, Phase.RECOVERY, "; ".join(self.discharge_unmet))
+        return []
+
+    def _discharge_unmet(self, now: float) -> list[str]:
+        dose_t = self.session.dose_t
+        if dose_t is None:
+            return ["no dose marked"]
+        pr = self.smoothed.get("pulse_rate")
+        last_pr = self._last_valid["pulse_rate"]
+        if last_pr is None or now - last_pr > self.policy.technical.stale_after_s:
+            pr = None
+        spo2_ok = self._spo2_ok_since
+        last_spo2 = self._last_valid["spo2"]
+        if last_spo2 is None or now - last_spo2 > self.policy.technical.stale_after_s:
+            spo2_ok = None
+        return unmet_criteria(
+            now,
+            dose_t=dose_t,
+            alarms=list(self.engine.current),
+            bp=self.bp_readings,
+            baseline=self.baseline,
+            spo2_ok_since=spo2_ok,
+            pulse_rate=pr,
+            policy=self.policy.discharge,
+        )
+
+    def _set_phase(self, t: float, phase: Phase, detail: str = "") -> list[PipelineEvent]:
         if phase == self.phase:
             return []
         self.phase = phase
-        return [PhaseEvent(t=t, room=self.room, phase=phase)]
+        return [PhaseEvent(t=t, room=self.room, phase=phase.value, detail=detail)]
 
-    def _evaluate_spo2(self, t: float, spo2: float) -> list[Event]:
-        condition = "spo2_low"
-        if spo2 < self._spo2_limit:
-            self._ok_since = None
-            if self._low_since is None:
-                self._low_since = t
-            if condition not in self.active and t - self._low_since >= self._delay_s:
-                return [self._transition(t, condition, AlarmState.ACTIVE, spo2)]
-        elif spo2 >= self._spo2_limit + 1:  # hysteresis: 1 point back inside the limit
-            self._low_since = None
-            if self._ok_since is None:
-                self._ok_since = t
-            if condition in self.active and t - self._ok_since >= self._delay_s:
-                return [self._transition(t, condition, AlarmState.CLEARED, spo2)]
-        return []
-
-    def _transition(self, t: float, condition: str, state: AlarmState, value: float) -> AlarmEvent:
-        event = AlarmEvent(
-            t=t,
-            room=self.room,
-            condition=condition,
-            kind=AlarmKind.PHYSIOLOGICAL,
-            channel=Channel.SPO2,
-            priority=Priority.MEDIUM,
-            state=state,
-            value=value,
-            limit=self._spo2_limit,
-            baseline=self.baseline.spo2,
-            reason=f"SpO2 {value:g} % {'<' if state == AlarmState.ACTIVE else '≥'} "
-            f"{self._spo2_limit:g} % for {self._delay_s:g} s",
-            since=t if condition not in self.active else self.active[condition].since,
-        )
-        if state == AlarmState.CLEARED:
-            self.active.pop(condition, None)
-        else:
-            self.active[condition] = event
-        return event
-
+    # -- view -------------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
         """The room's live state for the API and the dashboard."""
+        proposed = None
+        if self.phase == Phase.PRE_DOSE:
+            proposed = self._derived(self._now).to_dict()
+        limits: dict[str, list[dict[str, Any]]] = {}
+        for condition, rows in self._rows_by_condition.items():
+            limits[condition] = [
+                {
+                    "channel": r.rule.channel,
+                    "comparator": r.rule.comparator,
+                    "limit": r.limit,
+                    "priority": r.rule.priority.value,
+                    "relative": r.rule.relative,
+                }
+                for r in rows
+                if r.limit is not None
+            ]
+        sched = self.schedule
         return {
             "room": self.room,
             "phase": self.phase,
@@ -217,10 +723,27 @@ class RoomPipeline:
             "latest": {ch: r.to_dict() for ch, r in self.latest.items()},
             "smoothed": dict(self.smoothed),
             "baseline": self.baseline.to_dict(),
-            "alarms": [a.to_dict() for a in self.active.values()],
-            "audio_paused_until": self.audio_paused_until,
+            "alarms": [a.to_dict() for a in self.engine.current.values()],
+            "audio_paused_until": self.engine.audio_paused_until,
             "devices": {
                 s: {"state": d.state.value, "t": d.t, "detail": d.detail}
                 for s, d in self.devices.items()
             },
+            "baseline_status": self.baseline_status,
+            "baseline_proposed": proposed,
+            "baseline_refused": list(self.baseline_refused),
+            "advisories": list(self.advisories),
+            "limits": limits,
+            "bp": self.bp_readings[-1].to_dict() if self.bp_readings else None,
+            "bp_due": sched.next_due if sched is not None else None,
+            "discharge": {
+                "ready": self.phase == Phase.DISCHARGE_READY,
+                "unmet": self._discharge_unmet(self._now) if self.phase in POST_DOSE else [],
+                "reviewed_by": self.session.discharge_reviewed_by,
+                "reviewed_t": self.session.discharge_reviewed_t,
+            },
+            "session": self.session.to_dict(),
+            "history": [e.to_dict() for e in self.engine.history[-HISTORY_IN_SNAPSHOT:]],
+            "log": list(self.log[-HISTORY_IN_SNAPSHOT:]) + list(self.engine.notes[-20:]),
+            "rejected": dict(self.rejected),
         }

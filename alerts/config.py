@@ -1,0 +1,116 @@
+"""Paging configuration: who is paged at which tier, and how often.
+
+Lives under `[alerts]` in vigil.toml (`Settings.alerts`). Each contact has one or more Apprise
+URLs (ntfy://, pover://user@token?priority=emergency, mailto://, json://, SMS gateways ...):
+Apprise does the delivery, so adding a channel is a config change, not code.
+
+A configured paging system needs a signing secret for its acknowledge links. Outside the
+demo a missing or placeholder secret stops start-up (`Settings` calls `with_secret`); the
+demo generates a random one per run.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+# Secrets people paste from examples: refusing them is the point of having a secret.
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "vigil", "demo"})
+MIN_SECRET_CHARS = 32
+
+
+def _default_repeat_s() -> dict[Literal["high", "medium"], float]:
+    return {"high": 30.0, "medium": 60.0}
+
+
+class Contact(BaseModel):
+    """A person (or a shared phone) paged at one escalation tier."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9 _.'-]+$")
+    tier: int = Field(ge=1, le=3)  # 1 room nurse, 2 charge nurse, 3 physician
+    urls: list[str] = Field(min_length=1)
+    rooms: list[str] = Field(default_factory=list)  # empty: every room
+
+    @field_validator("urls")
+    @classmethod
+    def _apprise_urls(cls, urls: list[str]) -> list[str]:
+        import apprise
+
+        for url in urls:
+            if not apprise.Apprise().add(url):
+                # Never echo the URL: it usually holds a token or a password.
+                scheme = url.split("://", 1)[0] if "://" in url else "?"
+                raise ValueError(f"not a valid Apprise URL (scheme {scheme!r})")
+        return urls
+
+    def covers(self, room: str) -> bool:
+        return not self.rooms or room in self.rooms
+
+
+class AlertsConfig(BaseModel):
+    """Escalation to phones (clinical-defaults.md). Escalation timeouts stay in
+    `Settings.escalation_after_s`: the core owns alarm timing; this owns delivery."""
+
+    model_config = ConfigDict(extra="forbid")
+    contacts: list[Contact] = Field(default_factory=list)
+    # Repeat interval per priority while unacknowledged. Low priority is dashboard only.
+    # Medium: 60 s, half its first escalation timeout, so tier 1 hears it twice first.
+    repeat_s: dict[Literal["high", "medium"], float] = Field(default_factory=_default_repeat_s)
+    retry_attempts: int = Field(4, ge=1, le=20)  # per URL per page
+    backoff_initial_s: float = Field(0.5, gt=0, le=60)
+    backoff_max_s: float = Field(8.0, gt=0, le=600)
+    workers: int = Field(16, ge=1, le=256)  # Apprise sends in flight at once
+    send_timeout_s: float = Field(5.0, gt=0, le=120)  # per attempt
+    # Where phones reach the acknowledge page; empty: http://<host>:<port> of `vigil run`.
+    ack_base_url: str = Field("", pattern=r"^(https?://[^\s/]+(/[^\s]*)?)?$")
+    token_ttl_s: float = Field(900.0, gt=0, le=86_400)
+    secret: SecretStr = SecretStr("")
+    # Single-use acknowledge tokens are remembered here (SQLite) so a restart cannot
+    # make a used link valid again.
+    token_db: Path = Path(".vigil/ack_tokens.sqlite")
+
+    @field_validator("repeat_s")
+    @classmethod
+    def _positive(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = sorted(k for k, s in v.items() if not s > 0)
+        if bad:
+            raise ValueError(f"repeat interval must be > 0 s for {bad}")
+        return v
+
+    @model_validator(mode="after")
+    def _tier_one_present(self) -> AlertsConfig:
+        names = [c.name for c in self.contacts]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"contacts: duplicate name {dupes}")
+        if self.contacts and not any(c.tier == 1 for c in self.contacts):
+            raise ValueError("contacts: at least one tier-1 contact (room nurse) is required")
+        return self
+
+    def with_secret(self, *, demo: bool) -> AlertsConfig:
+        """Refuse a missing or placeholder secret when paging is configured; the demo
+        generates one (its links then die with the process, which is what a demo wants)."""
+        value = self.secret.get_secret_value()
+        weak = value.strip().lower() in PLACEHOLDER_SECRETS or len(value) < MIN_SECRET_CHARS
+        if not weak:
+            return self
+        if demo or not self.contacts:
+            return self.model_copy(update={"secret": SecretStr(secrets.token_urlsafe(32))})
+        raise ValueError(
+            f"alerts.secret: set a random signing secret of at least {MIN_SECRET_CHARS} "
+            "characters for acknowledge links (e.g. `python -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))'`)"
+        )
+
+    def contacts_for(self, tier: int, room: str) -> tuple[int, list[Contact]]:
+        """Contacts of `tier` for `room`; when that tier has nobody, the nearest lower tier
+        that has someone (a missing physician must not swallow an escalation)."""
+        for t in range(tier, 0, -1):
+            found = [c for c in self.contacts if c.tier == t and c.covers(room)]
+            if found:
+                return t, found
+        return tier, []

@@ -1,0 +1,87 @@
+"""The words on the phone. Pure.
+
+A page carries no patient identity (clinical-defaults.md): room, condition, value against
+baseline and limit, time since the dose when known, priority, time and the acknowledge link.
+Nothing from the session's patient record is available here, by construction: the inputs are
+an `AlarmEvent` (room id, condition, numbers) and the room's configured display name.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from alerts.policy import Page, PageKind
+from monitor.core.models import CANONICAL_UNIT, AlarmKind, AlarmState
+
+SECONDARY = "Vigil is a secondary alarm: check the patient and the bedside monitor."
+
+#: How conditions read on a phone; unknown conditions fall back to their id.
+CONDITION_LABELS: dict[str, str] = {
+    "spo2_low": "SpO2 low",
+    "notify_failed": "Paging failed",
+}
+
+_KIND_PREFIX = {
+    PageKind.FIRST: "",
+    PageKind.REPEAT: "REPEAT ",
+    PageKind.ESCALATION: "ESCALATED ",
+    PageKind.WORSENED: "WORSE ",
+    PageKind.TEST: "TEST ",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    title: str
+    body: str
+
+
+def _num(v: float) -> str:
+    return f"{v:.1f}".rstrip("0").rstrip(".")
+
+
+def render(
+    page: Page,
+    *,
+    room_name: str,
+    ack_url: str | None,
+    dose_t: float | None = None,
+    utc_offset_s: float | None = None,
+) -> Message:
+    """Title and body for one page. `utc_offset_s` None: the host's local time zone."""
+    a = page.alarm
+    label = CONDITION_LABELS.get(a.condition, a.condition.replace("_", " "))
+    title = f"{_KIND_PREFIX[page.kind]}{a.priority.value.upper()}: {label}, {room_name}"
+    lines = [f"{label} in {room_name} ({a.priority.value} priority)"]
+    unit = CANONICAL_UNIT.get(a.channel or "", "")
+    sep = "" if unit in ("%", "") else " "
+    if a.value is not None:
+        parts = [f"now {_num(a.value)}{sep}{unit}"]
+        if a.limit is not None:
+            parts.append(f"limit {_num(a.limit)}{sep}{unit}")
+        if a.baseline is not None:
+            parts.append(f"baseline {_num(a.baseline)}{sep}{unit}")
+        lines.append(", ".join(parts))
+    if a.kind == AlarmKind.TECHNICAL and a.reason:
+        lines.append(a.reason)
+    if a.state == AlarmState.RESOLVED:
+        lines.append("The condition has resolved but the alarm is latched until acknowledged.")
+    if a.since is not None:
+        lines.append(f"Alarm since {_clock(a.since, utc_offset_s)}")
+    if dose_t is not None:
+        minutes = max(0.0, page.t - dose_t) / 60  # at sending: repeats carry old events
+        lines.append(f"{minutes:.0f} min since dose")
+    if page.kind == PageKind.ESCALATION:
+        lines.append(f"Escalated to tier {a.tier}: not acknowledged yet.")
+    lines.append(f"Sent {_clock(page.t, utc_offset_s)}")
+    if ack_url:
+        lines.append(f"Acknowledge: {ack_url}")
+    lines.append(SECONDARY)
+    return Message(title=title, body="\n".join(lines))
+
+
+def _clock(t: float, utc_offset_s: float | None) -> str:
+    if utc_offset_s is None:
+        return time.strftime("%H:%M:%S", time.localtime(t))
+    return time.strftime("%H:%M:%S", time.gmtime(t + utc_offset_s))

@@ -1,0 +1,442 @@
+"""Paging at run time: alarm events in, Apprise deliveries out, off the rooms' path.
+
+`on_event` (called by the runtime for every published event) only asks the pure policy for
+pages and puts deliveries on a queue; a worker takes them off and runs each as its own task
+(so a dead channel's timeouts and backoff never hold up other pages), with at most
+`workers` Apprise sends in flight, retrying each URL with exponential backoff. A page
+whose alarm was acknowledged or ended while it waited is withdrawn, not sent. Every attempt
+and its result, every escalation and every acknowledgement is recorded: published on the hub
+as `{"type": "notification"}` and written to the store as a `notification` point.
+
+When no contact of a tier could be reached, `notify_failed` (high, technical) is raised: as
+a `Control(event="technical_alarm")` into the room's queue, so the core stays the owner of
+alarm state. Should the core not know that control (it returns no alarm), the notifier
+publishes the alarm event itself after a short wait, and clears it the same way once a page
+to that room gets through again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+import apprise
+
+from alerts.config import AlertsConfig, Contact
+from alerts.message import Message, render
+from alerts.policy import NOTIFY_FAILED, EscalationPolicy, Page, PageKind
+from alerts.tokens import AckClaim, AckTokens, UsedTokens
+from monitor.core.models import AlarmEvent, AlarmKind, AlarmState, Control, Event, Priority
+from monitor.store import lineproto
+
+if TYPE_CHECKING:
+    from monitor.runtime import Vigil
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.2  # repeat timing resolution; the policy itself is cheap
+
+# Channel-native urgency where the contact's URL does not set its own.
+_NTFY_PRIORITY = {Priority.HIGH: "max", Priority.MEDIUM: "high", Priority.LOW: "default"}
+_PUSHOVER_PRIORITY = {Priority.HIGH: "emergency", Priority.MEDIUM: "high", Priority.LOW: "normal"}
+_NOTIFY_TYPE = {
+    Priority.HIGH: apprise.NotifyType.FAILURE,
+    Priority.MEDIUM: apprise.NotifyType.WARNING,
+    Priority.LOW: apprise.NotifyType.INFO,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    page: Page
+    tier: int  # the tier whose contacts receive it (may be lower than asked: see contacts_for)
+    contacts: tuple[Contact, ...]
+
+
+def channel_of(url: str) -> str:
+    return url.split("://", 1)[0].lower() if "://" in url else "?"
+
+
+def with_channel_extras(url: str, *, ack_url: str | None, priority: Priority) -> str:
+    """Add what the channel can do natively: an ntfy `http` action button that POSTs the
+    acknowledgement from the notification itself; Pushover emergency priority (it repeats on
+    the phone until the nurse opens it). Settings already in the contact's URL win."""
+    channel = channel_of(url)
+    query = parse_qs(urlsplit(url).query)
+    extras: dict[str, str] = {}
+    if channel in ("ntfy", "ntfys"):
+        if "priority" not in query:
+            extras["priority"] = _NTFY_PRIORITY[priority]
+        if ack_url:
+            extras["actions"] = f"http, Acknowledge, {ack_url}, method=POST, clear=true"
+            extras["click"] = ack_url  # tapping the notification opens the confirm page
+    elif channel in ("pover", "pushover") and "priority" not in query:
+        extras["priority"] = _PUSHOVER_PRIORITY[priority]
+    if not extras:
+        return url
+    sep = "&" if "?" in url else "?"
+    return url + sep + "&".join(f"{k}={quote(v, safe='')}" for k, v in extras.items())
+
+
+_ASSET = apprise.AppriseAsset(image_url_mask=None)  # no icon fetched from the internet
+
+
+async def deliver(
+    url: str, message: Message, *, priority: Priority, timeout_s: float
+) -> tuple[bool, str]:
+    """One attempt through Apprise. (delivered, reason when not)."""
+    # A fresh Apprise object per send, on purpose: a plugin instance throttles its own
+    # successive sends (ntfy, Pushover: up to 5.5 s apart), which a page must never wait for.
+    ap = apprise.Apprise(asset=_ASSET)
+    if not ap.add(url):
+        return False, f"not a valid Apprise URL ({channel_of(url)})"
+    try:
+        result = await asyncio.wait_for(
+            ap.async_notify(
+                body=message.body, title=message.title, notify_type=_NOTIFY_TYPE[priority]
+            ),
+            timeout_s,
+        )
+    except TimeoutError:
+        return False, f"no answer within {timeout_s:g} s"
+    except Exception as exc:  # Apprise plugins may raise; a page must never crash a worker
+        return False, f"{type(exc).__name__}: {exc}"
+    if result:
+        return True, ""
+    reasons = [e.message for e in result.logs() if e.level in ("WARNING", "ERROR")]
+    return False, "; ".join(reasons) or "not delivered"
+
+
+class Notifier:
+    def __init__(
+        self,
+        config: AlertsConfig,
+        *,
+        base_url: str,
+        room_names: Mapping[str, str],
+        publish: Callable[[dict[str, Any]], None],
+        store_line: Callable[[str], None],
+        inject: Callable[[str, Control], None],
+        dose_time: Callable[[str], float | None] = lambda room: None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.base_url = (config.ack_base_url or base_url).rstrip("/")
+        self.room_names = dict(room_names)
+        self.policy = EscalationPolicy({str(k): v for k, v in config.repeat_s.items()})
+        # Without contacts no token is ever issued: keep no file for them.
+        used = UsedTokens(config.token_db if config.contacts else ":memory:")
+        self.tokens = AckTokens(config.secret.get_secret_value(), config.token_ttl_s, used)
+        self._publish = publish
+        self._store_line = store_line
+        self._inject = inject
+        self._dose_time = dose_time
+        self.clock = clock
+        self.queue: asyncio.Queue[Delivery] = asyncio.Queue()
+        self._send_slots = asyncio.Semaphore(config.workers)  # Apprise sends in flight
+        self._failed_tiers: dict[str, set[int]] = {}  # room → tiers nobody could be reached in
+
+    @classmethod
+    def for_runtime(cls, vigil: Vigil) -> Notifier:
+        """Wire a notifier to the live runtime (rooms, hub, store)."""
+        s = vigil.settings
+        host = "127.0.0.1" if s.host in ("0.0.0.0", "::") else s.host
+
+        def dose_time(room: str) -> float | None:
+            r = vigil.rooms.get(room)
+            return None if r is None else r.pipeline.dose_t
+
+        if s.alerts.contacts and not s.alerts.ack_base_url and host.startswith("127."):
+            log.warning(
+                "acknowledge links point at http://%s:%s, which phones cannot reach: "
+                "set alerts.ack_base_url",
+                host,
+                s.port,
+            )
+        return cls(
+            s.alerts,
+            base_url=f"http://{host}:{s.port}",
+            room_names={r.id: r.name or r.id for r in s.rooms},
+            publish=vigil.hub.publish,
+            store_line=vigil.store.enqueue,
+            inject=vigil.control,
+            dose_time=dose_time,
+            clock=vigil.clock,
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.config.contacts)
+
+    # -- inputs -------------------------------------------------------------------------------
+    def on_event(self, event: Event) -> None:
+        """Called for every published event; cheap and never raises into the room loop."""
+        if not self.enabled:
+            return
+        try:
+            for page in self.policy.on_event(event):
+                self._dispatch(page)
+        except Exception:
+            log.exception("notifier: failed to plan pages for %r", event)
+
+    def record_ack(self, claim: AckClaim) -> None:
+        """An acknowledge link was used (the API calls this after queueing the ack)."""
+        self._record(
+            "ack",
+            room=claim.room,
+            condition=claim.condition,
+            contact=claim.contact,
+            channel=claim.channel,
+            result="accepted",
+        )
+
+    async def run(self) -> None:
+        workers = [asyncio.create_task(self._worker(), name="notify-worker")]
+        try:
+            while True:
+                await asyncio.sleep(TICK_S)
+                if self.enabled:
+                    for page in self.policy.tick(self.clock()):
+                        self._dispatch(page)
+        finally:
+            for w in workers:
+                w.cancel()
+            for w in workers:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await w
+            self.tokens.used.close()
+
+    # -- planning -------------------------------------------------------------------------------
+    def _dispatch(self, page: Page) -> None:
+        seen: set[int] = set()
+        for asked in page.tiers:
+            tier, contacts = self.config.contacts_for(asked, page.room)
+            if tier in seen:
+                continue
+            seen.add(tier)
+            if page.kind == PageKind.ESCALATION:
+                self._record(
+                    "escalation",
+                    room=page.room,
+                    condition=page.condition,
+                    tier=tier,
+                    priority=page.priority.value,
+                    kind=page.kind.value,
+                )
+            self.queue.put_nowait(Delivery(page, tier, tuple(contacts)))
+
+    # -- delivery -------------------------------------------------------------------------------
+    async def _worker(self) -> None:
+        # Each delivery runs as its own task so a slow or dead channel (timeouts, backoff)
+        # never holds up pages behind it; `workers` bounds the sends in flight instead.
+        running: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                d = await self.queue.get()
+                task = asyncio.create_task(self._deliver_tier_logged(d))
+                running.add(task)
+                task.add_done_callback(running.discard)
+                self.queue.task_done()
+        finally:
+            for task in list(running):
+                task.cancel()
+
+    async def _deliver_tier_logged(self, d: Delivery) -> None:
+        try:
+            await self._deliver_tier(d)
+        except Exception:
+            log.exception("notifier: delivery of %r failed", d)
+
+    async def _deliver_tier(self, d: Delivery) -> None:
+        sends = [(c, url) for c in d.contacts for url in c.urls]
+        results = await asyncio.gather(*(self._deliver_url(d, c, url) for c, url in sends))
+        if d.page.condition == NOTIFY_FAILED:
+            return  # never alarm about failing to page about a paging failure
+        if any(r is True for r in results):
+            self._tier_reached(d.page.room, d.tier)
+        elif all(r is False for r in results):  # withdrawn pages prove nothing either way
+            why = "no contact configured" if not sends else "every channel failed"
+            self._tier_unreachable(d.page, d.tier, why)
+
+    async def _deliver_url(self, d: Delivery, contact: Contact, url: str) -> bool | None:
+        """True delivered, False undeliverable after every retry, None withdrawn."""
+        page = d.page
+        channel = channel_of(url)
+        now = self.clock()
+        ack_url = None
+        if page.kind != PageKind.TEST:
+            token = self.tokens.issue(
+                room=page.room,
+                condition=page.condition,
+                since=page.alarm.since,
+                contact=contact.name,
+                channel=channel,
+                now=now,
+            )
+            ack_url = f"{self.base_url}/ack/{token}"
+        message = render(
+            page,
+            room_name=self.room_names.get(page.room, page.room),
+            ack_url=ack_url,
+            dose_t=self._dose_time(page.room),
+        )
+        target = with_channel_extras(url, ack_url=ack_url, priority=page.priority)
+        cfg = self.config
+        for attempt in range(1, cfg.retry_attempts + 1):
+            if not self._still_wanted(page):
+                # Acknowledged or over while queued or backing off: ringing on would be
+                # the other worst outcome.
+                self._record(
+                    "delivery",
+                    room=page.room,
+                    condition=page.condition,
+                    tier=d.tier,
+                    priority=page.priority.value,
+                    kind=page.kind.value,
+                    contact=contact.name,
+                    channel=channel,
+                    attempt=attempt,
+                    result="withdrawn",
+                    detail="acknowledged or over before it was sent",
+                )
+                return None
+            async with self._send_slots:
+                started = self.clock()
+                ok, detail = await deliver(
+                    target, message, priority=page.priority, timeout_s=cfg.send_timeout_s
+                )
+            self._record(
+                "delivery",
+                room=page.room,
+                condition=page.condition,
+                tier=d.tier,
+                priority=page.priority.value,
+                kind=page.kind.value,
+                contact=contact.name,
+                channel=channel,
+                attempt=attempt,
+                result="delivered" if ok else "failed",
+                detail=detail,
+                latency_ms=round((self.clock() - started) * 1000, 1),
+            )
+            if ok:
+                return True
+            if attempt < cfg.retry_attempts:
+                await asyncio.sleep(
+                    min(cfg.backoff_initial_s * 2 ** (attempt - 1), cfg.backoff_max_s)
+                )
+        return False
+
+    def _still_wanted(self, page: Page) -> bool:
+        return page.kind == PageKind.TEST or self.policy.wants(page.room, page.condition)
+
+    # -- notify_failed --------------------------------------------------------------------------
+    def _tier_unreachable(self, page: Page, tier: int, why: str) -> None:
+        room = page.room
+        failed = self._failed_tiers.setdefault(room, set())
+        if tier in failed:
+            return
+        failed.add(tier)
+        reason = f"tier {tier} could not be paged about {page.condition}: {why}"
+        self._record(
+            "notify_failed",
+            room=room,
+            condition=page.condition,
+            tier=tier,
+            priority=Priority.HIGH.value,
+            detail=reason,
+            result="raised",
+        )
+        if len(failed) > 1:
+            return  # the room's notify_failed is already raised
+        now = self.clock()
+        self._inject(room, self._technical_control(now, AlarmState.ACTIVE, reason))
+
+    def _tier_reached(self, room: str, tier: int) -> None:
+        failed = self._failed_tiers.get(room)
+        if not failed or tier not in failed:
+            return
+        failed.discard(tier)
+        if failed:
+            return
+        del self._failed_tiers[room]
+        now = self.clock()
+        reason = f"tier {tier} reached again"
+        self._record(
+            "notify_failed",
+            room=room,
+            condition=NOTIFY_FAILED,
+            tier=tier,
+            detail=reason,
+            result="cleared",
+        )
+        self._inject(room, self._technical_control(now, AlarmState.CLEARED, reason))
+
+    @staticmethod
+    def _technical_control(t: float, state: AlarmState, reason: str) -> Control:
+        return Control(
+            t=t,
+            event="technical_alarm",
+            args={
+                "condition": NOTIFY_FAILED,
+                "priority": Priority.HIGH.value,
+                "state": state.value,
+                "reason": reason,
+            },
+            by="notifier",
+        )
+
+    # -- records --------------------------------------------------------------------------------
+    def _record(self, event: str, *, room: str, condition: str, **fields: Any) -> None:
+        t = self.clock()
+        msg: dict[str, Any] = {
+            "type": "notification",
+            "t": t,
+            "event": event,
+            "room": room,
+            "condition": condition,
+        }
+        msg.update(fields)
+        self._publish(msg)
+        tag_keys = ("event", "room", "condition", "channel", "kind", "result")
+        tags = {k: str(msg[k]) for k in tag_keys if msg.get(k) is not None}
+        values = {k: v for k, v in fields.items() if k not in tag_keys}
+        try:
+            self._store_line(lineproto.line("notification", tags, values, t))
+        except Exception:
+            log.exception("notifier: could not record %s", event)
+
+
+async def send_test(config: AlertsConfig, contact_name: str) -> list[tuple[str, bool, str]]:
+    """`vigil notify test`: one test page to every URL of one contact. (channel, ok, why)."""
+    contact = next((c for c in config.contacts if c.name == contact_name), None)
+    if contact is None:
+        known = ", ".join(c.name for c in config.contacts) or "none configured"
+        raise KeyError(f"no contact {contact_name!r} (known: {known})")
+    now = time.time()
+    alarm = AlarmEvent(
+        t=now,
+        room="test",
+        condition="test_page",
+        kind=AlarmKind.TECHNICAL,
+        channel=None,
+        priority=Priority.MEDIUM,
+        state=AlarmState.ACTIVE,
+        reason="Test page from `vigil notify test`: no action needed.",
+    )
+    page = Page(now, PageKind.TEST, (contact.tier,), alarm)
+    message = render(page, room_name="(test)", ack_url=None)
+    out = []
+    for url in contact.urls:
+        target = with_channel_extras(url, ack_url=None, priority=page.priority)
+        ok, why = await deliver(
+            target, message, priority=page.priority, timeout_s=config.send_timeout_s
+        )
+        out.append((channel_of(url), ok, why))
+    return out

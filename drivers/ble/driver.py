@@ -1,0 +1,178 @@
+"""BleDriver: one BLE health device over any CentralLink (bleak in production, bumble in tests).
+
+Connects, subscribes to every standard characteristic the peripheral offers (BPS 2A35/2A36,
+PLXS 2A5E/2A5F, HRS 2A37), reads the feature characteristics (2A49, 2A60) so status bits
+the device does not support are ignored, decodes each value with the pure decoders and
+emits Readings and DeviceStates like SerialDriver. Reconnects with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+
+from drivers.ble.bps import BloodPressureDecoder, CuffPressureDecoder, parse_bp_feature
+from drivers.ble.common import (
+    BP_FEATURE_CHAR,
+    BPM_CHAR,
+    HRM_CHAR,
+    ICP_CHAR,
+    PLX_CONT_CHAR,
+    PLX_FEATURES_CHAR,
+    PLX_SPOT_CHAR,
+    RecordDecoder,
+    ShortRecord,
+)
+from drivers.ble.hrs import HeartRateDecoder
+from drivers.ble.link import CentralLink, LinkError
+from drivers.ble.plx import PlxContinuousDecoder, PlxSpotCheckDecoder, parse_plx_features
+from monitor.core.models import DeviceState, LinkState, Reading
+
+log = logging.getLogger(__name__)
+
+Emit = Callable[[Reading | DeviceState], None]
+BACKOFF_START_S = 0.5
+BACKOFF_MAX_S = 10.0
+CONNECT_TIMEOUT_S = 10.0
+SUBSCRIBED = (BPM_CHAR, ICP_CHAR, PLX_SPOT_CHAR, PLX_CONT_CHAR, HRM_CHAR)
+
+
+class BleDriver:
+    """Read one BLE device forever; report link state; reconnect when the link drops."""
+
+    def __init__(
+        self,
+        link: CentralLink,
+        target: str,
+        *,
+        source: str,
+        clock: Callable[[], float] = time.time,
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
+        backoff_start_s: float = BACKOFF_START_S,
+        backoff_max_s: float = BACKOFF_MAX_S,
+    ) -> None:
+        self.link = link
+        self.target = target
+        self.source = source
+        self.state = LinkState.DISCONNECTED
+        self.detail = ""
+        self.connect_timeout_s = connect_timeout_s
+        self.backoff_start_s = backoff_start_s
+        self.backoff_max_s = backoff_max_s
+        self.characteristics: set[int] = set()  # what the peer offered at the last connect
+        self.connections = 0
+        self._clock = clock
+        self.decoders: dict[int, RecordDecoder] = {  # type: ignore[type-arg]
+            BPM_CHAR: BloodPressureDecoder(source=source),
+            ICP_CHAR: CuffPressureDecoder(source=source),
+            PLX_SPOT_CHAR: PlxSpotCheckDecoder(source=source),
+            PLX_CONT_CHAR: PlxContinuousDecoder(source=source),
+            HRM_CHAR: HeartRateDecoder(source=source),
+        }
+        self.protocol_id = "ble"
+
+    # The runtime's device view reads `driver.port` and `driver.decoder.frames/.dropped`
+    # (written for SerialDriver); these keep that view working for BLE devices too.
+    @property
+    def port(self) -> str:
+        return self.target
+
+    @property
+    def decoder(self) -> BleDriver:
+        return self
+
+    @property
+    def frames(self) -> int:
+        return sum(d.frames for d in self.decoders.values())
+
+    @property
+    def dropped(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for d in self.decoders.values():
+            total.update(d.dropped)
+        return total
+
+    def _set_state(self, emit: Emit, state: LinkState, detail: str = "") -> None:
+        if state != self.state or detail != self.detail:
+            self.state, self.detail = state, detail
+            emit(DeviceState(t=self._clock(), source=self.source, state=state, detail=detail))
+
+    async def run(self, emit: Emit) -> None:
+        backoff = self.backoff_start_s
+        loop = asyncio.get_running_loop()
+        while True:
+            self._set_state(emit, LinkState.CONNECTING, self.target)
+            lost: asyncio.Future[str] = loop.create_future()
+
+            def on_disconnect(reason: str, lost: asyncio.Future[str] = lost) -> None:
+                def settle() -> None:
+                    if not lost.done():
+                        lost.set_result(reason)
+
+                # Transports may call back from another thread (bleak on some backends).
+                loop.call_soon_threadsafe(settle)
+
+            try:
+                await self._connect(emit, on_disconnect)
+            except asyncio.CancelledError:
+                await self.link.disconnect()
+                raise
+            except Exception as exc:  # LinkError, a timeout, or a transport bug: retry anyway
+                if not isinstance(exc, LinkError | TimeoutError):
+                    log.exception("%s: unexpected error while connecting", self.source)
+                self._set_state(emit, LinkState.DISCONNECTED, str(exc) or "connect timed out")
+                await self.link.disconnect()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.backoff_max_s)
+                continue
+            backoff = self.backoff_start_s
+            self.connections += 1
+            self._set_state(emit, LinkState.CONNECTED, self.target)
+            try:
+                reason = await lost
+            except asyncio.CancelledError:
+                await self.link.disconnect()
+                raise
+            self._set_state(emit, LinkState.DISCONNECTED, reason)
+            await self.link.disconnect()
+            await asyncio.sleep(backoff)
+
+    async def _connect(self, emit: Emit, on_disconnect: Callable[[str], None]) -> None:
+        await self.link.connect(self.target, on_disconnect, self.connect_timeout_s)
+        chars = await asyncio.wait_for(self.link.discover(), self.connect_timeout_s)
+        self.characteristics = chars
+        wanted = [c for c in SUBSCRIBED if c in chars]
+        if not wanted:
+            raise LinkError("no Blood Pressure, Pulse Oximeter or Heart Rate measurement offered")
+        await self._read_features(chars)
+        for char in wanted:
+            await asyncio.wait_for(
+                self.link.subscribe(char, self._on_value(char, emit)), self.connect_timeout_s
+            )
+
+    async def _read_features(self, chars: set[int]) -> None:
+        # A status bit whose feature bit is clear carries no information (protocols.md §2.3);
+        # an unreadable or short feature value leaves every bit trusted, as before.
+        if BP_FEATURE_CHAR in chars:
+            with contextlib.suppress(LinkError, ShortRecord):
+                raw = parse_bp_feature(await self.link.read(BP_FEATURE_CHAR)).raw
+                for c in (BPM_CHAR, ICP_CHAR):
+                    self.decoders[c].features = raw  # type: ignore[attr-defined]
+        if PLX_FEATURES_CHAR in chars:
+            with contextlib.suppress(LinkError, ShortRecord):
+                feats = parse_plx_features(await self.link.read(PLX_FEATURES_CHAR))
+                for c in (PLX_SPOT_CHAR, PLX_CONT_CHAR):
+                    self.decoders[c].features = feats  # type: ignore[attr-defined]
+
+    def _on_value(self, char: int, emit: Emit) -> Callable[[bytes], None]:
+        decoder = self.decoders[char]
+
+        def on_value(value: bytes) -> None:
+            for reading in decoder.feed(value, self._clock()):
+                emit(reading)
+
+        return on_value

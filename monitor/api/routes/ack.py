@@ -1,0 +1,141 @@
+"""Acknowledge links from phones: GET shows a confirm page, only POST acknowledges.
+
+Messaging apps fetch links to draw previews; a GET must therefore never acknowledge. The
+token (alerts/tokens.py) is the credential: signed, expiring, single use, bound to one room,
+condition, alarm episode, contact and channel. So these routes take no staff login.
+
+The acknowledgement enters the room's pipeline as a `Control(event="ack")`, like one from
+the dashboard, with `by="<contact> via <channel>"`: the core stays the owner of alarm state.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+from alerts.message import CONDITION_LABELS, SECONDARY
+from alerts.tokens import AckClaim, TokenError, TokenProblem
+from monitor.api.deps import VigilDep
+from monitor.core.models import AlarmState, Control
+
+router = APIRouter(prefix="/ack", tags=["acknowledge"])
+
+_REFUSED = {
+    TokenProblem.FORGED: (
+        400,
+        "This link is not valid",
+        "The acknowledge link is damaged or was not issued by this Vigil. "
+        "Nothing was acknowledged. Acknowledge on the dashboard or at the bedside.",
+    ),
+    TokenProblem.EXPIRED: (
+        410,
+        "This link has expired",
+        "Acknowledge links are valid for a limited time. Nothing was acknowledged. "
+        "Use the link in the newest page, or acknowledge on the dashboard.",
+    ),
+    TokenProblem.USED: (
+        409,
+        "This link has already been used",
+        "Each acknowledge link works once. Nothing more was done. "
+        "Check the dashboard for the alarm's current state.",
+    ),
+}
+
+
+def _page(status: int, title: str, text: str, form_action: str | None = None) -> HTMLResponse:
+    button = ""
+    if form_action is not None:
+        button = (
+            f'<form method="post" action="{html.escape(form_action)}">'
+            '<button type="submit">Acknowledge</button></form>'
+        )
+    body = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>Vigil: {html.escape(title)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 1.2rem; max-width: 32rem; line-height: 1.4 }}
+h1 {{ font-size: 1.4rem }}
+button {{ font-size: 1.3rem; width: 100%; padding: 1rem; border-radius: .6rem;
+  background: #b00020; color: #fff; border: 0 }}
+small {{ color: #555 }}
+</style></head>
+<body><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>{button}
+<p><small>{html.escape(SECONDARY)}</small></p></body></html>"""
+    return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def _refused(err: TokenError) -> HTMLResponse:
+    status, title, text = _REFUSED[err.problem]
+    return _page(status, title, text)
+
+
+def _what(claim: AckClaim, vigil: VigilDep) -> str:
+    room = vigil.rooms.get(claim.room)
+    name = (room.config.name or room.config.id) if room else claim.room
+    label = CONDITION_LABELS.get(claim.condition, claim.condition.replace("_", " "))
+    return f"{label} in {name}"
+
+
+def _current_problem(claim: AckClaim, vigil: VigilDep) -> HTMLResponse | None:
+    """A page when the alarm this link was for is gone or is another episode now."""
+    room = vigil.rooms.get(claim.room)
+    alarm = room.pipeline.active.get(claim.condition) if room else None
+    if alarm is None or (claim.since is not None and alarm.since != claim.since):
+        return _page(
+            409,
+            "This alarm is over",
+            f"{_what(claim, vigil)}: the alarm this link was sent for is no longer active. "
+            "Nothing was acknowledged. Check the dashboard.",
+        )
+    if alarm.state == AlarmState.ACKNOWLEDGED:
+        return _page(
+            200,
+            "Already acknowledged",
+            f"{_what(claim, vigil)} was already acknowledged by {alarm.by or 'someone'}.",
+        )
+    return None
+
+
+@router.get("/{token}", response_class=HTMLResponse)
+async def confirm_page(token: str, vigil: VigilDep) -> HTMLResponse:
+    try:
+        claim = vigil.notifier.tokens.peek(token, time.time())
+    except TokenError as err:
+        return _refused(err)
+    problem = _current_problem(claim, vigil)
+    if problem is not None:
+        return problem
+    return _page(
+        200,
+        "Acknowledge this alarm?",
+        f"{_what(claim, vigil)}. Acknowledging stops the repeats and the escalation for this "
+        f"alarm. You are acknowledging as {claim.contact} ({claim.channel}).",
+        form_action=f"/ack/{token}",
+    )
+
+
+@router.post("/{token}", response_class=HTMLResponse)
+async def acknowledge(token: str, vigil: VigilDep) -> HTMLResponse:
+    now = time.time()
+    try:
+        claim = vigil.notifier.tokens.peek(token, now)
+    except TokenError as err:
+        return _refused(err)
+    problem = _current_problem(claim, vigil)
+    if problem is not None:
+        return problem
+    try:
+        claim = vigil.notifier.tokens.redeem(token, now)  # single use: the check that counts
+    except TokenError as err:
+        return _refused(err)
+    by = f"{claim.contact} via {claim.channel}"
+    vigil.control(
+        claim.room, Control(t=now, event="ack", args={"condition": claim.condition}, by=by)
+    )
+    vigil.notifier.record_ack(claim)
+    return _page(200, "Acknowledged", f"{_what(claim, vigil)}: acknowledged by {by}.")

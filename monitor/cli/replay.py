@@ -1,0 +1,49 @@
+"""`vigil replay RECORDING [--config FILE]`: run a recorded session through the core at full
+speed and print one JSON line per alarm transition and phase change (deterministic)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from monitor.cli import app
+from monitor.config import ConfigError, load_settings
+from monitor.core.models import AlarmEvent, PhaseEvent
+from monitor.core.recording import RecordingError, event_line, parse_recording
+from monitor.core.replay import replay as run_replay
+
+
+@app.command()
+def replay(
+    recording: Annotated[Path, typer.Argument(help="JSONL recording (one input per line).")],
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="TOML config file (its rules apply).")
+    ] = None,
+) -> None:
+    """Replay a recording against the (configured) rules; print alarm and phase lines."""
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        typer.echo(f"vigil: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        with recording.open(encoding="utf-8") as fh:
+            records = parse_recording(fh)
+    except OSError as exc:
+        typer.echo(f"vigil: cannot read {recording}: {exc.strerror}", err=True)
+        raise typer.Exit(2) from None
+    except RecordingError as exc:
+        typer.echo(f"vigil: {recording}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    out = sys.stdout
+    for event in run_replay(
+        records,
+        policy=settings.rules.to_core(),
+        escalation_after_s={str(k): list(v) for k, v in settings.escalation_after_s.items()},
+    ):
+        if isinstance(event, AlarmEvent | PhaseEvent):
+            out.write(event_line(event) + "\n")
+    out.flush()

@@ -1,0 +1,206 @@
+"""The alarm engine: one state machine per alarm condition, in IEC 60601-1-8 vocabulary.
+
+States (`AlarmState`) and the transitions this engine makes, each recorded with a reason:
+
+    (none) ──condition present──▶ active ──unacknowledged past a tier timeout──▶ escalated
+    active / escalated ──ack──▶ acknowledged ──condition gone──▶ cleared
+    active / escalated ──condition gone, low/medium──▶ cleared
+    active / escalated ──condition gone, high (latching)──▶ resolved ──ack──▶ cleared
+    resolved ──condition back──▶ active
+    acknowledged ──priority worsens (e.g. probe_off low → medium)──▶ active (re-notified)
+
+- High-priority alarms latch: a high alarm whose condition went away stays `resolved` until a
+  person acknowledges it, so nobody misses that it happened.
+- Acknowledgement is per condition and stops repeats and escalation for that condition; it
+  re-notifies only if the condition worsens in priority.
+- Escalation: an active alarm unacknowledged for `escalation_after_s[priority][tier-1]`
+  seconds since it became active goes to the next tier (the notifier pages that tier).
+- Audio pause lasts `audio_pause_s`; a new alarm of higher priority than what was sounding
+  when the pause began (medium when nothing was) breaks through and ends it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from monitor.core.models import AlarmEvent, AlarmKind, AlarmState, Priority
+
+RANK: dict[str, int] = {Priority.LOW: 1, Priority.MEDIUM: 2, Priority.HIGH: 3}
+DEFAULT_ESCALATION_S: dict[str, list[float]] = {"high": [60.0, 120.0], "medium": [120.0, 240.0]}
+_UNACKED = (AlarmState.ACTIVE, AlarmState.ESCALATED)
+
+
+class AlarmEngine:
+    """Per-room alarm state: current alarms, history of every transition, audio pause."""
+
+    def __init__(
+        self,
+        room: str,
+        *,
+        escalation_after_s: dict[str, list[float]] | None = None,
+        audio_pause_s: float = 120.0,
+    ) -> None:
+        self.room = room
+        self.escalation_after_s = dict(
+            DEFAULT_ESCALATION_S if escalation_after_s is None else escalation_after_s
+        )
+        self.audio_pause_s = audio_pause_s
+        self.current: dict[str, AlarmEvent] = {}  # the last transition of each live alarm
+        self.present: dict[str, bool] = {}  # is the condition itself present right now
+        self.history: list[AlarmEvent] = []
+        self.notes: list[dict[str, Any]] = []  # audio pause and break-through, for the audit
+        self.audio_paused_until: float | None = None
+        self.audio_pause_rank = 0
+
+    # -- condition changes ------------------------------------------------------------------
+    def raise_(
+        self,
+        t: float,
+        condition: str,
+        *,
+        kind: AlarmKind,
+        channel: str | None,
+        priority: Priority,
+        value: float | None = None,
+        limit: float | None = None,
+        baseline: float | None = None,
+        reason: str = "",
+    ) -> list[AlarmEvent]:
+        """The condition is present (now or still). Returns the transitions this causes."""
+        self.present[condition] = True
+        cur = self.current.get(condition)
+        if cur is None:
+            event = AlarmEvent(
+                t=t,
+                room=self.room,
+                condition=condition,
+                kind=kind,
+                channel=channel,
+                priority=priority,
+                state=AlarmState.ACTIVE,
+                value=value,
+                limit=limit,
+                baseline=baseline,
+                reason=reason,
+                since=t,
+            )
+            return self._record(event, new_rank=RANK[priority])
+        if RANK[priority] > RANK[cur.priority]:
+            # Worse: re-notify from tier 1 even if acknowledged; the escalation clock restarts.
+            event = replace(
+                cur,
+                t=t,
+                priority=priority,
+                state=AlarmState.ACTIVE,
+                value=value,
+                limit=limit,
+                baseline=baseline,
+                reason=f"worsened to {priority.value}: {reason}",
+                by=None,
+                tier=1,
+                since=t,
+            )
+            return self._record(event, new_rank=RANK[priority])
+        if cur.state == AlarmState.RESOLVED:
+            event = replace(
+                cur,
+                t=t,
+                state=AlarmState.ACTIVE,
+                value=value,
+                limit=limit,
+                reason=f"present again before acknowledgement: {reason}",
+            )
+            return self._record(event)
+        return []
+
+    def lower(
+        self, t: float, condition: str, *, value: float | None = None, reason: str = ""
+    ) -> list[AlarmEvent]:
+        """The condition is gone. Latched (high, unacknowledged) alarms become resolved."""
+        if not self.present.get(condition):
+            return []
+        self.present[condition] = False
+        cur = self.current[condition]
+        if cur.state in _UNACKED and cur.priority == Priority.HIGH:
+            return self._record(
+                replace(cur, t=t, state=AlarmState.RESOLVED, value=value, reason=reason)
+            )
+        if cur.state == AlarmState.RESOLVED:
+            return []
+        return self._record(replace(cur, t=t, state=AlarmState.CLEARED, value=value, reason=reason))
+
+    # -- people -------------------------------------------------------------------------------
+    def acknowledge(self, t: float, condition: str, by: str | None) -> list[AlarmEvent]:
+        cur = self.current.get(condition)
+        who = by or "unknown"
+        if cur is None or cur.state == AlarmState.ACKNOWLEDGED:
+            return []
+        if cur.state == AlarmState.RESOLVED:
+            return self._record(
+                replace(
+                    cur,
+                    t=t,
+                    state=AlarmState.CLEARED,
+                    by=by,
+                    reason=f"acknowledged by {who} after the condition resolved",
+                )
+            )
+        return self._record(
+            replace(cur, t=t, state=AlarmState.ACKNOWLEDGED, by=by, reason=f"acknowledged by {who}")
+        )
+
+    def audio_pause(self, t: float, by: str | None) -> None:
+        sounding = [RANK[a.priority] for a in self.current.values() if a.state in _UNACKED]
+        self.audio_paused_until = t + self.audio_pause_s
+        self.audio_pause_rank = max(sounding, default=RANK[Priority.MEDIUM])
+        self.notes.append({"t": t, "note": "audio paused", "by": by})
+
+    def clear_all(self, t: float, reason: str, by: str | None) -> list[AlarmEvent]:
+        """End every alarm (the session ended): cleared with the reason and who."""
+        out = []
+        for cur in list(self.current.values()):
+            self.present[cur.condition] = False
+            out += self._record(replace(cur, t=t, state=AlarmState.CLEARED, by=by, reason=reason))
+        self.audio_paused_until = None
+        return out
+
+    # -- time -------------------------------------------------------------------------------
+    def tick(self, now: float) -> list[AlarmEvent]:
+        """Escalate unacknowledged alarms whose tier timeout has passed; end audio pause."""
+        if self.audio_paused_until is not None and now >= self.audio_paused_until:
+            self.audio_paused_until = None
+        out: list[AlarmEvent] = []
+        if not self.current:
+            return out
+        for alarm in list(self.current.values()):
+            if alarm.state not in _UNACKED or alarm.since is None:
+                continue
+            timeouts = self.escalation_after_s.get(alarm.priority.value, [])
+            if alarm.tier <= len(timeouts) and now - alarm.since >= timeouts[alarm.tier - 1]:
+                out += self._record(
+                    replace(
+                        alarm,
+                        t=now,
+                        state=AlarmState.ESCALATED,
+                        tier=alarm.tier + 1,
+                        reason=f"unacknowledged for {now - alarm.since:.0f} s: "
+                        f"tier {alarm.tier + 1}",
+                    )
+                )
+        return out
+
+    # -- internals ------------------------------------------------------------------------------
+    def _record(self, event: AlarmEvent, new_rank: int = 0) -> list[AlarmEvent]:
+        if event.state == AlarmState.CLEARED:
+            self.current.pop(event.condition, None)
+            self.present.pop(event.condition, None)
+        else:
+            self.current[event.condition] = event
+        self.history.append(event)
+        if new_rank and self.audio_paused_until is not None and new_rank > self.audio_pause_rank:
+            self.audio_paused_until = None
+            self.notes.append(
+                {"t": event.t, "note": f"audio pause broken by {event.condition}", "by": None}
+            )
+        return [event]

@@ -1,0 +1,218 @@
+"""Alarm rules as data, and the one generic evaluator that runs them.
+
+A `Rule` is one limit of one alarm condition: `bp_severe` is four rows (SBP ≥ 180 and
+DBP ≥ 110 confirmed by a second reading within 5 min; SBP ≥ 200 and DBP ≥ 120 on one
+reading). A condition is present while any of its rows is triggered and gone when none is.
+The default table is clinical-defaults.md "Physiological alarm rules"; clinics override it
+through `monitor.rules_config`, which builds these same dataclasses.
+
+Continuous channels (SpO2, pulse rate) are evaluated on every smoothed sample with an
+alarm-condition delay: the limit must be violated for `delay_s` before the row triggers, and
+the value must be back inside the limit by `hysteresis` for the same delay before it clears.
+Episodic channels (SBP, DBP, MAP) are evaluated once per cuff cycle; `confirm_count`
+readings within `confirm_window_s` are needed to trigger (a repeat reading confirms).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from monitor.core.models import AlarmKind, Channel, Priority
+
+Comparator = Literal["<", "<=", ">", ">="]
+
+#: Channels the core smooths and evaluates sample by sample.
+CONTINUOUS_CHANNELS: tuple[str, ...] = (Channel.SPO2, Channel.PULSE_RATE)
+#: Channels that come once per cuff cycle.
+EPISODIC_CHANNELS: tuple[str, ...] = (Channel.SBP, Channel.DBP, Channel.MAP)
+RULE_CHANNELS: tuple[str, ...] = CONTINUOUS_CHANNELS + EPISODIC_CHANNELS
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One limit of one alarm condition.
+
+    The effective limit is `absolute`, or the baseline-relative `baseline + offset` /
+    `baseline × factor` clamped by `clamp` (a ceiling for rising limits, a floor for falling
+    ones) so a relative limit never sits beyond the absolute one. A relative row without a
+    confirmed baseline is inactive; absolute rows are always active.
+    """
+
+    id: str
+    channel: str
+    priority: Priority
+    comparator: Comparator
+    absolute: float | None = None
+    offset: float | None = None
+    factor: float | None = None
+    clamp: float | None = None
+    delay_s: float = 0.0
+    hysteresis: float = 0.0
+    confirm_count: int = 1
+    confirm_window_s: float = 0.0
+    kind: AlarmKind = AlarmKind.PHYSIOLOGICAL
+
+    def __post_init__(self) -> None:
+        # The pydantic config validates clinic input with field names; this guards code.
+        if self.comparator not in ("<", "<=", ">", ">="):
+            raise ValueError(f"rule {self.id}: comparator {self.comparator!r}")
+        if (self.absolute is None) == (self.offset is None and self.factor is None):
+            raise ValueError(f"rule {self.id}: give either an absolute or a relative limit")
+        if self.offset is not None and self.factor is not None:
+            raise ValueError(f"rule {self.id}: offset and factor are exclusive")
+        if self.confirm_count < 1 or (self.confirm_count > 1 and self.confirm_window_s <= 0):
+            raise ValueError(f"rule {self.id}: confirmation needs a count ≥ 1 and a window")
+        if self.delay_s < 0 or self.hysteresis < 0:
+            raise ValueError(f"rule {self.id}: negative delay or hysteresis")
+
+    @property
+    def relative(self) -> bool:
+        return self.absolute is None
+
+    @property
+    def rising(self) -> bool:
+        return self.comparator in (">", ">=")
+
+    def limit(self, baseline: float | None) -> float | None:
+        """The effective limit for this baseline (None: the row is inactive)."""
+        if self.absolute is not None:
+            return self.absolute
+        if baseline is None:
+            return None
+        value = baseline + self.offset if self.offset is not None else baseline * (self.factor or 1)
+        if self.clamp is not None:
+            value = min(value, self.clamp) if self.rising else max(value, self.clamp)
+        return value
+
+
+def violates(comparator: str, value: float, limit: float) -> bool:
+    """True when `value` is outside the limit (the alarm side)."""
+    if comparator == "<":
+        return value < limit
+    if comparator == "<=":
+        return value <= limit
+    if comparator == ">":
+        return value > limit
+    return value >= limit
+
+
+def back_inside(comparator: str, value: float, limit: float, margin: float) -> bool:
+    """True when `value` is inside the limit by at least the hysteresis margin."""
+    if comparator in ("<", "<="):
+        return value >= limit + margin if margin else not violates(comparator, value, limit)
+    return value <= limit - margin if margin else not violates(comparator, value, limit)
+
+
+_H, _M, _L = Priority.HIGH, Priority.MEDIUM, Priority.LOW
+_BP_HYST, _SPO2_HYST, _HR_HYST = 5.0, 1.0, 5.0  # clinical-defaults.md "Hysteresis"
+
+#: clinical-defaults.md "Physiological alarm rules", one row per limit.
+DEFAULT_RULES: tuple[Rule, ...] = (
+    # bp_severe: confirmation reading for 180/110, one reading is enough at 200/120.
+    Rule("bp_severe", "sbp", _H, ">=", 180, hysteresis=_BP_HYST, confirm_count=2,
+         confirm_window_s=300),
+    Rule("bp_severe", "dbp", _H, ">=", 110, hysteresis=_BP_HYST, confirm_count=2,
+         confirm_window_s=300),
+    Rule("bp_severe", "sbp", _H, ">=", 200, hysteresis=_BP_HYST),
+    Rule("bp_severe", "dbp", _H, ">=", 120, hysteresis=_BP_HYST),
+    # Relative rises clamped to the bp_high ceilings: never later than the absolute alarm.
+    Rule("bp_rise", "sbp", _M, ">=", offset=40, clamp=160, hysteresis=_BP_HYST),
+    Rule("bp_rise", "dbp", _M, ">=", offset=25, clamp=100, hysteresis=_BP_HYST),
+    Rule("bp_high", "sbp", _M, ">=", 160, hysteresis=_BP_HYST),
+    Rule("bp_high", "dbp", _M, ">=", 100, hysteresis=_BP_HYST),
+    Rule("map_rise", "map", _L, ">=", factor=1.2, hysteresis=_BP_HYST),
+    Rule("bp_low", "sbp", _M, "<", 90, hysteresis=_BP_HYST),
+    Rule("bp_low", "map", _M, "<", 65, hysteresis=_BP_HYST),
+    Rule("spo2_severe", "spo2", _H, "<=", 85, delay_s=5, hysteresis=_SPO2_HYST),
+    Rule("spo2_low", "spo2", _M, "<", 90, delay_s=15, hysteresis=_SPO2_HYST),
+    # Relative drop clamped to the spo2_low floor.
+    Rule("spo2_drop", "spo2", _L, "<=", offset=-4, clamp=90, delay_s=60, hysteresis=_SPO2_HYST),
+    Rule("hr_high", "pulse_rate", _M, ">", 120, delay_s=60, hysteresis=_HR_HYST),
+    Rule("hr_high", "pulse_rate", _M, ">=", offset=30, clamp=120, delay_s=60,
+         hysteresis=_HR_HYST),
+    Rule("hr_severe_high", "pulse_rate", _H, ">=", 150, delay_s=10, hysteresis=_HR_HYST),
+    Rule("hr_low", "pulse_rate", _M, "<", 50, delay_s=10, hysteresis=_HR_HYST),
+    Rule("hr_severe_low", "pulse_rate", _H, "<", 40, delay_s=10, hysteresis=_HR_HYST),
+)  # fmt: skip
+
+
+class RuleState:
+    """The evaluator's memory of one rule row (mutable, owned by one room)."""
+
+    __slots__ = ("rule", "limit", "triggered", "pending_since", "clear_since", "hits", "value")
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self.limit: float | None = rule.absolute
+        self.triggered = False
+        self.pending_since: float | None = None  # limit violated continuously since
+        self.clear_since: float | None = None  # back inside by the margin since
+        self.hits: list[float] = []  # times of violating cuff readings (confirmation)
+        self.value: float | None = None  # the value that triggered / last evaluated
+
+    def reset(self) -> None:
+        self.triggered = False
+        self.pending_since = self.clear_since = None
+        self.hits.clear()
+        self.value = None
+
+
+def evaluate_continuous(state: RuleState, t: float, value: float) -> bool | None:
+    """Advance one continuous row with a smoothed sample; return its new trigger state when
+    it changed, else None."""
+    limit = state.limit
+    if limit is None:
+        return None
+    rule = state.rule
+    if not state.triggered:
+        if violates(rule.comparator, value, limit):
+            if state.pending_since is None:
+                state.pending_since = t
+            if t - state.pending_since >= rule.delay_s:
+                state.triggered = True
+                state.value = value
+                state.clear_since = None
+                return True
+        else:
+            state.pending_since = None
+        return None
+    state.value = value if violates(rule.comparator, value, limit) else state.value
+    if back_inside(rule.comparator, value, limit, rule.hysteresis):
+        if state.clear_since is None:
+            state.clear_since = t
+        if t - state.clear_since >= rule.delay_s:
+            state.triggered = False
+            state.pending_since = None
+            state.value = value
+            return False
+    else:
+        state.clear_since = None
+    return None
+
+
+def evaluate_episodic(state: RuleState, t: float, value: float) -> bool | None:
+    """Advance one episodic row with one cuff reading; return the new trigger state when it
+    changed, else None. A non-violating reading breaks a confirmation run."""
+    limit = state.limit
+    if limit is None:
+        return None
+    rule = state.rule
+    if violates(rule.comparator, value, limit):
+        hits = state.hits
+        hits.append(t)
+        while hits and hits[0] < t - rule.confirm_window_s:
+            hits.pop(0)
+        if not state.triggered and len(hits) >= rule.confirm_count:
+            state.triggered = True
+            state.value = value
+            return True
+        if state.triggered:
+            state.value = value
+        return None
+    state.hits.clear()
+    if state.triggered and back_inside(rule.comparator, value, limit, rule.hysteresis):
+        state.triggered = False
+        state.value = value
+        return False
+    return None

@@ -261,17 +261,32 @@ def test_session_record_matches_what_happened(
         ("session_end", None),
     ]
     assert lines[0] == {
-        "t": 0,
+        "t": 0.0,
         "room": "B",
         "type": "event",
         "event": "session_start",
+        "by": "local",
     }
     ack = next(x for x in lines if x.get("event") == "ack")
     assert ack["t"] == pytest.approx(t_ack - s["started"], abs=1e-5)
     assert all(
-        set(x) == {"t", "room", "type", "channel", "value", "status"}
+        set(x) == {"t", "room", "type", "channel", "value", "status", "source"}
         for x in lines
         if x["type"] == "reading"
+    )
+    # The export is what `vigil replay` reads: the core's own parser takes every line back.
+    from monitor.core.recording import parse_recording
+
+    assert len(parse_recording(recording.splitlines())) == len(lines)
+    # ... and replaying it gives the same alarm at the same time into the session.
+    (tmp_path / "session.jsonl").write_text(recording)
+    r = cli("replay", str(tmp_path / "session.jsonl"), influx_url=influxd.url)
+    assert r.returncode == 0, r.stderr
+    replayed = [json.loads(x) for x in r.stdout.splitlines()]
+    replayed_alarms = [(x["condition"], x["state"]) for x in replayed if x["type"] == "alarm"]
+    assert replayed_alarms == [(c, st) for c, st, _ in transitions]
+    assert replayed[[x["type"] for x in replayed].index("alarm")]["t"] == pytest.approx(
+        t_active - s["started"], abs=1.0
     )
 
     # bad input: a reason, never a crash

@@ -35,4 +35,4 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .vigil .pytest_cache
+	rm -rf $(VENV) .pytest_cache  # never .vigil: it holds the journal (the audit record)

@@ -81,6 +81,9 @@ def main() -> None:
     from benchmarks import paging
 
     paging.main()
+    from benchmarks import journal
+
+    journal.main()
 
 
 if __name__ == "__main__":

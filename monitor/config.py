@@ -137,6 +137,10 @@ class Settings(BaseSettings):
     influx_bucket: str = ""
     influx_batch_s: float = Field(1.0, gt=0)
     rooms: list[RoomConfig] = Field(default_factory=list)
+    # The local journal (SQLite): everything is written here first, then sent to InfluxDB.
+    journal_path: Path = Path(".vigil/journal.sqlite3")
+    # InfluxDB unreachable this long raises `storage_degraded` (clinical-defaults.md: 60 s).
+    storage_degraded_after_s: float = Field(60.0, gt=0)
     demo: bool = False
     # Seconds an alarm may stay unacknowledged before tier 2, then tier 3, is paged
     # (clinical-defaults.md "Escalation to phones"). Low-priority alarms never escalate.

@@ -8,7 +8,11 @@ and reloads the state, and says so while it does.
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Callable
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 SUBSCRIBER_QUEUE = 10_000
 
@@ -16,6 +20,11 @@ SUBSCRIBER_QUEUE = 10_000
 class Hub:
     def __init__(self) -> None:
         self._subscribers: set[asyncio.Queue[dict[str, Any] | None]] = set()
+        # Called with every message before fan-out (the journal records what others publish).
+        self._listeners: list[Callable[[dict[str, Any]], None]] = []
+
+    def add_listener(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        self._listeners.append(listener)
 
     def subscribe(self) -> asyncio.Queue[dict[str, Any] | None]:
         q: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(SUBSCRIBER_QUEUE)
@@ -26,6 +35,11 @@ class Hub:
         self._subscribers.discard(q)
 
     def publish(self, message: dict[str, Any]) -> None:
+        for listener in self._listeners:
+            try:
+                listener(message)
+            except Exception:  # a failing listener must not stop the live stream
+                log.exception("hub listener failed on %s", message.get("type"))
         for q in list(self._subscribers):
             try:
                 q.put_nowait(message)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,9 +25,10 @@ from drivers.sim.devices import make_sim
 from drivers.sim.pty import PtyPair
 from drivers.sim.runner import run_serial_sim
 from drivers.sim.scenarios import scenario
-from monitor.config import BLE_PROTOCOL, DeviceConfig, RoomConfig, Settings
+from monitor.config import BLE_PROTOCOL, ConfigError, DeviceConfig, RoomConfig, Settings
 from monitor.core.models import (
     AlarmEvent,
+    AlarmState,
     Control,
     DeviceState,
     LinkState,
@@ -36,8 +38,9 @@ from monitor.core.models import (
 from monitor.core.pipeline import RoomPipeline
 from monitor.core.schedule import BpRequest
 from monitor.hub import Hub
-from monitor.store import lineproto
 from monitor.store.influx import InfluxStore
+from monitor.store.journal import Journal
+from monitor.store.recorder import Recorder
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +80,20 @@ class Vigil:
             bucket=settings.influx_bucket,
             batch_s=settings.influx_batch_s,
         )
+        # Journal first, then InfluxDB (architecture.md "Storage").
+        try:
+            journal = Journal(settings.journal_path)
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(f"journal_path: cannot open {settings.journal_path}: {exc}") from None
+        self.recorder = Recorder(
+            journal,
+            self.store,
+            batch_s=settings.influx_batch_s,
+            degraded_after_s=settings.storage_degraded_after_s,
+            on_alarm=self._storage_alarm,
+            clock=clock,
+        )
+        self.hub.add_listener(self.recorder.hub_message)
         self.rooms: dict[str, Room] = {
             rc.id: Room(
                 config=rc,
@@ -95,7 +112,8 @@ class Vigil:
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
         self.started_at = self.clock()
-        self._spawn(self.store.run(), "influx")
+        self.recorder.config(self.settings.model_dump(mode="json", exclude={"influx_token"}))
+        self._spawn(self.recorder.run(), "journal-forwarder")
         for room in self.rooms.values():
             for dc in room.config.devices:
                 self._start_device(room, dc)
@@ -113,8 +131,9 @@ class Vigil:
                 await task
         self._tasks.clear()
         with contextlib.suppress(Exception):
-            await self.store.flush()
+            await self.recorder.final_flush()
         await self.store.aclose()
+        self.recorder.close()
         for room in self.rooms.values():
             for dev in room.devices:
                 if dev.pty is not None:
@@ -177,7 +196,7 @@ class Vigil:
             try:
                 if isinstance(item, Reading):
                     events = pipeline.feed(item)
-                    self.store.enqueue(lineproto.reading_line(rid, item))
+                    self.recorder.reading(rid, item)
                     self.hub.publish(
                         {
                             "type": "reading",
@@ -188,7 +207,7 @@ class Vigil:
                     )
                 elif isinstance(item, DeviceState):
                     events = pipeline.device_state(item)
-                    self.store.enqueue(lineproto.device_line(rid, item))
+                    self.recorder.device(rid, item)
                     self.hub.publish(
                         {
                             "type": "device",
@@ -200,6 +219,7 @@ class Vigil:
                         }
                     )
                 elif isinstance(item, Control):
+                    self.recorder.control_before(rid, item)
                     events = pipeline.control(item)
                 else:
                     events = pipeline.tick(item)
@@ -211,6 +231,8 @@ class Vigil:
                     self._request_bp(room, event)
                 else:
                     self._publish_event(event)
+            if isinstance(item, Control):
+                self.recorder.control_after(rid, item, pipeline.snapshot())
 
     def _request_bp(self, room: Room, request: BpRequest) -> None:
         """The BP schedule asks for a reading: start every cuff that accepts a command."""
@@ -243,11 +265,21 @@ class Vigil:
         finally:
             dev.measuring = False
 
+    def _storage_alarm(self, event: AlarmEvent) -> None:
+        """Storage trouble (`storage_degraded`, `journal_failed`) concerns every room's record:
+        each room's core raises it, as it owns alarm state (latching, ack, escalation)."""
+        args = {
+            "condition": event.condition,
+            "state": "cleared" if event.state == AlarmState.CLEARED else "active",
+            "reason": event.reason,
+        }
+        for room in self.rooms.values():
+            room.queue.put_nowait(
+                Control(t=event.t, event="technical_alarm", args=args, by="storage")
+            )
+
     def _publish_event(self, event: AlarmEvent | PhaseEvent) -> None:
-        if isinstance(event, AlarmEvent):
-            self.store.enqueue(lineproto.alarm_line(event))
-        else:
-            self.store.enqueue(lineproto.phase_line(event))
+        self.recorder.event(event)
         self.hub.publish(event.to_dict())
         self.notifier.on_event(event)
 
@@ -290,11 +322,14 @@ class Vigil:
     def health(self) -> dict[str, Any]:
         drivers = {d.config.id: self.device_view(d) for r in self.rooms.values() for d in r.devices}
         influx = self.store.health()
+        journal = self.recorder.health()
         ok = influx["status"] == "ok" and all(d["state"] == "connected" for d in drivers.values())
+        ok = ok and journal["status"] == "ok"
         return {
             "status": "ok" if ok else "degraded",
             "demo": self.settings.demo,
             "drivers": drivers,
             "influxdb": influx,
+            "journal": journal,
             "stream_subscribers": self.hub.subscribers,
         }

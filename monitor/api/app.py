@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from monitor import __version__
 from monitor.api.routes import ack, auth, history, rooms, stream, system, users
+from monitor.api.routes import sessions as sessions_routes
 from monitor.auth.middleware import AuthMiddleware
 from monitor.auth.setup import ensure_demo_users, open_store
 from monitor.auth.throttle import LoginThrottle
@@ -54,6 +55,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(history.router)
     app.include_router(stream.router)
     app.include_router(ack.router)
+    app.include_router(sessions_routes.router)
 
     @app.get("/", include_in_schema=False)
     async def dashboard() -> FileResponse:

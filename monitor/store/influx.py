@@ -84,6 +84,19 @@ class InfluxStore:
         self.last_ok = time.time()
         return True
 
+    async def write(self, lines: list[str]) -> None:
+        """Write these lines now (the journal forwarder's path); raise when InfluxDB refuses."""
+        try:
+            await self._write(lines)
+        except Exception as exc:
+            self.status = "degraded"
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            raise
+        self.written += len(lines)
+        self.status = "ok"
+        self.last_error = ""
+        self.last_ok = time.time()
+
     async def _write(self, batch: list[str]) -> None:
         body = "\n".join(batch).encode()
         if self.api == 1:

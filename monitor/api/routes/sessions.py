@@ -1,0 +1,174 @@
+"""Sessions and audit queries: lists, timelines, alarms with time to acknowledge, readings,
+reports (HTML, PDF, CSV, FHIR, recording) and clinic-level figures."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Response
+from pydantic import BaseModel, Field
+
+from monitor import report
+from monitor.api.deps import Clinician, Nurse, Viewer, VigilDep
+from monitor.report.query import SessionNotFound, SessionQueries, parse_when
+from monitor.store.journal import SessionRow
+
+router = APIRouter(prefix="/api", tags=["sessions"])
+
+ReportFormat = Literal["html", "pdf", "csv", "fhir", "recording"]
+
+
+def _queries(vigil: VigilDep) -> SessionQueries:
+    return SessionQueries(vigil.recorder.journal, vigil.store, clock=vigil.clock)
+
+
+def _when(value: str | None, name: str, *, end_of_day: bool = False) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        return parse_when(value, end_of_day=end_of_day)
+    except ValueError as exc:
+        raise HTTPException(422, f"{name}: {exc}") from None
+
+
+def _range(start: str | None, end: str | None) -> tuple[float | None, float | None]:
+    t0 = _when(start, "from")
+    t1 = _when(end, "to", end_of_day=True)
+    if t0 is not None and t1 is not None and t1 <= t0:
+        raise HTTPException(422, "to: must be after from")
+    return t0, t1
+
+
+def _session(q: SessionQueries, sid: str) -> SessionRow:
+    try:
+        return q.session(sid)
+    except SessionNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+From = Annotated[str | None, Query(alias="from", description="ISO date/date-time (UTC)")]
+To = Annotated[str | None, Query(alias="to", description="ISO date/date-time (UTC), inclusive")]
+
+
+@router.get("/sessions")
+async def list_sessions(
+    vigil: VigilDep, user: Viewer, room: str | None = None, start: From = None, end: To = None
+) -> list[dict[str, Any]]:
+    t0, t1 = _range(start, end)
+    if room is not None and room not in vigil.rooms and not vigil.recorder.journal.sessions(room):
+        raise HTTPException(404, f"no room {room!r}")
+    return [s.to_dict() for s in _queries(vigil).sessions(room, t0, t1)]
+
+
+@router.get("/sessions/{session_id}")
+async def get_session(session_id: str, vigil: VigilDep, user: Viewer) -> dict[str, Any]:
+    q = _queries(vigil)
+    _session(q, session_id)
+    rec = await q.record(session_id, with_readings=False)
+    from monitor.report.model import clinic_stats
+
+    return {
+        **rec.session.to_dict(),
+        "end": rec.end,
+        "alarms": clinic_stats([rec.episodes]).to_dict(),
+        "phases": [{"t": p.t, "phase": p.phase} for p in rec.phases],
+        "source": rec.source,
+    }
+
+
+@router.get("/sessions/{session_id}/timeline")
+async def session_timeline(session_id: str, vigil: VigilDep, user: Viewer) -> list[dict[str, Any]]:
+    q = _queries(vigil)
+    _session(q, session_id)
+    return await q.timeline(session_id)
+
+
+@router.get("/sessions/{session_id}/alarms")
+async def session_alarms(session_id: str, vigil: VigilDep, user: Viewer) -> list[dict[str, Any]]:
+    """Alarm episodes: priority, start, end, duration, time to acknowledge and who."""
+    q = _queries(vigil)
+    _session(q, session_id)
+    rec = await q.record(session_id, with_readings=False)
+    return [e.to_dict() for e in rec.episodes]
+
+
+@router.get("/sessions/{session_id}/readings")
+async def session_readings(
+    session_id: str,
+    vigil: VigilDep,
+    user: Viewer,
+    start: From = None,
+    end: To = None,
+    channel: str | None = None,
+) -> list[dict[str, Any]]:
+    """Readings in a window of the session (the whole session by default)."""
+    q = _queries(vigil)
+    s = _session(q, session_id)
+    a, b = q.window(s)
+    t0, t1 = _range(start, end)
+    rows, _ = await q.readings(s.room, max(a, t0 or a), min(b, t1 or b))
+    return [
+        {f: getattr(r, f) for f in r.__slots__}
+        for r in rows
+        if channel is None or r.channel == channel
+    ]
+
+
+@router.get("/sessions/{session_id}/report")
+async def session_report(
+    session_id: str, vigil: VigilDep, user: Viewer, format: ReportFormat = "html"
+) -> Response:
+    q = _queries(vigil)
+    _session(q, session_id)
+    rec = await q.record(session_id)
+    # Rendering (matplotlib, FHIR validation) is CPU work: off the event loop, so the rooms'
+    # monitoring never waits on a report.
+    body = await asyncio.to_thread(report.render, rec, format)
+    media, _ = report.FORMATS[format]
+    disposition = "inline" if format == "html" else "attachment"
+    return Response(
+        body,
+        media_type=media,
+        headers={
+            "Content-Disposition": f'{disposition}; filename="{report.filename(rec, format)}"'
+        },
+    )
+
+
+class NoteIn(BaseModel):
+    text: str = Field(min_length=1, max_length=4000)
+
+
+@router.post("/sessions/{session_id}/notes", status_code=201)
+async def add_note(session_id: str, body: NoteIn, vigil: VigilDep, user: Nurse) -> dict[str, Any]:
+    return _audit_session(vigil, session_id, "note", user.username, body.text)
+
+
+@router.post("/sessions/{session_id}/discharge_review", status_code=201)
+async def add_discharge_review(
+    session_id: str, body: NoteIn, vigil: VigilDep, user: Clinician
+) -> dict[str, Any]:
+    return _audit_session(vigil, session_id, "discharge_review", user.username, body.text)
+
+
+def _audit_session(vigil: VigilDep, sid: str, kind: str, who: str, text: str) -> dict[str, Any]:
+    s = _session(_queries(vigil), sid)
+    aid = vigil.recorder.audit(
+        kind, who, {"text": text}, t=vigil.clock(), room=s.room, session=s.id
+    )
+    if aid is None:
+        error = vigil.recorder.journal.last_error
+        raise HTTPException(503, f"the journal cannot be written: {error}")
+    return {"id": aid, "session": s.id, "kind": kind, "by": who}
+
+
+@router.get("/stats")
+async def stats(
+    vigil: VigilDep, user: Viewer, start: From = None, end: To = None, room: str | None = None
+) -> dict[str, Any]:
+    """Clinic figures for sessions started in [from, to]: alarms per session, median time to
+    acknowledge, sessions with high-priority alarms."""
+    t0, t1 = _range(start, end)
+    figures = await _queries(vigil).stats(t0, t1, room)
+    return {"from": t0, "to": t1, "room": room, **figures.to_dict()}

@@ -1,0 +1,199 @@
+"""What a session record is made of, and the figures derived from it. Pure: no I/O.
+
+Alarm transitions are grouped into episodes (active ... cleared) per condition; an episode's
+time to acknowledge runs from its first `active` to its first `acknowledged` transition.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from monitor.store.journal import AuditEntry, SessionRow
+
+PRIORITY_RANK = {"low": 1, "medium": 2, "high": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingRow:
+    t: float
+    channel: str
+    value: float | None
+    valid: bool
+    status: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmRow:
+    """One alarm transition."""
+
+    t: float
+    condition: str
+    kind: str
+    priority: str
+    state: str
+    value: float | None = None
+    limit: float | None = None
+    baseline: float | None = None
+    reason: str = ""
+    by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseRow:
+    t: float
+    phase: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmEpisode:
+    condition: str
+    kind: str
+    priority: str  # the highest priority it reached
+    started: float
+    acknowledged: float | None
+    acknowledged_by: str | None
+    ended: float | None  # cleared; None when still open at the end of the record
+    escalations: int
+    worst_value: float | None
+    limit: float | None
+    # A latched (high) alarm's condition can be gone before it is acknowledged and cleared.
+    resolved: float | None = None
+
+    @property
+    def time_to_ack_s(self) -> float | None:
+        return None if self.acknowledged is None else self.acknowledged - self.started
+
+    @property
+    def duration_s(self) -> float | None:
+        """How long the condition lasted: until it resolved, else until it cleared."""
+        end = self.resolved if self.resolved is not None else self.ended
+        return None if end is None else end - self.started
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["time_to_ack_s"] = self.time_to_ack_s
+        d["duration_s"] = self.duration_s
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """Everything the report shows about one session."""
+
+    session: SessionRow
+    end: float  # the session's end, or "now" for an open session
+    readings: list[ReadingRow]
+    alarms: list[AlarmRow]
+    phases: list[PhaseRow]
+    audit: list[AuditEntry]
+    source: str = "influxdb"  # where readings/alarms came from: influxdb or journal
+    episodes: list[AlarmEpisode] = field(default_factory=list)
+
+    def entries(self, *kinds: str) -> list[AuditEntry]:
+        return [e for e in self.audit if e.kind in kinds]
+
+    def notes(self) -> list[AuditEntry]:
+        return [e for e in self.audit if e.kind == "note"]
+
+    def discharge_reviews(self) -> list[AuditEntry]:
+        return [e for e in self.audit if e.kind == "discharge_review"]
+
+    def baselines(self) -> list[AuditEntry]:
+        return [e for e in self.audit if e.kind == "baseline"]
+
+
+def episodes(alarms: list[AlarmRow]) -> list[AlarmEpisode]:
+    """Group transitions into episodes per condition, in the order they started."""
+    open_: dict[str, dict[str, Any]] = {}
+    done: list[dict[str, Any]] = []
+    for a in sorted(alarms, key=lambda a: a.t):
+        ep = open_.get(a.condition)
+        if ep is None:
+            if a.state == "cleared":
+                continue  # the end of an episode that began before this record
+            ep = {
+                "condition": a.condition,
+                "kind": a.kind,
+                "priority": a.priority,
+                "started": a.t,
+                "acknowledged": None,
+                "acknowledged_by": None,
+                "ended": None,
+                "escalations": 0,
+                "worst_value": a.value,
+                "limit": a.limit,
+                "resolved": None,
+            }
+            open_[a.condition] = ep
+        if PRIORITY_RANK.get(a.priority, 0) > PRIORITY_RANK.get(ep["priority"], 0):
+            ep["priority"] = a.priority
+        if a.value is not None and a.limit is not None and ep["worst_value"] is not None:
+            # "worst" is the value furthest beyond the limit, on the side it was crossed.
+            below = ep["worst_value"] < a.limit
+            ep["worst_value"] = (
+                min(ep["worst_value"], a.value) if below else max(ep["worst_value"], a.value)
+            )
+        if a.state == "acknowledged" and ep["acknowledged"] is None:
+            ep["acknowledged"] = a.t
+            ep["acknowledged_by"] = a.by or None
+        elif a.state == "escalated":
+            ep["escalations"] += 1
+        elif a.state == "resolved" and ep["resolved"] is None:
+            ep["resolved"] = a.t
+        elif a.state == "cleared":
+            ep["ended"] = a.t
+            done.append(open_.pop(a.condition))
+    done.extend(open_.values())
+    return sorted((AlarmEpisode(**d) for d in done), key=lambda e: (e.started, e.condition))
+
+
+def channel_summary(readings: list[ReadingRow]) -> dict[str, dict[str, float | int]]:
+    """Per channel: count of valid values, min, median, max."""
+    by: dict[str, list[float]] = {}
+    invalid: dict[str, int] = {}
+    for r in readings:
+        if r.valid and r.value is not None:
+            by.setdefault(r.channel, []).append(r.value)
+        else:
+            invalid[r.channel] = invalid.get(r.channel, 0) + 1
+    out: dict[str, dict[str, float | int]] = {}
+    for ch in sorted(set(by) | set(invalid)):
+        vals = by.get(ch, [])
+        out[ch] = {"valid": len(vals), "invalid": invalid.get(ch, 0)}
+        if vals:
+            out[ch].update({"min": min(vals), "median": statistics.median(vals), "max": max(vals)})
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicStats:
+    sessions: int
+    alarms: int
+    alarms_per_session: float | None
+    acknowledged: int
+    median_time_to_ack_s: float | None
+    sessions_with_high_priority: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def clinic_stats(per_session: list[list[AlarmEpisode]]) -> ClinicStats:
+    """Clinic-level figures over the sessions given (technical alarms included)."""
+    all_eps = [e for eps in per_session for e in eps]
+    acks = [e.time_to_ack_s for e in all_eps if e.time_to_ack_s is not None]
+    n = len(per_session)
+    return ClinicStats(
+        sessions=n,
+        alarms=len(all_eps),
+        alarms_per_session=len(all_eps) / n if n else None,
+        acknowledged=len(acks),
+        median_time_to_ack_s=statistics.median(acks) if acks else None,
+        sessions_with_high_priority=sum(
+            1 for eps in per_session if any(e.priority == "high" for e in eps)
+        ),
+    )

@@ -1,0 +1,259 @@
+"""Audit queries: InfluxQL against InfluxDB, the journal for what InfluxDB lacks.
+
+Sessions (who, pseudonym, dose time) and the hash-chained audit entries come from the
+journal; readings, alarm transitions and phases come from InfluxDB by InfluxQL, so the same
+queries run on InfluxDB 1.x, 2.x and 3.x. When InfluxDB cannot answer, the journal (which
+holds everything) answers instead and the record says so (`source`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from monitor.report.model import (
+    AlarmRow,
+    ClinicStats,
+    PhaseRow,
+    ReadingRow,
+    SessionRecord,
+    clinic_stats,
+    episodes,
+)
+from monitor.store.influx import InfluxStore
+from monitor.store.journal import Journal, SessionRow
+
+log = logging.getLogger(__name__)
+
+PAGE = 10_000  # rows per InfluxQL page: servers may cap a response (max-row-limit)
+
+
+class SessionNotFound(LookupError):
+    pass
+
+
+def _q(s: str) -> str:
+    """An InfluxQL string literal."""
+    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _ns(t: float) -> int:
+    return int(round(t * 1e9))
+
+
+def _f(v: Any) -> float | None:
+    return None if v is None else float(v)
+
+
+class SessionQueries:
+    def __init__(
+        self, journal: Journal, store: InfluxStore, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.journal = journal
+        self.store = store
+        self.clock = clock
+
+    # -- sessions -------------------------------------------------------------------------
+    def sessions(
+        self, room: str | None = None, t0: float | None = None, t1: float | None = None
+    ) -> list[SessionRow]:
+        return self.journal.sessions(room, t0, t1)
+
+    def session(self, sid: str) -> SessionRow:
+        s = self.journal.session(sid)
+        if s is None:
+            raise SessionNotFound(f"no session {sid!r}")
+        return s
+
+    def window(self, s: SessionRow) -> tuple[float, float]:
+        return s.started, s.ended if s.ended is not None else self.clock()
+
+    # -- InfluxQL -------------------------------------------------------------------------
+    async def _paged(self, select: str) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        offset = 0
+        while True:
+            page = await self.store.query(f"{select} LIMIT {PAGE} OFFSET {offset}")
+            rows.extend(page)
+            if len(page) < PAGE:
+                return rows
+            offset += PAGE
+
+    def _where(self, room: str, t0: float, t1: float) -> str:
+        return f"WHERE room = {_q(room)} AND time >= {_ns(t0)} AND time <= {_ns(t1)}"
+
+    async def readings(self, room: str, t0: float, t1: float) -> tuple[list[ReadingRow], str]:
+        """Readings in a window, oldest first, and where they came from."""
+        try:
+            rows = await self._paged(
+                f"SELECT value, valid, status, channel, source FROM reading "
+                f"{self._where(room, t0, t1)}"
+            )
+        except Exception as exc:  # noqa: BLE001 - the journal holds the same readings
+            log.warning("InfluxDB query failed (%s); reading the journal", exc)
+            out = []
+            for p in self.journal.points(room, t0, t1, ["reading"]):
+                d = p.payload
+                out.append(
+                    ReadingRow(
+                        t=float(d["t"]),
+                        channel=d["channel"],
+                        value=_f(d.get("value")),
+                        valid=d.get("value") is not None
+                        and not _excluded(frozenset(d.get("status", []))),
+                        status=",".join(sorted(d.get("status", []))),
+                        source=d.get("source", ""),
+                    )
+                )
+            return out, "journal"
+        return [
+            ReadingRow(
+                t=r["time"] / 1e9,
+                channel=r["channel"],
+                value=_f(r.get("value")),
+                valid=bool(r.get("valid")),
+                status=r.get("status") or "",
+                source=r.get("source") or "",
+            )
+            for r in rows
+        ], "influxdb"
+
+    async def alarms(self, room: str, t0: float, t1: float) -> tuple[list[AlarmRow], str]:
+        try:
+            rows = await self._paged(
+                'SELECT value, "limit", baseline, reason, "by", condition, kind, priority, '
+                f"state FROM alarm {self._where(room, t0, t1)}"
+            )
+        except Exception as exc:  # noqa: BLE001
+            log.warning("InfluxDB query failed (%s); reading the journal", exc)
+            return [
+                _alarm_from(p.payload) for p in self.journal.points(room, t0, t1, ["alarm"])
+            ], "journal"
+        return [
+            AlarmRow(
+                t=r["time"] / 1e9,
+                condition=r["condition"],
+                kind=r["kind"],
+                priority=r["priority"],
+                state=r["state"],
+                value=_f(r.get("value")),
+                limit=_f(r.get("limit")),
+                baseline=_f(r.get("baseline")),
+                reason=r.get("reason") or "",
+                by=r.get("by") or "",
+            )
+            for r in rows
+        ], "influxdb"
+
+    async def phases(self, room: str, t0: float, t1: float) -> list[PhaseRow]:
+        try:
+            rows = await self._paged(f"SELECT phase, detail FROM phase {self._where(room, t0, t1)}")
+        except Exception:  # noqa: BLE001
+            return [
+                PhaseRow(p.t, p.payload["phase"], p.payload.get("detail", ""))
+                for p in self.journal.points(room, t0, t1, ["phase"])
+            ]
+        return [PhaseRow(r["time"] / 1e9, r["phase"], r.get("detail") or "") for r in rows]
+
+    # -- a whole session ------------------------------------------------------------------
+    async def record(self, sid: str, *, with_readings: bool = True) -> SessionRecord:
+        s = self.session(sid)
+        t0, t1 = self.window(s)
+        readings, src_r = await self.readings(s.room, t0, t1) if with_readings else ([], "influxdb")
+        alarms, src_a = await self.alarms(s.room, t0, t1)
+        phases = await self.phases(s.room, t0, t1)
+        audit = self.journal.audit_entries(session=sid)
+        return SessionRecord(
+            session=s,
+            end=t1,
+            readings=readings,
+            alarms=alarms,
+            phases=phases,
+            audit=audit,
+            source="journal" if "journal" in (src_r, src_a) else "influxdb",
+            episodes=episodes(alarms),
+        )
+
+    async def timeline(self, sid: str) -> list[dict[str, Any]]:
+        """Phases, alarm transitions, controls, baselines, notes, notifications, by time."""
+        rec = await self.record(sid, with_readings=False)
+        items: list[dict[str, Any]] = [
+            {"t": p.t, "type": "phase", "phase": p.phase, "detail": p.detail} for p in rec.phases
+        ]
+        items += [{"type": "alarm", **_asdict(a)} for a in rec.alarms]
+        for e in rec.audit:
+            if e.kind in ("alarm", "phase"):
+                continue  # already there from InfluxDB
+            items.append({"t": e.t, "type": e.kind, "who": e.who, "id": e.id, **_flat(e.payload)})
+        # On a tie the cause (a control) comes before its effect (the transition it caused).
+        return sorted(items, key=lambda i: (i["t"], i["type"] != "control"))
+
+    async def stats(
+        self, t0: float | None, t1: float | None, room: str | None = None
+    ) -> ClinicStats:
+        per_session = []
+        for s in self.sessions(room, t0, t1):
+            a, b = self.window(s)
+            alarms, _ = await self.alarms(s.room, a, b)
+            per_session.append(episodes(alarms))
+        return clinic_stats(per_session)
+
+
+def _excluded(status: frozenset[str]) -> bool:
+    from monitor.core.models import EXCLUDING_FLAGS
+
+    return bool(status & EXCLUDING_FLAGS)
+
+
+def _alarm_from(d: dict[str, Any]) -> AlarmRow:
+    return AlarmRow(
+        t=float(d["t"]),
+        condition=d["condition"],
+        kind=d["kind"],
+        priority=d["priority"],
+        state=d["state"],
+        value=_f(d.get("value")),
+        limit=_f(d.get("limit")),
+        baseline=_f(d.get("baseline")),
+        reason=d.get("reason") or "",
+        by=d.get("by") or "",
+    )
+
+
+def _asdict(a: AlarmRow) -> dict[str, Any]:
+    return {f: getattr(a, f) for f in a.__slots__}
+
+
+def _flat(payload: dict[str, Any]) -> dict[str, Any]:
+    """Payload keys for a timeline item, never overriding its own t/type/who/id."""
+    return {k: v for k, v in payload.items() if k not in ("t", "type", "who", "id")}
+
+
+def parse_when(text: str, *, end_of_day: bool = False) -> float:
+    """ISO date or date-time (UTC when no zone) or POSIX seconds → POSIX seconds.
+
+    A bare date means the start of that day, or with `end_of_day` the start of the next, so
+    `from=2026-11-01&to=2026-11-30` covers all of November 30.
+    """
+    from datetime import UTC, date, datetime, timedelta
+
+    text = text.strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        if len(text) == 10:
+            d = date.fromisoformat(text)
+            dt = datetime(d.year, d.month, d.day, tzinfo=UTC)
+            return (dt + timedelta(days=1 if end_of_day else 0)).timestamp()
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not a date (YYYY-MM-DD), an ISO date-time or POSIX seconds"
+        ) from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.timestamp()

@@ -1,0 +1,151 @@
+"""What the runtime records: readings, events, controls and hub messages into the journal.
+
+The journal is written first; the forwarder sends it on to InfluxDB. When the journal cannot
+be written the line goes straight to the InfluxStore's memory queue (so it is not lost while
+InfluxDB is up) and `journal_failed` is raised; InfluxDB down for long raises
+`storage_degraded`. Both go to `on_alarm`, which the runtime publishes like any alarm event.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from monitor.core.models import AlarmEvent, Control, DeviceState, PhaseEvent, Reading
+from monitor.store import lineproto
+from monitor.store.forwarder import Forwarder
+from monitor.store.health import StorageAlarms
+from monitor.store.influx import InfluxStore
+from monitor.store.journal import Journal, canonical_json
+
+# Hub message types the runtime journals itself (or that are not worth keeping).
+_NOT_FROM_HUB = frozenset({"reading", "device", "alarm", "phase", "heartbeat", "snapshot"})
+# Controls that change a session's record.
+_PATIENT_KEYS = ("patient", "initials", "pseudonym")
+
+
+class Recorder:
+    def __init__(
+        self,
+        journal: Journal,
+        store: InfluxStore,
+        *,
+        batch_s: float = 1.0,
+        degraded_after_s: float = 60.0,
+        on_alarm: Callable[[AlarmEvent], None] = lambda e: None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.journal = journal
+        self.store = store
+        self.clock = clock
+        self.on_alarm = on_alarm
+        self.alarms = StorageAlarms(degraded_after_s=degraded_after_s)
+        self._last_ns: dict[tuple[str, str, str], int] = {}
+        self.forwarder = Forwarder(
+            journal, store, self.alarms, batch_s=batch_s, on_alarm=self._alarm, clock=clock
+        )
+
+    def _alarm(self, event: AlarmEvent) -> None:
+        self.on_alarm(event)
+
+    def _checked(self, ok: bool, line: str | None) -> None:
+        if not ok and line is not None:
+            self.store.enqueue(line)  # not lost while InfluxDB is up
+        for event in self.alarms.journal(self.clock(), ok, self.journal.last_error):
+            self.on_alarm(event)
+
+    def _point(self, kind: str, room: str | None, t: float, line: str, payload: Any) -> None:
+        self._checked(self.journal.append(kind, room, t, line, payload) is not None, line)
+
+    # -- what the runtime calls -----------------------------------------------------------
+    def reading(self, room: str, r: Reading) -> None:
+        line = lineproto.reading_line(room, r)
+        # InfluxDB keeps one point per series and timestamp. Frames that arrive in one read
+        # share a receive time, so a later reading of the same series would overwrite an
+        # earlier one: space them 1 ns apart (the journal keeps the reading's own time).
+        key = (room, r.channel, r.source)
+        head, _, stamp = line.rpartition(" ")
+        ns = max(int(stamp), self._last_ns.get(key, -1) + 1)
+        self._last_ns[key] = ns
+        self._point("reading", room, r.t, f"{head} {ns}", r.to_dict())
+
+    def device(self, room: str, s: DeviceState) -> None:
+        payload = {"source": s.source, "state": s.state.value, "detail": s.detail, "t": s.t}
+        self._point("device", room, s.t, lineproto.device_line(room, s), payload)
+
+    def event(self, e: AlarmEvent | PhaseEvent) -> None:
+        """An alarm transition or phase change: a point to forward and an audit entry."""
+        if isinstance(e, AlarmEvent):
+            self._point("alarm", e.room, e.t, lineproto.alarm_line(e), e.to_dict())
+            self.audit("alarm", e.by, e.to_dict(), t=e.t, room=e.room)
+        else:
+            self._point("phase", e.room, e.t, lineproto.phase_line(e), e.to_dict())
+            self.audit("phase", None, e.to_dict(), t=e.t, room=e.room)
+
+    def control_before(self, room: str, c: Control) -> None:
+        """A control entering the room: open the session first so the audit entry joins it."""
+        if c.event == "session_start":
+            patient = next((str(c.args[k]) for k in _PATIENT_KEYS if c.args.get(k)), "")
+            sid = self.journal.start_session(room, c.t, patient, c.by)
+            self._checked(sid is not None, None)
+        payload = {"event": c.event, "args": c.args, "t": c.t}
+        self.audit("control", c.by, payload, t=c.t, room=room)
+
+    def control_after(self, room: str, c: Control, snapshot: dict[str, Any]) -> None:
+        """After the pipeline took the control: record the confirmed baseline, close sessions."""
+        if c.event in ("dose", "baseline"):
+            if c.event == "dose":
+                self.journal.mark_dose(room, c.t, c.by)
+            baseline = {"baseline": snapshot.get("baseline"), "limits": snapshot.get("limits")}
+            self.audit("baseline", c.by, baseline, t=c.t, room=room)
+        elif c.event == "session_end":
+            self.journal.end_session(room, c.t, c.by)
+
+    def hub_message(self, message: dict[str, Any]) -> None:
+        """Hub listener: journal what other parts publish (notifications, ...)."""
+        kind = str(message.get("type", ""))
+        if kind and kind not in _NOT_FROM_HUB:
+            self._checked(self.journal.record(kind, dict(message)) is not None, None)
+
+    def audit(
+        self,
+        kind: str,
+        who: str | None,
+        payload: dict[str, Any],
+        *,
+        t: float | None = None,
+        room: str | None = None,
+        session: str | None = None,
+    ) -> int | None:
+        """For other parts (logins, config changes, notes): an audit entry with who."""
+        t = self.clock() if t is None else t
+        aid = self.journal.audit(kind, who, payload, t=t, room=room, session=session)
+        self._checked(aid is not None, None)
+        return aid
+
+    def config(self, settings: dict[str, Any], who: str | None = None) -> int | None:
+        """Audit the configuration when it differs from the last one recorded (secrets are
+        the caller's to leave out)."""
+        last = self.journal.last_audit("config")
+        if last is not None and last.payload == json.loads(canonical_json(settings)):
+            return None
+        return self.audit("config", who, settings)
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def run(self) -> None:
+        await self.forwarder.run()
+
+    async def final_flush(self) -> None:
+        await self.forwarder.forward_once()
+
+    def close(self) -> None:
+        self.journal.close()
+
+    def health(self) -> dict[str, Any]:
+        return {
+            **self.journal.health(),
+            "forwarded": self.forwarder.forwarded,
+            "alarms": sorted(self.alarms.active),
+        }

@@ -21,6 +21,7 @@ import pytest
 
 from monitor.report.document import secs
 from tests.conftest import ROOT, Influxd, VigilProcess, collect_stream
+from tests.conftest import TEST_ADMIN as ADMIN  # the account VigilProcess acts as
 
 pytestmark = pytest.mark.slow
 
@@ -89,7 +90,7 @@ def test_session_record_matches_what_happened(
     try:
         wait_for(lambda: messages, 10, "the stream")
         ev = "/api/rooms/B/events"
-        assert app.post(ev, json={"event": "session_start", "args": {"patient": "JD"}}).is_success
+        assert app.post(ev, json={"event": "session_start", "args": {"pseudonym": "JD"}}).is_success
         time.sleep(1.0)
         assert app.post(ev, json={"event": "dose"}).status_code == 202
         wait_for(lambda: any(a["state"] == "active" for a in alarms()), 40, "spo2_low active")
@@ -115,8 +116,8 @@ def test_session_record_matches_what_happened(
     transitions = [(a["condition"], a["state"], a["by"]) for a in alarms()]
     assert transitions == [
         ("spo2_low", "active", None),
-        ("spo2_low", "acknowledged", "local"),
-        ("spo2_low", "cleared", "local"),  # the core names who ended an acknowledged alarm
+        ("spo2_low", "acknowledged", ADMIN),
+        ("spo2_low", "cleared", ADMIN),  # the core names who ended an acknowledged alarm
     ]
     t_active, t_ack, t_clear = (a["t"] for a in alarms())
     phases = [(m["phase"], m["t"]) for m in messages if m.get("type") == "phase"]
@@ -130,9 +131,9 @@ def test_session_record_matches_what_happened(
     assert (s["room"], s["patient"], s["started_by"], s["dosed_by"], s["ended_by"]) == (
         "B",
         "JD",
-        "local",
-        "local",
-        "local",
+        ADMIN,
+        ADMIN,
+        ADMIN,
     )
     assert (s["started"], s["dose_t"], s["ended"]) == (phases[0][1], phases[1][1], phases[2][1])
     assert app.get("/api/sessions", params={"room": "B", "to": "2001-01-01"}).json() == []
@@ -146,7 +147,7 @@ def test_session_record_matches_what_happened(
             "priority": "medium",
             "started": pytest.approx(t_active, abs=1e-6),
             "acknowledged": pytest.approx(t_ack, abs=1e-6),
-            "acknowledged_by": "local",
+            "acknowledged_by": ADMIN,
             "ended": pytest.approx(t_clear, abs=1e-6),
             "escalations": 0,
             "worst_value": alarms()[0]["value"],
@@ -215,14 +216,14 @@ def test_session_record_matches_what_happened(
         for cell in (
             "spo2_low",
             "medium",
-            "local",
+            ADMIN,
             secs(t_ack - t_active),
             secs(t_clear - t_active),
         )
     )
     assert "calm, eyes closed" in page and "fit for discharge" in page
     baseline_table = page[page.index('<table id="baseline-and-limits">') :]
-    assert "<td>local</td>" in baseline_table[: baseline_table.index("</table>")]
+    assert f"<td>{ADMIN}</td>" in baseline_table[: baseline_table.index("</table>")]
     assert "secondary alarm system" in page
 
     pdf = app.get(f"/api/sessions/{sid}/report", params={"format": "pdf"})
@@ -232,8 +233,8 @@ def test_session_record_matches_what_happened(
     rows = list(csv.DictReader(io.StringIO(csv_text)))
     assert [(r["condition"], r["state"], r["who"]) for r in rows if r["type"] == "alarm"] == [
         ("spo2_low", "active", ""),
-        ("spo2_low", "acknowledged", "local"),
-        ("spo2_low", "cleared", "local"),
+        ("spo2_low", "acknowledged", ADMIN),
+        ("spo2_low", "cleared", ADMIN),
     ]
     assert [float(r["t"]) for r in rows if r["type"] == "reading" and r["channel"] == "spo2"] == (
         pytest.approx(streamed, abs=1e-3)
@@ -265,7 +266,7 @@ def test_session_record_matches_what_happened(
         "room": "B",
         "type": "event",
         "event": "session_start",
-        "by": "local",
+        "by": ADMIN,
     }
     ack = next(x for x in lines if x.get("event") == "ack")
     assert ack["t"] == pytest.approx(t_ack - s["started"], abs=1e-5)

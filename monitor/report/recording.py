@@ -17,7 +17,7 @@ from monitor.report.progress import Tick, no_tick
 
 # A recording is for replaying against changed rules, often away from the clinic: it carries
 # no patient pseudonym or initials.
-IDENTITY_KEYS = frozenset({"patient", "initials", "pseudonym"})
+IDENTITY_KEYS = frozenset({"pseudonym"})  # the one identity a session carries
 
 
 def items(rec: SessionRecord) -> list[Reading | Control]:

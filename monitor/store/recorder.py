@@ -23,7 +23,7 @@ from monitor.store.journal import Journal, canonical_json
 # Hub message types the runtime journals itself (or that are not worth keeping).
 _NOT_FROM_HUB = frozenset({"reading", "device", "alarm", "phase", "heartbeat", "snapshot"})
 # Controls that change a session's record.
-_PATIENT_KEYS = ("patient", "initials", "pseudonym")
+PSEUDONYM_KEY = "pseudonym"  # the session_start argument (monitor/api/routes/events.py)
 
 
 class Recorder:
@@ -87,7 +87,7 @@ class Recorder:
     def control_before(self, room: str, c: Control) -> None:
         """A control entering the room: open the session first so the audit entry joins it."""
         if c.event == "session_start":
-            patient = next((str(c.args[k]) for k in _PATIENT_KEYS if c.args.get(k)), "")
+            patient = str(c.args.get(PSEUDONYM_KEY) or "")
             sid = self.journal.start_session(room, c.t, patient, c.by)
             self._checked(sid is not None, None)
         payload = {"event": c.event, "args": c.args, "t": c.t}

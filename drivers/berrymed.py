@@ -7,12 +7,10 @@ LSB-first: ehborisov's BitStruct lists fields MSB-first and reads them reversed.
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from drivers.syncbit import SyncBitFramer, pack, pulse_rate
-from drivers.values import reading
-from monitor.core.models import Channel, Flag, Reading
+from drivers.syncbit import SyncBitDecoder, pack
+from monitor.core.models import Flag
 
 PROTOCOL_ID = "berrymed"
 B0_NO_SIGNAL = 0x10
@@ -20,22 +18,14 @@ B0_PROBE_UNPLUGGED = 0x20
 B0_BEEP = 0x40
 B2_NO_FINGER = 0x10
 B2_SEARCHING = 0x20
-PR_INVALID = (0.0, 255.0)
-SPO2_INVALID = (0.0, 127.0)
 
 
-@dataclass(frozen=True, slots=True)
-class BciPacket:
-    pr: int
-    spo2: int
-    pleth: int
-    signal: int  # 0-8, masked 0x0F (bgould masks 0x07)
-    bar: int
-    status_raw: tuple[int, int]
+@dataclass
+class BerryMedDecoder(SyncBitDecoder):
+    source: str = "berrymed"
+    protocol_id: str = PROTOCOL_ID
 
-    @property
-    def flags(self) -> frozenset[str]:
-        b0, b2 = self.status_raw
+    def flags_of(self, b0: int, b2: int) -> frozenset[str]:
         flags = set()
         if b0 & B0_PROBE_UNPLUGGED or b2 & B2_NO_FINGER:
             flags.add(Flag.PROBE_OFF)
@@ -44,43 +34,6 @@ class BciPacket:
         if b0 & B0_NO_SIGNAL:
             flags.add(Flag.LOW_SIGNAL_QUALITY)
         return frozenset(flags)
-
-
-def decode(p: bytes) -> BciPacket:
-    return BciPacket(
-        pr=pulse_rate(p[2], p[3]),
-        spo2=p[4] & 0x7F,
-        pleth=p[1] & 0x7F,
-        signal=p[0] & 0x0F,
-        bar=p[2] & 0x0F,
-        status_raw=(p[0], p[2]),
-    )
-
-
-@dataclass
-class BerryMedDecoder:
-    source: str = "berrymed"
-    protocol_id: str = PROTOCOL_ID
-    dropped: Counter[str] = field(default_factory=Counter)
-    frames: int = 0
-    _framer: SyncBitFramer = field(init=False)
-
-    def __post_init__(self) -> None:
-        self._framer = SyncBitFramer(self.dropped)
-
-    def feed(self, data: bytes, t: float) -> list[Reading]:
-        out: list[Reading] = []
-        for raw in self._framer.feed(data):
-            p = decode(raw)
-            self.frames += 1
-            st = p.flags
-            # No finger, no measurement: numbers sent with the probe off are stale.
-            pr, spo2 = (None, None) if Flag.PROBE_OFF in st else (p.pr, p.spo2)
-            out.append(
-                reading(t, Channel.PULSE_RATE, pr, st, source=self.source, invalid=PR_INVALID)
-            )
-            out.append(reading(t, Channel.SPO2, spo2, st, source=self.source, invalid=SPO2_INVALID))
-        return out
 
 
 def encode(

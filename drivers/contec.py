@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from drivers.syncbit import SyncBitFramer, pack, pulse_rate
+from drivers.syncbit import PR_INVALID, SPO2_INVALID, SyncBitDecoder, pack
 from drivers.values import reading
 from monitor.core.models import Channel, Flag, Reading
 
@@ -22,66 +22,21 @@ NEW_ID = "contec-9byte"
 # ---------------------------------------------------------------- legacy 5-byte stream
 B2_PROBE_ERROR = 0x10  # byte 2 bit 4: probe error / no finger (all sources agree)
 B2_SEARCHING = 0x20  # byte 2 bit 5: pulse searching
-PR_INVALID = (0.0, 255.0)
-SPO2_INVALID = (0.0, 127.0)
 
 
-@dataclass(frozen=True, slots=True)
-class LegacyPacket:
-    pr: int
-    spo2: int
-    pleth: int
-    signal: int
-    bar: int
-    status_raw: tuple[int, int]  # bytes 0 and 2 as received (byte 0 bits 4/5 are disputed)
+@dataclass
+class ContecLegacyDecoder(SyncBitDecoder):
+    source: str = "contec"
+    protocol_id: str = LEGACY_ID
 
-    @property
-    def flags(self) -> frozenset[str]:
+    def flags_of(self, b0: int, b2: int) -> frozenset[str]:
         # Byte 0 bits 4/5 mean different things in different sources: never rely on them.
-        b2 = self.status_raw[1]
         flags = set()
         if b2 & B2_PROBE_ERROR:
             flags.add(Flag.PROBE_OFF)
         if b2 & B2_SEARCHING:
             flags.add(Flag.SEARCHING)
         return frozenset(flags)
-
-
-def decode_legacy(p: bytes) -> LegacyPacket:
-    return LegacyPacket(
-        pr=pulse_rate(p[2], p[3]),
-        spo2=p[4] & 0x7F,
-        pleth=p[1] & 0x7F,
-        signal=p[0] & 0x0F,
-        bar=p[2] & 0x0F,
-        status_raw=(p[0], p[2]),
-    )
-
-
-@dataclass
-class ContecLegacyDecoder:
-    source: str = "contec"
-    protocol_id: str = LEGACY_ID
-    dropped: Counter[str] = field(default_factory=Counter)
-    frames: int = 0
-    _framer: SyncBitFramer = field(init=False)
-
-    def __post_init__(self) -> None:
-        self._framer = SyncBitFramer(self.dropped)
-
-    def feed(self, data: bytes, t: float) -> list[Reading]:
-        out: list[Reading] = []
-        for raw in self._framer.feed(data):
-            p = decode_legacy(raw)
-            self.frames += 1
-            st = p.flags
-            # No finger, no measurement: numbers sent with the probe off are stale.
-            pr, spo2 = (None, None) if Flag.PROBE_OFF in st else (p.pr, p.spo2)
-            out.append(
-                reading(t, Channel.PULSE_RATE, pr, st, source=self.source, invalid=PR_INVALID)
-            )
-            out.append(reading(t, Channel.SPO2, spo2, st, source=self.source, invalid=SPO2_INVALID))
-        return out
 
 
 def encode_legacy(

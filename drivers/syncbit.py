@@ -10,7 +10,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from drivers.values import reading
+from monitor.core.models import Channel, Flag, Reading
+
 PACKET_LEN = 5
+PR_INVALID = (0.0, 255.0)  # PR 255 (and 0): no reading
+SPO2_INVALID = (0.0, 127.0)  # SpO2 127 (and 0): no reading
 
 
 @dataclass
@@ -37,6 +42,60 @@ class SyncBitFramer:
                     self._packet = bytearray()
         if skipped:
             self.dropped["resync_bytes"] += skipped
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class SyncBitPacket:
+    """One 5-byte packet's fields; what the status bits mean is the protocol's to say."""
+
+    pr: int
+    spo2: int
+    pleth: int
+    signal: int  # 0-8, masked 0x0F (bgould/berrymed-pulseox-reader masks 0x07)
+    bar: int
+    status_raw: tuple[int, int]  # bytes 0 and 2 as received
+
+
+def decode_packet(p: bytes) -> SyncBitPacket:
+    return SyncBitPacket(
+        pr=pulse_rate(p[2], p[3]),
+        spo2=p[4] & 0x7F,
+        pleth=p[1] & 0x7F,
+        signal=p[0] & 0x0F,
+        bar=p[2] & 0x0F,
+        status_raw=(p[0], p[2]),
+    )
+
+
+@dataclass
+class SyncBitDecoder:
+    """Readings from a sync-bit stream. Subclasses say how their status bits read."""
+
+    source: str = ""
+    protocol_id: str = ""
+    dropped: Counter[str] = field(default_factory=Counter)
+    frames: int = 0
+    _framer: SyncBitFramer = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._framer = SyncBitFramer(self.dropped)
+
+    def flags_of(self, b0: int, b2: int) -> frozenset[str]:
+        raise NotImplementedError
+
+    def feed(self, data: bytes, t: float) -> list[Reading]:
+        out: list[Reading] = []
+        for raw in self._framer.feed(data):
+            p = decode_packet(raw)
+            self.frames += 1
+            st = self.flags_of(*p.status_raw)
+            # No finger, no measurement: numbers sent with the probe off are stale.
+            pr, spo2 = (None, None) if Flag.PROBE_OFF in st else (p.pr, p.spo2)
+            out.append(
+                reading(t, Channel.PULSE_RATE, pr, st, source=self.source, invalid=PR_INVALID)
+            )
+            out.append(reading(t, Channel.SPO2, spo2, st, source=self.source, invalid=SPO2_INVALID))
         return out
 
 

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drivers.berrymed import BciPacket, BerryMedDecoder, decode, encode
+from drivers.berrymed import BerryMedDecoder, encode
 from drivers.contec import ContecLegacyDecoder
-from drivers.syncbit import SyncBitFramer
+from drivers.syncbit import SyncBitFramer, SyncBitPacket, decode_packet
 from monitor.core.models import Flag, Reading
 from tests.serial_helpers import T, assert_physiological, feed_chunked, mutate
 
@@ -66,7 +66,7 @@ def test_vectors(name: str, data: bytes, expected: list[Reading]) -> None:
 def test_fields_lsb_first_and_signal_masked_with_0x0f() -> None:
     # Signal strength 8 needs bit 3 (bgould masks 0x07 and reads 0); bar graph 12 likewise.
     # Bits are LSB-first (ehborisov's BitStruct reverses them).
-    assert decode(bytes((0xC8, 0x40, 0x4C, 52, 92))) == BciPacket(
+    assert decode_packet(bytes((0xC8, 0x40, 0x4C, 52, 92))) == SyncBitPacket(
         pr=180, spo2=92, pleth=0x40, signal=8, bar=12, status_raw=(0xC8, 0x4C)
     )
 

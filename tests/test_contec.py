@@ -11,14 +11,13 @@ from drivers.contec import (
     CMD_START_LIVE,
     ContecLegacyDecoder,
     ContecNewDecoder,
-    LegacyPacket,
     command,
-    decode_legacy,
     encode_legacy,
     encode_live,
     hide_high_bits,
     restore_high_bits,
 )
+from drivers.syncbit import SyncBitPacket, decode_packet
 from monitor.core.models import Flag, Reading
 from tests.serial_helpers import T, assert_physiological, feed_chunked, mutate
 
@@ -83,7 +82,7 @@ def test_legacy_vectors(name: str, data: bytes, expected: list[Reading]) -> None
 
 
 def test_legacy_packet_keeps_raw_status() -> None:
-    assert decode_legacy(bytes((0xB6, 0x30, 0x55, 22, 96))) == LegacyPacket(
+    assert decode_packet(bytes((0xB6, 0x30, 0x55, 22, 96))) == SyncBitPacket(
         pr=150, spo2=96, pleth=0x30, signal=6, bar=5, status_raw=(0xB6, 0x55)
     )
 

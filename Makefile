@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint venv clean
+.PHONY: run stop test bench lint venv clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -24,7 +24,14 @@ run: $(STAMP)
 ## Run the whole test suite (installs influxd and Chromium when missing and allowed)
 test: $(STAMP)
 	scripts/ensure-influxdb.sh install
+	scripts/apt-ensure.sh chromium chromium
 	$(BIN)/pytest
+
+## Stop the local influxd that `make run` started (its data stays in .vigil/influxdb)
+stop:
+	@if [ -f .vigil/influxdb/influxd.pid ]; then kill $$(cat .vigil/influxdb/influxd.pid) \
+	  2>/dev/null && echo "stopped influxd"; rm -f .vigil/influxdb/influxd.pid; \
+	else echo "no local influxd started by make run"; fi
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -14,14 +14,8 @@ if [ -n "$url" ]; then
   exit 0
 fi
 
-if ! command -v influxd >/dev/null 2>&1; then
-  if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" = 0 ] || sudo -n true 2>/dev/null; }; then
-    sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo -n"
-    echo "InfluxDB: influxd not found; installing Debian's influxdb package…"
-    $sudo_cmd apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq influxdb >/dev/null
-  else
-    cat >&2 <<'MSG'
+if ! "$here/scripts/apt-ensure.sh" influxd influxdb 2>/dev/null; then
+  cat >&2 <<'MSG'
 InfluxDB: influxd is not installed and cannot be installed here (no apt-get, or no root/sudo).
 Either point Vigil at an existing server:
     export VIGIL_INFLUX_URL=http://host:8086      # InfluxDB 1.x, or 2.x/3.x compatibility API
@@ -29,10 +23,10 @@ Either point Vigil at an existing server:
     # for 2.x's native API: VIGIL_INFLUX_API=2 VIGIL_INFLUX_TOKEN=… VIGIL_INFLUX_ORG=… VIGIL_INFLUX_BUCKET=…
 or run everything in containers:  docker compose up
 MSG
-    exit 1
-  fi
+  exit 1
 fi
 [ "$mode" = install ] && exit 0
+"$here/scripts/apt-ensure.sh" curl curl
 
 if curl -fsS -m 2 http://127.0.0.1:8086/ping >/dev/null 2>&1; then
   echo "InfluxDB: already answering on http://127.0.0.1:8086"

@@ -66,6 +66,15 @@ class Room:
     devices: list[Device] = field(default_factory=list)
 
 
+def _report_task_end(task: asyncio.Task[None]) -> None:
+    """Long-lived tasks (drivers, room loops, forwarder) must not die unnoticed."""
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if exc is not None:
+        log.error("task %s stopped: %r", task.get_name(), exc, exc_info=exc)
+
+
 class Vigil:
     def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
@@ -140,7 +149,9 @@ class Vigil:
                     dev.pty.close()
 
     def _spawn(self, coro: Any, name: str) -> None:
-        self._tasks.append(asyncio.create_task(coro, name=name))
+        task = asyncio.create_task(coro, name=name)
+        task.add_done_callback(_report_task_end)
+        self._tasks.append(task)
 
     def _start_device(self, room: Room, dc: DeviceConfig) -> None:
         if dc.protocol == BLE_PROTOCOL:

@@ -248,6 +248,7 @@ class Journal:
         self.failed = False
         self.last_error = ""
         self.appended = 0
+        self.commits = 0  # transactions committed by the writer (each one fsync)
         self.dropped = 0  # point rows given up after a long failure (their lines went to InfluxDB)
         # Called from the writer thread whenever an outcome is queued (the Recorder hands it
         # to its event loop with call_soon_threadsafe).
@@ -332,7 +333,7 @@ class Journal:
             pid = self._next_point
             self._next_point += 1
             self._put((_POINT, pid, t, kind, room, session, line, data))
-        self.appended += 1
+            self.appended += 1
         return pid
 
     def audit(
@@ -450,6 +451,7 @@ class Journal:
             ok = self._commit(db, batch) if batch else True
             if ok:
                 self._written += len(batch)
+                self.commits += bool(batch)
                 batch, handed = [], 0
                 if self.failed:
                     self.failed, self.last_error = False, ""
@@ -779,6 +781,7 @@ class Journal:
             "appended": self.appended,
             "pending": self.pending(),
             "dropped": self.dropped,
+            "commits": self.commits,
             "commit_window_s": self.commit_window_s,
             "last_error": self.last_error,
         }

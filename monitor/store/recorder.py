@@ -74,14 +74,9 @@ class Recorder:
             for event in self.alarms.journal(self.clock(), outcome.ok, outcome.error):
                 self.on_alarm(event)
 
-    def _checked(self, ok: bool, line: str | None) -> None:
-        # Writes are queued; their failures arrive from the writer thread (drain).
-        self.drain()
-
     def _point(self, kind: str, room: str | None, t: float, line: str, payload: Any) -> None:
         self.journal.append(kind, room, t, line, payload)
-        if self.journal._outcomes:  # cheap check on the hot path
-            self.drain()
+        self.drain()
 
     # -- what the runtime calls -----------------------------------------------------------
     def reading(self, room: str, r: Reading) -> None:
@@ -112,8 +107,8 @@ class Recorder:
         """A control entering the room: open the session first so the audit entry joins it."""
         if c.event == "session_start":
             patient = str(c.args.get(PSEUDONYM_KEY) or "")
-            sid = self.journal.start_session(room, c.t, patient, c.by)
-            self._checked(sid is not None, None)
+            self.journal.start_session(room, c.t, patient, c.by)
+            self.drain()  # writes are queued: their failures come back from the writer
         payload = {"event": c.event, "args": c.args, "t": c.t}
         self.audit("control", c.by, payload, t=c.t, room=room)
 
@@ -131,7 +126,8 @@ class Recorder:
         """Hub listener: journal what other parts publish (notifications, ...)."""
         kind = str(message.get("type", ""))
         if kind and kind not in _NOT_FROM_HUB:
-            self._checked(self.journal.record(kind, dict(message)) is not None, None)
+            self.journal.record(kind, dict(message))
+            self.drain()
 
     def audit(
         self,
@@ -146,7 +142,7 @@ class Recorder:
         """For other parts (logins, config changes, notes): an audit entry with who."""
         t = self.clock() if t is None else t
         aid = self.journal.audit(kind, who, payload, t=t, room=room, session=session)
-        self._checked(aid is not None, None)
+        self.drain()
         return aid
 
     def config(self, settings: dict[str, Any], who: str | None = None) -> int | None:

@@ -139,6 +139,12 @@ class Settings(BaseSettings):
     rooms: list[RoomConfig] = Field(default_factory=list)
     # The local journal (SQLite): everything is written here first, then sent to InfluxDB.
     journal_path: Path = Path(".vigil/journal.sqlite3")
+    # Group commit: journal rows are committed (one fsync) at most this long after they are
+    # queued; a crash loses at most this window. Nothing is forwarded before it is committed.
+    journal_commit_window_s: float = Field(0.1, gt=0, le=5)
+    # Prune readings older than this many days from the journal once InfluxDB has them
+    # (audit entries, sessions and events are never pruned). None or 0: keep everything.
+    journal_retention_days: float | None = Field(None, ge=0)
     # InfluxDB unreachable this long raises `storage_degraded` (clinical-defaults.md: 60 s).
     storage_degraded_after_s: float = Field(60.0, gt=0)
     demo: bool = False

@@ -91,7 +91,9 @@ class Vigil:
         )
         # Journal first, then InfluxDB (architecture.md "Storage").
         try:
-            journal = Journal(settings.journal_path)
+            journal = Journal(
+                settings.journal_path, commit_window_s=settings.journal_commit_window_s
+            )
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(f"journal_path: cannot open {settings.journal_path}: {exc}") from None
         self.recorder = Recorder(
@@ -101,6 +103,7 @@ class Vigil:
             degraded_after_s=settings.storage_degraded_after_s,
             on_alarm=self._storage_alarm,
             clock=clock,
+            retention_days=settings.journal_retention_days,
         )
         self.hub.add_listener(self.recorder.hub_message)
         self.rooms: dict[str, Room] = {

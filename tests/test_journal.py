@@ -164,6 +164,9 @@ async def test_forwarder_sends_by_id_and_resending_is_harmless(
 async def test_journal_failure_raises_journal_failed_and_loses_nothing(
     influxd: Influxd, tmp_path: Path
 ) -> None:
+    """The disk refuses writes: `journal_failed` is raised, the readings it could not take go
+    to InfluxDB's memory queue, and the rows wait in memory; once the disk writes again they
+    are committed in order (the audit chain has no hole) and the alarm clears."""
     store = InfluxStore(influxd.url, "vigil_journal_failed")
     clock = iter(float(t) for t in range(500, 600))
     events: list[AlarmEvent] = []
@@ -171,17 +174,27 @@ async def test_journal_failure_raises_journal_failed_and_loses_nothing(
         Journal(tmp_path / "j.sqlite3"), store, on_alarm=events.append, clock=lambda: next(clock)
     )
     rec.reading("A", reading(1.0))
-    rec.journal._db.execute("PRAGMA query_only = 1")  # the disk refuses writes from now on
+    # The disk refuses writes from now on (after the reading above is committed).
+    rec.journal.call_in_writer(lambda db: db.execute("PRAGMA query_only = 1"))
     rec.reading("A", reading(2.0))
     rec.control_before("A", Control(t=3.0, event="note", by="nurse"))
+    assert rec.sync() is False
     assert (rec.journal.failed, store.pending) == (True, 1)
     assert rec.health()["status"] == "failed"
-    rec.journal._db.execute("PRAGMA query_only = 0")
+    assert "readonly" in rec.journal.last_error
+    rec.journal.call_in_writer(lambda db: db.execute("PRAGMA query_only = 0"))
     rec.reading("A", reading(4.0))
+    assert rec.sync() is True
+    # Clock 500: the first failure; 501: the retry before the disk came back (still failing,
+    # no second alarm); 502: writing again.
     assert [(e.condition, e.state, e.priority, e.kind, e.t) for e in events] == [
-        ("journal_failed", AlarmState.ACTIVE, Priority.HIGH, AlarmKind.TECHNICAL, 501.0),
-        ("journal_failed", AlarmState.CLEARED, Priority.HIGH, AlarmKind.TECHNICAL, 503.0),
+        ("journal_failed", AlarmState.ACTIVE, Priority.HIGH, AlarmKind.TECHNICAL, 500.0),
+        ("journal_failed", AlarmState.CLEARED, Priority.HIGH, AlarmKind.TECHNICAL, 502.0),
     ]
+    # Nothing lost from the journal either: the held rows were written once it recovered.
+    assert [p.t for p in rec.journal.points("A", 0, 10, ["reading"])] == [1.0, 2.0, 4.0]
+    assert [(e.kind, e.who) for e in rec.journal.iter_audit()] == [("control", "nurse")]
+    assert rec.journal.verify().ok
     assert await rec.forwarder.forward_once()
     rows = influxd.query("SELECT value FROM reading", db="vigil_journal_failed")
     assert [r["time"] for r in rows] == [
@@ -189,6 +202,7 @@ async def test_journal_failure_raises_journal_failed_and_loses_nothing(
         "1970-01-01T00:00:02Z",
         "1970-01-01T00:00:04Z",
     ]
+    rec.close()
     await store.aclose()
 
 

@@ -61,6 +61,9 @@ class Forwarder:
             return False
         if self.store.pending and not await self.store.flush():
             return False
+        # Commit what was queued before this round (off the loop), so it goes out now; only
+        # committed rows are ever read below.
+        await self.journal.committed()
         while True:
             rows = self.journal.unsent(self.batch_lines)
             if not rows:
@@ -69,7 +72,10 @@ class Forwarder:
                 await self.store.write([line for _, line in rows])
             except Exception:  # noqa: BLE001 - the rows stay unsent and are retried
                 return False
-            if not self.journal.mark_forwarded([i for i, _ in rows]):
+            self.journal.mark_forwarded([i for i, _ in rows])
+            # The mark must be committed before the next unsent() read, or the same rows
+            # would be read again.
+            if not await self.journal.committed():
                 return False  # re-sent next round: harmless, the points are idempotent
             self.forwarded += len(rows)
 

@@ -1,9 +1,18 @@
 """The local journal: SQLite in WAL mode, written before anything else.
 
-Every reading and event is appended here first (durably) and forwarded to InfluxDB later by
-the forwarder, which reads unsent rows by id and marks them sent; so InfluxDB being down
+Every reading and event is appended here first and forwarded to InfluxDB later by the
+forwarder, which reads unsent committed rows by id and marks them sent; so InfluxDB being down
 loses nothing and a crash between write and mark merely re-sends points that land on the
 same series and timestamp (harmless).
+
+Group commit, off the event loop: `append`, `audit` and the session writes only queue the row
+(its id and, for audit entries, its hash are assigned at once, in call order, under a lock).
+One writer thread commits the queue in batches: one transaction and one fsync
+(synchronous=FULL) per `commit_window_s` (default 0.1 s). A crash or power loss loses at most
+the rows queued in the last window and the commit in progress; the forwarder only ever sends
+committed rows, so nothing reaches InfluxDB that the journal could lose. Reads use a second
+connection and see every committed row; the read methods the API and reports use first commit
+what this process queued (`_barrier`), so a caller reads its own writes.
 
 Tables:
   points    every reading and event as a line-protocol row to forward, with its JSON payload
@@ -13,18 +22,28 @@ Tables:
             entry breaks the chain at that entry (`vigil audit verify`).
   sessions  one row per room session: pseudonym/initials only, start, dose, end and who.
 
-A write failure never raises into the caller: it returns None and sets `failed` and
-`last_error`, so the runtime can raise the `journal_failed` alarm and keep monitoring.
+A write failure never raises into the caller: the writer sets `failed` and `last_error`, keeps
+the rows in memory and retries them in order (so the hash chain has no hole), and reports a
+`WriteOutcome` with the lines it could not write, so the recorder can raise `journal_failed`,
+hand the lines to InfluxDB's memory queue and keep monitoring.
+
+Retention (`prune`): readings older than N days are deleted once forwarded; audit entries are
+never pruned, so the chain stays verifiable end to end.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import logging
+import queue
 import sqlite3
+import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +55,20 @@ log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64  # the "previous hash" of the first audit entry
 MAX_PATIENT_CHARS = 16  # initials or a pseudonym, never a name: messages carry no identity
+# Group commit: the writer commits what arrived within this window after the first queued row
+# in one transaction and one fsync. A crash (or power loss) loses at most the rows queued in
+# the last window plus the commit in progress; nothing is forwarded before it is committed.
+COMMIT_WINDOW_S = 0.1
+MAX_BATCH = 20_000  # rows per transaction at most (a burst commits early)
+MAX_BACKLOG = 500_000  # rows held in memory while the journal fails (~25 min of 100 rooms)
+RETRY_S = 1.0  # a failing journal is retried this often (and at every flush)
+PRUNE_CHUNK = 5_000  # readings deleted per transaction, so pruning never stalls commits
+
+# Queue item tags (tuples keep the hot path cheap).
+_POINT, _AUDIT, _SQL = "p", "a", "x"
+_INSERT_POINT = (
+    "INSERT INTO points (id, t, kind, room, session, line, payload) VALUES (?,?,?,?,?,?,?)"
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS points (
@@ -50,6 +83,7 @@ CREATE TABLE IF NOT EXISTS points (
 );
 CREATE INDEX IF NOT EXISTS points_unsent ON points (id) WHERE forwarded = 0;
 CREATE INDEX IF NOT EXISTS points_room_t ON points (room, t);
+CREATE INDEX IF NOT EXISTS points_kind_t ON points (kind, t);
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY,
     t REAL NOT NULL,
@@ -145,18 +179,87 @@ class PointRow:
     payload: dict[str, Any]
 
 
+def _line(item: tuple[Any, ...]) -> str:
+    return str(item[6])
+
+
 def _utc_stamp(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).strftime("%Y%m%d-%H%M%S")
 
 
-class Journal:
-    """The journal file. Synchronous and fast; one instance per process."""
+class _Flush:
+    """A marker: commit everything queued before it now, then report the outcome."""
 
-    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
+    __slots__ = ("done",)
+
+    def __init__(self, done: Callable[[bool], None]) -> None:
+        self.done = done
+
+
+class _Call:
+    """A marker: run `fn(db)` on the writer's connection after the current batch commits
+    (pruning, which runs its own short transactions; test hooks)."""
+
+    __slots__ = ("event", "fn", "result")
+
+    def __init__(self, fn: Callable[[sqlite3.Connection], Any]) -> None:
+        self.fn = fn
+        self.event = threading.Event()
+        self.result: Any = None
+
+
+_STOP = object()
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOutcome:
+    """What the writer thread reports to the event loop: the journal failing or writing again,
+    and the lines of readings/events it could not write (to go to InfluxDB's memory queue)."""
+
+    ok: bool
+    error: str
+    lines: tuple[str, ...] = ()
+
+
+class Journal:
+    """The journal file; one instance per process.
+
+    Writers (append, audit, sessions, mark_forwarded) only queue: a row id and the audit hash
+    are assigned at once, in call order, under a lock, so the chain is ordered even with
+    several producer threads. One writer thread commits what is queued in group commits.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        readonly: bool = False,
+        commit_window_s: float = COMMIT_WINDOW_S,
+        max_batch: int = MAX_BATCH,
+        max_backlog: int = MAX_BACKLOG,
+        retry_s: float = RETRY_S,
+    ) -> None:
         self.path = Path(path)
+        self.readonly = readonly
+        self.commit_window_s = commit_window_s
+        self.max_batch = max_batch
+        self.max_backlog = max_backlog
+        self.retry_s = retry_s
         self.failed = False
         self.last_error = ""
         self.appended = 0
+        self.commits = 0  # transactions committed by the writer (each one fsync)
+        self.dropped = 0  # point rows given up after a long failure (their lines went to InfluxDB)
+        # Called from the writer thread whenever an outcome is queued (the Recorder hands it
+        # to its event loop with call_soon_threadsafe).
+        self.on_outcome: Callable[[], None] | None = None
+        self._outcomes: deque[WriteOutcome] = deque()
+        self._lock = threading.Lock()
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._queued = 0  # items queued (producer side only)
+        self._written = 0  # items committed or given up (writer thread only)
+        self._thread: threading.Thread | None = None
+        self._wdb: sqlite3.Connection | None = None
         if readonly:
             if not self.path.exists():
                 raise FileNotFoundError(f"no journal at {self.path}")
@@ -165,63 +268,73 @@ class Journal:
             )
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            wdb = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            wdb.execute("PRAGMA journal_mode=WAL")
             # FULL: a committed row survives power loss, not only a process crash.
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(SCHEMA)
+            wdb.execute("PRAGMA synchronous=FULL")
+            wdb.executescript(SCHEMA)
+            self._wdb = wdb
+            # Reads (reports, queries, the forwarder) use their own connection: in WAL mode
+            # they see every committed row and never wait for the writer.
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         self._head = self._load_head()
+        self._next_point = self._max_id("points") + 1
+        self._next_audit = self._max_id("audit") + 1
+        self._sids: set[str] = set()  # session ids made here (they may not be committed yet)
         self._open_sessions: dict[str, str] = {
             r["room"]: r["id"]
             for r in self._db.execute(
                 "SELECT room, id FROM sessions WHERE ended IS NULL ORDER BY started"
             )
         }
+        if self._wdb is not None:
+            self._thread = threading.Thread(
+                target=self._writer, name=f"journal-writer {self.path.name}", daemon=True
+            )
+            self._thread.start()
 
     def close(self) -> None:
+        """Commit everything queued, stop the writer, close the file."""
+        if self._thread is not None:
+            self._queue.put(_STOP)
+            self._thread.join()
+            self._thread = None
+        if self._wdb is not None:
+            self._wdb.close()
         self._db.close()
 
     def _load_head(self) -> str:
         row = self._db.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
         return str(row["hash"]) if row else GENESIS
 
-    # -- writing --------------------------------------------------------------------------
-    def _write(self, do: Any) -> Any:
-        """Run `do(db)` in one transaction; on failure record it and return None."""
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                result = do(self._db)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if not self.failed:
-                log.error("journal %s cannot be written: %s", self.path, exc)
-            self.failed = True
-            self.last_error = f"{type(exc).__name__}: {exc}"
-            return None
-        self.failed = False
-        self.last_error = ""
-        return result
+    def _max_id(self, table: str) -> int:
+        return int(self._db.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0])
+
+    # -- queueing (the callers' side: cheap, never touches the disk) ------------------------
+    def _put(self, item: tuple[Any, ...]) -> None:
+        if self._wdb is None:
+            raise sqlite3.OperationalError(f"journal {self.path} is open read-only")
+        self._queued += 1
+        self._queue.put(item)
+
+    def pending(self) -> int:
+        """Rows and updates queued but not yet committed."""
+        return self._queued - self._written
 
     def append(self, kind: str, room: str | None, t: float, line: str, payload: Any) -> int | None:
-        """Append one reading or event to forward; its row id, or None when the write failed."""
+        """Queue one reading or event to forward; its row id.
+
+        Durable within the commit window; a failing journal keeps it in memory and retries
+        (its line also goes to InfluxDB through `WriteOutcome.lines`)."""
         session = self._open_sessions.get(room) if room else None
-
-        def do(db: sqlite3.Connection) -> int:
-            cur = db.execute(
-                "INSERT INTO points (t, kind, room, session, line, payload) VALUES (?,?,?,?,?,?)",
-                (t, kind, room, session, line, canonical_json(payload)),
-            )
-            return int(cur.lastrowid or 0)
-
-        rid = self._write(do)
-        if rid is not None:
+        data = canonical_json(payload)
+        with self._lock:
+            pid = self._next_point
+            self._next_point += 1
+            self._put((_POINT, pid, t, kind, room, session, line, data))
             self.appended += 1
-        return rid  # type: ignore[no-any-return]
+        return pid
 
     def audit(
         self,
@@ -233,7 +346,9 @@ class Journal:
         room: str | None = None,
         session: str | None = None,
     ) -> int | None:
-        """Append a hash-chained audit entry (also forwarded to InfluxDB as `audit`).
+        """Queue a hash-chained audit entry (also forwarded to InfluxDB as `audit`); its id,
+        or None while the journal is failing (the entry waits in memory and is written, in
+        its place in the chain, once the journal writes again; it is not durable yet).
 
         It joins `session` when given, else the room's open session, if any.
         """
@@ -241,41 +356,21 @@ class Journal:
         if session is None and room:
             session = self._open_sessions.get(room)
         payload = json.loads(canonical_json(payload))  # what is stored is what is hashed
-
-        def do(db: sqlite3.Connection) -> tuple[int, str]:
-            prev = self._head
-            cur = db.execute(
-                "INSERT INTO audit (t, kind, who, room, session, payload, prev_hash, hash) "
-                "VALUES (?,?,?,?,?,?,?,'')",
-                (t, kind, who, room, session, canonical_json(payload), prev),
-            )
-            aid = int(cur.lastrowid or 0)
+        data = canonical_json(payload)
+        with self._lock:
+            aid, pid, prev = self._next_audit, self._next_point, self._head
             entry = AuditEntry(aid, t, kind, who, room, session, payload, prev, "")
             h = entry_hash(prev, entry.hashed_fields())
-            db.execute("UPDATE audit SET hash = ? WHERE id = ?", (h, aid))
             line = lineproto.line(
                 "audit",
                 {"kind": kind, "room": room or ""},
-                {
-                    "id": aid,
-                    "who": who or "",
-                    "session": session or "",
-                    "payload": canonical_json(payload),
-                    "hash": h,
-                },
+                {"id": aid, "who": who or "", "session": session or "", "payload": data, "hash": h},
                 t,
             )
-            db.execute(
-                "INSERT INTO points (t, kind, room, session, line, payload) VALUES (?,?,?,?,?,?)",
-                (t, "audit", room, session, line, canonical_json({"audit_id": aid})),
-            )
-            return aid, h
-
-        result = self._write(do)
-        if result is None:
-            return None
-        self._head = result[1]
-        return int(result[0])
+            point = canonical_json({"audit_id": aid})
+            self._put((_AUDIT, aid, t, kind, who, room, session, data, prev, h, pid, line, point))
+            self._next_audit, self._next_point, self._head = aid + 1, pid + 1, h
+        return None if self.failed else aid
 
     def record(self, kind: str, payload: dict[str, Any]) -> int | None:
         """Audit any message published on the hub (notifications, ...) by its own fields."""
@@ -300,67 +395,270 @@ class Journal:
         if previous is not None:
             self.end_session(room, t, "superseded by a new session")
         base = f"{room}-{_utc_stamp(t)}"
-
-        def do(db: sqlite3.Connection) -> str:
-            sid, n = base, 1
-            while db.execute("SELECT 1 FROM sessions WHERE id = ?", (sid,)).fetchone():
-                n += 1
-                sid = f"{base}-{n}"
-            db.execute(
+        sid, n = base, 1
+        while (
+            sid in self._sids
+            or self._db.execute("SELECT 1 FROM sessions WHERE id = ?", (sid,)).fetchone()
+        ):
+            n += 1
+            sid = f"{base}-{n}"
+        self._sids.add(sid)
+        self._put(
+            (
+                _SQL,
                 "INSERT INTO sessions (id, room, patient, started, started_by) VALUES (?,?,?,?,?)",
                 (sid, room, patient, t, who),
             )
-            return sid
-
-        sid = self._write(do)
-        if sid is not None:
-            self._open_sessions[room] = sid
-        return sid  # type: ignore[no-any-return]
+        )
+        self._open_sessions[room] = sid
+        return sid
 
     def mark_dose(self, room: str, t: float, who: str | None) -> None:
         sid = self._open_sessions.get(room)
         if sid is not None:
-            self._write(
-                lambda db: db.execute(
-                    "UPDATE sessions SET dose_t = ?, dosed_by = ? WHERE id = ?", (t, who, sid)
-                )
-            )
+            q = "UPDATE sessions SET dose_t = ?, dosed_by = ? WHERE id = ?"
+            self._put((_SQL, q, (t, who, sid)))
 
     def end_session(self, room: str, t: float, who: str | None) -> None:
         sid = self._open_sessions.pop(room, None)
         if sid is not None:
-            self._write(
-                lambda db: db.execute(
-                    "UPDATE sessions SET ended = ?, ended_by = ? WHERE id = ?", (t, who, sid)
-                )
-            )
+            q = "UPDATE sessions SET ended = ?, ended_by = ? WHERE id = ?"
+            self._put((_SQL, q, (t, who, sid)))
 
-    # -- forwarding -----------------------------------------------------------------------
+    # -- the writer thread ----------------------------------------------------------------
+    def _writer(self) -> None:
+        assert self._wdb is not None
+        db = self._wdb
+        batch: list[tuple[Any, ...]] = []  # queued items not yet committed (retries first)
+        handed = 0  # how many of `batch` had their lines handed over already
+        while True:
+            waiters: list[Callable[[bool], None]] = []
+            calls: list[_Call] = []
+            stop = False
+            if not batch:
+                stop = self._take(self._queue.get(), batch, waiters, calls)
+            # Group commit: gather what arrives within the window after the first item.
+            deadline = time.monotonic() + (self.retry_s if self.failed else self.commit_window_s)
+            while not (stop or waiters or calls) and len(batch) < self.max_batch:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    item = self._queue.get(timeout=remaining)
+                except queue.Empty:
+                    break
+                stop = self._take(item, batch, waiters, calls)
+            ok = self._commit(db, batch) if batch else True
+            if ok:
+                self._written += len(batch)
+                self.commits += bool(batch)
+                batch, handed = [], 0
+                if self.failed:
+                    self.failed, self.last_error = False, ""
+                    self._report(WriteOutcome(True, ""))
+            else:
+                lines = tuple(_line(i) for i in batch[handed:] if i[0] == _POINT)
+                handed = len(batch)
+                batch, handed = self._cap(batch, handed)
+                self._report(WriteOutcome(False, self.last_error, lines))
+            for done in waiters:
+                done(ok)
+            for call in calls:
+                try:
+                    call.result = call.fn(db)
+                except Exception as exc:  # noqa: BLE001 - handed back to the caller
+                    call.result = exc
+                call.event.set()
+            if stop:
+                if batch:
+                    log.error("journal %s: %d rows could not be written", self.path, len(batch))
+                return
+
+    def _take(
+        self,
+        item: Any,
+        batch: list[tuple[Any, ...]],
+        waiters: list[Callable[[bool], None]],
+        calls: list[_Call],
+    ) -> bool:
+        """Sort one queue entry; True for the stop marker."""
+        if isinstance(item, tuple):
+            batch.append(item)
+        elif isinstance(item, _Flush):
+            waiters.append(item.done)
+        elif isinstance(item, _Call):
+            calls.append(item)
+        else:  # the stop marker: commit what is queued, then end
+            return True
+        return False
+
+    def _commit(self, db: sqlite3.Connection, batch: list[tuple[Any, ...]]) -> bool:
+        """One transaction and one fsync for the whole batch, rows in queue order."""
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                points: list[tuple[Any, ...]] = []
+                for item in batch:
+                    tag = item[0]
+                    if tag == _POINT:
+                        points.append(item[1:])
+                        continue
+                    if points:
+                        db.executemany(_INSERT_POINT, points)
+                        points = []
+                    if tag == _AUDIT:
+                        _, aid, t, kind, who, room, session, data, prev, h, pid, line, pt = item
+                        db.execute(
+                            "INSERT INTO audit (id, t, kind, who, room, session, payload, "
+                            "prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?)",
+                            (aid, t, kind, who, room, session, data, prev, h),
+                        )
+                        db.execute(_INSERT_POINT, (pid, t, "audit", room, session, line, pt))
+                    else:
+                        db.execute(item[1], item[2])
+                if points:
+                    db.executemany(_INSERT_POINT, points)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if not self.failed:
+                log.error("journal %s cannot be written: %s", self.path, exc)
+            self.failed = True
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            return False
+        return True
+
+    def _cap(self, batch: list[tuple[Any, ...]], handed: int) -> tuple[list[tuple[Any, ...]], int]:
+        """A long failure: give up the oldest reading/event rows beyond `max_backlog` (their
+        lines went to InfluxDB already); audit entries and session rows are always kept, so
+        the hash chain has no hole when the journal writes again."""
+        excess = len(batch) - self.max_backlog
+        if excess <= 0:
+            return batch, handed
+        kept: list[tuple[Any, ...]] = []
+        for item in batch:
+            if excess > 0 and item[0] == _POINT:
+                excess -= 1
+                self.dropped += 1
+                self._written += 1
+                handed -= 1
+                continue
+            kept.append(item)
+        return kept, max(handed, 0)
+
+    def _report(self, outcome: WriteOutcome) -> None:
+        self._outcomes.append(outcome)
+        notify = self.on_outcome
+        if notify is not None:
+            try:
+                notify()
+            except Exception:  # noqa: BLE001 - e.g. the event loop is closed at shutdown
+                log.debug("journal outcome not delivered", exc_info=True)
+
+    def outcomes(self) -> list[WriteOutcome]:
+        """Take what the writer reported since the last call (the caller's thread)."""
+        out: list[WriteOutcome] = []
+        while self._outcomes:
+            out.append(self._outcomes.popleft())
+        return out
+
+    # -- waiting for the disk -------------------------------------------------------------
+    def flush(self) -> bool:
+        """Commit everything queued so far now and wait for it; False when it failed.
+
+        Blocks the caller for one commit: for the CLI, tests and reads that must see their
+        own writes, not for the event loop's hot path (use `committed()` there)."""
+        if self._thread is None:
+            return not self.failed
+        done = threading.Event()
+        result: list[bool] = []
+
+        def finish(ok: bool) -> None:
+            result.append(ok)
+            done.set()
+
+        self._queue.put(_Flush(finish))
+        done.wait()
+        return result[0]
+
+    async def committed(self) -> bool:
+        """Like `flush()`, without blocking the event loop."""
+        if self._thread is None:
+            return not self.failed
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
+
+        def finish(ok: bool) -> None:
+            def settle() -> None:
+                if not future.done():
+                    future.set_result(ok)
+
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(settle)
+
+        self._queue.put(_Flush(finish))
+        return await future
+
+    def call_in_writer(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run `fn` on the writer's connection between batches; its result (or exception)."""
+        if self._thread is None:
+            raise sqlite3.OperationalError(f"journal {self.path} is open read-only")
+        call = _Call(fn)
+        self._queue.put(call)
+        call.event.wait()
+        if isinstance(call.result, Exception):
+            raise call.result
+        return call.result
+
+    def _barrier(self) -> None:
+        """Reads see everything the process queued before them (one commit if any)."""
+        if self._thread is not None and self.pending():
+            self.flush()
+
+    # -- forwarding and retention ---------------------------------------------------------
     def unsent(self, limit: int) -> list[tuple[int, str]]:
+        """Committed rows not yet forwarded, by id (only durable rows are ever forwarded)."""
         rows = self._db.execute(
             "SELECT id, line FROM points WHERE forwarded = 0 ORDER BY id LIMIT ?", (limit,)
         ).fetchall()
         return [(int(r["id"]), str(r["line"])) for r in rows]
 
     def mark_forwarded(self, ids: Sequence[int]) -> bool:
+        """Queue marking these rows sent (`committed()` waits for it). A mark lost in a crash
+        only re-sends points, harmlessly."""
         if not ids:
             return True
         # Ids come in ascending runs from unsent(); one range update is cheapest.
-        lo, hi = min(ids), max(ids)
-        done = self._write(
-            lambda db: db.execute(
-                "UPDATE points SET forwarded = 1 WHERE id BETWEEN ? AND ? AND forwarded = 0",
-                (lo, hi),
+        q = "UPDATE points SET forwarded = 1 WHERE id BETWEEN ? AND ? AND forwarded = 0"
+        self._put((_SQL, q, (min(ids), max(ids))))
+        return not self.failed
+
+    def prune(self, before_t: float, *, limit: int = PRUNE_CHUNK) -> int:
+        """Delete up to `limit` readings older than `before_t` that InfluxDB already has; how
+        many. Only `reading` rows: audit entries (and their points), sessions, alarms, phases
+        and device states are never pruned, so `vigil audit verify` still walks the whole
+        chain. Runs on the writer thread in its own short transaction (call it until 0)."""
+
+        def do(db: sqlite3.Connection) -> int:
+            cur = db.execute(
+                "DELETE FROM points WHERE id IN (SELECT id FROM points WHERE kind = 'reading' "
+                "AND t < ? AND forwarded = 1 LIMIT ?)",
+                (before_t, limit),
             )
-        )
-        return done is not None
+            return int(cur.rowcount)
+
+        return int(self.call_in_writer(do))
 
     def count_unsent(self) -> int:
+        self._barrier()
         return int(
             self._db.execute("SELECT count(*) FROM points WHERE forwarded = 0").fetchone()[0]
         )
 
     def count_points(self, kind: str | None = None) -> int:
+        self._barrier()
         if kind is None:
             return int(self._db.execute("SELECT count(*) FROM points").fetchone()[0])
         q = "SELECT count(*) FROM points WHERE kind = ?"
@@ -371,6 +669,7 @@ class Journal:
         self, room: str | None = None, t0: float | None = None, t1: float | None = None
     ) -> list[SessionRow]:
         """Sessions that started in [t0, t1), optionally in one room, oldest first."""
+        self._barrier()
         where: list[str] = []
         args: list[Any] = []
         if room:
@@ -389,12 +688,14 @@ class Journal:
         return [SessionRow(**dict(r)) for r in rows]
 
     def session(self, sid: str) -> SessionRow | None:
+        self._barrier()
         row = self._db.execute("SELECT * FROM sessions WHERE id = ?", (sid,)).fetchone()
         return SessionRow(**dict(row)) if row else None
 
     def audit_entries(
         self, *, session: str | None = None, kinds: Iterable[str] | None = None
     ) -> list[AuditEntry]:
+        self._barrier()
         sql = "SELECT * FROM audit"
         args: list[Any] = []
         where: list[str] = []
@@ -412,6 +713,7 @@ class Journal:
     def points(
         self, room: str, t0: float, t1: float, kinds: Iterable[str] | None = None
     ) -> list[PointRow]:
+        self._barrier()
         sql = "SELECT id, t, kind, room, session, payload FROM points WHERE room = ? AND t >= ? "
         sql += "AND t <= ?"
         args: list[Any] = [room, t0, t1]
@@ -443,12 +745,14 @@ class Journal:
         )
 
     def last_audit(self, kind: str) -> AuditEntry | None:
+        self._barrier()
         row = self._db.execute(
             "SELECT * FROM audit WHERE kind = ? ORDER BY id DESC LIMIT 1", (kind,)
         ).fetchone()
         return self._entry(row) if row else None
 
     def iter_audit(self) -> Iterator[AuditEntry]:
+        self._barrier()
         for r in self._db.execute("SELECT * FROM audit ORDER BY id"):
             yield self._entry(r)
 
@@ -475,5 +779,9 @@ class Journal:
             "path": str(self.path),
             "unsent": self.count_unsent() if not self.failed else None,
             "appended": self.appended,
+            "pending": self.pending(),
+            "dropped": self.dropped,
+            "commits": self.commits,
+            "commit_window_s": self.commit_window_s,
             "last_error": self.last_error,
         }

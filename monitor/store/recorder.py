@@ -1,14 +1,20 @@
 """What the runtime records: readings, events, controls and hub messages into the journal.
 
-The journal is written first; the forwarder sends it on to InfluxDB. When the journal cannot
-be written the line goes straight to the InfluxStore's memory queue (so it is not lost while
-InfluxDB is up) and `journal_failed` is raised; InfluxDB down for long raises
-`storage_degraded`. Both go to `on_alarm`, which the runtime publishes like any alarm event.
+The journal is written first (queued here, group-committed by its writer thread); the
+forwarder sends committed rows on to InfluxDB. When the journal cannot be written its writer
+reports it (`Journal.outcomes`): the lines it could not write go to the InfluxStore's memory
+queue (so they are not lost while InfluxDB is up) and `journal_failed` is raised; InfluxDB down
+for long raises `storage_degraded`. Both go to `on_alarm`, which the runtime publishes like any
+alarm event. With `retention_days` set, readings older than that which InfluxDB already has
+are pruned from the journal every `prune_every_s` (audit entries never are).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +25,10 @@ from monitor.store.forwarder import Forwarder
 from monitor.store.health import StorageAlarms
 from monitor.store.influx import InfluxStore
 from monitor.store.journal import Journal, canonical_json
+
+log = logging.getLogger(__name__)
+DAY_S = 86_400.0
+PRUNE_EVERY_S = 3_600.0
 
 # Hub message types the runtime journals itself (or that are not worth keeping).
 _NOT_FROM_HUB = frozenset({"reading", "device", "alarm", "phase", "heartbeat", "snapshot"})
@@ -36,8 +46,13 @@ class Recorder:
         degraded_after_s: float = 60.0,
         on_alarm: Callable[[AlarmEvent], None] = lambda e: None,
         clock: Callable[[], float] = time.time,
+        retention_days: float | None = None,
+        prune_every_s: float = PRUNE_EVERY_S,
     ) -> None:
         self.journal = journal
+        self.retention_days = retention_days or None  # 0 or None: keep everything
+        self.prune_every_s = prune_every_s
+        self.pruned = 0
         self.store = store
         self.clock = clock
         self.on_alarm = on_alarm
@@ -50,14 +65,18 @@ class Recorder:
     def _alarm(self, event: AlarmEvent) -> None:
         self.on_alarm(event)
 
-    def _checked(self, ok: bool, line: str | None) -> None:
-        if not ok and line is not None:
-            self.store.enqueue(line)  # not lost while InfluxDB is up
-        for event in self.alarms.journal(self.clock(), ok, self.journal.last_error):
-            self.on_alarm(event)
+    def drain(self) -> None:
+        """Act on what the journal's writer reported: lines it could not write go to InfluxDB's
+        memory queue (not lost while InfluxDB is up); `journal_failed` raised or cleared."""
+        for outcome in self.journal.outcomes():
+            for line in outcome.lines:
+                self.store.enqueue(line)
+            for event in self.alarms.journal(self.clock(), outcome.ok, outcome.error):
+                self.on_alarm(event)
 
     def _point(self, kind: str, room: str | None, t: float, line: str, payload: Any) -> None:
-        self._checked(self.journal.append(kind, room, t, line, payload) is not None, line)
+        self.journal.append(kind, room, t, line, payload)
+        self.drain()
 
     # -- what the runtime calls -----------------------------------------------------------
     def reading(self, room: str, r: Reading) -> None:
@@ -88,8 +107,8 @@ class Recorder:
         """A control entering the room: open the session first so the audit entry joins it."""
         if c.event == "session_start":
             patient = str(c.args.get(PSEUDONYM_KEY) or "")
-            sid = self.journal.start_session(room, c.t, patient, c.by)
-            self._checked(sid is not None, None)
+            self.journal.start_session(room, c.t, patient, c.by)
+            self.drain()  # writes are queued: their failures come back from the writer
         payload = {"event": c.event, "args": c.args, "t": c.t}
         self.audit("control", c.by, payload, t=c.t, room=room)
 
@@ -107,7 +126,8 @@ class Recorder:
         """Hub listener: journal what other parts publish (notifications, ...)."""
         kind = str(message.get("type", ""))
         if kind and kind not in _NOT_FROM_HUB:
-            self._checked(self.journal.record(kind, dict(message)) is not None, None)
+            self.journal.record(kind, dict(message))
+            self.drain()
 
     def audit(
         self,
@@ -122,7 +142,7 @@ class Recorder:
         """For other parts (logins, config changes, notes): an audit entry with who."""
         t = self.clock() if t is None else t
         aid = self.journal.audit(kind, who, payload, t=t, room=room, session=session)
-        self._checked(aid is not None, None)
+        self.drain()
         return aid
 
     def config(self, settings: dict[str, Any], who: str | None = None) -> int | None:
@@ -135,17 +155,78 @@ class Recorder:
 
     # -- lifecycle ------------------------------------------------------------------------
     async def run(self) -> None:
-        await self.forwarder.run()
+        loop = asyncio.get_running_loop()
+
+        def notify() -> None:  # from the writer thread
+            with contextlib.suppress(RuntimeError):  # the loop is closing
+                loop.call_soon_threadsafe(self.drain)
+
+        self.journal.on_outcome = notify
+        self.drain()
+        if self.retention_days:
+            pruner = asyncio.create_task(self._prune_loop(), name="journal-retention")
+            try:
+                await self.forwarder.run()
+            finally:
+                pruner.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pruner
+        else:
+            await self.forwarder.run()
+
+    async def _prune_loop(self) -> None:
+        while True:
+            try:
+                await self.prune()
+            except Exception:  # a bug here must not stop forwarding
+                log.exception("journal retention failed")
+            await asyncio.sleep(self.prune_every_s)
+
+    async def prune(self) -> int:
+        """Delete readings older than `retention_days` that InfluxDB already has (in short
+        transactions on the journal's writer thread); how many."""
+        if not self.retention_days:
+            return 0
+        before = self.clock() - self.retention_days * DAY_S
+        total = 0
+        while True:
+            n = await asyncio.to_thread(self.journal.prune, before)
+            total += n
+            if n == 0:
+                break
+        self.pruned += total
+        if total:
+            log.info(
+                "journal retention: %d readings older than %s days pruned",
+                total,
+                self.retention_days,
+            )
+        return total
+
+    async def committed(self) -> bool:
+        """Wait until everything recorded so far is committed (without blocking the loop)."""
+        ok = await self.journal.committed()
+        self.drain()
+        return ok
+
+    def sync(self) -> bool:
+        """Blocking `committed()` for tests and the CLI."""
+        ok = self.journal.flush()
+        self.drain()
+        return ok
 
     async def final_flush(self) -> None:
         await self.forwarder.forward_once()
 
     def close(self) -> None:
+        self.journal.on_outcome = None
         self.journal.close()
 
     def health(self) -> dict[str, Any]:
         return {
             **self.journal.health(),
             "forwarded": self.forwarder.forwarded,
+            "retention_days": self.retention_days,
+            "pruned": self.pruned,
             "alarms": sorted(self.alarms.active),
         }

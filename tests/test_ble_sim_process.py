@@ -7,6 +7,7 @@ the device disconnected; restarting it must bring the device and its readings ba
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import time
@@ -27,7 +28,8 @@ NAME = "Vigil-Sim-test-ox"
 class SimProcess:
     """`vigil simulate --ble ...` with its output in a file; waits until it advertises."""
 
-    def __init__(self, port: int, log: Path) -> None:
+    def __init__(self, port: int, log: Path, *args: str) -> None:
+        """`args` replace the default profile, scenario, name and options."""
         self.log_path = log
         self.log = open(log, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
@@ -37,16 +39,11 @@ class SimProcess:
                 "monitor",
                 "simulate",
                 "--ble",
-                "--profile",
-                "plxs+hrs",
-                "--scenario",
-                "steady",
                 "--interval",
                 "0.5",
-                "--name",
-                NAME,
                 "--transport",
                 f"tcp-server:127.0.0.1:{port}",
+                *(args or ("--profile", "plxs+hrs", "--scenario", "steady", "--name", NAME)),
             ],
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -137,10 +134,10 @@ def test_vigil_run_reads_a_ble_simulator_process_and_follows_it_dying_and_return
         return device if device["state"] == "disconnected" else None
 
     down = wait_until(device_down, 10, lambda: room_a(app)["devices"])
-    # bumble reports the dead HCI transport as a lost link; a reconnect attempt while the
-    # simulator is down names the transport that refused.
+    # The lost link names the dead transport; so does a reconnect attempt that finds the
+    # simulator still down.
     spec = f"tcp-client:127.0.0.1:{port}"
-    prefixes = ("link lost", f"HCI transport {spec} lost", f"transport {spec}: Connection")
+    prefixes = (f"HCI transport {spec} lost", f"transport {spec}: Connection")
     assert down["detail"].startswith(prefixes), down
 
     restarted_at = time.time()
@@ -148,6 +145,73 @@ def test_vigil_run_reads_a_ble_simulator_process_and_follows_it_dying_and_return
     room = wait_until(lambda: fresh_readings(restarted_at), 20, lambda: room_a(app))
     assert room["devices"]["A-ox"]["state"] == "connected"
     assert "central connected" in (tmp_path / "sim2.log").read_text()
+
+
+async def test_a_simulator_that_goes_away_and_a_central_that_goes_away(tmp_path: Path) -> None:
+    """Over the TCP radio: the scenario's disconnect drops the link and the device comes
+    back; a central that vanishes releases the peripheral, so the next one finds it."""
+    port = free_port()
+    sim = SimProcess(
+        port,
+        tmp_path / "sim.log",
+        *("--protocol", "ble-2a37", "--scenario", "disconnect_return"),
+        *("--options", '{"disconnect_start_s": 6, "disconnect_duration_s": 2}'),
+    )
+    try:
+        first = await central_session(port, "Vigil-Sim-hrs", until_connections=2, timeout_s=15)
+        second = await central_session(port, "Vigil-Sim-hrs", until_connections=1, timeout_s=5)
+        # Three HCI/TCP clients came and went: the first session's two links, the second's.
+        wait_until(
+            lambda: sim.log_path.read_text().count("central went away") == 3,
+            5,
+            sim.log_path.read_text,
+        )
+    finally:
+        sim.kill()
+    assert first.states == ["connecting", "connected", "disconnected", "connecting", "connected"]
+    assert first.details[2] == "link lost (HCI reason 0x13)"  # the peripheral hung up
+    assert second.states == ["connecting", "connected"]
+    assert first.readings_since_last_connect > 0 and second.readings_since_last_connect > 0
+
+
+class Session:
+    def __init__(self) -> None:
+        self.states: list[str] = []
+        self.details: list[str] = []
+        self.readings_since_last_connect = 0
+
+
+async def central_session(
+    port: int, name: str, *, until_connections: int, timeout_s: float
+) -> Session:
+    """A BleDriver on a bumble central over tcp-client, run until it has connected
+    `until_connections` times and then received readings; then cancelled."""
+    import asyncio
+
+    from drivers.ble.demo import create_ble_device
+    from monitor.core.models import DeviceState
+
+    out = Session()
+    driver = create_ble_device("hr", name, transport=f"tcp-client:127.0.0.1:{port}")
+
+    def emit(item: object) -> None:
+        if isinstance(item, DeviceState):
+            out.states.append(item.state.value)
+            out.details.append(item.detail)
+            if item.state.value == "connected":
+                out.readings_since_last_connect = 0
+        else:
+            out.readings_since_last_connect += 1
+
+    task = asyncio.create_task(driver.run(emit))
+    deadline = time.monotonic() + timeout_s
+    while not (driver.connections >= until_connections and out.readings_since_last_connect > 2):
+        assert time.monotonic() < deadline, out.__dict__
+        await asyncio.sleep(0.1)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return out
 
 
 @pytest.mark.parametrize(

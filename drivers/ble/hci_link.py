@@ -242,17 +242,24 @@ class TransportLink(BumbleLink):
             raise LinkError(f"transport {self.spec}: controller did not start: {exc}") from exc
         self._powered = True
 
+        lost_reason = f"HCI transport {self.spec} lost"
+        terminated = getattr(transport.source, "terminated", None)
+
         def on_lost(_f: object) -> None:
-            # The controller vanished (simulator killed, adapter unplugged): bumble will
-            # never report a disconnection for this link, so say it ourselves.
+            # The controller vanished (simulator killed, adapter unplugged). bumble flushes
+            # its connections then (reported below); should it not, say it ourselves.
             if self._transport is transport and self._conn is not None:
                 self._conn = self._peer = None
-                on_disconnect(f"HCI transport {self.spec} lost")
+                on_disconnect(lost_reason)
 
-        terminated = getattr(transport.source, "terminated", None)
+        def on_link_down(reason: str) -> None:
+            # bumble reports a flushed link as HCI reason 0x00; name the real cause.
+            dead = isinstance(terminated, asyncio.Future) and terminated.done()
+            on_disconnect(lost_reason if dead else reason)
+
         if isinstance(terminated, asyncio.Future):
             terminated.add_done_callback(on_lost)
-        await super().connect(target, on_disconnect, timeout_s)
+        await super().connect(target, on_link_down, timeout_s)
 
     async def disconnect(self) -> None:
         # Over a dead transport bumble would wait forever for the controller's answer.

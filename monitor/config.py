@@ -59,6 +59,9 @@ class DeviceConfig(BaseModel):
     protocol: str
     port: str | None = None  # device path or pyserial URL; None with a simulator
     address: str | None = None  # BLE: MAC address, CoreBluetooth UUID or advertised name
+    # BLE: read through a bumble central on this transport instead of bleak, e.g.
+    # "tcp-client:127.0.0.1:7755" for a `vigil simulate --ble` peripheral, or "usb:0".
+    transport: str | None = None
     baudrate: int | None = Field(default=None, gt=0)  # None: the protocol's own baud rate
     simulate: SimulatorConfig | None = None
     options: dict[str, Any] = Field(default_factory=dict)  # per-protocol driver options
@@ -73,6 +76,13 @@ class DeviceConfig(BaseModel):
         protocol_info(v)  # ValueError naming the known ids
         return v
 
+    @field_validator("transport")
+    @classmethod
+    def _known_transport(cls, v: str | None) -> str | None:
+        from drivers.ble.hci_link import check_transport_spec
+
+        return None if v is None else check_transport_spec(v, central=True)
+
     @model_validator(mode="after")
     def _protocol_options(self) -> DeviceConfig:
         from drivers.registry import protocol_info
@@ -84,6 +94,10 @@ class DeviceConfig(BaseModel):
                 raise ValueError("give either 'address' (a BLE device) or 'simulate'")
             if self.options:
                 raise ValueError("options: BLE devices take no protocol options")
+            if self.transport is not None and self.address is None:
+                raise ValueError("transport: give the device's 'address' (name) to read on it")
+            if self.transport is not None and self.simulate is not None:
+                raise ValueError("transport: a device read over a transport has no 'simulate'")
             return self
         info = protocol_info(self.protocol)
         if info.transport != "serial":
@@ -95,6 +109,8 @@ class DeviceConfig(BaseModel):
             )
         if self.address is not None:
             raise ValueError("address: only BLE devices have an address; use 'port'")
+        if self.transport is not None:
+            raise ValueError("transport: only BLE devices have a bumble transport")
         allowed = info.options
         for key, value in self.options.items():
             if key not in allowed:

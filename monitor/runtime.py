@@ -197,7 +197,7 @@ class Vigil:
                 self._spawn(coro, f"sim-{dc.id}-{i}")
         else:
             assert dc.address is not None  # the config validator demands address or simulate
-            driver = create_ble_device(dc.id, dc.address, self.clock)
+            driver = create_ble_device(dc.id, dc.address, self.clock, transport=dc.transport)
         room.devices.append(Device(config=dc, driver=driver))
         self._spawn(driver.run(room.queue.put_nowait), f"driver-{dc.id}")
 

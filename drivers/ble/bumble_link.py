@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from typing import Any
+from typing import Any, Protocol
 
 from bumble.controller import Controller
 from bumble.core import UUID, AdvertisingData
@@ -23,6 +23,13 @@ from bumble.transport.common import AsyncPipeSink
 from drivers.ble.link import SERVICES, CentralLink, LinkError, OnDisconnect, OnValue, is_address
 
 
+class Radio(Protocol):
+    """Anything that makes bumble Devices: the in-process SimRadio, or a real controller
+    reached over an HCI transport (drivers.ble.hci_link.ControllerRadio)."""
+
+    def new_device(self, name: str) -> Device: ...
+
+
 class SimRadio:
     """One shared in-process radio. Hands out unique static random addresses."""
 
@@ -30,10 +37,13 @@ class SimRadio:
         self.link = LocalLink()  # type: ignore[no-untyped-call]
         self._n = itertools.count(1)
 
-    def new_device(self, name: str) -> Device:
+    def next_address(self) -> str:
         n = next(self._n)
         # Static random address: the two top bits set (Core Vol 6 Part B 1.3.2.1).
-        address = f"C0:00:00:00:{n >> 8 & 0xFF:02X}:{n & 0xFF:02X}"
+        return f"C0:00:00:00:{n >> 8 & 0xFF:02X}:{n & 0xFF:02X}"
+
+    def new_device(self, name: str) -> Device:
+        address = self.next_address()
         controller = Controller(name, link=self.link, public_address=address)
         return Device(
             name=name, address=Address(address), host=Host(controller, AsyncPipeSink(controller))

@@ -11,9 +11,10 @@ import time
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
-from drivers.ble.bumble_link import BumbleLink, SimRadio, shared_radio
+from drivers.ble.bumble_link import BumbleLink, Radio, SimRadio, shared_radio
 from drivers.ble.driver import BleDriver
-from drivers.ble.link import BleakLink
+from drivers.ble.hci_link import TransportLink
+from drivers.ble.link import BleakLink, CentralLink
 from drivers.sim.ble import PROFILES, SimulatedBlePeripheral
 from drivers.sim.scenarios import scenario
 
@@ -33,6 +34,30 @@ def parse_profiles(profile: str) -> list[str]:
     return names
 
 
+def build_peripheral(
+    radio: Radio,
+    name: str,
+    profile: str,
+    scenario_name: str,
+    options: Mapping[str, Any] | None = None,
+    clock: Callable[[], float] = time.time,
+) -> SimulatedBlePeripheral:
+    """A simulated peripheral named `name` on `radio`; `options` holds the simulator's own
+    keys (SIM_OPTIONS) and the scenario's. ValueError for an unknown profile or scenario."""
+    opts = dict(options or {})
+    sim_opts = {k: opts.pop(k) for k in SIM_OPTIONS if k in opts}
+    return SimulatedBlePeripheral(
+        radio,
+        name,
+        parse_profiles(profile),
+        scenario(scenario_name, opts),
+        interval_s=float(sim_opts.get("interval_s", 1.0)),
+        bp_interval_s=float(sim_opts.get("bp_interval_s", 60.0)),
+        demo_data=bool(sim_opts.get("demo_data", False)),
+        clock=clock,
+    )
+
+
 def create_simulated_ble_device(
     device_id: str,
     profile: str,
@@ -48,20 +73,9 @@ def create_simulated_ble_device(
     peripheral (tests can make it go away) and the coroutines to spawn (the peripheral's run).
     The driver's own `run(emit)` is NOT in the list: spawn it as for any driver.
     """
-    opts = dict(options or {})
-    sim_opts = {k: opts.pop(k) for k in SIM_OPTIONS if k in opts}
     radio = radio or shared_radio()
     name = f"Vigil-Sim-{device_id}"
-    peripheral = SimulatedBlePeripheral(
-        radio,
-        name,
-        parse_profiles(profile),
-        scenario(scenario_name, opts),
-        interval_s=float(sim_opts.get("interval_s", 1.0)),
-        bp_interval_s=float(sim_opts.get("bp_interval_s", 60.0)),
-        demo_data=bool(sim_opts.get("demo_data", False)),
-        clock=clock,
-    )
+    peripheral = build_peripheral(radio, name, profile, scenario_name, options, clock)
     driver = BleDriver(
         BumbleLink(radio, f"central-{device_id}"), name, source=device_id, clock=clock
     )
@@ -69,7 +83,15 @@ def create_simulated_ble_device(
 
 
 def create_ble_device(
-    device_id: str, address: str, clock: Callable[[], float] = time.time
+    device_id: str,
+    address: str,
+    clock: Callable[[], float] = time.time,
+    transport: str | None = None,
 ) -> BleDriver:
-    """A real device by MAC address (or CoreBluetooth UUID) or advertised name, over bleak."""
-    return BleDriver(BleakLink(), address, source=device_id, clock=clock)
+    """A real device by MAC address (or CoreBluetooth UUID) or advertised name, over bleak;
+    or, with a bumble `transport` spec (e.g. `tcp-client:127.0.0.1:7755` for a
+    `vigil simulate --ble` peripheral, `usb:0`), over a bumble central on that transport."""
+    link: CentralLink = (
+        TransportLink(transport, f"vigil-{device_id}") if transport is not None else BleakLink()
+    )
+    return BleDriver(link, address, source=device_id, clock=clock)

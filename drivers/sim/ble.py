@@ -21,7 +21,7 @@ from bumble.core import UUID, AdvertisingData
 from bumble.device import Device
 
 from drivers.ble.bps import encode_bp_feature, encode_bpm, encode_icp
-from drivers.ble.bumble_link import SimRadio
+from drivers.ble.bumble_link import Radio
 from drivers.ble.common import (
     BP_FEATURE_CHAR,
     BPM_CHAR,
@@ -77,7 +77,7 @@ class SimulatedBlePeripheral:
 
     def __init__(
         self,
-        radio: SimRadio,
+        radio: Radio,
         name: str,
         profiles: Iterable[str],
         scenario: Scenario,

@@ -14,7 +14,12 @@ from monitor.cli import app
 
 @app.command()
 def simulate(
-    protocol: Annotated[str, typer.Option(help="Device protocol id.")] = "masimo-ascii",
+    protocol: Annotated[
+        str | None,
+        typer.Option(
+            help="Device protocol id (default masimo-ascii; with --ble: ble or a ble-2aXX id)."
+        ),
+    ] = None,
     scenario: Annotated[
         str,
         typer.Option(
@@ -44,8 +49,53 @@ def simulate(
     interval: Annotated[
         float | None, typer.Option(help="Seconds between ticks (default: the device's rate).")
     ] = None,
+    ble: Annotated[
+        bool,
+        typer.Option(
+            "--ble", help="A simulated BLE peripheral on a bumble transport instead of serial."
+        ),
+    ] = False,
+    profile: Annotated[
+        str | None,
+        typer.Option(help="BLE: services offered: bps, plxs, hrs or a combo like plxs+hrs."),
+    ] = None,
+    transport: Annotated[
+        str | None,
+        typer.Option(
+            help="BLE: bumble transport. tcp-server:HOST:PORT (default tcp-server:127.0.0.1:7755)"
+            " serves a virtual radio for vigil (transport tcp-client:HOST:PORT); "
+            "hci-socket:0 or usb:0 advertises on a real adapter."
+        ),
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(help="BLE: advertised name (default Vigil-Sim-<profile>).")
+    ] = None,
 ) -> None:
     """Run a simulated device until interrupted."""
+    if ble or (protocol or "").startswith("ble"):
+        from monitor.cli.simulate_ble import simulate_ble
+
+        simulate_ble(
+            protocol=protocol,
+            scenario=scenario,
+            profile=profile,
+            transport=transport,
+            name=name,
+            options=options,
+            interval=interval,
+            serial_only={
+                "--port": port is not None,
+                "--pty": pty,
+                "--device-options": device_options != "{}",
+                "--corrupt-every": corrupt_every != 0,
+            },
+        )
+        return
+    for opt, value in (("--profile", profile), ("--transport", transport), ("--name", name)):
+        if value is not None:
+            typer.echo(f"vigil: {opt} is a BLE simulator option; add --ble", err=True)
+            raise typer.Exit(2)
+    protocol = protocol or "masimo-ascii"
     import serial
 
     from drivers.registry import protocol_info

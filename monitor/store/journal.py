@@ -243,7 +243,9 @@ class Journal:
         payload = json.loads(canonical_json(payload))  # what is stored is what is hashed
 
         def do(db: sqlite3.Connection) -> tuple[int, str]:
-            prev = self._head
+            # Read the head inside the (IMMEDIATE) transaction: `vigil users` appends from
+            # another process while the app runs, and a cached head would fork the chain.
+            prev = self._load_head()
             cur = db.execute(
                 "INSERT INTO audit (t, kind, who, room, session, payload, prev_hash, hash) "
                 "VALUES (?,?,?,?,?,?,?,'')",

@@ -547,8 +547,7 @@ function renderDetail() {
     baseline: b.sbp ?? undefined, band: limitsFor(room, "sbp"), marks,
   });
   renderBaseline(room);
-  const dr = room.discharge_ready;
-  setText($("discharge-status"), dr === undefined || dr === null ? "" : dr ? "✔ Discharge review recorded: ready." : "Not yet ready for discharge.");
+  if (typeof renderRecord === "function") renderRecord(room);  // record.js: notes, discharge, sessions
   const hkey = log.length + ":" + (log.length ? log[log.length - 1].t : 0);
   const body = $("history-body");
   if (body.dataset.key !== hkey) {

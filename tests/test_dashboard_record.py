@@ -140,6 +140,14 @@ def test_refused_baseline_advisories_and_checklist_from_the_core(
 ) -> None:
     page = login(browser, app, **context)
     page.evaluate(INJECT_JS, json.dumps(pathological_room()))
+    expect(page.locator('section.room[data-room="R"] .tile-flags .flag')).to_have_text(
+        [
+            "⚠ Baseline refused (pathological): absolute limits only",
+            "ℹ Pre-dose advisory: SBP 168 > 150: weigh the risk before dosing; "
+            "DBP 104 > 90: weigh the risk before dosing",
+        ]
+    )
+    shot(page, f"record-refused-tile-{'phone' if context is PHONE else 'desktop'}")
     page.click('section.room[data-room="R"] a.details')
     flags = page.locator("#detail-flags .flag")
     expect(flags).to_have_text(
@@ -187,6 +195,7 @@ def test_a_viewer_lists_the_rooms_sessions_and_opens_the_reports(
     tile_b = page.locator('section.room[data-room="B"]')
     # Room B desaturates: wait for its alarm, so the report has one in its table.
     expect(tile_b).to_have_class(re.compile(r"\balarm-medium\b"), timeout=45_000)
+    expect(tile_b.locator(".tile-flags")).to_be_hidden()  # a normal baseline: no flag
     tile_b.locator("a.details").click()
     rows = page.locator("#sessions-body tr.session-row")
     expect(rows).to_have_count(1, timeout=10_000)

@@ -56,6 +56,20 @@ function renderFlags(room) {
   box.hidden = !items.length;
 }
 
+// On the tile: one line each, so the central station sees them without opening the room.
+function renderTileFlags(box, room) {
+  const refused = room.baseline_status === "refused";
+  const advisories = room.advisories || [];
+  const key = JSON.stringify([refused, advisories]);
+  if (box.dataset.key === key) return;
+  box.dataset.key = key;
+  const items = [];
+  if (refused) items.push(el("div", "flag refused", "⚠ Baseline refused (pathological): absolute limits only"));
+  if (advisories.length) items.push(el("div", "flag advisory", `ℹ Pre-dose advisory: ${advisories.join("; ")}`));
+  box.replaceChildren(...items);
+  box.hidden = !items.length;
+}
+
 function renderNotes(room) {
   const notes = session(room).notes || [];
   const list = $("notes-list");

@@ -32,7 +32,9 @@ from tests.conftest import Influxd
 def journal_with_entries(path: Path, n: int = 5) -> Journal:
     j = Journal(path)
     for i in range(1, n + 1):
-        assert j.audit("note", f"nurse{i}", {"text": f"note {i}"}, t=1000.0 + i, room="A") == i
+        assert j.audit("note", f"nurse{i}", {"text": f"note {i}"}, t=1000.0 + i, room="A")
+    # Ids are given at commit, in call order.
+    assert [e.id for e in j.audit_entries()] == list(range(1, n + 1))
     return j
 
 
@@ -373,11 +375,11 @@ def test_fhir_bundle_codes_every_vital_and_validates() -> None:
 def test_config_is_audited_when_it_changes(tmp_path: Path) -> None:
     rec = Recorder(Journal(tmp_path / "j.sqlite3"), InfluxStore("http://127.0.0.1:9", "x"))
     first = {"rooms": [{"id": "A"}], "storage_degraded_after_s": 60.0}
-    assert rec.config(first) == 1
+    assert rec.config(first) is True
     rec.close()
     rec = Recorder(Journal(tmp_path / "j.sqlite3"), InfluxStore("http://127.0.0.1:9", "x"))
     assert rec.config(first) is None  # a restart with the same config is no change
-    assert rec.config({**first, "storage_degraded_after_s": 30.0}, "admin") == 2
+    assert rec.config({**first, "storage_degraded_after_s": 30.0}, "admin") is True
     assert [(e.kind, e.who) for e in rec.journal.iter_audit()] == [
         ("config", None),
         ("config", "admin"),

@@ -332,6 +332,7 @@ function buildTiles() {
     root.innerHTML = `
       <div class="room-head"><h2 class="name"></h2><span class="phase"></span><span class="session"></span></div>
       <ul class="alarms" aria-label="Alarms"></ul>
+      <div class="tile-flags" hidden></div>
       <div class="vitals">
         <div class="vital v-spo2"><div class="label">SpO₂ %</div><div class="value" data-channel="spo2"></div><div class="base"></div><div class="flags"></div></div>
         <div class="vital v-pulse"><div class="label">Pulse bpm</div><div class="value" data-channel="pulse_rate"></div><div class="base"></div><div class="flags"></div></div>
@@ -404,6 +405,7 @@ function renderTile(room) {
     t.alarmsKey = key;
     t.alarms.replaceChildren(...phys.map(a => alarmItem(room.room, a, true)));
   }
+  if (typeof renderTileFlags === "function") renderTileFlags(t.root.querySelector(".tile-flags"), room);
   const b = baseline(room);
   vital(t.spo2, latest(room, "spo2"), b.spo2, limitsFor(room, "spo2"));
   vital(t.pulse, latest(room, "pulse_rate"), b.pulse_rate, limitsFor(room, "pulse_rate"));
@@ -547,8 +549,7 @@ function renderDetail() {
     baseline: b.sbp ?? undefined, band: limitsFor(room, "sbp"), marks,
   });
   renderBaseline(room);
-  const dr = room.discharge_ready;
-  setText($("discharge-status"), dr === undefined || dr === null ? "" : dr ? "✔ Discharge review recorded: ready." : "Not yet ready for discharge.");
+  if (typeof renderRecord === "function") renderRecord(room);  // record.js: notes, discharge, sessions
   const hkey = log.length + ":" + (log.length ? log[log.length - 1].t : 0);
   const body = $("history-body");
   if (body.dataset.key !== hkey) {

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from monitor.auth import audit
 from monitor.auth.setup import open_store
 from monitor.auth.store import ROLES, AccountError, UserStore
 from monitor.cli import app
@@ -36,6 +37,18 @@ def _store(config: Path | None) -> UserStore:
     except ConfigError as exc:
         typer.echo(f"vigil: {exc}", err=True)
         raise typer.Exit(2) from None
+
+
+def _audit(config: Path | None, action: str, **details: object) -> None:
+    """Record the change in the journal's audit trail (the running app's journal file)."""
+    from monitor.store.journal import Journal
+
+    journal = Journal(load_settings(config).journal_path)
+    try:
+        if audit.record(journal, action, audit.cli_actor(), via="cli", **details) is None:
+            typer.echo(f"vigil: warning: not audited: {journal.last_error}", err=True)
+    finally:
+        journal.close()
 
 
 def _password(stdin: bool) -> str:
@@ -66,6 +79,7 @@ def add(
         store.add_user(name, role, _password(password_stdin))
     except AccountError as exc:
         raise _fail(exc) from None
+    _audit(config, audit.USER_ADDED, username=name, role=role)
     typer.echo(f"added {name} ({role})")
 
 
@@ -81,26 +95,39 @@ def passwd(
         store.set_password(name, _password(password_stdin))
     except AccountError as exc:
         raise _fail(exc) from None
+    _audit(config, audit.PASSWORD_CHANGED, username=name)
     typer.echo(f"password of {name} changed")
 
 
 @users_app.command("role")
 def role(name: str, new_role: str, config: ConfigOpt = None) -> None:
     """Change a staff account's role."""
+    store = _store(config)
+    before = store.get(name)
     try:
-        _store(config).set_role(name, new_role)
+        store.set_role(name, new_role)
     except AccountError as exc:
         raise _fail(exc) from None
+    _audit(
+        config,
+        audit.ROLE_CHANGED,
+        username=name,
+        role=new_role,
+        was=before.role if before else None,
+    )
     typer.echo(f"{name} is now {new_role}")
 
 
 @users_app.command("remove")
 def remove(name: str, config: ConfigOpt = None) -> None:
     """Delete a staff account with its tokens and sessions."""
+    store = _store(config)
+    before = store.get(name)
     try:
-        _store(config).remove_user(name)
+        store.remove_user(name)
     except AccountError as exc:
         raise _fail(exc) from None
+    _audit(config, audit.USER_REMOVED, username=name, role=before.role if before else None)
     typer.echo(f"removed {name}")
 
 
@@ -122,3 +149,4 @@ def token(
         typer.echo(_store(config).create_token(name, label))
     except AccountError as exc:
         raise _fail(exc) from None
+    _audit(config, audit.TOKEN_CREATED, username=name, label=label)

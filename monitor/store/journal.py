@@ -66,9 +66,7 @@ PRUNE_CHUNK = 5_000  # readings deleted per transaction, so pruning never stalls
 
 # Queue item tags (tuples keep the hot path cheap).
 _POINT, _AUDIT, _SQL = "p", "a", "x"
-_INSERT_POINT = (
-    "INSERT INTO points (id, t, kind, room, session, line, payload) VALUES (?,?,?,?,?,?,?)"
-)
+_INSERT_POINT = "INSERT INTO points (t, kind, room, session, line, payload) VALUES (?,?,?,?,?,?)"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS points (
@@ -180,7 +178,13 @@ class PointRow:
 
 
 def _line(item: tuple[Any, ...]) -> str:
-    return str(item[6])
+    return str(item[5])
+
+
+def _chain_head(db: sqlite3.Connection) -> tuple[int, str]:
+    """The next audit id and the last hash, read inside the writing transaction."""
+    row = db.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+    return (int(row[0]) + 1, str(row[1])) if row else (1, GENESIS)
 
 
 def _utc_stamp(t: float) -> str:
@@ -278,9 +282,6 @@ class Journal:
             # they see every committed row and never wait for the writer.
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
-        self._head = self._load_head()
-        self._next_point = self._max_id("points") + 1
-        self._next_audit = self._max_id("audit") + 1
         self._sids: set[str] = set()  # session ids made here (they may not be committed yet)
         self._open_sessions: dict[str, str] = {
             r["room"]: r["id"]
@@ -308,9 +309,6 @@ class Journal:
         row = self._db.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
         return str(row["hash"]) if row else GENESIS
 
-    def _max_id(self, table: str) -> int:
-        return int(self._db.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0])
-
     # -- queueing (the callers' side: cheap, never touches the disk) ------------------------
     def _put(self, item: tuple[Any, ...]) -> None:
         if self._wdb is None:
@@ -322,19 +320,17 @@ class Journal:
         """Rows and updates queued but not yet committed."""
         return self._queued - self._written
 
-    def append(self, kind: str, room: str | None, t: float, line: str, payload: Any) -> int | None:
-        """Queue one reading or event to forward; its row id.
+    def append(self, kind: str, room: str | None, t: float, line: str, payload: Any) -> None:
+        """Queue one reading or event to forward.
 
         Durable within the commit window; a failing journal keeps it in memory and retries
-        (its line also goes to InfluxDB through `WriteOutcome.lines`)."""
+        (its line also goes to InfluxDB through `WriteOutcome.lines`). Row ids are given by
+        the writer at commit time, so another process may append to the same file."""
         session = self._open_sessions.get(room) if room else None
         data = canonical_json(payload)
         with self._lock:
-            pid = self._next_point
-            self._next_point += 1
-            self._put((_POINT, pid, t, kind, room, session, line, data))
+            self._put((_POINT, t, kind, room, session, line, data))
             self.appended += 1
-        return pid
 
     def audit(
         self,
@@ -345,10 +341,14 @@ class Journal:
         t: float | None = None,
         room: str | None = None,
         session: str | None = None,
-    ) -> int | None:
-        """Queue a hash-chained audit entry (also forwarded to InfluxDB as `audit`); its id,
-        or None while the journal is failing (the entry waits in memory and is written, in
-        its place in the chain, once the journal writes again; it is not durable yet).
+    ) -> bool:
+        """Queue a hash-chained audit entry (also forwarded to InfluxDB as `audit`); False
+        while the journal is failing (the entry waits in memory and is written, in its place
+        in the chain, once the journal writes again; it is not durable yet).
+
+        The entry's id and hash are given by the writer inside the commit's transaction,
+        from the chain's head as stored: `vigil users` may append from another process while
+        the service runs, and the chain stays one chain.
 
         It joins `session` when given, else the room's open session, if any.
         """
@@ -358,21 +358,10 @@ class Journal:
         payload = json.loads(canonical_json(payload))  # what is stored is what is hashed
         data = canonical_json(payload)
         with self._lock:
-            aid, pid, prev = self._next_audit, self._next_point, self._head
-            entry = AuditEntry(aid, t, kind, who, room, session, payload, prev, "")
-            h = entry_hash(prev, entry.hashed_fields())
-            line = lineproto.line(
-                "audit",
-                {"kind": kind, "room": room or ""},
-                {"id": aid, "who": who or "", "session": session or "", "payload": data, "hash": h},
-                t,
-            )
-            point = canonical_json({"audit_id": aid})
-            self._put((_AUDIT, aid, t, kind, who, room, session, data, prev, h, pid, line, point))
-            self._next_audit, self._next_point, self._head = aid + 1, pid + 1, h
-        return None if self.failed else aid
+            self._put((_AUDIT, t, kind, who, room, session, payload, data))
+        return not self.failed
 
-    def record(self, kind: str, payload: dict[str, Any]) -> int | None:
+    def record(self, kind: str, payload: dict[str, Any]) -> bool:
         """Audit any message published on the hub (notifications, ...) by its own fields."""
         who = payload.get("by") or payload.get("who")
         t = payload.get("t")
@@ -498,6 +487,7 @@ class Journal:
             db.execute("BEGIN IMMEDIATE")
             try:
                 points: list[tuple[Any, ...]] = []
+                chain: tuple[int, str] | None = None  # next audit id and head, read once
                 for item in batch:
                     tag = item[0]
                     if tag == _POINT:
@@ -507,13 +497,27 @@ class Journal:
                         db.executemany(_INSERT_POINT, points)
                         points = []
                     if tag == _AUDIT:
-                        _, aid, t, kind, who, room, session, data, prev, h, pid, line, pt = item
+                        if chain is None:
+                            chain = _chain_head(db)
+                        aid, prev = chain
+                        _, t, kind, who, room, session, payload, data = item
+                        entry = AuditEntry(aid, t, kind, who, room, session, payload, prev, "")
+                        h = entry_hash(prev, entry.hashed_fields())
                         db.execute(
                             "INSERT INTO audit (id, t, kind, who, room, session, payload, "
                             "prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?)",
                             (aid, t, kind, who, room, session, data, prev, h),
                         )
-                        db.execute(_INSERT_POINT, (pid, t, "audit", room, session, line, pt))
+                        line = lineproto.line(
+                            "audit",
+                            {"kind": kind, "room": room or ""},
+                            {"id": aid, "who": who or "", "session": session or "",
+                             "payload": data, "hash": h},
+                            t,
+                        )  # fmt: skip
+                        pt = canonical_json({"audit_id": aid})
+                        db.execute(_INSERT_POINT, (t, "audit", room, session, line, pt))
+                        chain = (aid + 1, h)
                     else:
                         db.execute(item[1], item[2])
                 if points:

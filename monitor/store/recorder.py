@@ -138,14 +138,14 @@ class Recorder:
         t: float | None = None,
         room: str | None = None,
         session: str | None = None,
-    ) -> int | None:
+    ) -> bool:
         """For other parts (logins, config changes, notes): an audit entry with who."""
         t = self.clock() if t is None else t
-        aid = self.journal.audit(kind, who, payload, t=t, room=room, session=session)
+        queued = self.journal.audit(kind, who, payload, t=t, room=room, session=session)
         self.drain()
-        return aid
+        return queued
 
-    def config(self, settings: dict[str, Any], who: str | None = None) -> int | None:
+    def config(self, settings: dict[str, Any], who: str | None = None) -> bool | None:
         """Audit the configuration when it differs from the last one recorded (secrets are
         the caller's to leave out)."""
         last = self.journal.last_audit("config")

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from monitor.api.deps import Viewer
+from monitor.auth import audit
 from monitor.auth.middleware import CSRF_COOKIE, SESSION_COOKIE
 from monitor.auth.store import SESSION_S, UserStore
 from monitor.auth.throttle import LoginThrottle
@@ -25,6 +26,13 @@ def get_store(request: Request) -> UserStore:
 
 
 StoreDep = Annotated[UserStore, Depends(get_store)]
+
+
+def audit_auth(request: Request, action: str, who: str | None, **details: Any) -> None:
+    """An `auth` audit entry through the runtime's recorder (a failed journal write raises
+    the journal alarm there; the request itself goes on, staff must still get in)."""
+    client = request.client.host if request.client else None
+    audit.record(request.app.state.vigil.recorder, action, who, client=client, **details)
 
 
 class LoginIn(BaseModel):
@@ -45,15 +53,18 @@ async def login(
     throttle: LoginThrottle = request.app.state.login_throttle
     wait = throttle.blocked_for(body.username, time.time())
     if wait > 0:
+        audit_auth(request, audit.LOGIN_LOCKED, None, username=body.username)
         raise HTTPException(
             429, f"too many failed logins for {body.username!r}: try again in {wait:.0f} s"
         )
     staff = await run_in_threadpool(store.verify_password, body.username, body.password)
     if staff is None:
         throttle.failed(body.username, time.time())
+        audit_auth(request, audit.LOGIN_FAILED, None, username=body.username)
         raise HTTPException(401, "wrong username or password")
     throttle.succeeded(body.username)
     sid, csrf = store.create_session(staff, time.time())
+    audit_auth(request, audit.LOGIN, staff.username, role=staff.role)
     secure = request.url.scheme == "https"
     response.set_cookie(
         SESSION_COOKIE, sid, max_age=SESSION_S, httponly=True, samesite="strict", secure=secure
@@ -72,6 +83,7 @@ async def logout(
     sid = request.cookies.get(SESSION_COOKIE)
     if sid:
         store.end_session(sid)
+    audit_auth(request, audit.LOGOUT, user.username)
     response.delete_cookie(SESSION_COOKIE)
     response.delete_cookie(CSRF_COOKIE)
     return {"status": "logged out"}

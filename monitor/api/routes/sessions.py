@@ -142,25 +142,33 @@ class NoteIn(BaseModel):
 
 @router.post("/sessions/{session_id}/notes", status_code=201)
 async def add_note(session_id: str, body: NoteIn, vigil: VigilDep, user: Nurse) -> dict[str, Any]:
-    return _audit_session(vigil, session_id, "note", user.username, body.text)
+    return await _audit_session(vigil, session_id, "note", user.username, body.text)
 
 
 @router.post("/sessions/{session_id}/discharge_review", status_code=201)
 async def add_discharge_review(
     session_id: str, body: NoteIn, vigil: VigilDep, user: Clinician
 ) -> dict[str, Any]:
-    return _audit_session(vigil, session_id, "discharge_review", user.username, body.text)
+    return await _audit_session(vigil, session_id, "discharge_review", user.username, body.text)
 
 
-def _audit_session(vigil: VigilDep, sid: str, kind: str, who: str, text: str) -> dict[str, Any]:
+async def _audit_session(
+    vigil: VigilDep, sid: str, kind: str, who: str, text: str
+) -> dict[str, Any]:
     s = _session(_queries(vigil), sid)
-    aid = vigil.recorder.audit(
+    queued = vigil.recorder.audit(
         kind, who, {"text": text}, t=vigil.clock(), room=s.room, session=s.id
     )
-    if aid is None:
+    # Answer once the entry is durable (one commit window), with the id the writer gave it.
+    if not queued or not await vigil.recorder.committed():
         error = vigil.recorder.journal.last_error
-        raise HTTPException(503, f"the journal cannot be written: {error}")
-    return {"id": aid, "session": s.id, "kind": kind, "by": who}
+        raise HTTPException(
+            503,
+            f"the journal cannot be written ({error}); the entry is kept and written when it "
+            "recovers: do not send it again",
+        )
+    entry = vigil.recorder.journal.audit_entries(session=s.id, kinds=[kind])[-1]
+    return {"id": entry.id, "session": s.id, "kind": kind, "by": who}
 
 
 @router.get("/stats")

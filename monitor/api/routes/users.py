@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from monitor.api.deps import Admin
-from monitor.api.routes.auth import StoreDep
+from monitor.api.routes.auth import StoreDep, audit_auth
+from monitor.auth import audit
 from monitor.auth.store import AccountError
 
 router = APIRouter(prefix="/api/users", tags=["users"])
@@ -38,23 +39,34 @@ async def list_users(user: Admin, store: StoreDep) -> list[dict[str, str]]:
 
 
 @router.post("", status_code=201)
-async def add_user(body: UserIn, user: Admin, store: StoreDep) -> dict[str, str]:
+async def add_user(body: UserIn, request: Request, user: Admin, store: StoreDep) -> dict[str, str]:
     try:
         staff = await run_in_threadpool(store.add_user, body.username, body.role, body.password)
     except AccountError as exc:
         raise _bad(exc) from None
+    audit_auth(request, audit.USER_ADDED, user.username, username=staff.username, role=staff.role)
     return {"username": staff.username, "role": staff.role}
 
 
 @router.patch("/{username}")
 async def change_user(
-    username: str, body: UserChange, user: Admin, store: StoreDep
+    username: str, body: UserChange, request: Request, user: Admin, store: StoreDep
 ) -> dict[str, str]:
+    before = store.get(username)
     try:
         if body.role is not None:
             store.set_role(username, body.role)
+            audit_auth(
+                request,
+                audit.ROLE_CHANGED,
+                user.username,
+                username=username,
+                role=body.role,
+                was=before.role if before else None,
+            )
         if body.password is not None:
             await run_in_threadpool(store.set_password, username, body.password)
+            audit_auth(request, audit.PASSWORD_CHANGED, user.username, username=username)
     except AccountError as exc:
         raise _bad(exc) from None
     staff = store.get(username)
@@ -64,22 +76,34 @@ async def change_user(
 
 
 @router.delete("/{username}")
-async def remove_user(username: str, user: Admin, store: StoreDep) -> dict[str, str]:
+async def remove_user(
+    username: str, request: Request, user: Admin, store: StoreDep
+) -> dict[str, str]:
     if username == user.username:
         raise HTTPException(409, "an admin cannot remove their own account")
+    before = store.get(username)
     try:
         store.remove_user(username)
     except AccountError as exc:
         raise _bad(exc) from None
+    audit_auth(
+        request,
+        audit.USER_REMOVED,
+        user.username,
+        username=username,
+        role=before.role if before else None,
+    )
     return {"status": "removed"}
 
 
 @router.post("/{username}/tokens", status_code=201)
 async def create_token(
-    username: str, body: TokenIn, user: Admin, store: StoreDep
+    username: str, body: TokenIn, request: Request, user: Admin, store: StoreDep
 ) -> dict[str, str]:
     """A new API token acting as `username`; shown once, stored only as a keyed hash."""
     try:
-        return {"token": store.create_token(username, body.label)}
+        token = store.create_token(username, body.label)
     except AccountError as exc:
         raise _bad(exc) from None
+    audit_auth(request, audit.TOKEN_CREATED, user.username, username=username, label=body.label)
+    return {"token": token}

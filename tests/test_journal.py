@@ -24,7 +24,7 @@ from monitor.report.model import (
 from monitor.report.query import parse_when
 from monitor.store.health import StorageAlarms
 from monitor.store.influx import InfluxStore
-from monitor.store.journal import GENESIS, Journal, SessionRow
+from monitor.store.journal import GENESIS, AuditEntry, Journal, SessionRow
 from monitor.store.recorder import Recorder
 from tests.conftest import Influxd
 
@@ -402,3 +402,26 @@ def test_unusable_journal_path_stops_start_up_naming_the_field(tmp_path: Path) -
     )
     assert result.returncode == 2
     assert "journal_path: cannot open" in result.stderr and str(blocker) in result.stderr
+
+
+def test_report_notes_come_from_the_api_and_from_dashboard_room_events() -> None:
+    """A note written through /api/sessions/{id}/notes is a `note` entry; one sent from the
+    dashboard is a `control` entry with the text in its args: the report lists both."""
+    t0 = 1_795_395_600.0
+    session = SessionRow("A-1", "A", "JD", t0, "n", None, None, t0 + 60, "n")
+
+    def entry(i: int, kind: str, who: str, payload: dict[str, Any]) -> AuditEntry:
+        return AuditEntry(i, t0 + i, kind, who, "A", "A-1", payload, "", "")
+
+    audit = [
+        entry(1, "note", "ana", {"text": "calm"}),
+        entry(2, "control", "kim", {"event": "note", "args": {"text": "nausea"}, "t": t0 + 2}),
+        entry(3, "control", "kim", {"event": "dose", "args": {}, "t": t0 + 3}),
+        entry(4, "control", "kim", {"event": "discharge_review", "args": {"text": "ok"}}),
+    ]
+    rec = SessionRecord(session, t0 + 60, [], [], [], audit)
+    assert [(e.id, e.kind, e.who, e.payload) for e in rec.notes()] == [
+        (1, "note", "ana", {"text": "calm"}),
+        (2, "note", "kim", {"text": "nausea"}),
+    ]
+    assert [(e.id, e.payload) for e in rec.discharge_reviews()] == [(4, {"text": "ok"})]

@@ -7,7 +7,7 @@ time to acknowledge runs from its first `active` to its first `acknowledged` tra
 from __future__ import annotations
 
 import statistics
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from monitor.store.journal import AuditEntry, SessionRow
@@ -97,10 +97,22 @@ class SessionRecord:
         return [e for e in self.audit if e.kind in kinds]
 
     def notes(self) -> list[AuditEntry]:
-        return [e for e in self.audit if e.kind == "note"]
+        return self._written("note")
 
     def discharge_reviews(self) -> list[AuditEntry]:
-        return [e for e in self.audit if e.kind == "discharge_review"]
+        return self._written("discharge_review")
+
+    def _written(self, kind: str) -> list[AuditEntry]:
+        """Entries of `kind`: written through the sessions API (kind `kind`, payload text) or
+        sent from the dashboard as a room event (kind `control`, the text in its args)."""
+        out = []
+        for e in self.audit:
+            if e.kind == kind:
+                out.append(e)
+            elif e.kind == "control" and e.payload.get("event") == kind:
+                args = e.payload.get("args") or {}
+                out.append(replace(e, kind=kind, payload={"text": args.get("text", "")}))
+        return out
 
     def baselines(self) -> list[AuditEntry]:
         return [e for e in self.audit if e.kind == "baseline"]

@@ -75,14 +75,11 @@ def main() -> None:
         f"replay, 2-h single-room session: {rate:,.0f} readings/s, {seconds * 1000:.0f} ms "
         f"per session, {events} events (target >= {target:,}): {verdict}"
     )
-    from benchmarks import decoders
+    from benchmarks import ble, decoders, journal, paging
 
     decoders.main()
-    from benchmarks import paging
-
+    ble.report()
     paging.main()
-    from benchmarks import journal
-
     journal.main()
 
 

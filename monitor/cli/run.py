@@ -45,4 +45,12 @@ def run(
         typer.echo(f"Demo login ({role}): {username} / {password}")
     typer.echo(f"Dashboard: http://{shown_host}:{settings.port}/")
     typer.echo(f"InfluxDB:  {settings.influx_url} (database {settings.influx_database})")
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level="warning")
+    # Open dashboards hold live streams; don't let them delay a stop by more than 2 s
+    # (the journal's last window is committed in the app's shutdown, after this).
+    uvicorn.run(
+        application,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        timeout_graceful_shutdown=2,
+    )

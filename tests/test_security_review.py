@@ -1,0 +1,139 @@
+"""Security review findings against the real app (`vigil run`): secrets kept out of the
+journal, security headers on every response, public paths that cannot be stretched."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEST_SECRET_KEY, Influxd, VigilProcess
+
+pytestmark = pytest.mark.slow
+
+PAGER_PASSWORD = "pager-pass-7f3k2q9x"
+ALERTS_SECRET = "ack-signing-secret-9d8s7a6f5g4h3j2k1l0p"
+
+CONFIG = """
+influx_url = "{url}"
+influx_database = "vigil_security"
+journal_path = "{workdir}/journal.sqlite3"
+
+[[rooms]]
+id = "A"
+name = "Room A"
+[[rooms.devices]]
+id = "A-ox"
+protocol = "masimo-ascii"
+simulate = {{ scenario = "steady", interval_s = 0.5 }}
+
+[alerts]
+secret = "{alerts_secret}"
+token_db = "{workdir}/ack_tokens.sqlite"
+[[alerts.contacts]]
+name = "Ana"
+tier = 1
+urls = ["json://ana:{pager_password}@127.0.0.1:9/page"]
+"""
+
+
+@pytest.fixture(scope="module")
+def app(influxd: Influxd, tmp_path_factory: pytest.TempPathFactory) -> Iterator[VigilProcess]:
+    workdir = tmp_path_factory.mktemp("security")
+    config = workdir / "vigil.toml"
+    config.write_text(
+        CONFIG.format(
+            url=influxd.url,
+            workdir=workdir,
+            alerts_secret=ALERTS_SECRET,
+            pager_password=PAGER_PASSWORD,
+        )
+    )
+    proc = VigilProcess(config, workdir)
+    proc.workdir = workdir  # type: ignore[attr-defined]
+    yield proc
+    proc.stop()
+
+
+def _config_audit(journal: Path) -> str:
+    """The raw payload of the `config` audit entry the running app wrote (waits for it)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if journal.exists():
+            db = sqlite3.connect(f"file:{journal}?mode=ro", uri=True)
+            try:
+                row = db.execute("SELECT payload FROM audit WHERE kind = 'config'").fetchone()
+            except sqlite3.OperationalError:
+                row = None
+            finally:
+                db.close()
+            if row is not None:
+                return str(row[0])
+        time.sleep(0.1)
+    raise AssertionError("no config audit entry in the journal")
+
+
+def test_the_config_audit_entry_holds_no_secret(app: VigilProcess) -> None:
+    raw = _config_audit(app.workdir / "journal.sqlite3")  # type: ignore[attr-defined]
+    leaked = [s for s in (TEST_SECRET_KEY, PAGER_PASSWORD, ALERTS_SECRET) if s in raw]
+    assert leaked == []
+    # Still an audit of the configuration: rooms and who is paged are there.
+    payload = json.loads(raw)
+    assert [r["id"] for r in payload["rooms"]] == ["A"]
+    assert [(c["name"], c["tier"]) for c in payload["alerts"]["contacts"]] == [("Ana", 1)]
+    assert payload["alerts"]["contacts"][0]["urls"] == ["json://…"]
+
+
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "token"),
+    [
+        ("/", None),
+        ("/login", ""),
+        ("/static/vigil.js", ""),
+        ("/api/rooms", None),
+        ("/api/health", ""),
+        ("/api/rooms", ""),  # a refusal from the auth middleware
+        ("/ack/not-a-token", ""),
+    ],
+)
+def test_every_response_carries_the_security_headers(
+    app: VigilProcess, path: str, token: str | None
+) -> None:
+    with app.client(token) as c:
+        r = c.get(path, follow_redirects=False)
+    got = {k: r.headers.get(k) for k in SECURITY_HEADERS}
+    assert got == SECURITY_HEADERS
+    csp = r.headers.get("content-security-policy", "")
+    directives = {d.strip().split(" ", 1)[0]: d.strip() for d in csp.split(";") if d.strip()}
+    assert directives.get("script-src") == "script-src 'self'"
+    assert directives.get("frame-ancestors") == "frame-ancestors 'none'"
+    assert directives.get("object-src") == "object-src 'none'"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/%2e%2e/api/rooms",
+        "/static/..%2fapi/rooms",
+        "/ack/%2e%2e/api/rooms",
+        "/ack/..%2f..%2fapi%2frooms",
+        "/api/health/../rooms",
+        "/login/../api/rooms",
+    ],
+)
+def test_public_prefixes_cannot_reach_protected_data(app: VigilProcess, path: str) -> None:
+    with app.client("") as c:
+        r = c.get(path, follow_redirects=False)
+    assert r.status_code in (400, 401, 404), (path, r.status_code)
+    assert "Room A" not in r.text

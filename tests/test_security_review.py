@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -16,11 +18,13 @@ from tests.conftest import TEST_SECRET_KEY, Influxd, VigilProcess
 pytestmark = pytest.mark.slow
 
 PAGER_PASSWORD = "pager-pass-7f3k2q9x"
+INFLUX_PASSWORD = "influx-pass-4r5t6y7u"  # InfluxDB 1.x basic auth in the URL
 ALERTS_SECRET = "ack-signing-secret-9d8s7a6f5g4h3j2k1l0p"
 
 CONFIG = """
 influx_url = "{url}"
 influx_database = "vigil_security"
+
 journal_path = "{workdir}/journal.sqlite3"
 
 [[rooms]]
@@ -47,7 +51,7 @@ def app(influxd: Influxd, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     config = workdir / "vigil.toml"
     config.write_text(
         CONFIG.format(
-            url=influxd.url,
+            url=influxd.url.replace("://", f"://vigil:{INFLUX_PASSWORD}@", 1),
             workdir=workdir,
             alerts_secret=ALERTS_SECRET,
             pager_password=PAGER_PASSWORD,
@@ -79,7 +83,8 @@ def _config_audit(journal: Path) -> str:
 
 def test_the_config_audit_entry_holds_no_secret(app: VigilProcess) -> None:
     raw = _config_audit(app.workdir / "journal.sqlite3")  # type: ignore[attr-defined]
-    leaked = [s for s in (TEST_SECRET_KEY, PAGER_PASSWORD, ALERTS_SECRET) if s in raw]
+    secrets = (TEST_SECRET_KEY, PAGER_PASSWORD, ALERTS_SECRET, INFLUX_PASSWORD)
+    leaked = [s for s in secrets if s in raw]
     assert leaked == []
     # Still an audit of the configuration: rooms and who is paged are there.
     payload = json.loads(raw)
@@ -137,3 +142,38 @@ def test_public_prefixes_cannot_reach_protected_data(app: VigilProcess, path: st
         r = c.get(path, follow_redirects=False)
     assert r.status_code in (400, 401, 404), (path, r.status_code)
     assert "Room A" not in r.text
+
+
+def test_concurrent_wrong_logins_cannot_outrun_the_throttle(app: VigilProcess) -> None:
+    """Guesses sent all at once are counted before their (slow) password checks end, so no
+    more than the throttle's 5 wrong passwords are ever tried in its window."""
+    app.user_token("throttle-target", "nurse", "the-right-password-1")
+    n = 16
+    start = threading.Barrier(n)
+
+    def guess(i: int) -> int:
+        with app.client("") as c:
+            start.wait()
+            body = {"username": "throttle-target", "password": f"wrong-guess-{i}"}
+            return c.post("/api/auth/login", json=body).status_code
+
+    with ThreadPoolExecutor(n) as pool:
+        codes = sorted(pool.map(guess, range(n)))
+    assert (codes.count(401), codes.count(429), len(codes)) == (5, n - 5, n)
+
+
+def test_public_health_and_start_up_output_hold_no_credentials(app: VigilProcess) -> None:
+    with app.client("") as c:
+        health = c.get("/api/health")
+    assert health.status_code == 200
+    assert health.json()["influxdb"]["status"] == "ok"  # the credentials still work
+    assert health.json()["influxdb"]["url"].startswith("http://127.0.0.1:")
+    output = app.log_path.read_text()
+    assert "InfluxDB:  http://127.0.0.1:" in output
+    leaked = [
+        (where, s)
+        for where, text in (("health", health.text), ("output", output))
+        for s in (TEST_SECRET_KEY, PAGER_PASSWORD, ALERTS_SECRET, INFLUX_PASSWORD)
+        if s in text
+    ]
+    assert leaked == []

@@ -177,3 +177,18 @@ def test_public_health_and_start_up_output_hold_no_credentials(app: VigilProcess
         if s in text
     ]
     assert leaked == []
+
+
+def test_files_with_patient_or_account_data_are_for_the_service_account_only(
+    app: VigilProcess,
+) -> None:
+    workdir: Path = app.workdir  # type: ignore[attr-defined]
+    _config_audit(workdir / "journal.sqlite3")  # written and committed by now
+    files = sorted(
+        p.name
+        for p in workdir.iterdir()
+        if p.name.startswith(("journal.sqlite3", "users.db")) and p.is_file()
+    )
+    assert "journal.sqlite3" in files and "journal.sqlite3-wal" in files
+    modes = {name: oct((workdir / name).stat().st_mode & 0o777) for name in files}
+    assert modes == {name: "0o600" for name in files}

@@ -35,6 +35,17 @@ id = "A-ox"
 protocol = "masimo-ascii"
 simulate = {{ scenario = "steady", interval_s = 0.5 }}
 
+[[rooms]]
+id = "B"
+name = "Room <b>B</b>"
+[[rooms.devices]]
+id = "B-ox"
+protocol = "masimo-ascii"
+[rooms.devices.simulate]
+scenario = "desaturation"
+interval_s = 0.5
+options = {{ desat_start_s = 1, desat_duration_s = 600 }}
+
 [alerts]
 secret = "{alerts_secret}"
 token_db = "{workdir}/ack_tokens.sqlite"
@@ -88,7 +99,7 @@ def test_the_config_audit_entry_holds_no_secret(app: VigilProcess) -> None:
     assert leaked == []
     # Still an audit of the configuration: rooms and who is paged are there.
     payload = json.loads(raw)
-    assert [r["id"] for r in payload["rooms"]] == ["A"]
+    assert [r["id"] for r in payload["rooms"]] == ["A", "B"]
     assert [(c["name"], c["tier"]) for c in payload["alerts"]["contacts"]] == [("Ana", 1)]
     assert payload["alerts"]["contacts"][0]["urls"] == ["json://…"]
 
@@ -192,3 +203,46 @@ def test_files_with_patient_or_account_data_are_for_the_service_account_only(
     assert "journal.sqlite3" in files and "journal.sqlite3-wal" in files
     modes = {name: oct((workdir / name).stat().st_mode & 0o777) for name in files}
     assert modes == {name: "0o600" for name in files}
+
+
+def test_an_ack_link_posted_many_times_at_once_acknowledges_once(app: VigilProcess) -> None:
+    """Eight phones (or a retrying app) POST the same link together: one acknowledges, the
+    rest are told it was used. The GET before never acknowledges; echoed names are escaped."""
+    from alerts.tokens import new_claim, sign
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with app.client() as c:
+            alarms = c.get("/api/rooms/B").json()["alarms"]
+        if any(a["condition"] == "spo2_low" for a in alarms):
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError("room B never alarmed")
+    claim = new_claim(
+        room="B",
+        condition="spo2_low",
+        since=None,
+        contact="Ana",
+        channel="json",
+        exp=time.time() + 60,
+    )
+    token = sign(claim, ALERTS_SECRET.encode())
+    with app.client("") as c:
+        page = c.get(f"/ack/{token}")
+    assert (page.status_code, "Acknowledge this alarm?" in page.text) == (200, True)
+    assert "Room &lt;b&gt;B&lt;/b&gt;" in page.text and "<b>B</b>" not in page.text
+    n = 8
+    start = threading.Barrier(n)
+
+    def post(_: int) -> tuple[int, str]:
+        with app.client("") as c:
+            start.wait()
+            r = c.post(f"/ack/{token}")
+        return r.status_code, r.text.split("<h1>", 1)[1].split("</h1>", 1)[0]
+
+    with ThreadPoolExecutor(n) as pool:
+        got = sorted(pool.map(post, range(n)))
+    assert got == sorted(
+        [(200, "Acknowledged")] + [(409, "This link has already been used")] * (n - 1)
+    )

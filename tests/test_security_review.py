@@ -246,3 +246,26 @@ def test_an_ack_link_posted_many_times_at_once_acknowledges_once(app: VigilProce
     assert got == sorted(
         [(200, "Acknowledged")] + [(409, "This link has already been used")] * (n - 1)
     )
+
+
+@pytest.mark.parametrize(
+    ("how", "env", "line"),
+    [
+        ("environment", {"VIGIL_DEMO": "1"}, ""),
+        ("config file", {}, "demo = true\n"),
+    ],
+)
+def test_demo_cannot_be_switched_on_for_real_rooms(
+    influxd: Influxd, tmp_path: Path, how: str, env: dict[str, str], line: str
+) -> None:
+    """`demo` with rooms configured would skip the secret checks and add demo-* accounts
+    (an admin among them) with passwords printed to the log: start-up stops instead."""
+    config = tmp_path / "vigil.toml"
+    config.write_text(
+        line + f'influx_url = "{influxd.url}"\njournal_path = "{tmp_path}/journal.sqlite3"\n'
+        '[[rooms]]\nid = "A"\n[[rooms.devices]]\nid = "A-ox"\nprotocol = "masimo-ascii"\n'
+        'simulate = { scenario = "steady" }\n'
+    )
+    with pytest.raises(RuntimeError) as err:
+        VigilProcess(config, tmp_path, env={"VIGIL_SECRET_KEY": "", **env}).stop()
+    assert "demo: " in str(err.value), how

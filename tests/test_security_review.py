@@ -269,3 +269,24 @@ def test_demo_cannot_be_switched_on_for_real_rooms(
     with pytest.raises(RuntimeError) as err:
         VigilProcess(config, tmp_path, env={"VIGIL_SECRET_KEY": "", **env}).stop()
     assert "demo: " in str(err.value), how
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/api/rooms/A/history?since=nan", "since"),
+        ("/api/rooms/A/history?since=inf", "since"),
+        ("/api/rooms/A/history?since=1e300", "since"),
+        ("/api/sessions?from=nan", "from"),
+        ("/api/sessions?to=inf", "to"),
+        ("/api/stats?from=1e300", "from"),
+        ("/api/stats?to=-inf", "to"),
+    ],
+)
+def test_non_finite_or_absurd_times_are_a_422_naming_the_field(
+    app: VigilProcess, path: str, field: str
+) -> None:
+    with app.client() as c:
+        r = c.get(path)
+    assert r.status_code == 422, (path, r.status_code, r.text[:200])
+    assert field in json.dumps(r.json()["detail"])

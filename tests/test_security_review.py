@@ -290,3 +290,16 @@ def test_non_finite_or_absurd_times_are_a_422_naming_the_field(
         r = c.get(path)
     assert r.status_code == 422, (path, r.status_code, r.text[:200])
     assert field in json.dumps(r.json()["detail"])
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_an_oversized_body_is_refused_before_it_is_read(app: VigilProcess, chunked: bool) -> None:
+    """The login endpoint needs no authentication: a huge body there must not be buffered."""
+    body = b'{"username": "x", "password": "' + b"a" * 2_000_000 + b'"}'
+    content = iter([body[i : i + 65536] for i in range(0, len(body), 65536)]) if chunked else body
+    with app.client("") as c:
+        r = c.post("/api/auth/login", content=content, headers={"Content-Type": "application/json"})
+    assert (r.status_code, r.json()) == (413, {"detail": "request body larger than 65536 bytes"})
+    with app.client("") as c:  # a normal login still gets its answer
+        ok = c.post("/api/auth/login", json={"username": "nobody-here", "password": "x"})
+    assert ok.status_code == 401

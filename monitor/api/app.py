@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from monitor import __version__
 from monitor.api.headers import SecurityHeadersMiddleware
+from monitor.api.limits import BodyLimitMiddleware
 from monitor.api.routes import ack, auth, history, rooms, stream, system, users
 from monitor.api.routes import sessions as sessions_routes
 from monitor.auth.middleware import AuthMiddleware
@@ -49,7 +50,8 @@ def create_app(settings: Settings) -> FastAPI:
     # Demo: one account per role with fresh passwords, printed by `vigil run`.
     app.state.demo_credentials = ensure_demo_users(user_store) if settings.demo else []
     app.add_middleware(AuthMiddleware, store=user_store)
-    # Added after (so outside) the auth middleware: its refusals get the headers too.
+    app.add_middleware(BodyLimitMiddleware)  # outside auth: before anything reads a body
+    # Added last (so outermost): every response gets the headers, refusals too.
     app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(auth.router)
     app.include_router(users.router)

@@ -274,6 +274,14 @@ def load_settings(path: Path | None = None) -> Settings:
         settings = Settings(**data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, source)) from None
+    if settings.demo and settings.rooms:
+        # The demo is what Vigil runs when no rooms are configured. Switched on by hand for
+        # real rooms it would skip the secret checks and add demo-* accounts (an admin too)
+        # whose passwords are printed to the log.
+        raise ConfigError(
+            f"invalid configuration ({source}):\n  demo: Vigil sets it itself when no rooms "
+            "are configured; remove it (or VIGIL_DEMO) from a configuration with rooms"
+        )
     if not settings.rooms:
         settings = settings.model_copy(update={"rooms": demo_rooms(), "demo": True})
     ids = [r.id for r in settings.rooms]

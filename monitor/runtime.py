@@ -38,6 +38,7 @@ from monitor.core.models import (
 from monitor.core.pipeline import RoomPipeline
 from monitor.core.schedule import BpRequest
 from monitor.hub import Hub
+from monitor.redact import auditable_settings
 from monitor.store.influx import InfluxStore
 from monitor.store.journal import Journal
 from monitor.store.recorder import Recorder
@@ -124,7 +125,7 @@ class Vigil:
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
         self.started_at = self.clock()
-        self.recorder.config(self.settings.model_dump(mode="json", exclude={"influx_token"}))
+        self.recorder.config(auditable_settings(self.settings))  # no secrets: monitor/redact.py
         self._spawn(self.recorder.run(), "journal-forwarder")
         for room in self.rooms.values():
             for dc in room.config.devices:

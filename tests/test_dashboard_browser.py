@@ -11,6 +11,7 @@ import re
 import signal
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -444,3 +445,30 @@ def test_cutting_the_stream_shows_not_live_at_once(browser: Browser, own_app: Vi
     page.wait_for_timeout(4_000)  # still down and still saying so after the heartbeat gap
     expect(stale).to_contain_text("OUT OF DATE")
     shot(page, "not-live")
+
+
+def test_login_next_never_leaves_the_site(browser: Browser, app: VigilProcess) -> None:
+    """`next` that a browser resolves to another origin ("/\\host", "/<tab>/host") goes to
+    the dashboard instead; a path on this site is kept. The CSP lets the pages work."""
+    other = f"localhost:{app.port}"  # same server, another origin: a stand-in for evil.example
+    cases = [
+        ("/\\" + other + "/api/health", app.url + "/"),
+        ("/\t/" + other + "/api/health", app.url + "/"),
+        ("/#room/A", app.url + "/#room/A"),
+    ]
+    got = []
+    violations: list[str] = []
+    for target, _ in cases:
+        page = browser.new_context().new_page()
+        page.on(
+            "console", lambda m: violations.append(m.text) if "Content Security" in m.text else None
+        )
+        page.goto(app.url + "/login?next=" + quote(target, safe=""))
+        page.fill("#username", NURSE)
+        page.fill("#password", NURSE_PASSWORD)
+        page.click("#login-button")
+        page.wait_for_url(lambda u: "/login" not in u, timeout=10_000)
+        got.append((target, page.url))
+        page.context.close()
+    assert got == cases
+    assert violations == []

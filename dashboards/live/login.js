@@ -14,9 +14,10 @@ document.getElementById("login-form").addEventListener("submit", async ev => {
       }),
     });
     if (r.ok) {
-      const next = new URLSearchParams(location.search).get("next");
-      // Only same-site paths: never an open redirect.
-      location.replace(next && next.startsWith("/") && !next.startsWith("//") ? next : "/");
+      // Only this site: never an open redirect. Resolve `next` as the browser would, since
+      // "/\host" and "/<tab>/host" both lead off-site though they start with one "/".
+      const next = new URL(new URLSearchParams(location.search).get("next") || "/", location.href);
+      location.replace(next.origin === location.origin ? next.pathname + next.search + next.hash : "/");
       return;
     }
     const body = await r.json().catch(() => ({}));

@@ -10,6 +10,8 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from monitor import __version__
+from monitor.api.headers import SecurityHeadersMiddleware
+from monitor.api.limits import BodyLimitMiddleware
 from monitor.api.routes import ack, auth, history, rooms, stream, system, users
 from monitor.api.routes import sessions as sessions_routes
 from monitor.auth.middleware import AuthMiddleware
@@ -48,6 +50,9 @@ def create_app(settings: Settings) -> FastAPI:
     # Demo: one account per role with fresh passwords, printed by `vigil run`.
     app.state.demo_credentials = ensure_demo_users(user_store) if settings.demo else []
     app.add_middleware(AuthMiddleware, store=user_store)
+    app.add_middleware(BodyLimitMiddleware)  # outside auth: before anything reads a body
+    # Added last (so outermost): every response gets the headers, refusals too.
+    app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(auth.router)
     app.include_router(users.router)
     app.include_router(system.router)

@@ -9,6 +9,7 @@ import typer
 
 from monitor.cli import app
 from monitor.config import ConfigError, load_settings
+from monitor.redact import without_credentials
 
 
 @app.command()
@@ -44,7 +45,8 @@ def run(
     for username, role, password in application.state.demo_credentials:
         typer.echo(f"Demo login ({role}): {username} / {password}")
     typer.echo(f"Dashboard: http://{shown_host}:{settings.port}/")
-    typer.echo(f"InfluxDB:  {settings.influx_url} (database {settings.influx_database})")
+    influx = without_credentials(settings.influx_url)  # 1.x basic auth may be in the URL
+    typer.echo(f"InfluxDB:  {influx} (database {settings.influx_database})")
     # Open dashboards hold live streams; don't let them delay a stop by more than 2 s
     # (the journal's last window is committed in the app's shutdown, after this).
     uvicorn.run(

@@ -34,6 +34,10 @@ class SessionNotFound(LookupError):
     pass
 
 
+#: 9999-12-31T23:59:59Z, the last time `datetime` can hold: larger "POSIX seconds" are garbage.
+MAX_POSIX_S = 253_402_300_799
+
+
 def _q(s: str) -> str:
     """An InfluxQL string literal."""
     return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
@@ -241,9 +245,15 @@ def parse_when(text: str, *, end_of_day: bool = False) -> float:
 
     text = text.strip()
     try:
-        return float(text)
+        t = float(text)
     except ValueError:
         pass
+    else:
+        # "nan", "inf" and 1e300 parse as floats; each would end in a silent empty answer
+        # or a crash further on.
+        if not 0 <= t <= MAX_POSIX_S:
+            raise ValueError(f"{text!r}: POSIX seconds must be between 0 and {MAX_POSIX_S}")
+        return t
     try:
         if len(text) == 10:
             d = date.fromisoformat(text)

@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 
+from monitor.redact import scrub, without_credentials
+
 log = logging.getLogger(__name__)
 
 MAX_BATCH_LINES = 5000
@@ -157,10 +159,10 @@ class InfluxStore:
     def health(self) -> dict[str, Any]:
         return {
             "status": self.status,
-            "url": self.url,
+            "url": without_credentials(self.url),  # public: /api/health
             "api": self.api,
             "pending": self.pending,
             "written": self.written,
             "last_ok": self.last_ok,
-            "last_error": self.last_error,
+            "last_error": scrub(self.last_error, self.url),
         }

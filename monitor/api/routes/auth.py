@@ -51,15 +51,19 @@ async def login(
 ) -> dict[str, Any]:
     # JSON only: a cross-site HTML form cannot send it without a CORS preflight we refuse.
     throttle: LoginThrottle = request.app.state.login_throttle
-    wait = throttle.blocked_for(body.username, time.time())
+    now = time.time()
+    wait = throttle.blocked_for(body.username, now)
     if wait > 0:
         audit_auth(request, audit.LOGIN_LOCKED, None, username=body.username)
         raise HTTPException(
             429, f"too many failed logins for {body.username!r}: try again in {wait:.0f} s"
         )
+    # Counted as failed before the slow password check (no await in between): guesses sent
+    # all at once cannot all pass the throttle while the first are still hashing. A success
+    # clears the count.
+    throttle.failed(body.username, now)
     staff = await run_in_threadpool(store.verify_password, body.username, body.password)
     if staff is None:
-        throttle.failed(body.username, time.time())
         audit_auth(request, audit.LOGIN_FAILED, None, username=body.username)
         raise HTTPException(401, "wrong username or password")
     throttle.succeeded(body.username)

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query
 
 from monitor.api.deps import Viewer, VigilDep
+from monitor.report.query import MAX_POSIX_S
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
 
@@ -20,7 +21,13 @@ async def room_history(
     room_id: str,
     vigil: VigilDep,
     user: Viewer,
-    since: float | None = Query(None, description="POSIX seconds; default the last hour"),
+    since: float | None = Query(
+        None,
+        description="POSIX seconds; default the last hour",
+        ge=0,
+        le=MAX_POSIX_S,
+        allow_inf_nan=False,
+    ),
 ) -> dict[str, Any]:
     """Valid readings per channel as [t, value] pairs, alarms and phases since `since`."""
     if room_id not in vigil.rooms:

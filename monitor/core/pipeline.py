@@ -104,8 +104,13 @@ class RoomPipeline:
             ch: [] for ch in CONTINUOUS_CHANNELS + EPISODIC_CHANNELS
         }
         self._rows_by_condition: dict[str, list[RuleState]] = {}
+        shared_hits: dict[tuple[str, int, float], list[float]] = {}
         for rule in p.rules:
             state = RuleState(rule)
+            if rule.confirm_count > 1:
+                # One condition's confirming rows count readings together (see rules.py).
+                key = (rule.id, rule.confirm_count, rule.confirm_window_s)
+                state.hits = shared_hits.setdefault(key, state.hits)
             self._rows[rule.channel].append(state)
             self._rows_by_condition.setdefault(rule.id, []).append(state)
         self._assembler = BpAssembler(p.conditioning.bp_group_s)
@@ -200,6 +205,11 @@ class RoomPipeline:
             self.rejected[channel] += 1
             return out
         last = self._last_valid[channel]
+        if last is not None and t < last:
+            # Older than a sample already evaluated (buffered, reordered): it is not the
+            # patient's state now and would restart or shorten the rules' dwell timers.
+            self.rejected[channel + "_out_of_order"] += 1
+            return out
         rows = self._rows[channel]
         if last is None or t - last > self.policy.technical.stale_after_s:
             # After a gap the dwell timers restart: the value during the gap is unknown.
@@ -499,6 +509,11 @@ class RoomPipeline:
                     reason=result.reason,
                 )
             return out
+        if self.bp_readings and t <= self.bp_readings[-1].t:
+            # A cycle delivered twice or late: the newest reading is the patient's state; an
+            # older one must not clear an alarm, confirm one, or move the baseline.
+            self.rejected["bp_out_of_order"] += 1
+            return out
         out += self.engine.lower(t, "cuff_error", reason="valid cuff reading")
         self.bp_readings.append(result)
         if self.schedule is not None:
@@ -512,7 +527,12 @@ class RoomPipeline:
             for row in self._rows[channel]:
                 if evaluate_episodic(row, t, value) is not None and row.rule.id not in changed:
                     changed.append(row.rule.id)
-                if row.hits and not row.triggered and row.rule.confirm_count > 1:
+        for channel in values:
+            for row in self._rows[channel]:
+                # This reading violated a confirming row that is still unconfirmed.
+                rule = row.rule
+                confirming = rule.confirm_count > 1 and row.hits and row.hits[-1] == t
+                if confirming and not any(r.triggered for r in self._rows_by_condition[rule.id]):
                     confirm_needed = True
         # The most urgent first when one reading changes several conditions.
         changed.sort(key=lambda c: -RANK[self._rows_by_condition[c][0].rule.priority])

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.core.models import AlarmEvent, Reading
+from monitor.core.models import AlarmEvent, Control, Reading
 from monitor.core.pipeline import RoomPipeline
 from monitor.core.schedule import BpRequest
-from tests.core_helpers import bp, pr, run, spo2, transitions
+from tests.core_helpers import bp, dosed, pr, run, spo2, transitions
 
 Cuff = tuple[float, float, float, float]
 
@@ -87,3 +87,63 @@ def test_nan_and_inf_are_never_evaluated(bad: float) -> None:
     assert _physiological(events) == []
     assert p.smoothed == {}
     assert p.bp_readings == []
+
+
+def _cuff_pressure(t: float, v: float, source: str = "cuff") -> Reading:
+    return Reading(t, "cuff_pressure", v, "mmHg", frozenset(), source)
+
+
+def test_a_cuffs_pulse_rate_during_inflation_never_feeds_the_oximeter_rules() -> None:
+    # A BLE cuff's intermediate cuff pressure (2A36) carries a pulse rate on channel
+    # pulse_rate before the cycle's first SBP: it must not smooth or alarm as oximeter pulse.
+    p = RoomPipeline("A", escalation_after_s={})
+    items: list[Reading] = []
+    for t in range(0, 80):
+        items += [_cuff_pressure(t, 120 + t), pr(t, 160, source="cuff")]
+    events = run(p, items)
+    assert _physiological(events) == []
+    assert "pulse_rate" not in p.smoothed
+
+
+def test_a_configured_cuff_source_is_a_cuff_from_its_first_reading() -> None:
+    # The runtime knows which sources are cuffs (device config): a cuff pulse rate that comes
+    # before any pressure of that cuff is still the cuff's.
+    p = RoomPipeline("A", escalation_after_s={}, cuff_sources=("cuff",))
+    events = run(p, [pr(t, 160, source="cuff") for t in range(0, 80)])
+    assert _physiological(events) == []
+    assert "pulse_rate" not in p.smoothed
+
+
+def test_session_end_clears_alarms_and_drops_the_patients_relative_limits() -> None:
+    p = dosed({"sbp": 120, "dbp": 80, "spo2": 98, "pulse_rate": 70}, escalation_after_s={})
+    events = run(p, [*bp(100, 205, 100, 135), Control(200, "session_end", by="n")])
+    assert _physiological(events) == [
+        (100, "bp_severe", "active"),
+        (100, "bp_rise", "active"),
+        (100, "bp_high", "active"),
+        (100, "map_rise", "active"),
+        (200, "bp_severe", "cleared"),
+        (200, "bp_rise", "cleared"),
+        (200, "bp_high", "cleared"),
+        (200, "map_rise", "cleared"),
+    ]
+    assert p.active == {}
+    # The next person on the devices before a new session is not judged against the last
+    # patient's baseline: SpO2 93 is a 5-point drop from 98 but inside every absolute limit.
+    events = run(p, [spo2(t, 93) for t in range(300, 400)])
+    assert _physiological(events) == []
+    assert {c: [r["limit"] for r in rows] for c, rows in p.snapshot()["limits"].items()
+            if any(r["relative"] for r in rows)} == {}  # fmt: skip
+
+
+def test_a_dose_before_any_baseline_data_is_not_a_confirmed_baseline() -> None:
+    p = RoomPipeline("A", escalation_after_s={})
+    run(p, [Control(0, "session_start", by="n"), Control(10, "dose", by="dr")])
+    assert (p.baseline_status, p.session.baseline_confirmed_by, p.log[-1]["outcome"]) == (
+        "none",
+        None,
+        "ok: no baseline data; enter a baseline for relative limits",
+    )
+    # Entering one afterwards confirms it and turns the relative limits on.
+    run(p, [Control(20, "baseline", {"sbp": 120, "dbp": 80}, by="dr")])
+    assert (p.baseline_status, p.session.baseline_confirmed_by) == ("confirmed", "dr")

@@ -15,6 +15,7 @@ not pathological. Technical alarms run during a session (pre_dose to discharge_r
 from __future__ import annotations
 
 from collections import Counter, deque
+from collections.abc import Iterable
 from typing import Any
 
 from monitor.core.baseline import (
@@ -38,6 +39,7 @@ from monitor.core.models import (
     EXCLUDING_FLAGS,
     AlarmEvent,
     AlarmKind,
+    Channel,
     Control,
     DeviceState,
     Flag,
@@ -85,6 +87,7 @@ class RoomPipeline:
         *,
         policy: CorePolicy | None = None,
         escalation_after_s: dict[str, list[float]] | None = None,
+        cuff_sources: Iterable[str] = (),
     ) -> None:
         self.room = room
         self.policy = p = policy or CorePolicy()
@@ -114,7 +117,10 @@ class RoomPipeline:
             self._rows[rule.channel].append(state)
             self._rows_by_condition.setdefault(rule.id, []).append(state)
         self._assembler = BpAssembler(p.conditioning.bp_group_s)
-        self._cuff_sources: set[str] = set()
+        # Sources known to be BP cuffs: their pulse_rate is the cuff's, never the oximeter's.
+        # The runtime may name them from the device config; any source that sends a
+        # pressure channel joins (a BLE cuff's inflation pulse comes before its first SBP).
+        self._cuff_sources: set[str] = set(cuff_sources)
         self._channel_source: dict[str, str] = {}
         self._link_up: dict[str, float] = {}  # when each source's link last came back
         self._now = float("-inf")
@@ -175,6 +181,10 @@ class RoomPipeline:
         channel = reading.channel
         self.latest[channel] = reading
         source = reading.source
+        if channel == Channel.CUFF_PRESSURE:
+            if source:
+                self._cuff_sources.add(source)
+            return out  # inflation pressure: shown, not evaluated
         if channel in EPISODIC_CHANNELS or (
             channel == "pulse_rate" and source and source in self._cuff_sources
         ):
@@ -352,6 +362,11 @@ class RoomPipeline:
             out += self._confirm(c.t, self._explicit_by)
             return "ok", out
         self.baseline = derived
+        if all(v is None for v in derived.to_dict().values()):
+            # Nothing to confirm: the status must not claim a confirmed baseline. Absolute
+            # limits run; a baseline entered later turns the relative limits on.
+            self.baseline_status = "none"
+            return "ok: no baseline data; enter a baseline for relative limits", out
         self.baseline_refused = pathological_reasons(derived, self.policy.baseline)
         if self.baseline_refused:
             # AutoLimits practice: no relative limits from a pathological baseline until the
@@ -410,6 +425,10 @@ class RoomPipeline:
         for rows in self._rows.values():
             for row in rows:
                 row.reset()
+        # Relative limits belong to this patient: whoever is on the devices next is judged
+        # by absolute limits only until a new session confirms a new baseline.
+        self._relative_on = False
+        self._apply_limits(out, c.t)
         out += self._set_phase(c.t, Phase.ENDED, f"ended by {c.by or 'unknown'}")
         return "ok", out
 

@@ -147,3 +147,32 @@ def test_a_dose_before_any_baseline_data_is_not_a_confirmed_baseline() -> None:
     # Entering one afterwards confirms it and turns the relative limits on.
     run(p, [Control(20, "baseline", {"sbp": 120, "dbp": 80}, by="dr")])
     assert (p.baseline_status, p.session.baseline_confirmed_by) == ("confirmed", "dr")
+
+
+def test_entering_bp_after_a_refused_baseline_keeps_the_derived_spo2_and_pulse() -> None:
+    # Pathological BP refuses automatic relative limits; the clinician then enters BP values
+    # only. The SpO2 and pulse baseline derived at the dose mark must survive.
+    p = RoomPipeline("A", escalation_after_s={})
+    items: list[object] = [Control(0, "session_start", by="n")]
+    for t in range(1, 200):
+        items += [spo2(t, 98), pr(t, 70)]
+    items += [*bp(60, 170, 105, 127), *bp(150, 172, 104, 127), Control(200, "dose", by="dr")]
+    run(p, items)  # type: ignore[arg-type]
+    assert p.baseline_status == "refused"
+    run(p, [Control(210, "baseline", {"sbp": 150, "dbp": 90}, by="dr")])
+    assert (p.baseline_status, p.baseline.spo2, p.baseline.pulse_rate, p.baseline.sbp) == (
+        "confirmed",
+        98.0,
+        70.0,
+        150.0,
+    )
+
+
+@pytest.mark.parametrize("bad_t", [float("nan"), float("inf")])
+def test_a_reading_with_a_nan_or_inf_time_is_rejected(bad_t: float) -> None:
+    p = RoomPipeline("A", escalation_after_s={})
+    events = run(p, [spo2(t, 98) for t in range(0, 5)] + [spo2(bad_t, 70), spo2(5, 98)])
+    events += run(p, [*bp(bad_t, 210, 100, 137)])
+    assert _physiological(events) == []
+    # One SpO2 sample and the three channels of one cuff cycle.
+    assert (p.smoothed["spo2"], p.bp_readings, p.rejected["time"]) == (98, [], 4)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Iterable
+from math import isfinite
 from typing import Any
 
 from monitor.core.baseline import (
@@ -175,6 +176,10 @@ class RoomPipeline:
     # -- inputs -----------------------------------------------------------------------------
     def feed(self, reading: Reading) -> list[PipelineEvent]:
         t = reading.t
+        if not isfinite(t):
+            # A NaN or infinite time would stop every timer and window: not a reading.
+            self.rejected["time"] += 1
+            return []
         out: list[PipelineEvent] = self._timers(t) if t >= self._timer_due else []
         if t > self._now:
             self._now = t
@@ -333,7 +338,9 @@ class RoomPipeline:
         if self.phase == Phase.PRE_DOSE:
             self.baseline_status = "entered"
             return "ok: used at the dose mark", []
-        self.baseline = self._derived(self.session.dose_t or c.t).merged(self._explicit)
+        # On top of the baseline in use: the pre-dose SpO2/PR windows are gone after the
+        # dose, so deriving again would drop the SpO2 and pulse baseline the dose mark took.
+        self.baseline = self.baseline.merged(self._explicit)
         return "ok", self._confirm(c.t, c.by)
 
     def _c_confirm_baseline(self, c: Control) -> tuple[str, list[PipelineEvent]]:

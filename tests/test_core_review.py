@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from monitor.core.baseline import Baseline
+from monitor.core.conditioning import BpReading
+from monitor.core.discharge import unmet_criteria
 from monitor.core.models import AlarmEvent, Control, Reading
 from monitor.core.pipeline import RoomPipeline
+from monitor.core.policy import DischargePolicy
 from monitor.core.schedule import BpRequest
 from tests.core_helpers import bp, dosed, pr, run, spo2, transitions
 
@@ -176,3 +180,44 @@ def test_a_reading_with_a_nan_or_inf_time_is_rejected(bad_t: float) -> None:
     assert _physiological(events) == []
     # One SpO2 sample and the three channels of one cuff cycle.
     assert (p.smoothed["spo2"], p.bp_readings, p.rejected["time"]) == (98, [], 4)
+
+
+#: Discharge readiness, each criterion at its exact boundary (clinical-defaults.md: ≥ 2 h;
+#: no alarm; last two BP within 20 % of baseline or below 140/90; SpO2 ≥ 94 % or ≥ baseline
+#: − 2 for 15 min; pulse within 20 % of baseline). Baseline 120/80, SpO2 98, pulse 70.
+_OK = {"now": 7201.0, "alarms": [], "bp": [(140, 96), (144, 96)], "ok_since": 6301.0, "pr": 84.0}
+DISCHARGE: list[tuple[str, dict[str, object], list[str]]] = [
+    ("every criterion exactly at its limit", {}, []),
+    ("1 s short of 2 h", {"now": 7200.0, "ok_since": 6300.0},
+     ["2 h since the dose not yet reached"]),
+    ("an acknowledged alarm still counts", {"alarms": ["bp_high"]},
+     ["alarms present: bp_high"]),
+    ("SBP 20 % + 1 above baseline", {"bp": [(140, 96), (145, 96)]},
+     ["last two BP readings not within 20 % of baseline or below 140/90"]),
+    ("below 140/90 is fine however far from baseline", {"bp": [(139, 89), (95, 60)]}, []),
+    ("only one BP reading", {"bp": [(120, 80)]},
+     ["last two BP readings not within 20 % of baseline or below 140/90"]),
+    ("SpO2 at target 1 s short of 15 min", {"ok_since": 6302.0},
+     ["SpO2 not at target for the last 15 min"]),
+    ("pulse 20 % + 1 above baseline", {"pr": 85.0}, ["pulse rate not within 20 % of baseline"]),
+    ("pulse 20 % below baseline", {"pr": 56.0}, []),
+    ("no current pulse", {"pr": None}, ["pulse rate not within 20 % of baseline"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "change", "unmet"), DISCHARGE)
+def test_discharge_criteria_boundaries(
+    name: str, change: dict[str, object], unmet: list[str]
+) -> None:
+    c = _OK | change
+    got = unmet_criteria(
+        c["now"],  # type: ignore[arg-type]
+        dose_t=1.0,
+        alarms=c["alarms"],  # type: ignore[arg-type]
+        bp=[BpReading(0, s, d, d + (s - d) / 3) for s, d in c["bp"]],  # type: ignore[attr-defined]
+        baseline=Baseline(spo2=98, pulse_rate=70, sbp=120, dbp=80, map=93.3),
+        spo2_ok_since=c["ok_since"],  # type: ignore[arg-type]
+        pulse_rate=c["pr"],  # type: ignore[arg-type]
+        policy=DischargePolicy(),
+    )
+    assert got == unmet

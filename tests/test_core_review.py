@@ -221,3 +221,20 @@ def test_discharge_criteria_boundaries(
         policy=DischargePolicy(),
     )
     assert got == unmet
+
+
+@pytest.mark.parametrize("dose_first", [False, True])
+def test_confirming_a_baseline_with_no_values_is_rejected(dose_first: bool) -> None:
+    # The dashboard shows an 'entered' or 'confirmed' baseline as confirmed: with no data
+    # there is nothing to confirm, and saying otherwise would hide the missing baseline.
+    p = RoomPipeline("A", escalation_after_s={})
+    items: list[object] = [Control(0, "session_start", by="n")]
+    if dose_first:
+        items.append(Control(5, "dose", by="dr"))
+    items.append(Control(10, "confirm_baseline", by="dr"))
+    run(p, items)  # type: ignore[arg-type]
+    assert (p.baseline_status, p.session.baseline_confirmed_by, p.log[-1]["outcome"]) == (
+        "none",
+        None,
+        "rejected: no baseline values to confirm",
+    )

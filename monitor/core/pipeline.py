@@ -346,12 +346,16 @@ class RoomPipeline:
     def _c_confirm_baseline(self, c: Control) -> tuple[str, list[PipelineEvent]]:
         if self.phase == Phase.PRE_DOSE:
             derived = self._derived(c.t).to_dict()
+            if not self._explicit and all(v is None for v in derived.values()):
+                return "rejected: no baseline values to confirm", []
             self._explicit = {k: v for k, v in derived.items() if v is not None} | self._explicit
             self._explicit_by = c.by
             self.baseline_status = "entered"
             return "ok: used at the dose mark", []
         if self.phase not in POST_DOSE:
             return "ignored: no session", []
+        if all(v is None for v in self.baseline.to_dict().values()):
+            return "rejected: no baseline values to confirm", []
         return "ok", self._confirm(c.t, c.by)
 
     def _c_dose(self, c: Control) -> tuple[str, list[PipelineEvent]]:

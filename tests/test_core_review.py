@@ -238,3 +238,21 @@ def test_confirming_a_baseline_with_no_values_is_rejected(dose_first: bool) -> N
         None,
         "rejected: no baseline values to confirm",
     )
+
+
+def test_entering_only_spo2_does_not_confirm_a_pathological_derived_bp() -> None:
+    # "Pathological baseline: no relative limits are derived automatically; the clinician
+    # must enter or confirm limits explicitly": a value entered for SpO2 confirms SpO2 only.
+    p = RoomPipeline("A", escalation_after_s={})
+    items: list[object] = [Control(0, "session_start", by="n")]
+    items += [*bp(60, 170, 105, 127), *bp(150, 172, 104, 127)]
+    items += [Control(160, "baseline", {"spo2": 97}, by="dr"), Control(200, "dose", by="dr")]
+    run(p, items)  # type: ignore[arg-type]
+    assert (p.baseline_status, p.baseline_refused, p.session.baseline_confirmed_by) == (
+        "refused",
+        ["SBP 171 ≥ 160", "DBP 104.5 ≥ 100"],
+        None,
+    )
+    # Confirming explicitly turns the relative limits on.
+    run(p, [Control(210, "confirm_baseline", by="dr")])
+    assert (p.baseline_status, p.baseline.sbp, p.baseline.spo2) == ("confirmed", 171.0, 97.0)

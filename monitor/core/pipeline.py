@@ -368,17 +368,21 @@ class RoomPipeline:
         for window in self._pre_dose.values():
             window.clear()
         out = self._set_phase(c.t, Phase.DOSED, f"dose marked by {c.by or 'unknown'}")
-        if self._explicit:
-            self.baseline = derived.merged(self._explicit)
+        self.baseline = derived.merged(self._explicit)
+        # Only what the clinician entered or confirmed is explicit: a pathological value
+        # derived for another channel still refuses automatic relative limits.
+        unconfirmed = Baseline(
+            **{ch: None if ch in self._explicit else derived.get(ch) for ch in BASELINE_CHANNELS}
+        )
+        if self._explicit and not pathological_reasons(unconfirmed, self.policy.baseline):
             out += self._confirm(c.t, self._explicit_by)
             return "ok", out
-        self.baseline = derived
         if all(v is None for v in derived.to_dict().values()):
             # Nothing to confirm: the status must not claim a confirmed baseline. Absolute
             # limits run; a baseline entered later turns the relative limits on.
             self.baseline_status = "none"
             return "ok: no baseline data; enter a baseline for relative limits", out
-        self.baseline_refused = pathological_reasons(derived, self.policy.baseline)
+        self.baseline_refused = pathological_reasons(unconfirmed, self.policy.baseline)
         if self.baseline_refused:
             # AutoLimits practice: no relative limits from a pathological baseline until the
             # clinician enters or explicitly confirms values (absolute limits stay active).

@@ -119,9 +119,9 @@ EPISODIC = [
     ("no confirmation outside the 5-min window", None,
      [(100, 185, 90, 120), (401, 185, 90, 120)],
      [(100, "bp_high", "active")]),
-    ("a lower reading in between breaks the confirmation", None,
+    ("a lower reading in between does not reset the confirmation", None,
      [(100, 185, 90, 120), (160, 170, 90, 117), (220, 185, 90, 120)],
-     [(100, "bp_high", "active")]),
+     [(100, "bp_high", "active"), (220, "bp_severe", "active")]),
 ]  # fmt: skip
 
 

@@ -15,6 +15,8 @@ not pathological. Technical alarms run during a session (pre_dose to discharge_r
 from __future__ import annotations
 
 from collections import Counter, deque
+from collections.abc import Iterable
+from math import isfinite
 from typing import Any
 
 from monitor.core.baseline import (
@@ -38,6 +40,7 @@ from monitor.core.models import (
     EXCLUDING_FLAGS,
     AlarmEvent,
     AlarmKind,
+    Channel,
     Control,
     DeviceState,
     Flag,
@@ -85,6 +88,7 @@ class RoomPipeline:
         *,
         policy: CorePolicy | None = None,
         escalation_after_s: dict[str, list[float]] | None = None,
+        cuff_sources: Iterable[str] = (),
     ) -> None:
         self.room = room
         self.policy = p = policy or CorePolicy()
@@ -104,12 +108,20 @@ class RoomPipeline:
             ch: [] for ch in CONTINUOUS_CHANNELS + EPISODIC_CHANNELS
         }
         self._rows_by_condition: dict[str, list[RuleState]] = {}
+        shared_hits: dict[tuple[str, int, float], list[float]] = {}
         for rule in p.rules:
             state = RuleState(rule)
+            if rule.confirm_count > 1:
+                # One condition's confirming rows count readings together (see rules.py).
+                key = (rule.id, rule.confirm_count, rule.confirm_window_s)
+                state.hits = shared_hits.setdefault(key, state.hits)
             self._rows[rule.channel].append(state)
             self._rows_by_condition.setdefault(rule.id, []).append(state)
         self._assembler = BpAssembler(p.conditioning.bp_group_s)
-        self._cuff_sources: set[str] = set()
+        # Sources known to be BP cuffs: their pulse_rate is the cuff's, never the oximeter's.
+        # The runtime may name them from the device config; any source that sends a
+        # pressure channel joins (a BLE cuff's inflation pulse comes before its first SBP).
+        self._cuff_sources: set[str] = set(cuff_sources)
         self._channel_source: dict[str, str] = {}
         self._link_up: dict[str, float] = {}  # when each source's link last came back
         self._now = float("-inf")
@@ -164,12 +176,20 @@ class RoomPipeline:
     # -- inputs -----------------------------------------------------------------------------
     def feed(self, reading: Reading) -> list[PipelineEvent]:
         t = reading.t
+        if not isfinite(t):
+            # A NaN or infinite time would stop every timer and window: not a reading.
+            self.rejected["time"] += 1
+            return []
         out: list[PipelineEvent] = self._timers(t) if t >= self._timer_due else []
         if t > self._now:
             self._now = t
         channel = reading.channel
         self.latest[channel] = reading
         source = reading.source
+        if channel == Channel.CUFF_PRESSURE:
+            if source:
+                self._cuff_sources.add(source)
+            return out  # inflation pressure: shown, not evaluated
         if channel in EPISODIC_CHANNELS or (
             channel == "pulse_rate" and source and source in self._cuff_sources
         ):
@@ -200,6 +220,11 @@ class RoomPipeline:
             self.rejected[channel] += 1
             return out
         last = self._last_valid[channel]
+        if last is not None and t < last:
+            # Older than a sample already evaluated (buffered, reordered): it is not the
+            # patient's state now and would restart or shorten the rules' dwell timers.
+            self.rejected[channel + "_out_of_order"] += 1
+            return out
         rows = self._rows[channel]
         if last is None or t - last > self.policy.technical.stale_after_s:
             # After a gap the dwell timers restart: the value during the gap is unknown.
@@ -313,18 +338,24 @@ class RoomPipeline:
         if self.phase == Phase.PRE_DOSE:
             self.baseline_status = "entered"
             return "ok: used at the dose mark", []
-        self.baseline = self._derived(self.session.dose_t or c.t).merged(self._explicit)
+        # On top of the baseline in use: the pre-dose SpO2/PR windows are gone after the
+        # dose, so deriving again would drop the SpO2 and pulse baseline the dose mark took.
+        self.baseline = self.baseline.merged(self._explicit)
         return "ok", self._confirm(c.t, c.by)
 
     def _c_confirm_baseline(self, c: Control) -> tuple[str, list[PipelineEvent]]:
         if self.phase == Phase.PRE_DOSE:
             derived = self._derived(c.t).to_dict()
+            if not self._explicit and all(v is None for v in derived.values()):
+                return "rejected: no baseline values to confirm", []
             self._explicit = {k: v for k, v in derived.items() if v is not None} | self._explicit
             self._explicit_by = c.by
             self.baseline_status = "entered"
             return "ok: used at the dose mark", []
         if self.phase not in POST_DOSE:
             return "ignored: no session", []
+        if all(v is None for v in self.baseline.to_dict().values()):
+            return "rejected: no baseline values to confirm", []
         return "ok", self._confirm(c.t, c.by)
 
     def _c_dose(self, c: Control) -> tuple[str, list[PipelineEvent]]:
@@ -337,12 +368,21 @@ class RoomPipeline:
         for window in self._pre_dose.values():
             window.clear()
         out = self._set_phase(c.t, Phase.DOSED, f"dose marked by {c.by or 'unknown'}")
-        if self._explicit:
-            self.baseline = derived.merged(self._explicit)
+        self.baseline = derived.merged(self._explicit)
+        # Only what the clinician entered or confirmed is explicit: a pathological value
+        # derived for another channel still refuses automatic relative limits.
+        unconfirmed = Baseline(
+            **{ch: None if ch in self._explicit else derived.get(ch) for ch in BASELINE_CHANNELS}
+        )
+        if self._explicit and not pathological_reasons(unconfirmed, self.policy.baseline):
             out += self._confirm(c.t, self._explicit_by)
             return "ok", out
-        self.baseline = derived
-        self.baseline_refused = pathological_reasons(derived, self.policy.baseline)
+        if all(v is None for v in derived.to_dict().values()):
+            # Nothing to confirm: the status must not claim a confirmed baseline. Absolute
+            # limits run; a baseline entered later turns the relative limits on.
+            self.baseline_status = "none"
+            return "ok: no baseline data; enter a baseline for relative limits", out
+        self.baseline_refused = pathological_reasons(unconfirmed, self.policy.baseline)
         if self.baseline_refused:
             # AutoLimits practice: no relative limits from a pathological baseline until the
             # clinician enters or explicitly confirms values (absolute limits stay active).
@@ -400,6 +440,10 @@ class RoomPipeline:
         for rows in self._rows.values():
             for row in rows:
                 row.reset()
+        # Relative limits belong to this patient: whoever is on the devices next is judged
+        # by absolute limits only until a new session confirms a new baseline.
+        self._relative_on = False
+        self._apply_limits(out, c.t)
         out += self._set_phase(c.t, Phase.ENDED, f"ended by {c.by or 'unknown'}")
         return "ok", out
 
@@ -499,6 +543,11 @@ class RoomPipeline:
                     reason=result.reason,
                 )
             return out
+        if self.bp_readings and t <= self.bp_readings[-1].t:
+            # A cycle delivered twice or late: the newest reading is the patient's state; an
+            # older one must not clear an alarm, confirm one, or move the baseline.
+            self.rejected["bp_out_of_order"] += 1
+            return out
         out += self.engine.lower(t, "cuff_error", reason="valid cuff reading")
         self.bp_readings.append(result)
         if self.schedule is not None:
@@ -512,7 +561,12 @@ class RoomPipeline:
             for row in self._rows[channel]:
                 if evaluate_episodic(row, t, value) is not None and row.rule.id not in changed:
                     changed.append(row.rule.id)
-                if row.hits and not row.triggered and row.rule.confirm_count > 1:
+        for channel in values:
+            for row in self._rows[channel]:
+                # This reading violated a confirming row that is still unconfirmed.
+                rule = row.rule
+                confirming = rule.confirm_count > 1 and row.hits and row.hits[-1] == t
+                if confirming and not any(r.triggered for r in self._rows_by_condition[rule.id]):
                     confirm_needed = True
         # The most urgent first when one reading changes several conditions.
         changed.sort(key=lambda c: -RANK[self._rows_by_condition[c][0].rule.priority])

@@ -207,14 +207,21 @@ def evaluate_continuous(state: RuleState, t: float, value: float) -> bool | None
 
 def evaluate_episodic(state: RuleState, t: float, value: float) -> bool | None:
     """Advance one episodic row with one cuff reading; return the new trigger state when it
-    changed, else None. A non-violating reading breaks a confirmation run."""
+    changed, else None.
+
+    Confirmation counts violating *readings* (distinct times) within the window: the rows of
+    one condition share `hits` (the pipeline links them), so SBP ≥ 180 on one reading and
+    DBP ≥ 110 on the next confirm `bp_severe` ("SBP ≥ 180 or DBP ≥ 110 on two readings"),
+    a cycle delivered twice is still one reading, and a lower reading between two severe
+    ones does not reset the count (the safer reading of "two readings within 5 min")."""
     limit = state.limit
     if limit is None:
         return None
     rule = state.rule
     if violates(rule.comparator, value, limit):
         hits = state.hits
-        hits.append(t)
+        if not hits or t > hits[-1]:
+            hits.append(t)
         while hits and hits[0] < t - rule.confirm_window_s:
             hits.pop(0)
         if not state.triggered and len(hits) >= rule.confirm_count:
@@ -224,7 +231,6 @@ def evaluate_episodic(state: RuleState, t: float, value: float) -> bool | None:
         if state.triggered:
             state.value = value
         return None
-    state.hits.clear()
     if state.triggered and back_inside(rule.comparator, value, limit, rule.hysteresis):
         state.triggered = False
         state.value = value

@@ -27,7 +27,6 @@ from drivers.ble.bps import (
     parse_bp_feature,
     parse_bpm,
 )
-from drivers.ble.common import PLAUSIBLE
 from drivers.ble.hrs import HeartRateMeasurement, encode_hrm, parse_hrm
 from drivers.ble.plx import (
     PlxContinuous,
@@ -42,6 +41,7 @@ from drivers.ble.plx import (
     parse_spot_check,
 )
 from drivers.ieee11073 import DateTime, MedFloat
+from drivers.values import PLAUSIBLE
 from monitor.core.models import Flag, Reading
 
 T = 1000.0

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from drivers.ieee11073 import MedFloat
-from monitor.core.models import CANONICAL_UNIT, Channel, Flag, Reading
+from drivers.values import PLAUSIBLE
+from monitor.core.models import CANONICAL_UNIT, Flag, Reading
 
 BASE_UUID = "0000{:04x}-0000-1000-8000-00805f9b34fb"
 
@@ -35,19 +36,6 @@ PLX_FEATURES_CHAR = 0x2A60
 HRM_CHAR = 0x2A37
 
 KPA_TO_MMHG = 7.50062
-
-#: Values outside these ranges are not physiology (a corrupt or sentinel-like value): the
-#: reading keeps value None and the `invalid` flag instead.
-PLAUSIBLE: dict[str, tuple[float, float]] = {
-    Channel.SBP: (0.0, 300.0),
-    Channel.DBP: (0.0, 300.0),
-    Channel.MAP: (0.0, 300.0),
-    Channel.CUFF_PRESSURE: (0.0, 300.0),
-    Channel.PULSE_RATE: (0.0, 350.0),
-    Channel.HEART_RATE: (0.0, 350.0),
-    Channel.SPO2: (0.0, 100.0),
-    Channel.PERFUSION_INDEX: (0.0, 20.0),
-}
 
 
 class ShortRecord(Exception):
@@ -94,7 +82,7 @@ def make_readings(
         flags = status
         if value is not None and value_valid:
             value = round(value * spec.factor, 1) if spec.factor != 1.0 else value
-            lo, hi = PLAUSIBLE[spec.channel]
+            lo, hi = PLAUSIBLE[spec.channel]  # one table for every protocol
             if not lo <= value <= hi:
                 value = None
                 if dropped is not None:

@@ -66,7 +66,8 @@ def channel_of(url: str) -> str:
 def with_channel_extras(url: str, *, ack_url: str | None, priority: Priority) -> str:
     """Add what the channel can do natively: an ntfy `http` action button that POSTs the
     acknowledgement from the notification itself; Pushover emergency priority (it repeats on
-    the phone until the nurse opens it). Settings already in the contact's URL win."""
+    the phone until the nurse opens it) and the acknowledge link as its supplementary URL.
+    Settings already in the contact's URL win."""
     channel = channel_of(url)
     query = parse_qs(urlsplit(url).query)
     extras: dict[str, str] = {}
@@ -76,8 +77,13 @@ def with_channel_extras(url: str, *, ack_url: str | None, priority: Priority) ->
         if ack_url:
             extras["actions"] = f"http, Acknowledge, {ack_url}, method=POST, clear=true"
             extras["click"] = ack_url  # tapping the notification opens the confirm page
-    elif channel in ("pover", "pushover") and "priority" not in query:
-        extras["priority"] = _PUSHOVER_PRIORITY[priority]
+    elif channel in ("pover", "pushover"):
+        if "priority" not in query:
+            extras["priority"] = _PUSHOVER_PRIORITY[priority]
+        if ack_url and "url" not in query:
+            # Pushover's supplementary URL: an "Acknowledge" link inside the notification.
+            extras["url"] = ack_url
+            extras["url_title"] = "Acknowledge"
     if not extras:
         return url
     sep = "&" if "?" in url else "?"

@@ -182,13 +182,37 @@ def test_technical_message_says_why_and_has_no_numbers() -> None:
             "http%2C%20Acknowledge%2C%20http%3A%2F%2Fv%2Fack%2Fx%2C%20method%3DPOST%2C%20clear%3Dtrue"
             "&click=http%3A%2F%2Fv%2Fack%2Fx",
         ),
-        ("pover://u@t", Priority.HIGH, "pover://u@t?priority=emergency"),
-        ("pover://u@t?priority=normal", Priority.HIGH, "pover://u@t?priority=normal"),
+        (
+            "pover://u@t",
+            Priority.HIGH,
+            "pover://u@t?priority=emergency&url=http%3A%2F%2Fv%2Fack%2Fx&url_title=Acknowledge",
+        ),
+        (
+            "pover://u@t?priority=normal",
+            Priority.HIGH,
+            "pover://u@t?priority=normal&url=http%3A%2F%2Fv%2Fack%2Fx&url_title=Acknowledge",
+        ),
         ("json://h/x", Priority.HIGH, "json://h/x"),
     ],
 )
 def test_channel_extras(url: str, priority: Priority, expected: str) -> None:
     assert with_channel_extras(url, ack_url="http://v/ack/x", priority=priority) == expected
+
+
+def test_pushover_url_with_the_ack_link_is_what_apprise_sends() -> None:
+    """Apprise reads the extras back as Pushover's priority and supplementary URL."""
+    import apprise
+
+    url = with_channel_extras(
+        "pover://ukey@atoken", ack_url="http://v/ack/x?y=1", priority=Priority.HIGH
+    )
+    plugin = apprise.Apprise.instantiate(url)
+    assert plugin is not None
+    assert (plugin.priority, plugin.supplemental_url, plugin.supplemental_url_title) == (
+        2,
+        "http://v/ack/x?y=1",
+        "Acknowledge",
+    )
 
 
 # -- config ---------------------------------------------------------------------------------

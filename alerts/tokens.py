@@ -19,6 +19,7 @@ import hmac
 import json
 import secrets
 import sqlite3
+import threading
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -89,11 +90,15 @@ def check(token: str, secret: bytes, now: float) -> AckClaim:
 
 
 class UsedTokens:
-    """Ids of acknowledge tokens already used, in SQLite (`:memory:` for throwaway use)."""
+    """Ids of acknowledge tokens already used, in SQLite (`:memory:` for throwaway use).
+
+    The server calls it from worker threads (its writes fsync): one connection, used by one
+    thread at a time under a lock."""
 
     def __init__(self, path: Path | str) -> None:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS used_ack_token "
@@ -102,23 +107,26 @@ class UsedTokens:
 
     def consume(self, claim: AckClaim, now: float) -> None:
         """Mark the token used; TokenError(USED) when it already was."""
-        try:
-            self._db.execute(
-                "INSERT INTO used_ack_token (jti, used_at, exp) VALUES (?, ?, ?)",
-                (claim.jti, now, claim.exp),
-            )
-        except sqlite3.IntegrityError:
-            raise TokenError(TokenProblem.USED) from None
-        self._db.execute("DELETE FROM used_ack_token WHERE exp < ?", (now,))
+        with self._lock:
+            try:
+                self._db.execute(
+                    "INSERT INTO used_ack_token (jti, used_at, exp) VALUES (?, ?, ?)",
+                    (claim.jti, now, claim.exp),
+                )
+            except sqlite3.IntegrityError:
+                raise TokenError(TokenProblem.USED) from None
+            self._db.execute("DELETE FROM used_ack_token WHERE exp < ?", (now,))
 
     def is_used(self, claim: AckClaim) -> bool:
-        row = self._db.execute(
-            "SELECT 1 FROM used_ack_token WHERE jti = ?", (claim.jti,)
-        ).fetchone()
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM used_ack_token WHERE jti = ?", (claim.jti,)
+            ).fetchone()
         return row is not None
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()
 
 
 class AckTokens:

@@ -4,14 +4,22 @@ Sessions (who, pseudonym, dose time) and the hash-chained audit entries come fro
 journal; readings, alarm transitions and phases come from InfluxDB by InfluxQL, so the same
 queries run on InfluxDB 1.x, 2.x and 3.x. When InfluxDB cannot answer, the journal (which
 holds everything) answers instead and the record says so (`source`).
+
+The async methods run on the server's event loop, which also runs live monitoring: journal
+reads and the conversion of a session's rows (a long session has ~100,000) run in a worker
+thread (`run_in_threadpool`, monitor/api/routes/offload.py), only the awaits stay on the loop.
+`sessions()` and `session()` block: callers on a loop run them in a thread too.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
+
+from starlette.concurrency import run_in_threadpool
 
 from monitor.report.model import (
     AlarmRow,
@@ -71,6 +79,10 @@ class SessionQueries:
             raise SessionNotFound(f"no session {sid!r}")
         return s
 
+    async def find(self, sid: str) -> SessionRow:
+        """`session()` off the event loop."""
+        return await run_in_threadpool(self.session, sid)
+
     def window(self, s: SessionRow) -> tuple[float, float]:
         return s.started, s.ended if s.ended is not None else self.clock()
 
@@ -97,32 +109,24 @@ class SessionQueries:
             )
         except Exception as exc:  # noqa: BLE001 - the journal holds the same readings
             log.warning("InfluxDB query failed (%s); reading the journal", exc)
-            out = []
-            for p in self.journal.points(room, t0, t1, ["reading"]):
-                d = p.payload
-                out.append(
-                    ReadingRow(
-                        t=float(d["t"]),
-                        channel=d["channel"],
-                        value=_f(d.get("value")),
-                        valid=d.get("value") is not None
-                        and not _excluded(frozenset(d.get("status", []))),
-                        status=",".join(sorted(d.get("status", []))),
-                        source=d.get("source", ""),
-                    )
+            return await run_in_threadpool(self._journal_readings, room, t0, t1), "journal"
+        return await run_in_threadpool(_influx_readings, rows), "influxdb"
+
+    def _journal_readings(self, room: str, t0: float, t1: float) -> list[ReadingRow]:
+        out = []
+        for t, channel, value, status_json, source in self.journal.reading_values(room, t0, t1):
+            status = json.loads(status_json) if status_json and status_json != "[]" else []
+            out.append(
+                ReadingRow(
+                    t=float(t),
+                    channel=channel,
+                    value=_f(value),
+                    valid=value is not None and not _excluded(frozenset(status)),
+                    status=",".join(sorted(status)),
+                    source=source or "",
                 )
-            return out, "journal"
-        return [
-            ReadingRow(
-                t=r["time"] / 1e9,
-                channel=r["channel"],
-                value=_f(r.get("value")),
-                valid=bool(r.get("valid")),
-                status=r.get("status") or "",
-                source=r.get("source") or "",
             )
-            for r in rows
-        ], "influxdb"
+        return out
 
     async def alarms(self, room: str, t0: float, t1: float) -> tuple[list[AlarmRow], str]:
         try:
@@ -132,9 +136,8 @@ class SessionQueries:
             )
         except Exception as exc:  # noqa: BLE001
             log.warning("InfluxDB query failed (%s); reading the journal", exc)
-            return [
-                _alarm_from(p.payload) for p in self.journal.points(room, t0, t1, ["alarm"])
-            ], "journal"
+            points = await run_in_threadpool(self.journal.points, room, t0, t1, ["alarm"])
+            return [_alarm_from(p.payload) for p in points], "journal"
         return [
             AlarmRow(
                 t=r["time"] / 1e9,
@@ -155,20 +158,18 @@ class SessionQueries:
         try:
             rows = await self._paged(f"SELECT phase, detail FROM phase {self._where(room, t0, t1)}")
         except Exception:  # noqa: BLE001
-            return [
-                PhaseRow(p.t, p.payload["phase"], p.payload.get("detail", ""))
-                for p in self.journal.points(room, t0, t1, ["phase"])
-            ]
+            points = await run_in_threadpool(self.journal.points, room, t0, t1, ["phase"])
+            return [PhaseRow(p.t, p.payload["phase"], p.payload.get("detail", "")) for p in points]
         return [PhaseRow(r["time"] / 1e9, r["phase"], r.get("detail") or "") for r in rows]
 
     # -- a whole session ------------------------------------------------------------------
     async def record(self, sid: str, *, with_readings: bool = True) -> SessionRecord:
-        s = self.session(sid)
+        s = await self.find(sid)
         t0, t1 = self.window(s)
         readings, src_r = await self.readings(s.room, t0, t1) if with_readings else ([], "influxdb")
         alarms, src_a = await self.alarms(s.room, t0, t1)
         phases = await self.phases(s.room, t0, t1)
-        audit = self.journal.audit_entries(session=sid)
+        audit = await run_in_threadpool(self.journal.audit_entries, session=sid)
         return SessionRecord(
             session=s,
             end=t1,
@@ -198,11 +199,25 @@ class SessionQueries:
         self, t0: float | None, t1: float | None, room: str | None = None
     ) -> ClinicStats:
         per_session = []
-        for s in self.sessions(room, t0, t1):
+        for s in await run_in_threadpool(self.sessions, room, t0, t1):
             a, b = self.window(s)
             alarms, _ = await self.alarms(s.room, a, b)
             per_session.append(episodes(alarms))
         return clinic_stats(per_session)
+
+
+def _influx_readings(rows: list[dict[str, Any]]) -> list[ReadingRow]:
+    return [
+        ReadingRow(
+            t=r["time"] / 1e9,
+            channel=r["channel"],
+            value=_f(r.get("value")),
+            valid=bool(r.get("valid")),
+            status=r.get("status") or "",
+            source=r.get("source") or "",
+        )
+        for r in rows
+    ]
 
 
 def _excluded(status: frozenset[str]) -> bool:

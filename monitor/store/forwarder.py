@@ -65,7 +65,9 @@ class Forwarder:
         # committed rows are ever read below.
         await self.journal.committed()
         while True:
-            rows = self.journal.unsent(self.batch_lines)
+            # A read of up to `batch_lines` rows (and, after an outage, many rounds of them):
+            # in a thread, so the rooms' pipelines on the event loop never wait for it.
+            rows = await asyncio.to_thread(self.journal.unsent, self.batch_lines)
             if not rows:
                 return True
             try:

@@ -10,9 +10,14 @@ Group commit, off the event loop: `append`, `audit` and the session writes only 
 One writer thread commits the queue in batches: one transaction and one fsync
 (synchronous=FULL) per `commit_window_s` (default 0.1 s). A crash or power loss loses at most
 the rows queued in the last window and the commit in progress; the forwarder only ever sends
-committed rows, so nothing reaches InfluxDB that the journal could lose. Reads use a second
-connection and see every committed row; the read methods the API and reports use first commit
+committed rows, so nothing reaches InfluxDB that the journal could lose. Reads use their own
+connections and see every committed row; the read methods the API and reports use first commit
 what this process queued (`_barrier`), so a caller reads its own writes.
+
+Reads block (a long session's readings take seconds; the barrier waits for a commit), so the
+server calls them from worker threads, never on its event loop (monitor/api/routes/offload.py).
+Each read borrows a connection from a small pool for its duration (`_reader`): a connection is
+never used by two threads at once, and concurrent reads run side by side (WAL).
 
 Tables:
   points    every reading and event as a line-protocol row to forward, with its JSON payload
@@ -254,6 +259,7 @@ class Journal:
         self.appended = 0
         self.commits = 0  # transactions committed by the writer (each one fsync)
         self.dropped = 0  # point rows given up after a long failure (their lines went to InfluxDB)
+        self.unsent_counted: int | None = None  # the latest count_unsent() (for health)
         # Called from the writer thread whenever an outcome is queued (the Recorder hands it
         # to its event loop with call_soon_threadsafe).
         self.on_outcome: Callable[[], None] | None = None
@@ -264,12 +270,13 @@ class Journal:
         self._written = 0  # items committed or given up (writer thread only)
         self._thread: threading.Thread | None = None
         self._wdb: sqlite3.Connection | None = None
+        # Read connections: idle ones wait here; a read takes one for its duration.
+        self._readers_lock = threading.Lock()
+        self._idle_readers: list[sqlite3.Connection] = []
+        self._closed = False
         if readonly:
             if not self.path.exists():
                 raise FileNotFoundError(f"no journal at {self.path}")
-            self._db = sqlite3.connect(
-                f"file:{self.path}?mode=ro", uri=True, check_same_thread=False
-            )
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # Pseudonyms, notes and the audit: for the service account only. Made 0600
@@ -284,17 +291,14 @@ class Journal:
             wdb.execute("PRAGMA synchronous=FULL")
             wdb.executescript(SCHEMA)
             self._wdb = wdb
-            # Reads (reports, queries, the forwarder) use their own connection: in WAL mode
-            # they see every committed row and never wait for the writer.
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
         self._sids: set[str] = set()  # session ids made here (they may not be committed yet)
-        self._open_sessions: dict[str, str] = {
-            r["room"]: r["id"]
-            for r in self._db.execute(
-                "SELECT room, id FROM sessions WHERE ended IS NULL ORDER BY started"
-            )
-        }
+        with self._reader() as db:
+            self._open_sessions: dict[str, str] = {
+                r["room"]: r["id"]
+                for r in db.execute(
+                    "SELECT room, id FROM sessions WHERE ended IS NULL ORDER BY started"
+                )
+            }
         if self._wdb is not None:
             self._thread = threading.Thread(
                 target=self._writer, name=f"journal-writer {self.path.name}", daemon=True
@@ -309,10 +313,48 @@ class Journal:
             self._thread = None
         if self._wdb is not None:
             self._wdb.close()
-        self._db.close()
+        with self._readers_lock:
+            self._closed = True
+            idle, self._idle_readers = self._idle_readers, []
+        for db in idle:  # a read still running closes its connection when it ends
+            db.close()
+
+    # -- read connections -----------------------------------------------------------------
+    def _connect_reader(self) -> sqlite3.Connection:
+        # Reads (reports, queries, the forwarder) use their own connections: in WAL mode they
+        # see every committed row and never wait for the writer. check_same_thread=False
+        # because a pooled connection serves one thread after another (never two at once).
+        if self.readonly:
+            uri = f"file:{self.path}?mode=ro"
+            db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        else:
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        return db
+
+    @contextlib.contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        """A read connection for this caller alone until the block ends (the pool grows to
+        the number of concurrent reads; a connection is never shared between threads)."""
+        with self._readers_lock:
+            if self._closed:
+                raise sqlite3.ProgrammingError(f"journal {self.path} is closed")
+            db = self._idle_readers.pop() if self._idle_readers else None
+        if db is None:
+            db = self._connect_reader()
+        try:
+            yield db
+        finally:
+            with self._readers_lock:
+                keep = not self._closed
+                if keep:
+                    self._idle_readers.append(db)
+            if not keep:
+                db.close()
 
     def _load_head(self) -> str:
-        row = self._db.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+        with self._reader() as db:
+            row = db.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
         return str(row["hash"]) if row else GENESIS
 
     # -- queueing (the callers' side: cheap, never touches the disk) ------------------------
@@ -391,12 +433,14 @@ class Journal:
             self.end_session(room, t, "superseded by a new session")
         base = f"{room}-{_utc_stamp(t)}"
         sid, n = base, 1
-        while (
-            sid in self._sids
-            or self._db.execute("SELECT 1 FROM sessions WHERE id = ?", (sid,)).fetchone()
-        ):
-            n += 1
-            sid = f"{base}-{n}"
+        # A primary-key lookup (microseconds): fine on the event loop, where controls arrive.
+        with self._reader() as db:
+            while (
+                sid in self._sids
+                or db.execute("SELECT 1 FROM sessions WHERE id = ?", (sid,)).fetchone()
+            ):
+                n += 1
+                sid = f"{base}-{n}"
         self._sids.add(sid)
         self._put(
             (
@@ -630,9 +674,10 @@ class Journal:
     # -- forwarding and retention ---------------------------------------------------------
     def unsent(self, limit: int) -> list[tuple[int, str]]:
         """Committed rows not yet forwarded, by id (only durable rows are ever forwarded)."""
-        rows = self._db.execute(
-            "SELECT id, line FROM points WHERE forwarded = 0 ORDER BY id LIMIT ?", (limit,)
-        ).fetchall()
+        with self._reader() as db:
+            rows = db.execute(
+                "SELECT id, line FROM points WHERE forwarded = 0 ORDER BY id LIMIT ?", (limit,)
+            ).fetchall()
         return [(int(r["id"]), str(r["line"])) for r in rows]
 
     def mark_forwarded(self, ids: Sequence[int]) -> bool:
@@ -662,17 +707,21 @@ class Journal:
         return int(self.call_in_writer(do))
 
     def count_unsent(self) -> int:
+        """Rows not yet forwarded (a count over SQLite: off the event loop); `health()`
+        shows the latest count."""
         self._barrier()
-        return int(
-            self._db.execute("SELECT count(*) FROM points WHERE forwarded = 0").fetchone()[0]
-        )
+        with self._reader() as db:
+            n = int(db.execute("SELECT count(*) FROM points WHERE forwarded = 0").fetchone()[0])
+        self.unsent_counted = n
+        return n
 
     def count_points(self, kind: str | None = None) -> int:
         self._barrier()
-        if kind is None:
-            return int(self._db.execute("SELECT count(*) FROM points").fetchone()[0])
-        q = "SELECT count(*) FROM points WHERE kind = ?"
-        return int(self._db.execute(q, (kind,)).fetchone()[0])
+        with self._reader() as db:
+            if kind is None:
+                return int(db.execute("SELECT count(*) FROM points").fetchone()[0])
+            q = "SELECT count(*) FROM points WHERE kind = ?"
+            return int(db.execute(q, (kind,)).fetchone()[0])
 
     # -- reading --------------------------------------------------------------------------
     def sessions(
@@ -694,12 +743,14 @@ class Journal:
         sql = "SELECT * FROM sessions"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        rows = self._db.execute(sql + " ORDER BY started, id", args).fetchall()
+        with self._reader() as db:
+            rows = db.execute(sql + " ORDER BY started, id", args).fetchall()
         return [SessionRow(**dict(r)) for r in rows]
 
     def session(self, sid: str) -> SessionRow | None:
         self._barrier()
-        row = self._db.execute("SELECT * FROM sessions WHERE id = ?", (sid,)).fetchone()
+        with self._reader() as db:
+            row = db.execute("SELECT * FROM sessions WHERE id = ?", (sid,)).fetchone()
         return SessionRow(**dict(row)) if row else None
 
     def audit_entries(
@@ -718,7 +769,8 @@ class Journal:
             args.extend(ks)
         if where:
             sql += " WHERE " + " AND ".join(where)
-        return [self._entry(r) for r in self._db.execute(sql + " ORDER BY id", args)]
+        with self._reader() as db:
+            return [self._entry(r) for r in db.execute(sql + " ORDER BY id", args)]
 
     def points(
         self, room: str, t0: float, t1: float, kinds: Iterable[str] | None = None
@@ -731,10 +783,35 @@ class Journal:
             ks = list(kinds)
             sql += f" AND kind IN ({','.join('?' * len(ks))})"
             args.extend(ks)
-        return [
-            PointRow(r["id"], r["t"], r["kind"], r["room"], r["session"], json.loads(r["payload"]))
-            for r in self._db.execute(sql + " ORDER BY t, id", args)
-        ]
+        with self._reader() as db:
+            return [
+                PointRow(
+                    r["id"], r["t"], r["kind"], r["room"], r["session"], json.loads(r["payload"])
+                )
+                for r in db.execute(sql + " ORDER BY t, id", args)
+            ]
+
+    def reading_values(
+        self, room: str, t0: float, t1: float
+    ) -> list[tuple[Any, Any, Any, Any, Any]]:
+        """A room's readings in [t0, t1] as (t, channel, value, status as a JSON array,
+        source) tuples from their payloads, oldest first.
+
+        For long sessions (100,000s of readings): SQLite takes the fields out of the JSON, so
+        Python makes one tuple per reading instead of a dict and a `PointRow`. Fewer objects
+        means shorter pauses of the garbage collector, whose full passes stop every thread,
+        the event loop's too."""
+        self._barrier()
+        sql = (
+            "SELECT json_extract(payload, '$.t'), json_extract(payload, '$.channel'), "
+            "json_extract(payload, '$.value'), json_extract(payload, '$.status'), "
+            "json_extract(payload, '$.source') FROM points "
+            "WHERE room = ? AND t >= ? AND t <= ? AND kind = 'reading' ORDER BY t, id"
+        )
+        with self._reader() as db:
+            cur = db.cursor()
+            cur.row_factory = None  # plain tuples
+            return cur.execute(sql, (room, t0, t1)).fetchall()
 
     @staticmethod
     def _entry(r: sqlite3.Row) -> AuditEntry:
@@ -756,15 +833,17 @@ class Journal:
 
     def last_audit(self, kind: str) -> AuditEntry | None:
         self._barrier()
-        row = self._db.execute(
-            "SELECT * FROM audit WHERE kind = ? ORDER BY id DESC LIMIT 1", (kind,)
-        ).fetchone()
+        with self._reader() as db:
+            row = db.execute(
+                "SELECT * FROM audit WHERE kind = ? ORDER BY id DESC LIMIT 1", (kind,)
+            ).fetchone()
         return self._entry(row) if row else None
 
     def iter_audit(self) -> Iterator[AuditEntry]:
         self._barrier()
-        for r in self._db.execute("SELECT * FROM audit ORDER BY id"):
-            yield self._entry(r)
+        with self._reader() as db:  # held while the caller iterates
+            for r in db.execute("SELECT * FROM audit ORDER BY id"):
+                yield self._entry(r)
 
     def verify(self) -> VerifyResult:
         """Walk the audit chain; the first entry whose hash or link does not hold."""
@@ -784,10 +863,12 @@ class Journal:
         return VerifyResult(True, checked)
 
     def health(self) -> dict[str, Any]:
+        """Cheap (no SQL; safe on the event loop): `unsent` is the latest `count_unsent()`,
+        which the health route runs in a worker thread just before."""
         return {
             "status": "failed" if self.failed else "ok",
             "path": str(self.path),
-            "unsent": self.count_unsent() if not self.failed else None,
+            "unsent": self.unsent_counted if not self.failed else None,
             "appended": self.appended,
             "pending": self.pending(),
             "dropped": self.dropped,

@@ -15,6 +15,7 @@ import time
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
 
 from alerts.message import CONDITION_LABELS, SECONDARY
 from alerts.tokens import AckClaim, TokenError, TokenProblem
@@ -104,7 +105,8 @@ def _current_problem(claim: AckClaim, vigil: VigilDep) -> HTMLResponse | None:
 @router.get("/{token}", response_class=HTMLResponse)
 async def confirm_page(token: str, vigil: VigilDep) -> HTMLResponse:
     try:
-        claim = vigil.notifier.tokens.peek(token, time.time())
+        # The used-token table is SQLite: read and written off the event loop (offload.py).
+        claim = await run_in_threadpool(vigil.notifier.tokens.peek, token, time.time())
     except TokenError as err:
         return _refused(err)
     problem = _current_problem(claim, vigil)
@@ -123,16 +125,23 @@ async def confirm_page(token: str, vigil: VigilDep) -> HTMLResponse:
 async def acknowledge(token: str, vigil: VigilDep) -> HTMLResponse:
     now = time.time()
     try:
-        claim = vigil.notifier.tokens.peek(token, now)
+        claim = await run_in_threadpool(vigil.notifier.tokens.peek, token, now)
     except TokenError as err:
         return _refused(err)
     problem = _current_problem(claim, vigil)
     if problem is not None:
         return problem
     try:
-        claim = vigil.notifier.tokens.redeem(token, now)  # single use: the check that counts
+        # Single use: the check that counts (an INSERT on the token's id, atomic in SQLite, so
+        # of two concurrent POSTs exactly one gets past it).
+        claim = await run_in_threadpool(vigil.notifier.tokens.redeem, token, now)
     except TokenError as err:
         return _refused(err)
+    # Checked again: the alarm may have ended or become another episode while the token was
+    # written. From here to the control nothing awaits, so the core acks what was checked.
+    problem = _current_problem(claim, vigil)
+    if problem is not None:
+        return problem
     by = f"{claim.contact} via {claim.channel}"
     vigil.control(
         claim.room, Control(t=now, event="ack", args={"condition": claim.condition}, by=by)

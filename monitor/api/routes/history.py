@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Response
 
 from monitor.api.deps import Viewer, VigilDep
+from monitor.api.routes.offload import json_off_loop
 from monitor.report.query import MAX_POSIX_S
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
@@ -28,8 +29,9 @@ async def room_history(
         le=MAX_POSIX_S,
         allow_inf_nan=False,
     ),
-) -> dict[str, Any]:
-    """Valid readings per channel as [t, value] pairs, alarms and phases since `since`."""
+) -> Response:
+    """Valid readings per channel as [t, value] pairs, alarms and phases since `since`:
+    {room, since, trend: {channel: [[t, value], ...]}, alarms: [...], phases: [...]}."""
     if room_id not in vigil.rooms:
         raise HTTPException(404, f"no room {room_id!r}")
     now = time.time()
@@ -46,17 +48,21 @@ async def room_history(
         phases = await vigil.store.query(f"SELECT * FROM phase WHERE {where}")
     except Exception as exc:  # InfluxDB down: say so; the live view still works
         raise HTTPException(503, f"history unavailable: {type(exc).__name__}: {exc}") from None
-    trend: dict[str, list[list[float]]] = {c: [] for c in TREND_CHANNELS}
-    for row in readings:
-        if row.get("value") is not None:
-            trend[row["channel"]].append([row["time"] / 1e9, row["value"]])
-    return {
-        "room": room_id,
-        "since": start,
-        "trend": trend,
-        "alarms": [
-            {k: v for k, v in {**row, "t": row["time"] / 1e9}.items() if k != "time"}
-            for row in alarms
-        ],
-        "phases": [{"t": row["time"] / 1e9, "phase": row.get("phase")} for row in phases],
-    }
+
+    def build() -> dict[str, Any]:  # 12 h of five channels: in a worker thread (offload.py)
+        trend: dict[str, list[list[float]]] = {c: [] for c in TREND_CHANNELS}
+        for row in readings:
+            if row.get("value") is not None:
+                trend[row["channel"]].append([row["time"] / 1e9, row["value"]])
+        return {
+            "room": room_id,
+            "since": start,
+            "trend": trend,
+            "alarms": [
+                {k: v for k, v in {**row, "t": row["time"] / 1e9}.items() if k != "time"}
+                for row in alarms
+            ],
+            "phases": [{"t": row["time"] / 1e9, "phase": row.get("phase")} for row in phases],
+        }
+
+    return await json_off_loop(build)

@@ -1,16 +1,20 @@
 """Sessions and audit queries: lists, timelines, alarms with time to acknowledge, readings,
-reports (HTML, PDF, CSV, FHIR, recording) and clinic-level figures."""
+reports (HTML, PDF, CSV, FHIR, recording) and clinic-level figures.
+
+Every journal read and report render runs off the event loop (offload.py): a long session's
+record takes seconds to read, and live monitoring runs on that loop."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from monitor import report
 from monitor.api.deps import Clinician, Nurse, Viewer, VigilDep
+from monitor.api.routes.offload import json_off_loop
 from monitor.report.query import SessionNotFound, SessionQueries, parse_when
 from monitor.store.journal import SessionRow
 
@@ -40,9 +44,9 @@ def _range(start: str | None, end: str | None) -> tuple[float | None, float | No
     return t0, t1
 
 
-def _session(q: SessionQueries, sid: str) -> SessionRow:
+async def _session(q: SessionQueries, sid: str) -> SessionRow:
     try:
-        return q.session(sid)
+        return await q.find(sid)
     except SessionNotFound as exc:
         raise HTTPException(404, str(exc)) from None
 
@@ -56,15 +60,17 @@ async def list_sessions(
     vigil: VigilDep, user: Viewer, room: str | None = None, start: From = None, end: To = None
 ) -> list[dict[str, Any]]:
     t0, t1 = _range(start, end)
-    if room is not None and room not in vigil.rooms and not vigil.recorder.journal.sessions(room):
+    q = _queries(vigil)
+    known = room is None or room in vigil.rooms  # the loop's state: read here, not in a thread
+    if not known and not await run_in_threadpool(q.sessions, room):
         raise HTTPException(404, f"no room {room!r}")
-    return [s.to_dict() for s in _queries(vigil).sessions(room, t0, t1)]
+    return [s.to_dict() for s in await run_in_threadpool(q.sessions, room, t0, t1)]
 
 
 @router.get("/sessions/{session_id}")
 async def get_session(session_id: str, vigil: VigilDep, user: Viewer) -> dict[str, Any]:
     q = _queries(vigil)
-    _session(q, session_id)
+    await _session(q, session_id)
     rec = await q.record(session_id, with_readings=False)
     from monitor.report.model import clinic_stats
 
@@ -80,7 +86,7 @@ async def get_session(session_id: str, vigil: VigilDep, user: Viewer) -> dict[st
 @router.get("/sessions/{session_id}/timeline")
 async def session_timeline(session_id: str, vigil: VigilDep, user: Viewer) -> list[dict[str, Any]]:
     q = _queries(vigil)
-    _session(q, session_id)
+    await _session(q, session_id)
     return await q.timeline(session_id)
 
 
@@ -88,7 +94,7 @@ async def session_timeline(session_id: str, vigil: VigilDep, user: Viewer) -> li
 async def session_alarms(session_id: str, vigil: VigilDep, user: Viewer) -> list[dict[str, Any]]:
     """Alarm episodes: priority, start, end, duration, time to acknowledge and who."""
     q = _queries(vigil)
-    _session(q, session_id)
+    await _session(q, session_id)
     rec = await q.record(session_id, with_readings=False)
     return [e.to_dict() for e in rec.episodes]
 
@@ -101,18 +107,21 @@ async def session_readings(
     start: From = None,
     end: To = None,
     channel: str | None = None,
-) -> list[dict[str, Any]]:
-    """Readings in a window of the session (the whole session by default)."""
+) -> Response:
+    """Readings in a window of the session (the whole session by default): a JSON list of
+    {t, channel, value, valid, status, source}."""
     q = _queries(vigil)
-    s = _session(q, session_id)
+    s = await _session(q, session_id)
     a, b = q.window(s)
     t0, t1 = _range(start, end)
     rows, _ = await q.readings(s.room, max(a, t0 or a), min(b, t1 or b))
-    return [
-        {f: getattr(r, f) for f in r.__slots__}
-        for r in rows
-        if channel is None or r.channel == channel
-    ]
+    return await json_off_loop(
+        lambda: [
+            {f: getattr(r, f) for f in r.__slots__}
+            for r in rows
+            if channel is None or r.channel == channel
+        ]
+    )
 
 
 @router.get("/sessions/{session_id}/report")
@@ -120,11 +129,11 @@ async def session_report(
     session_id: str, vigil: VigilDep, user: Viewer, format: ReportFormat = "html"
 ) -> Response:
     q = _queries(vigil)
-    _session(q, session_id)
+    await _session(q, session_id)
     rec = await q.record(session_id)
     # Rendering (matplotlib, FHIR validation) is CPU work: off the event loop, so the rooms'
     # monitoring never waits on a report.
-    body = await asyncio.to_thread(report.render, rec, format)
+    body = await run_in_threadpool(report.render, rec, format)
     media, _ = report.FORMATS[format]
     disposition = "inline" if format == "html" else "attachment"
     return Response(
@@ -155,7 +164,7 @@ async def add_discharge_review(
 async def _audit_session(
     vigil: VigilDep, sid: str, kind: str, who: str, text: str
 ) -> dict[str, Any]:
-    s = _session(_queries(vigil), sid)
+    s = await _session(_queries(vigil), sid)
     queued = vigil.recorder.audit(
         kind, who, {"text": text}, t=vigil.clock(), room=s.room, session=s.id
     )
@@ -167,7 +176,10 @@ async def _audit_session(
             f"the journal cannot be written ({error}); the entry is kept and written when it "
             "recovers: do not send it again",
         )
-    entry = vigil.recorder.journal.audit_entries(session=s.id, kinds=[kind])[-1]
+    entries = await run_in_threadpool(
+        vigil.recorder.journal.audit_entries, session=s.id, kinds=[kind]
+    )
+    entry = entries[-1]
     return {"id": entry.id, "session": s.id, "kind": kind, "by": who}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
 
 from monitor.api.deps import VigilDep
 
@@ -13,4 +14,7 @@ router = APIRouter(prefix="/api", tags=["system"])
 
 @router.get("/health")
 async def health(vigil: VigilDep) -> dict[str, Any]:
+    # The journal's backlog is a count over SQLite (millions of rows after a long InfluxDB
+    # outage): counted in a worker thread; the rest is the loop's own state, read here.
+    await run_in_threadpool(vigil.recorder.journal.count_unsent)
     return vigil.health()

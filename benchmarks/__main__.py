@@ -75,12 +75,13 @@ def main() -> None:
         f"replay, 2-h single-room session: {rate:,.0f} readings/s, {seconds * 1000:.0f} ms "
         f"per session, {events} events (target >= {target:,}): {verdict}"
     )
-    from benchmarks import ble, decoders, journal, paging
+    from benchmarks import ble, decoders, journal, loop_lag, paging
 
     decoders.main()
     ble.report()
     paging.main()
     journal.main()
+    loop_lag.main()
 
 
 if __name__ == "__main__":

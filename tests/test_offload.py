@@ -163,3 +163,18 @@ def test_ack_token_is_used_once_when_redeemed_from_many_threads(tmp_path: Path) 
         tokens.peek(token, T0 + 2)
     assert err.value.problem == TokenProblem.USED
     tokens.used.close()
+
+
+def test_a_read_racing_close_does_not_hang(tmp_path: Path) -> None:
+    """A worker thread's read whose commit barrier is queued after the writer stopped (the
+    server shutting down meanwhile) returns instead of waiting forever for a commit."""
+    j = Journal(tmp_path / "j.sqlite3")
+    writer = j._thread
+    _append(j, Reading(T0, "spo2", 97.0, "%"))
+    j.close()
+    j._thread = writer  # what a read saw when it checked, just before close() ended
+    results: list[bool] = []
+    reader = threading.Thread(target=lambda: results.append(j.flush()), daemon=True)
+    reader.start()
+    reader.join(5)
+    assert results == [True], "the read waited for a writer that has stopped"

@@ -624,7 +624,8 @@ class Journal:
 
         Blocks the caller for one commit: for the CLI, tests and reads that must see their
         own writes, not for the event loop's hot path (use `committed()` there)."""
-        if self._thread is None:
+        thread = self._thread
+        if thread is None:
             return not self.failed
         done = threading.Event()
         result: list[bool] = []
@@ -634,7 +635,11 @@ class Journal:
             done.set()
 
         self._queue.put(_Flush(finish))
-        done.wait()
+        # A read in a worker thread may get here while the server closes the journal: once
+        # the writer has ended nothing will answer, so stop waiting then.
+        while not done.wait(0.5):
+            if not thread.is_alive():
+                return not self.failed
         return result[0]
 
     async def committed(self) -> bool:

@@ -17,8 +17,20 @@ from monitor.core.models import CANONICAL_UNIT, AlarmKind, AlarmState
 SECONDARY = "Vigil is a secondary alarm: check the patient and the bedside monitor."
 
 #: How conditions read on a phone; unknown conditions fall back to their id.
+#: The dashboard's words (dashboards/live/vigil.js LABEL), in plain ASCII for SMS and mail.
 CONDITION_LABELS: dict[str, str] = {
     "spo2_low": "SpO2 low",
+    "spo2_severe": "SpO2 very low",
+    "spo2_drop": "SpO2 below baseline",
+    "bp_severe": "BP severely high",
+    "bp_rise": "BP rise over baseline",
+    "bp_high": "BP high",
+    "map_rise": "MAP rise",
+    "bp_low": "BP low",
+    "hr_high": "Pulse high",
+    "hr_severe_high": "Pulse very high",
+    "hr_low": "Pulse low",
+    "hr_severe_low": "Pulse very low",
     "notify_failed": "Paging failed",
 }
 

@@ -39,6 +39,7 @@ from alerts import pushover
 from alerts.config import AlertsConfig, Contact
 from alerts.message import Message, render
 from alerts.policy import NOTIFY_FAILED, EscalationPolicy, Page, PageKind
+from alerts.receipts import ReceiptStore, StoredReceipt
 from alerts.tokens import AckClaim, AckTokens, UsedTokens
 from monitor.core.models import AlarmEvent, AlarmKind, AlarmState, Control, Event, Priority
 from monitor.store import lineproto
@@ -74,6 +75,10 @@ class OpenReceipt:
     # newer page about the same alarm to the same phone supersedes it
     callback_jti: str | None  # the id of its callback token, when Pushover may call back
     next_poll: float
+
+    @property
+    def stored(self) -> StoredReceipt:
+        return StoredReceipt(self.receipt, self.app_token, self.room, self.condition, self.contact)
 
 
 PUSHOVER_CHANNELS = ("pover", "pushover")
@@ -164,7 +169,9 @@ class Notifier:
         self.room_names = dict(room_names)
         self.policy = EscalationPolicy({str(k): v for k, v in config.repeat_s.items()})
         # Without contacts no token is ever issued: keep no file for them.
-        used = UsedTokens(config.token_db if config.contacts else ":memory:")
+        db = config.token_db if config.contacts else ":memory:"
+        used = UsedTokens(db)
+        self.receipt_store = ReceiptStore(db)  # open receipts outlive a restart
         self.tokens = AckTokens(config.secret.get_secret_value(), config.token_ttl_s, used)
         self._publish = publish
         self._store_line = store_line
@@ -240,6 +247,11 @@ class Notifier:
         )
 
     async def run(self) -> None:
+        for left in self.receipt_store.all():
+            # A previous run's page: the alarm it was about is no longer tracked (the core
+            # raises it again if the condition is still there), so stop it ringing.
+            self.receipt_store.remove(left.receipt)
+            self._cancel_soon(left, "left ringing by a previous run of Vigil")
         workers = [
             asyncio.create_task(self._worker(), name="notify-worker"),
             asyncio.create_task(self._poll_receipts(), name="pushover-receipts"),
@@ -260,6 +272,7 @@ class Notifier:
                 t.cancel()
             await self.pushover.aclose()
             self.tokens.used.close()
+            self.receipt_store.close()
 
     # -- planning -------------------------------------------------------------------------------
     def _dispatch(self, page: Page) -> None:
@@ -451,6 +464,7 @@ class Notifier:
     def _opened(self, new: OpenReceipt, page: Page) -> None:
         older = [r for r in self.receipts.values() if r.line == new.line]
         self.receipts[new.receipt] = new
+        self.receipt_store.add(new.stored)
         for r in older:
             self._close(r, "superseded by a newer page")
         if not self._still_wanted(page):
@@ -463,13 +477,15 @@ class Notifier:
 
     def _close(self, r: OpenReceipt, why: str) -> None:
         """Stop a receipt ringing (Pushover's cancel), off the caller's path."""
-        if self.receipts.pop(r.receipt, None) is None:
-            return
+        if self._forget(r.receipt) is not None:
+            self._cancel_soon(r.stored, why)
+
+    def _cancel_soon(self, r: StoredReceipt, why: str) -> None:
         task = asyncio.get_running_loop().create_task(self._cancel(r, why))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _cancel(self, r: OpenReceipt, why: str) -> None:
+    async def _cancel(self, r: StoredReceipt, why: str) -> None:
         cfg = self.config
         detail = ""
         for attempt in range(1, cfg.retry_attempts + 1):
@@ -506,8 +522,8 @@ class Notifier:
             return
         if status.acknowledged:
             self._acknowledged_in_app(r.receipt, status.device, "receipt polled")
-        elif status.expired and self.receipts.pop(r.receipt, None) is not None:
-            self._record_receipt("expired", r, "Pushover stopped retrying: not acknowledged")
+        elif status.expired and self._forget(r.receipt) is not None:
+            self._record_receipt("expired", r.stored, "Pushover stopped retrying: not acknowledged")
 
     def pushover_callback(self, claim: AckClaim, form: Mapping[str, str]) -> bool:
         """Pushover called back: a nurse acknowledged in the app. True when it matched an
@@ -521,7 +537,7 @@ class Notifier:
         )
 
     def _acknowledged_in_app(self, receipt: str, device: str, how: str) -> bool:
-        r = self.receipts.pop(receipt, None)
+        r = self._forget(receipt)
         if r is None:
             return False  # already acknowledged (callback and poll both saw it) or closed
         by = f"{r.contact} via pushover app"
@@ -535,11 +551,18 @@ class Notifier:
             ),
         )
         detail = f"acknowledged in the Pushover app on {device or 'a device'} ({how})"
-        self._record_receipt("accepted", r, detail, event="ack")
+        self._record_receipt("accepted", r.stored, detail, event="ack")
         return True
 
+    def _forget(self, receipt: str) -> OpenReceipt | None:
+        """No longer follow a receipt; what it was, or None when it was not followed."""
+        r = self.receipts.pop(receipt, None)
+        if r is not None:
+            self.receipt_store.remove(receipt)
+        return r
+
     def _record_receipt(
-        self, result: str, r: OpenReceipt, detail: str, *, event: str = "receipt"
+        self, result: str, r: StoredReceipt, detail: str, *, event: str = "receipt"
     ) -> None:
         self._record(
             event,

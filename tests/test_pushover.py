@@ -404,3 +404,36 @@ async def test_notify_test_goes_through_the_pushover_api(tmp_path: Path) -> None
         ]
     finally:
         fake.close()
+
+
+async def test_a_restarted_vigil_stops_phones_its_predecessor_left_ringing(
+    tmp_path: Path,
+) -> None:
+    fake = FakePushover(APP, (USER,))
+    try:
+        first = Harness(tmp_path, fake)
+        runner = asyncio.create_task(first.notifier.run())
+        first.notifier.on_event(_alarm(time.time()))
+        await _until("the emergency message", lambda: len(fake.messages) == 1, 3)
+        await asyncio.sleep(0.1)
+        runner.cancel()  # Vigil stops with the alarm unacknowledged: the phone rings on
+        await asyncio.gather(runner, return_exceptions=True)
+        [msg] = fake.messages
+        assert msg.cancelled_at is None
+        assert oct((tmp_path / "t.sqlite").stat().st_mode & 0o777) == "0o600"  # app tokens
+
+        second = Harness(tmp_path, fake)
+        runner = asyncio.create_task(second.notifier.run())
+        await _until("the leftover cancelled", lambda: msg.cancelled_at is not None, 3)
+        await asyncio.sleep(0.1)
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+        assert second.records("receipt") == [
+            ("B", "spo2_low", "cancelled", "left ringing by a previous run of Vigil")
+        ]
+        third = Harness(tmp_path, fake)  # and only once
+        assert third.notifier.receipt_store.all() == []
+        third.notifier.receipt_store.close()
+        third.notifier.tokens.used.close()
+    finally:
+        fake.close()

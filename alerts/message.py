@@ -7,9 +7,10 @@ an `AlarmEvent` (room id, condition, numbers) and the room's configured display 
 
 A latched alarm whose condition has resolved is still paged (repeats, and escalation to the
 next tiers) until someone acknowledges it. Its page says so in the title and first thing in
-the body, and gives the last value (the one it resolved with: the event carries no other)
-as "last", never "now", so a charge nurse or physician reading it on a lock screen is not
-sent running to an emergency that is over, nor led to ignore that it happened.
+the body, and gives the value the condition resolved with (the event carries no other) as
+"back to", never "now" (it may be minutes old), so a charge nurse or physician reading it on
+a lock screen is not sent running to an emergency that is over, nor led to ignore that it
+happened.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def render(
     unit = CANONICAL_UNIT.get(a.channel or "", "")
     sep = "" if unit in ("%", "") else " "
     if a.value is not None:
-        parts = [f"{'last' if resolved else 'now'} {_num(a.value)}{sep}{unit}"]
+        parts = [f"{'back to' if resolved else 'now'} {_num(a.value)}{sep}{unit}"]
         if a.limit is not None:
             parts.append(f"limit {_num(a.limit)}{sep}{unit}")
         if a.baseline is not None:

@@ -280,7 +280,7 @@ def test_escalation_message_about_a_resolved_alarm_says_it_resolved() -> None:
         body="SpO2 low in Room B (high priority)\n"
         "RESOLVED, not acknowledged: the condition is over but nobody has acknowledged it. "
         "The alarm stays latched until acknowledged.\n"
-        "last 91%, limit 90%, baseline 97%\n"
+        "back to 91%, limit 90%, baseline 97%\n"
         "Alarm since 01:59:00\n"
         "60 min since dose\n"
         "Escalated to tier 2: not acknowledged yet.\n"
@@ -293,7 +293,7 @@ def test_escalation_message_about_a_resolved_alarm_says_it_resolved() -> None:
 @pytest.mark.parametrize(
     ("state", "title", "value_line"),
     [
-        (AlarmState.RESOLVED, "REPEAT HIGH: SpO2 low (resolved), Room B", "last 91%, limit 90%"),
+        (AlarmState.RESOLVED, "REPEAT HIGH: SpO2 low (resolved), Room B", "back to 91%, limit 90%"),
         (AlarmState.ACTIVE, "REPEAT HIGH: SpO2 low, Room B", "now 91%, limit 90%"),
         (AlarmState.ESCALATED, "REPEAT HIGH: SpO2 low, Room B", "now 91%, limit 90%"),
     ],

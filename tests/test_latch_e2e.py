@@ -118,7 +118,7 @@ def _run(app: VigilProcess, http: HttpReceiver, messages: list[dict[str, Any]]) 
         assert page.body["title"] == "ESCALATED " + TITLE
         lines = body_lines(page)
         assert lines[1].startswith("RESOLVED, not acknowledged"), lines
-        assert lines[2].startswith("last "), lines
+        assert lines[2].startswith("back to "), lines
         assert f"Escalated to tier {tier}: not acknowledged yet." in lines
     escalations = [(m["state"], m["tier"]) for m in _severe(messages) if m["tier"] > 1]
     assert escalations == [("resolved", 2), ("resolved", 3)]

@@ -335,3 +335,24 @@ def test_replay_of_an_unacknowledged_resolved_desaturation_escalates() -> None:
     assert onset < severe[1][0] < onset + 60
     line = event_line(next(e for e in events if e.tier == 3))
     assert '"state": "resolved"' in line and '"condition": "spo2_severe"' in line
+
+
+def test_report_counts_escalations_of_a_resolved_latched_alarm() -> None:
+    """The session report's episode counts escalations made while resolved (the tier rises,
+    the state stays `resolved`), and old records without a tier still count `escalated`."""
+    from monitor.report.model import AlarmRow, episodes
+
+    def row(t: float, state: str, tier: int = 1) -> AlarmRow:
+        return AlarmRow(t, "spo2_severe", "physiological", "high", state, 82.0, 85.0, tier=tier)
+
+    latched = [
+        row(0, "active"),
+        row(8, "resolved"),
+        row(60, "resolved", 2),
+        row(120, "resolved", 3),
+        row(125, "cleared", 3),
+    ]
+    [ep] = episodes(latched)
+    assert (ep.escalations, ep.resolved, ep.ended) == (2, 8, 125)
+    legacy = [row(0, "active"), row(60, "escalated"), row(70, "acknowledged"), row(80, "cleared")]
+    assert episodes(legacy)[0].escalations == 1

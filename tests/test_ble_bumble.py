@@ -26,7 +26,7 @@ from drivers.ble.common import (
     PLX_SPOT_CHAR,
 )
 from drivers.ble.demo import create_simulated_ble_device
-from drivers.ble.driver import BleDriver, cuff_source
+from drivers.ble.driver import BleDriver, oximeter_source
 from drivers.ble.link import BleUnavailable, scan_ble
 from drivers.sim.ble import PLX_FEATURES, SimulatedBlePeripheral
 from drivers.sim.scenarios import Vitals, scenario
@@ -220,17 +220,17 @@ async def test_scenario_drives_the_peripheral_and_its_disconnection() -> None:
 
     try:
         await until(lambda: states(DEV) == RECONNECT_STATES)
-        # A cuff that is also an oximeter is its own source from the first connect on
+        # An oximeter that is also a cuff is its own source from the first connect on
         # (tests/test_ble_sources.py), and its link follows the device's.
-        assert states(cuff_source(DEV)) == RECONNECT_STATES[1:]
+        assert states(oximeter_source(DEV)) == RECONNECT_STATES[1:]
         channels = {(x.channel, x.source) for x in out if isinstance(x, Reading)}
         assert {
-            ("spo2", DEV),
-            ("pulse_rate", DEV),
-            ("perfusion_index", DEV),
+            ("spo2", oximeter_source(DEV)),
+            ("pulse_rate", oximeter_source(DEV)),
+            ("perfusion_index", oximeter_source(DEV)),
             ("heart_rate", DEV),
-            ("sbp", cuff_source(DEV)),
-            ("cuff_pressure", cuff_source(DEV)),
+            ("sbp", DEV),
+            ("cuff_pressure", DEV),
         } <= channels
         assert all(
             x.value is not None for x in out if isinstance(x, Reading) and x.channel == "spo2"

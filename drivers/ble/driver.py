@@ -8,9 +8,11 @@ emits Readings and DeviceStates like SerialDriver. Reconnects with backoff.
 One device may be two monitors: multi-parameter spot-check monitors offer both the Blood
 Pressure and the Pulse Oximeter service on one link. The core tells a cuff from an oximeter
 by source (a source that sends pressure is a cuff, and a cuff's pulse rate never feeds the
-oximeter's HR rules), so such a device reports its cuff as `<source>/bps` and everything else
-under `<source>`; a device with one of the two keeps the single name `<source>`. Heart rate
-(HRS) stays with `<source>`. Link states are reported for every source the device feeds.
+oximeter's HR rules), so such a device reports its oximeter as `<source>/plx` and everything
+else (the cuff, and heart rate as before) under `<source>`; a device with one of the two keeps
+the single name `<source>`. It is the oximeter that moves because being a cuff is for good in
+the core: a device first seen as a cuff alone, then with PLXS too, must not send oximeter
+values under its cuff's name. Link states are reported for every source the device feeds.
 """
 
 from __future__ import annotations
@@ -52,12 +54,12 @@ SERVICE_CHARS: dict[str, tuple[int, ...]] = {
     "plxs": (PLX_SPOT_CHAR, PLX_CONT_CHAR),
     "hrs": (HRM_CHAR,),
 }
-CUFF_SUFFIX = "/bps"
+OXIMETER_SUFFIX = "/plx"
 
 
-def cuff_source(source: str) -> str:
-    """The cuff's source name on a device that is also an oximeter."""
-    return source + CUFF_SUFFIX
+def oximeter_source(source: str) -> str:
+    """The oximeter's source name on a device that is also a cuff."""
+    return source + OXIMETER_SUFFIX
 
 
 class BleDriver:
@@ -83,8 +85,8 @@ class BleDriver:
         self.backoff_start_s = backoff_start_s
         self.backoff_max_s = backoff_max_s
         self.characteristics: set[int] = set()  # what the peer offered at the last connect
-        # Once seen offering both BPS and PLXS, the cuff stays `<source>/bps` for good: a
-        # source must not change kind in the core between two connections.
+        # Once seen offering both BPS and PLXS, the oximeter stays `<source>/plx` for good:
+        # `<source>` may be a cuff in the core by then, and that cannot be undone.
         self.split = False
         self.connections = 0
         self._clock = clock
@@ -124,7 +126,7 @@ class BleDriver:
         offered at the last connect ({source: []} before the first)."""
         out: dict[str, list[str]] = {self.source: []}
         if self.split:
-            out[cuff_source(self.source)] = []
+            out[oximeter_source(self.source)] = []
         for service, chars in SERVICE_CHARS.items():
             if any(c in self.characteristics for c in chars):
                 out[self.decoders[chars[0]].source].append(service)
@@ -184,8 +186,8 @@ class BleDriver:
         has = {svc for svc, cs in SERVICE_CHARS.items() if any(c in chars for c in cs)}
         if {"bps", "plxs"} <= has and not self.split:
             self.split = True
-            for c in SERVICE_CHARS["bps"]:
-                self.decoders[c].source = cuff_source(self.source)
+            for c in SERVICE_CHARS["plxs"]:
+                self.decoders[c].source = oximeter_source(self.source)
         wanted = [c for c in SUBSCRIBED if c in chars]
         if not wanted:
             raise LinkError("no Blood Pressure, Pulse Oximeter or Heart Rate measurement offered")

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 # Secrets people paste from examples: refusing them is the point of having a secret.
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "vigil", "demo"})
 MIN_SECRET_CHARS = 32
+_HTTP_URL = r"https?://[^\s/]+(/[^\s]*)?"
 
 
 def _default_repeat_s() -> dict[Literal["high", "medium"], float]:
@@ -66,12 +67,19 @@ class AlertsConfig(BaseModel):
     workers: int = Field(16, ge=1, le=256)  # Apprise sends in flight at once
     send_timeout_s: float = Field(5.0, gt=0, le=120)  # per attempt
     # Where phones reach the acknowledge page; empty: http://<host>:<port> of `vigil run`.
-    ack_base_url: str = Field("", pattern=r"^(https?://[^\s/]+(/[^\s]*)?)?$")
+    ack_base_url: str = Field("", pattern=rf"^({_HTTP_URL})?$")
     token_ttl_s: float = Field(900.0, gt=0, le=86_400)
     secret: SecretStr = SecretStr("")
     # Single-use acknowledge tokens are remembered here (SQLite) so a restart cannot
     # make a used link valid again.
     token_db: Path = Path(".vigil/ack_tokens.sqlite")
+    # Pushover emergency pages (alerts/pushover.py): where the API is, how often an open
+    # receipt is polled for an acknowledgement made in the Pushover app (Pushover allows
+    # once every 5 s), and whether Pushover may call back at once instead, which needs
+    # ack_base_url to be reachable from the internet.
+    pushover_api_url: str = Field("https://api.pushover.net", pattern=rf"^{_HTTP_URL}$")
+    pushover_poll_s: float = Field(10.0, ge=5, le=600)
+    pushover_callback: bool = False
 
     @field_validator("repeat_s")
     @classmethod
@@ -89,6 +97,11 @@ class AlertsConfig(BaseModel):
             raise ValueError(f"contacts: duplicate name {dupes}")
         if self.contacts and not any(c.tier == 1 for c in self.contacts):
             raise ValueError("contacts: at least one tier-1 contact (room nurse) is required")
+        if self.pushover_callback and not self.ack_base_url:
+            raise ValueError(
+                "pushover_callback: needs ack_base_url, the address where Pushover's servers "
+                "reach this Vigil"
+            )
         return self
 
     def with_secret(self, *, demo: bool) -> AlertsConfig:

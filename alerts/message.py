@@ -4,6 +4,13 @@ A page carries no patient identity (clinical-defaults.md): room, condition, valu
 baseline and limit, time since the dose when known, priority, time and the acknowledge link.
 Nothing from the session's patient record is available here, by construction: the inputs are
 an `AlarmEvent` (room id, condition, numbers) and the room's configured display name.
+
+A latched alarm whose condition has resolved is still paged (repeats, and escalation to the
+next tiers) until someone acknowledges it. Its page says so in the title and first thing in
+the body, and gives the value the condition resolved with (the event carries no other) as
+"back to", never "now" (it may be minutes old), so a charge nurse or physician reading it on
+a lock screen is not sent running to an emergency that is over, nor led to ignore that it
+happened.
 """
 
 from __future__ import annotations
@@ -17,8 +24,20 @@ from monitor.core.models import CANONICAL_UNIT, AlarmKind, AlarmState
 SECONDARY = "Vigil is a secondary alarm: check the patient and the bedside monitor."
 
 #: How conditions read on a phone; unknown conditions fall back to their id.
+#: The dashboard's words (dashboards/live/vigil.js LABEL), in plain ASCII for SMS and mail.
 CONDITION_LABELS: dict[str, str] = {
     "spo2_low": "SpO2 low",
+    "spo2_severe": "SpO2 very low",
+    "spo2_drop": "SpO2 below baseline",
+    "bp_severe": "BP severely high",
+    "bp_rise": "BP rise over baseline",
+    "bp_high": "BP high",
+    "map_rise": "MAP rise",
+    "bp_low": "BP low",
+    "hr_high": "Pulse high",
+    "hr_severe_high": "Pulse very high",
+    "hr_low": "Pulse low",
+    "hr_severe_low": "Pulse very low",
     "notify_failed": "Paging failed",
 }
 
@@ -52,12 +71,19 @@ def render(
     """Title and body for one page. `utc_offset_s` None: the host's local time zone."""
     a = page.alarm
     label = CONDITION_LABELS.get(a.condition, a.condition.replace("_", " "))
-    title = f"{_KIND_PREFIX[page.kind]}{a.priority.value.upper()}: {label}, {room_name}"
+    resolved = a.state == AlarmState.RESOLVED
+    what = f"{label} (resolved)" if resolved else label
+    title = f"{_KIND_PREFIX[page.kind]}{a.priority.value.upper()}: {what}, {room_name}"
     lines = [f"{label} in {room_name} ({a.priority.value} priority)"]
+    if resolved:
+        lines.append(
+            "RESOLVED, not acknowledged: the condition is over but nobody has acknowledged "
+            "it. The alarm stays latched until acknowledged."
+        )
     unit = CANONICAL_UNIT.get(a.channel or "", "")
     sep = "" if unit in ("%", "") else " "
     if a.value is not None:
-        parts = [f"now {_num(a.value)}{sep}{unit}"]
+        parts = [f"{'back to' if resolved else 'now'} {_num(a.value)}{sep}{unit}"]
         if a.limit is not None:
             parts.append(f"limit {_num(a.limit)}{sep}{unit}")
         if a.baseline is not None:
@@ -65,8 +91,6 @@ def render(
         lines.append(", ".join(parts))
     if a.kind == AlarmKind.TECHNICAL and a.reason:
         lines.append(a.reason)
-    if a.state == AlarmState.RESOLVED:
-        lines.append("The condition has resolved but the alarm is latched until acknowledged.")
     if a.since is not None:
         lines.append(f"Alarm since {_clock(a.since, utc_offset_s)}")
     if dose_t is not None:

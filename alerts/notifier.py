@@ -8,6 +8,13 @@ whose alarm was acknowledged or ended while it waited is withdrawn, not sent. Ev
 and its result, every escalation and every acknowledgement is recorded: published on the hub
 as `{"type": "notification"}` and written to the store as a `notification` point.
 
+Pushover pages are the one exception to Apprise (alerts/pushover.py): Vigil sends them
+itself to keep the receipts of emergency pages. An open receipt is polled (and, when
+enabled, Pushover calls back) so that tapping Acknowledge in the Pushover app acknowledges
+the alarm through the room's pipeline; when the alarm is acknowledged anywhere else or is
+over, the receipt is cancelled so the phone stops ringing; a newer page about the same alarm
+to the same phone supersedes the older one.
+
 When no contact of a tier could be reached, `notify_failed` (high, technical) is raised: as
 a `Control(event="technical_alarm")` into the room's queue, so the core stays the owner of
 alarm state. Should the core not know that control (it returns no alarm), the notifier
@@ -22,15 +29,17 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import apprise
 
+from alerts import pushover
 from alerts.config import AlertsConfig, Contact
 from alerts.message import Message, render
 from alerts.policy import NOTIFY_FAILED, EscalationPolicy, Page, PageKind
+from alerts.receipts import ReceiptStore, StoredReceipt
 from alerts.tokens import AckClaim, AckTokens, UsedTokens
 from monitor.core.models import AlarmEvent, AlarmKind, AlarmState, Control, Event, Priority
 from monitor.store import lineproto
@@ -50,6 +59,29 @@ _NOTIFY_TYPE = {
     Priority.MEDIUM: apprise.NotifyType.WARNING,
     Priority.LOW: apprise.NotifyType.INFO,
 }
+
+
+@dataclass(frozen=True, slots=True)
+class OpenReceipt:
+    """A Pushover emergency message still ringing (or not yet known to be acknowledged)."""
+
+    receipt: str
+    app_token: str
+    room: str
+    condition: str
+    since: float | None  # the alarm episode it is about
+    contact: str
+    line: tuple[str, str, str, str, str]  # (room, condition, contact, URL, user key): a
+    # newer page about the same alarm to the same phone supersedes it
+    callback_jti: str | None  # the id of its callback token, when Pushover may call back
+    next_poll: float
+
+    @property
+    def stored(self) -> StoredReceipt:
+        return StoredReceipt(self.receipt, self.app_token, self.room, self.condition, self.contact)
+
+
+PUSHOVER_CHANNELS = ("pover", "pushover")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +109,7 @@ def with_channel_extras(url: str, *, ack_url: str | None, priority: Priority) ->
         if ack_url:
             extras["actions"] = f"http, Acknowledge, {ack_url}, method=POST, clear=true"
             extras["click"] = ack_url  # tapping the notification opens the confirm page
-    elif channel in ("pover", "pushover"):
+    elif channel in PUSHOVER_CHANNELS:
         if "priority" not in query:
             extras["priority"] = _PUSHOVER_PRIORITY[priority]
         if ack_url and "url" not in query:
@@ -137,7 +169,9 @@ class Notifier:
         self.room_names = dict(room_names)
         self.policy = EscalationPolicy({str(k): v for k, v in config.repeat_s.items()})
         # Without contacts no token is ever issued: keep no file for them.
-        used = UsedTokens(config.token_db if config.contacts else ":memory:")
+        db = config.token_db if config.contacts else ":memory:"
+        used = UsedTokens(db)
+        self.receipt_store = ReceiptStore(db)  # open receipts outlive a restart
         self.tokens = AckTokens(config.secret.get_secret_value(), config.token_ttl_s, used)
         self._publish = publish
         self._store_line = store_line
@@ -147,6 +181,9 @@ class Notifier:
         self.queue: asyncio.Queue[Delivery] = asyncio.Queue()
         self._send_slots = asyncio.Semaphore(config.workers)  # Apprise sends in flight
         self._failed_tiers: dict[str, set[int]] = {}  # room → tiers nobody could be reached in
+        self.pushover = pushover.PushoverApi(config.pushover_api_url, config.send_timeout_s)
+        self.receipts: dict[str, OpenReceipt] = {}  # receipt → what it pages about
+        self._background: set[asyncio.Task[None]] = set()  # receipt cancels in flight
 
     @classmethod
     def for_runtime(cls, vigil: Vigil) -> Notifier:
@@ -188,6 +225,13 @@ class Notifier:
         try:
             for page in self.policy.on_event(event):
                 self._dispatch(page)
+            if (
+                isinstance(event, AlarmEvent)
+                and self.receipts
+                and not self.policy.wants(event.room, event.condition)
+            ):
+                why = f"alarm {event.state.value}" + (f" by {event.by}" if event.by else "")
+                self._close_receipts(event.room, event.condition, why)
         except Exception:
             log.exception("notifier: failed to plan pages for %r", event)
 
@@ -203,7 +247,15 @@ class Notifier:
         )
 
     async def run(self) -> None:
-        workers = [asyncio.create_task(self._worker(), name="notify-worker")]
+        for left in self.receipt_store.all():
+            # A previous run's page: the alarm it was about is no longer tracked (the core
+            # raises it again if the condition is still there), so stop it ringing.
+            self.receipt_store.remove(left.receipt)
+            self._cancel_soon(left, "left ringing by a previous run of Vigil")
+        workers = [
+            asyncio.create_task(self._worker(), name="notify-worker"),
+            asyncio.create_task(self._poll_receipts(), name="pushover-receipts"),
+        ]
         try:
             while True:
                 await asyncio.sleep(TICK_S)
@@ -216,7 +268,11 @@ class Notifier:
             for w in workers:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await w
+            for t in list(self._background):
+                t.cancel()
+            await self.pushover.aclose()
             self.tokens.used.close()
+            self.receipt_store.close()
 
     # -- planning -------------------------------------------------------------------------------
     def _dispatch(self, page: Page) -> None:
@@ -277,7 +333,7 @@ class Notifier:
         now = self.clock()
         ack_url = None
         if page.kind != PageKind.TEST:
-            token = self.tokens.issue(
+            token, _ = self.tokens.issue(
                 room=page.room,
                 condition=page.condition,
                 since=page.alarm.since,
@@ -294,6 +350,12 @@ class Notifier:
         )
         target = with_channel_extras(url, ack_url=ack_url, priority=page.priority)
         cfg = self.config
+        po_target = (
+            pushover.pushover_target(target, expire_cap_s=cfg.token_ttl_s)
+            if channel in PUSHOVER_CHANNELS
+            else None
+        )
+        unsent = list(po_target.recipients) if po_target else []
         for attempt in range(1, cfg.retry_attempts + 1):
             if not self._still_wanted(page):
                 # Acknowledged or over while queued or backing off: ringing on would be
@@ -314,9 +376,14 @@ class Notifier:
                 return None
             async with self._send_slots:
                 started = self.clock()
-                ok, detail = await deliver(
-                    target, message, priority=page.priority, timeout_s=cfg.send_timeout_s
-                )
+                if po_target is not None:
+                    ok, detail = await self._send_pushover(
+                        page, contact, url, po_target, unsent, message
+                    )
+                else:
+                    ok, detail = await deliver(
+                        target, message, priority=page.priority, timeout_s=cfg.send_timeout_s
+                    )
             self._record(
                 "delivery",
                 room=page.room,
@@ -341,6 +408,171 @@ class Notifier:
 
     def _still_wanted(self, page: Page) -> bool:
         return page.kind == PageKind.TEST or self.policy.wants(page.room, page.condition)
+
+    # -- Pushover and its emergency receipts ----------------------------------------------------
+    async def _send_pushover(
+        self,
+        page: Page,
+        contact: Contact,
+        url: str,
+        target: pushover.PushoverTarget,
+        unsent: list[pushover.Recipient],
+        message: Message,
+    ) -> tuple[bool, str]:
+        """Send to the recipients not reached yet (a retry never rings a phone twice) and
+        keep each emergency receipt. (all reached, why not)."""
+        problems = []
+        for recipient in list(unsent):
+            callback, jti = None, None
+            if self.config.pushover_callback and target.emergency:
+                token, claim = self.tokens.issue(
+                    room=page.room,
+                    condition=page.condition,
+                    since=page.alarm.since,
+                    contact=contact.name,
+                    channel="pushover",
+                    now=self.clock(),
+                )
+                callback, jti = f"{self.base_url}/ack/pushover/{token}", claim.jti
+            form = pushover.message_form(
+                target, recipient, message, callback=callback, timestamp=page.t
+            )
+            try:
+                receipt = await self.pushover.send(form)
+            except pushover.PushoverError as exc:
+                problems.append(str(exc))
+                continue
+            unsent.remove(recipient)
+            if receipt is None:
+                continue  # not an emergency message: nothing rings on, nothing to follow
+            self._opened(
+                OpenReceipt(
+                    receipt=receipt,
+                    app_token=target.app_token,
+                    room=page.room,
+                    condition=page.condition,
+                    since=page.alarm.since,
+                    contact=contact.name,
+                    line=(page.room, page.condition, contact.name, url, recipient.user),
+                    callback_jti=jti,
+                    next_poll=self.clock() + self.config.pushover_poll_s,
+                ),
+                page,
+            )
+        return not unsent, "; ".join(problems)
+
+    def _opened(self, new: OpenReceipt, page: Page) -> None:
+        older = [r for r in self.receipts.values() if r.line == new.line]
+        self.receipts[new.receipt] = new
+        self.receipt_store.add(new.stored)
+        for r in older:
+            self._close(r, "superseded by a newer page")
+        if not self._still_wanted(page):
+            # Acknowledged or over while the message was on its way: stop it at once.
+            self._close(new, "acknowledged or over while it was sent")
+
+    def _close_receipts(self, room: str, condition: str, why: str) -> None:
+        for r in [r for r in self.receipts.values() if (r.room, r.condition) == (room, condition)]:
+            self._close(r, why)
+
+    def _close(self, r: OpenReceipt, why: str) -> None:
+        """Stop a receipt ringing (Pushover's cancel), off the caller's path."""
+        if self._forget(r.receipt) is not None:
+            self._cancel_soon(r.stored, why)
+
+    def _cancel_soon(self, r: StoredReceipt, why: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._cancel(r, why))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _cancel(self, r: StoredReceipt, why: str) -> None:
+        cfg = self.config
+        detail = ""
+        for attempt in range(1, cfg.retry_attempts + 1):
+            try:
+                await self.pushover.cancel(r.app_token, r.receipt)
+            except pushover.PushoverError as exc:
+                detail = str(exc)
+                if attempt < cfg.retry_attempts:
+                    await asyncio.sleep(
+                        min(cfg.backoff_initial_s * 2 ** (attempt - 1), cfg.backoff_max_s)
+                    )
+                continue
+            self._record_receipt("cancelled", r, why)
+            return
+        # The phone rings on until the message expires; the record says so.
+        self._record_receipt("cancel_failed", r, f"{why}; cancel failed: {detail}")
+
+    async def _poll_receipts(self) -> None:
+        """Ask Pushover about each open receipt every `pushover_poll_s`: was it acknowledged
+        in the app, or has it expired?"""
+        while True:
+            await asyncio.sleep(1.0)
+            now = self.clock()
+            due = [r for r in self.receipts.values() if r.next_poll <= now]
+            for r in due:
+                self.receipts[r.receipt] = replace(r, next_poll=now + self.config.pushover_poll_s)
+            await asyncio.gather(*(self._poll(r) for r in due))
+
+    async def _poll(self, r: OpenReceipt) -> None:
+        try:
+            status = await self.pushover.receipt(r.app_token, r.receipt)
+        except pushover.PushoverError as exc:
+            log.warning("pushover: receipt of %s/%s not readable: %s", r.room, r.condition, exc)
+            return
+        if status.acknowledged:
+            self._acknowledged_in_app(r.receipt, status.device, "receipt polled")
+        elif status.expired and self._forget(r.receipt) is not None:
+            self._record_receipt("expired", r.stored, "Pushover stopped retrying: not acknowledged")
+
+    def pushover_callback(self, claim: AckClaim, form: Mapping[str, str]) -> bool:
+        """Pushover called back: a nurse acknowledged in the app. True when it matched an
+        open receipt sent with this callback token (and so was acknowledged here)."""
+        receipt = form.get("receipt", "")
+        r = self.receipts.get(receipt)
+        if r is None or r.callback_jti != claim.jti or form.get("acknowledged") != "1":
+            return False
+        return self._acknowledged_in_app(
+            receipt, form.get("acknowledged_by_device", ""), "callback"
+        )
+
+    def _acknowledged_in_app(self, receipt: str, device: str, how: str) -> bool:
+        r = self._forget(receipt)
+        if r is None:
+            return False  # already acknowledged (callback and poll both saw it) or closed
+        by = f"{r.contact} via pushover app"
+        self._inject(
+            r.room,
+            Control(
+                t=self.clock(),
+                event="ack",
+                args={"condition": r.condition, "since": r.since},
+                by=by,
+            ),
+        )
+        detail = f"acknowledged in the Pushover app on {device or 'a device'} ({how})"
+        self._record_receipt("accepted", r.stored, detail, event="ack")
+        return True
+
+    def _forget(self, receipt: str) -> OpenReceipt | None:
+        """No longer follow a receipt; what it was, or None when it was not followed."""
+        r = self.receipts.pop(receipt, None)
+        if r is not None:
+            self.receipt_store.remove(receipt)
+        return r
+
+    def _record_receipt(
+        self, result: str, r: StoredReceipt, detail: str, *, event: str = "receipt"
+    ) -> None:
+        self._record(
+            event,
+            room=r.room,
+            condition=r.condition,
+            contact=r.contact,
+            channel="pover",
+            result=result,
+            detail=detail,
+        )
 
     # -- notify_failed --------------------------------------------------------------------------
     def _tier_unreachable(self, page: Page, tier: int, why: str) -> None:
@@ -439,10 +671,26 @@ async def send_test(config: AlertsConfig, contact_name: str) -> list[tuple[str, 
     page = Page(now, PageKind.TEST, (contact.tier,), alarm)
     message = render(page, room_name="(test)", ack_url=None)
     out = []
-    for url in contact.urls:
-        target = with_channel_extras(url, ack_url=None, priority=page.priority)
-        ok, why = await deliver(
-            target, message, priority=page.priority, timeout_s=config.send_timeout_s
-        )
-        out.append((channel_of(url), ok, why))
+    api = pushover.PushoverApi(config.pushover_api_url, config.send_timeout_s)
+    try:
+        for url in contact.urls:
+            target = with_channel_extras(url, ack_url=None, priority=page.priority)
+            po = pushover.pushover_target(target, expire_cap_s=config.token_ttl_s)
+            if po is None:
+                ok, why = await deliver(
+                    target, message, priority=page.priority, timeout_s=config.send_timeout_s
+                )
+            else:
+                ok, why = True, ""
+                for recipient in po.recipients:
+                    form = pushover.message_form(
+                        po, recipient, message, callback=None, timestamp=now
+                    )
+                    try:
+                        await api.send(form)
+                    except pushover.PushoverError as exc:
+                        ok, why = False, str(exc)
+            out.append((channel_of(url), ok, why))
+    finally:
+        await api.aclose()
     return out

@@ -6,6 +6,8 @@ pages, plus the repeats while nobody has acknowledged:
 
 - active (new episode) → page its tier at once (`first`);
 - escalated → page the new tier (`escalation`); repeats then go to every tier paged so far;
+  a latched alarm whose condition resolved escalates too: the core sends it `resolved` with
+  the next tier (it is still unacknowledged), and that tier is paged the same way;
 - unacknowledged → repeat every `repeat_s[priority]` (`repeat`); resolved-but-latched
   alarms still need an acknowledgement, so they keep repeating;
 - acknowledged / cleared → silence for that condition;
@@ -127,9 +129,14 @@ class EscalationPolicy:
         next_repeat = cur.next_repeat
         if event.priority != cur.alarm.priority:
             next_repeat = self._next(event.t, event.priority)
-        self._tracked[key] = replace(cur, alarm=event, next_repeat=next_repeat)
+        self._tracked[key] = replace(
+            cur, alarm=event, tier=max(cur.tier, event.tier), next_repeat=next_repeat
+        )
         if _RANK[event.priority] > _RANK[cur.alarm.priority]:
             return [Page(event.t, PageKind.WORSENED, tuple(range(1, cur.tier + 1)), event)]
+        if state == AlarmState.RESOLVED and event.tier > cur.tier:
+            # A resolved, unacknowledged alarm reached its next tier's timeout.
+            return [Page(event.t, PageKind.ESCALATION, (event.tier,), event)]
         return []
 
     def tick(self, now: float) -> list[Page]:

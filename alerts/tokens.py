@@ -146,7 +146,8 @@ class AckTokens:
         contact: str,
         channel: str,
         now: float,
-    ) -> str:
+    ) -> tuple[str, AckClaim]:
+        """A new token and its claim (whose `jti` the caller may remember it by)."""
         claim = new_claim(
             room=room,
             condition=condition,
@@ -155,7 +156,7 @@ class AckTokens:
             channel=channel,
             exp=now + self.ttl_s,
         )
-        return sign(claim, self._secret)
+        return sign(claim, self._secret), claim
 
     def peek(self, token: str, now: float) -> AckClaim:
         """Check a token without using it (the GET confirm page)."""

@@ -332,6 +332,8 @@ class Vigil:
             "detail": dev.driver.detail,
             "frames": dec.frames,
             "dropped": dict(dec.dropped),
+            # A BLE device may feed two sources (cuff + oximeter): each with its GATT services.
+            **({"sources": dev.driver.sources} if isinstance(dev.driver, BleDriver) else {}),
         }
 
     def health(self) -> dict[str, Any]:

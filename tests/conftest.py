@@ -111,10 +111,16 @@ class VigilProcess:
     made before start, and get/post/client() send it, so every test is authenticated here.
     """
 
-    def __init__(self, config: Path, workdir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        config: Path,
+        workdir: Path,
+        env: dict[str, str] | None = None,
+        port: int | None = None,  # when the config must name it (e.g. alerts.ack_base_url)
+    ) -> None:
         from monitor.auth.store import UserStore
 
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / "vigil.log"
         self.users_db = workdir / "users.db"

@@ -84,10 +84,10 @@ def test_any_edit_to_a_token_is_refused(data: st.DataObject) -> None:
 def test_single_use_survives_a_restart(tmp_path: Path) -> None:
     db = tmp_path / "t.sqlite"
     tokens = AckTokens("s" * 40, 60.0, UsedTokens(db))
-    token = tokens.issue(
+    token, issued = tokens.issue(
         room="B", condition="spo2_low", since=1.0, contact="N", channel="json", now=0.0
     )
-    assert tokens.peek(token, 1.0) == tokens.peek(token, 2.0)  # peeking does not use it
+    assert tokens.peek(token, 1.0) == tokens.peek(token, 2.0) == issued  # peeking does not use it
     claim = tokens.redeem(token, 3.0)
     assert (claim.room, claim.condition, claim.since, claim.exp) == ("B", "spo2_low", 1.0, 60.0)
     tokens.used.close()
@@ -96,7 +96,7 @@ def test_single_use_survives_a_restart(tmp_path: Path) -> None:
         with pytest.raises(TokenError) as err:
             use(token, 4.0)
         assert err.value.problem == TokenProblem.USED
-    other = again.issue(
+    other, _ = again.issue(
         room="B", condition="spo2_low", since=1.0, contact="N", channel="json", now=0.0
     )
     assert again.redeem(other, 5.0).jti != claim.jti
@@ -245,8 +245,21 @@ NURSE = '[[alerts.contacts]]\nname = "N"\ntier = 1\nurls = ["json://127.0.0.1:9/
         ),
         ("[alerts]\nrepeat_s = { high = 0 }\n", "alerts.repeat_s"),
         ('[alerts]\nack_base_url = "ftp://x"\n', "alerts.ack_base_url"),
+        ('[alerts]\npushover_api_url = "api.pushover.net"\n', "alerts.pushover_api_url"),
+        ("[alerts]\npushover_poll_s = 1\n", "alerts.pushover_poll_s"),
+        ("[alerts]\npushover_callback = true\n", "pushover_callback: needs ack_base_url"),
     ],
-    ids=["no-secret", "placeholder-secret", "bad-url", "no-tier-1", "zero-repeat", "bad-base"],
+    ids=[
+        "no-secret",
+        "placeholder-secret",
+        "bad-url",
+        "no-tier-1",
+        "zero-repeat",
+        "bad-base",
+        "bad-pushover-api",
+        "poll-too-fast",
+        "callback-without-base",
+    ],
 )
 def test_bad_alerts_config_names_the_field(tmp_path: Path, alerts: str, field: str) -> None:
     with pytest.raises(ConfigError) as err:

@@ -92,12 +92,22 @@ def test_vigil_run_reads_every_serial_protocol(influxd: Influxd, tmp_path: Path)
             oximeters_ok = all(
                 drivers[p]["frames"] > 0 for p in [*protocols, "ble"] if p != "suntech"
             )
-            if oximeters_ok and all(d["state"] == "connected" for d in drivers.values()):
+            room = app.get("/api/rooms/A").json()
+            if (
+                oximeters_ok
+                and all(d["state"] == "connected" for d in drivers.values())
+                and "sbp" in room["latest"]
+            ):
                 break
             assert time.monotonic() < deadline, drivers
             time.sleep(0.3)
     finally:
         app.stop()
+    # The BLE device offers a cuff and an oximeter: two sources (the core tells a cuff by its
+    # source), still one device in the room's list, its sources named with their services.
+    assert [d["id"] for d in room["devices"]] == [*protocols, "ble"]
+    assert drivers["ble"]["sources"] == {"ble": ["bps", "hrs"], "ble/plx": ["plxs"]}
+    assert room["latest"]["sbp"]["source"] == "ble"  # no session: SunTech is not started
     assert {p: drivers[p]["dropped"] for p in protocols} == {p: {} for p in protocols}
     assert {p: drivers[p]["protocol"] for p in protocols} == {p: p for p in protocols}
     assert (drivers["ble"]["protocol"], drivers["ble"]["dropped"]) == ("ble", {})

@@ -4,6 +4,15 @@ Connects, subscribes to every standard characteristic the peripheral offers (BPS
 PLXS 2A5E/2A5F, HRS 2A37), reads the feature characteristics (2A49, 2A60) so status bits
 the device does not support are ignored, decodes each value with the pure decoders and
 emits Readings and DeviceStates like SerialDriver. Reconnects with backoff.
+
+One device may be two monitors: multi-parameter spot-check monitors offer both the Blood
+Pressure and the Pulse Oximeter service on one link. The core tells a cuff from an oximeter
+by source (a source that sends pressure is a cuff, and a cuff's pulse rate never feeds the
+oximeter's HR rules), so such a device reports its oximeter as `<source>/plx` and everything
+else (the cuff, and heart rate as before) under `<source>`; a device with one of the two keeps
+the single name `<source>`. It is the oximeter that moves because being a cuff is for good in
+the core: a device first seen as a cuff alone, then with PLXS too, must not send oximeter
+values under its cuff's name. Link states are reported for every source the device feeds.
 """
 
 from __future__ import annotations
@@ -39,6 +48,18 @@ BACKOFF_START_S = 0.5
 BACKOFF_MAX_S = 10.0
 CONNECT_TIMEOUT_S = 10.0
 SUBSCRIBED = (BPM_CHAR, ICP_CHAR, PLX_SPOT_CHAR, PLX_CONT_CHAR, HRM_CHAR)
+#: The measurement characteristics of each service, by the simulator's profile names.
+SERVICE_CHARS: dict[str, tuple[int, ...]] = {
+    "bps": (BPM_CHAR, ICP_CHAR),
+    "plxs": (PLX_SPOT_CHAR, PLX_CONT_CHAR),
+    "hrs": (HRM_CHAR,),
+}
+OXIMETER_SUFFIX = "/plx"
+
+
+def oximeter_source(source: str) -> str:
+    """The oximeter's source name on a device that is also a cuff."""
+    return source + OXIMETER_SUFFIX
 
 
 class BleDriver:
@@ -64,6 +85,9 @@ class BleDriver:
         self.backoff_start_s = backoff_start_s
         self.backoff_max_s = backoff_max_s
         self.characteristics: set[int] = set()  # what the peer offered at the last connect
+        # Once seen offering both BPS and PLXS, the oximeter stays `<source>/plx` for good:
+        # `<source>` may be a cuff in the core by then, and that cannot be undone.
+        self.split = False
         self.connections = 0
         self._clock = clock
         self.decoders: dict[int, RecordDecoder] = {  # type: ignore[type-arg]
@@ -96,10 +120,24 @@ class BleDriver:
             total.update(d.dropped)
         return total
 
+    @property
+    def sources(self) -> dict[str, list[str]]:
+        """Each source this device feeds, with the services (bps, plxs, hrs) behind it, as
+        offered at the last connect ({source: []} before the first)."""
+        out: dict[str, list[str]] = {self.source: []}
+        if self.split:
+            out[oximeter_source(self.source)] = []
+        for service, chars in SERVICE_CHARS.items():
+            if any(c in self.characteristics for c in chars):
+                out[self.decoders[chars[0]].source].append(service)
+        return out
+
     def _set_state(self, emit: Emit, state: LinkState, detail: str = "") -> None:
         if state != self.state or detail != self.detail:
             self.state, self.detail = state, detail
-            emit(DeviceState(t=self._clock(), source=self.source, state=state, detail=detail))
+            t = self._clock()
+            for source in self.sources:
+                emit(DeviceState(t=t, source=source, state=state, detail=detail))
 
     async def run(self, emit: Emit) -> None:
         backoff = self.backoff_start_s
@@ -145,6 +183,11 @@ class BleDriver:
         await self.link.connect(self.target, on_disconnect, self.connect_timeout_s)
         chars = await asyncio.wait_for(self.link.discover(), self.connect_timeout_s)
         self.characteristics = chars
+        has = {svc for svc, cs in SERVICE_CHARS.items() if any(c in chars for c in cs)}
+        if {"bps", "plxs"} <= has and not self.split:
+            self.split = True
+            for c in SERVICE_CHARS["plxs"]:
+                self.decoders[c].source = oximeter_source(self.source)
         wanted = [c for c in SUBSCRIBED if c in chars]
         if not wanted:
             raise LinkError("no Blood Pressure, Pulse Oximeter or Heart Rate measurement offered")

@@ -6,10 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from monitor import __version__
+from monitor.api.errors import validation_error
 from monitor.api.headers import SecurityHeadersMiddleware
 from monitor.api.limits import BodyLimitMiddleware
 from monitor.api.routes import ack, auth, history, rooms, stream, system, users
@@ -53,6 +55,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware)  # outside auth: before anything reads a body
     # Added last (so outermost): every response gets the headers, refusals too.
     app.add_middleware(SecurityHeadersMiddleware)
+    # 422 with where and why, never the rejected input (passwords, notes).
+    app.add_exception_handler(RequestValidationError, validation_error)
     app.include_router(auth.router)
     app.include_router(users.router)
     app.include_router(system.router)

@@ -20,10 +20,16 @@ LOGIN_FAILED = "login_failed"
 LOGIN_LOCKED = "login_locked"  # refused by the throttle before the password was checked
 LOGOUT = "logout"
 TOKEN_CREATED = "token_created"
+TOKEN_REVOKED = "token_revoked"
 USER_ADDED = "user_added"
 USER_REMOVED = "user_removed"
 ROLE_CHANGED = "role_changed"
 PASSWORD_CHANGED = "password_changed"
+
+#: `username` of a failed or refused login that names no account: what was typed is not
+#: recorded (it may be a password typed into the wrong box), only a keyed tag of it. Not a
+#: valid username (parentheses), so it cannot be mistaken for one.
+UNKNOWN_USER = "(unknown)"
 
 # Never in a payload, whatever a caller passes by mistake.
 _SECRET_KEYS = frozenset({"password", "token", "secret", "session", "csrf"})

@@ -54,10 +54,12 @@ class AuthMiddleware:
         staff: Staff | None = None
         auth = headers.get("authorization", "")
         if auth[:7].lower() == "bearer ":
-            staff = self.store.token_user(auth[7:].strip())
-            if staff is None:
-                await _refuse(scope, send, 401, "invalid API token")
+            check = self.store.check_token(auth[7:].strip(), self.clock())
+            if check.staff is None:
+                # Unknown, expired or revoked: the integration's log says which.
+                await _refuse(scope, send, 401, check.reason)
                 return
+            staff = check.staff
         else:
             # Starlette's parser tolerates the odd cookies other apps on this host may set,
             # where http.cookies drops the whole header.

@@ -20,6 +20,9 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from monitor.auth import tokens
+from monitor.auth.tokens import TokenInfo
+
 #: Each role can do everything the roles before it can.
 ROLES: tuple[str, ...] = ("viewer", "nurse", "clinician", "admin")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
@@ -32,11 +35,27 @@ CREATE TABLE IF NOT EXISTS users (
     created_t REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS tokens (
     token_hash TEXT PRIMARY KEY, username TEXT NOT NULL REFERENCES users ON DELETE CASCADE,
-    label TEXT NOT NULL, created_t REAL NOT NULL);
+    label TEXT NOT NULL, created_t REAL NOT NULL, token_id TEXT, expires_t REAL,
+    last_used_t REAL, revoked_t REAL, revoked_by TEXT);
 CREATE TABLE IF NOT EXISTS sessions (
     session_hash TEXT PRIMARY KEY, username TEXT NOT NULL REFERENCES users ON DELETE CASCADE,
     csrf TEXT NOT NULL, expires_t REAL NOT NULL);
 """
+
+#: Columns the tokens table gained with expiry and revocation (a store made before has none).
+_TOKEN_COLUMNS = (
+    ("token_id", "TEXT"),
+    ("expires_t", "REAL"),
+    ("last_used_t", "REAL"),
+    ("revoked_t", "REAL"),
+    ("revoked_by", "TEXT"),
+)
+_TOKEN_SELECT = (
+    "SELECT token_id, username, label, created_t, expires_t, last_used_t, revoked_t, "
+    "revoked_by FROM tokens"
+)
+#: last_used_t is written at most this often per token: one write a minute, not per request.
+LAST_USED_RESOLUTION_S = 60.0
 
 
 class AccountError(ValueError):
@@ -58,6 +77,22 @@ class Session:
     csrf: str
 
 
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """A new API token: the secret (shown once, then only its keyed hash exists) and its facts."""
+
+    secret: str
+    info: TokenInfo
+
+
+@dataclass(frozen=True, slots=True)
+class TokenCheck:
+    """A presented token: the staff member it acts as, or why it is refused (see `tokens`)."""
+
+    staff: Staff | None
+    reason: str = ""
+
+
 class UserStore:
     def __init__(self, path: Path, secret_key: str) -> None:
         if not secret_key:
@@ -68,6 +103,7 @@ class UserStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.executescript(_SCHEMA)
+        self._migrate_tokens(time.time())
         path.chmod(0o600)  # hashes and session ids: for the service account only
 
     @contextmanager
@@ -81,8 +117,47 @@ class UserStore:
         finally:
             db.close()
 
+    def _migrate_tokens(self, now: float) -> None:
+        """Give tokens made before expiry existed an id and an expiry DEFAULT_DAYS from now.
+
+        They keep working (integrations do not break on upgrade) but no longer forever, and
+        they appear in `vigil users tokens` where an admin can revoke them. Idempotent, and
+        under an immediate write lock so two processes opening an old store do it once.
+        """
+        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            have = {row[1] for row in db.execute("PRAGMA table_info(tokens)")}
+            for name, kind in _TOKEN_COLUMNS:
+                if name not in have:
+                    db.execute(f"ALTER TABLE tokens ADD COLUMN {name} {kind}")
+            old = db.execute(
+                "SELECT token_hash FROM tokens WHERE token_id IS NULL OR expires_t IS NULL"
+            ).fetchall()
+            for (token_hash,) in old:
+                db.execute(
+                    "UPDATE tokens SET token_id = COALESCE(token_id, ?), "
+                    "expires_t = COALESCE(expires_t, ?) WHERE token_hash = ?",
+                    (tokens.new_token()[0], now + tokens.DEFAULT_DAYS * tokens.DAY_S, token_hash),
+                )
+            db.execute("CREATE UNIQUE INDEX IF NOT EXISTS tokens_by_id ON tokens (token_id)")
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        finally:
+            db.close()
+
     def _digest(self, secret: str) -> str:
         return hmac.new(self._key, secret.encode(), hashlib.sha256).hexdigest()
+
+    def tag(self, text: str) -> str:
+        """A short keyed hash of `text` for the audit trail: the same text gives the same tag,
+        so repeated attempts correlate, but without the secret key it cannot be read back or
+        checked against guesses (a password typed as a username stays unreadable)."""
+        mac = hmac.new(self._key, b"audit-tag\0" + text.encode(), hashlib.sha256)
+        return mac.hexdigest()[:12]
 
     # -- users ------------------------------------------------------------------------------
     def add_user(self, username: str, role: str, password: str) -> Staff:
@@ -152,25 +227,99 @@ class UserStore:
         return Staff(username, row[0])
 
     # -- API tokens -------------------------------------------------------------------------
-    def create_token(self, username: str, label: str = "") -> str:
+    def issue_token(
+        self,
+        username: str,
+        label: str = "",
+        days: int = tokens.DEFAULT_DAYS,
+        now: float | None = None,
+    ) -> IssuedToken:
+        """A new API token acting as `username`, valid for `days` (1 to MAX_DAYS) from `now`."""
+        try:
+            tokens.check_days(days)
+        except ValueError as exc:
+            raise AccountError(str(exc)) from None
         if self.get(username) is None:
             raise AccountError(f"no user {username!r}")
-        token = "vgl_" + secrets.token_urlsafe(32)
-        with self._db() as db:
-            db.execute(
-                "INSERT INTO tokens VALUES (?, ?, ?, ?)",
-                (self._digest(token), username, label, time.time()),
+        now = time.time() if now is None else now
+        while True:
+            token_id, secret = tokens.new_token()
+            info = TokenInfo(
+                token_id, username, label, now, now + days * tokens.DAY_S, None, None, None
             )
-        return token
+            try:
+                with self._db() as db:
+                    db.execute(
+                        "INSERT INTO tokens (token_hash, username, label, created_t, token_id, "
+                        "expires_t) VALUES (?, ?, ?, ?, ?, ?)",
+                        (self._digest(secret), username, label, now, token_id, info.expires_t),
+                    )
+            except sqlite3.IntegrityError:
+                continue  # the 1-in-4-billion id clash: draw again
+            return IssuedToken(secret, info)
 
-    def token_user(self, token: str) -> Staff | None:
+    def create_token(self, username: str, label: str = "", days: int = tokens.DEFAULT_DAYS) -> str:
+        """Just the secret of a new token (scripts and tests that need nothing else)."""
+        return self.issue_token(username, label, days).secret
+
+    def check_token(self, token: str, now: float) -> TokenCheck:
+        """Who `token` acts as at `now`, or why not (unknown, expired or revoked)."""
         with self._db() as db:
             row = db.execute(
-                "SELECT u.username, u.role FROM tokens t JOIN users u USING (username) "
-                "WHERE t.token_hash = ?",
-                (self._digest(token),),
+                _TOKEN_SELECT + " WHERE token_hash = ?", (self._digest(token),)
             ).fetchone()
-        return Staff(row[0], row[1]) if row else None
+            info = TokenInfo(*row) if row else None
+            reason = tokens.refusal(info, now)
+            if info is None or reason:
+                return TokenCheck(None, reason)
+            role = db.execute(
+                "SELECT role FROM users WHERE username = ?", (info.username,)
+            ).fetchone()
+            if role is None:  # cannot happen with the cascade; refuse rather than guess
+                return TokenCheck(None, tokens.refusal(None, now))
+            if info.last_used_t is None or now - info.last_used_t >= LAST_USED_RESOLUTION_S:
+                db.execute("UPDATE tokens SET last_used_t = ? WHERE token_id = ?", (now, info.id))
+        return TokenCheck(Staff(info.username, role[0]))
+
+    def token_user(self, token: str, now: float | None = None) -> Staff | None:
+        return self.check_token(token, time.time() if now is None else now).staff
+
+    def user_tokens(self, username: str) -> list[TokenInfo]:
+        """`username`'s tokens, oldest first, revoked and expired ones too (for the record)."""
+        if self.get(username) is None:
+            raise AccountError(f"no user {username!r}")
+        with self._db() as db:
+            rows = db.execute(
+                _TOKEN_SELECT + " WHERE username = ? ORDER BY created_t, token_id", (username,)
+            ).fetchall()
+        return [TokenInfo(*row) for row in rows]
+
+    def revoke_token(self, username: str, token_id: str, by: str, now: float) -> TokenInfo:
+        """Revoke `username`'s token `token_id` from `now` on, recording `by` whom.
+
+        AccountError when the user or token does not exist ("no ...") or it was already
+        revoked ("... already revoked"); an expired token can still be revoked (for the record).
+        """
+        if self.get(username) is None:
+            raise AccountError(f"no user {username!r}")
+        with self._db() as db:
+            cur = db.execute(
+                "UPDATE tokens SET revoked_t = ?, revoked_by = ? "
+                "WHERE username = ? AND token_id = ? AND revoked_t IS NULL",
+                (now, by, username, token_id),
+            )
+            row = db.execute(
+                _TOKEN_SELECT + " WHERE username = ? AND token_id = ?", (username, token_id)
+            ).fetchone()
+        if row is None:
+            raise AccountError(f"no token {token_id!r} for user {username!r}")
+        info = TokenInfo(*row)
+        if cur.rowcount == 0:
+            assert info.revoked_t is not None
+            raise AccountError(
+                f"token {token_id} was already revoked at {tokens.utc(info.revoked_t)}"
+            )
+        return info
 
     # -- login sessions ---------------------------------------------------------------------
     def create_session(self, staff: Staff, now: float) -> tuple[str, str]:

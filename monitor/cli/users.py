@@ -1,15 +1,16 @@
-"""`vigil users`: staff accounts (add, list, token, passwd, role, remove)."""
+"""`vigil users`: staff accounts (add, list, token, tokens, revoke-token, passwd, role, remove)."""
 
 from __future__ import annotations
 
 import getpass
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from monitor.auth import audit
+from monitor.auth import audit, tokens
 from monitor.auth.setup import open_store
 from monitor.auth.store import ROLES, AccountError, UserStore
 from monitor.cli import app
@@ -142,11 +143,57 @@ def list_users(config: ConfigOpt = None) -> None:
 def token(
     name: str,
     label: Annotated[str, typer.Option(help="What the token is for.")] = "",
+    days: Annotated[
+        int, typer.Option(help=f"Days until it expires (1 to {tokens.MAX_DAYS}).")
+    ] = tokens.DEFAULT_DAYS,
     config: ConfigOpt = None,
 ) -> None:
-    """Create an API token acting as NAME (printed once; send as `Authorization: Bearer`)."""
+    """Create an API token acting as NAME (printed once; send as `Authorization: Bearer`).
+
+    Its id is the part after `vgl_` up to the next `_`; `vigil users tokens NAME` lists it."""
     try:
-        typer.echo(_store(config).create_token(name, label))
+        made = _store(config).issue_token(name, label, days)
     except AccountError as exc:
         raise _fail(exc) from None
-    _audit(config, audit.TOKEN_CREATED, username=name, label=label)
+    typer.echo(made.secret)
+    _audit(
+        config,
+        audit.TOKEN_CREATED,
+        username=name,
+        label=label,
+        token_id=made.info.id,
+        expires=made.info.expires_t,
+    )
+
+
+def _when(t: float | None) -> str:
+    return "-" if t is None else tokens.utc(t)
+
+
+@users_app.command("tokens")
+def list_tokens(name: str, config: ConfigOpt = None) -> None:
+    """List NAME's API tokens: id, state, expiry, last use (never the secrets)."""
+    try:
+        infos = _store(config).user_tokens(name)
+    except AccountError as exc:
+        raise _fail(exc) from None
+    now = time.time()
+    typer.echo("id\tstate\tlabel\tcreated\texpires\tlast used\trevoked by")
+    for i in infos:
+        revoked = f"{i.revoked_by} at {tokens.utc(i.revoked_t)}" if i.revoked_t else "-"
+        typer.echo(
+            f"{i.id}\t{i.state(now)}\t{i.label or '-'}\t{_when(i.created_t)}\t"
+            f"{_when(i.expires_t)}\t{_when(i.last_used_t)}\t{revoked}"
+        )
+
+
+@users_app.command("revoke-token")
+def revoke_token(name: str, token_id: str, config: ConfigOpt = None) -> None:
+    """Revoke NAME's API token TOKEN_ID at once (the account and its other tokens stay)."""
+    actor = audit.cli_actor()
+    try:
+        info = _store(config).revoke_token(name, token_id, actor, time.time())
+    except AccountError as exc:
+        raise _fail(exc) from None
+    _audit(config, audit.TOKEN_REVOKED, username=name, token_id=info.id, label=info.label)
+    typer.echo(f"revoked token {info.id} of {name}")

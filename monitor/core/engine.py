@@ -6,6 +6,7 @@ States (`AlarmState`) and the transitions this engine makes, each recorded with 
     active / escalated ──ack──▶ acknowledged ──condition gone──▶ cleared
     active / escalated ──condition gone, low/medium──▶ cleared
     active / escalated ──condition gone, high (latching)──▶ resolved ──ack──▶ cleared
+    resolved ──unacknowledged past a tier timeout──▶ resolved (next tier)
     resolved ──condition back──▶ active
     acknowledged ──priority worsens (e.g. probe_off low → medium)──▶ active (re-notified)
 
@@ -13,8 +14,19 @@ States (`AlarmState`) and the transitions this engine makes, each recorded with 
   person acknowledges it, so nobody misses that it happened.
 - Acknowledgement is per condition and stops repeats and escalation for that condition; it
   re-notifies only if the condition worsens in priority.
-- Escalation: an active alarm unacknowledged for `escalation_after_s[priority][tier-1]`
-  seconds since it became active goes to the next tier (the notifier pages that tier).
+- Escalation: an alarm unacknowledged for `escalation_after_s[priority][tier-1]` seconds
+  since it became active goes to the next tier (the notifier pages that tier). A latched
+  alarm escalates while `resolved` too: the condition going away is not an acknowledgement,
+  nobody has yet taken in that the patient, e.g., desaturated below the severe limit. Its
+  escalation transition keeps the state `resolved` (with the next tier) so that every
+  consumer still sees that the condition is over; only an acknowledgement (which clears
+  it) or the session end (`clear_all`) stops it.
+- One unacknowledged alarm, one clock: the escalation timer runs from the onset of the
+  unacknowledged alarm (`since`), and a re-occurrence (resolved → active) neither restarts
+  it nor resets the tier. IEC 60601-1-8 treats a latched alarm as one alarm condition until
+  the operator deactivates it; restarting would hold tier 2/3 back for as long as the patient
+  keeps dipping in and out of the limit. After an acknowledgement has cleared it, the next
+  occurrence is a new alarm with its own onset.
 - Audio pause lasts `audio_pause_s`; a new alarm of higher priority than what was sounding
   when the pause began (medium when nothing was) breaks through and ends it.
 """
@@ -29,6 +41,8 @@ from monitor.core.models import AlarmEvent, AlarmKind, AlarmState, Priority
 RANK: dict[str, int] = {Priority.LOW: 1, Priority.MEDIUM: 2, Priority.HIGH: 3}
 DEFAULT_ESCALATION_S: dict[str, list[float]] = {"high": [60.0, 120.0], "medium": [120.0, 240.0]}
 _UNACKED = (AlarmState.ACTIVE, AlarmState.ESCALATED)
+#: States that still escalate: unacknowledged, including latched after the condition went.
+_ESCALATING = (AlarmState.ACTIVE, AlarmState.ESCALATED, AlarmState.RESOLVED)
 
 
 class AlarmEngine:
@@ -103,6 +117,8 @@ class AlarmEngine:
             )
             return self._record(event, new_rank=RANK[priority])
         if cur.state == AlarmState.RESOLVED:
+            # The same unacknowledged alarm again: `since` and `tier` stay (one clock from
+            # the onset, see the module docstring), so no tier is paged twice or late.
             event = replace(
                 cur,
                 t=t,
@@ -174,17 +190,21 @@ class AlarmEngine:
         if not self.current:
             return out
         for alarm in list(self.current.values()):
-            if alarm.state not in _UNACKED or alarm.since is None:
+            if alarm.state not in _ESCALATING or alarm.since is None:
                 continue
             timeouts = self.escalation_after_s.get(alarm.priority.value, [])
             if alarm.tier <= len(timeouts) and now - alarm.since >= timeouts[alarm.tier - 1]:
+                latched = alarm.state == AlarmState.RESOLVED
+                # A resolved alarm stays resolved at the next tier: the page must not read
+                # as if the condition were still present.
+                note = " (condition resolved, alarm latched)" if latched else ""
                 out += self._record(
                     replace(
                         alarm,
                         t=now,
-                        state=AlarmState.ESCALATED,
+                        state=AlarmState.RESOLVED if latched else AlarmState.ESCALATED,
                         tier=alarm.tier + 1,
-                        reason=f"unacknowledged for {now - alarm.since:.0f} s: "
+                        reason=f"unacknowledged for {now - alarm.since:.0f} s{note}: "
                         f"tier {alarm.tier + 1}",
                     )
                 )

@@ -392,7 +392,14 @@ class RoomPipeline:
         return "ok", out
 
     def _c_ack(self, c: Control) -> tuple[str, list[PipelineEvent]]:
-        events = self.engine.acknowledge(c.t, str(c.args.get("condition")), c.by)
+        condition = str(c.args.get("condition"))
+        since = c.args.get("since")
+        current = self.engine.current.get(condition)
+        if since is not None and current is not None and current.since != since:
+            # A page's acknowledgement (link, Pushover receipt) names the episode it was
+            # sent about; arriving late, it must not acknowledge a newer one nobody saw.
+            return "ignored: that alarm episode is over", []
+        events = self.engine.acknowledge(c.t, condition, c.by)
         return ("ok" if events else "ignored: no such unacknowledged alarm"), list(events)
 
     def _c_technical_alarm(self, c: Control) -> tuple[str, list[PipelineEvent]]:

@@ -186,7 +186,9 @@ def event_line(event: AlarmEvent | PhaseEvent) -> str:
         "limit": _num(event.limit),
         "baseline": _num(event.baseline),
     }
-    if event.state == AlarmState.ESCALATED:
+    if event.state == AlarmState.ESCALATED or (
+        event.state == AlarmState.RESOLVED and event.tier > 1
+    ):  # a latched alarm that resolved escalates on, keeping its state
         d["tier"] = event.tier
     if event.by is not None:
         d["by"] = event.by

@@ -39,6 +39,7 @@ class AlarmRow:
     baseline: float | None = None
     reason: str = ""
     by: str = ""
+    tier: int = 1  # escalation tier reached (1 when recorded before Vigil stored it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +140,7 @@ def episodes(alarms: list[AlarmRow]) -> list[AlarmEpisode]:
                 "worst_value": a.value,
                 "limit": a.limit,
                 "resolved": None,
+                "tier": 1,
             }
             open_[a.condition] = ep
         if PRIORITY_RANK.get(a.priority, 0) > PRIORITY_RANK.get(ep["priority"], 0):
@@ -149,17 +151,24 @@ def episodes(alarms: list[AlarmRow]) -> list[AlarmEpisode]:
             ep["worst_value"] = (
                 min(ep["worst_value"], a.value) if below else max(ep["worst_value"], a.value)
             )
+        rose = a.tier > ep["tier"]
+        ep["tier"] = max(ep["tier"], a.tier)
         if a.state == "acknowledged" and ep["acknowledged"] is None:
             ep["acknowledged"] = a.t
             ep["acknowledged_by"] = a.by or None
-        elif a.state == "escalated":
+        elif a.state == "escalated" or (a.state == "resolved" and rose):
+            # A latched alarm escalates while resolved too: its tier is what says so.
             ep["escalations"] += 1
+            if a.state == "resolved" and ep["resolved"] is None:
+                ep["resolved"] = a.t
         elif a.state == "resolved" and ep["resolved"] is None:
             ep["resolved"] = a.t
         elif a.state == "cleared":
             ep["ended"] = a.t
             done.append(open_.pop(a.condition))
     done.extend(open_.values())
+    for d in done:
+        del d["tier"]
     return sorted((AlarmEpisode(**d) for d in done), key=lambda e: (e.started, e.condition))
 
 

@@ -131,8 +131,8 @@ class SessionQueries:
     async def alarms(self, room: str, t0: float, t1: float) -> tuple[list[AlarmRow], str]:
         try:
             rows = await self._paged(
-                'SELECT value, "limit", baseline, reason, "by", condition, kind, priority, '
-                f"state FROM alarm {self._where(room, t0, t1)}"
+                'SELECT value, "limit", baseline, reason, "by", tier, condition, kind, '
+                f"priority, state FROM alarm {self._where(room, t0, t1)}"
             )
         except Exception as exc:  # noqa: BLE001
             log.warning("InfluxDB query failed (%s); reading the journal", exc)
@@ -150,6 +150,7 @@ class SessionQueries:
                 baseline=_f(r.get("baseline")),
                 reason=r.get("reason") or "",
                 by=r.get("by") or "",
+                tier=_tier(r.get("tier")),
             )
             for r in rows
         ], "influxdb"
@@ -238,7 +239,16 @@ def _alarm_from(d: dict[str, Any]) -> AlarmRow:
         baseline=_f(d.get("baseline")),
         reason=d.get("reason") or "",
         by=d.get("by") or "",
+        tier=_tier(d.get("tier")),
     )
+
+
+def _tier(v: Any) -> int:
+    """Alarms recorded before the tier was stored read as tier 1."""
+    try:
+        return max(1, int(v))
+    except (TypeError, ValueError):
+        return 1
 
 
 def _asdict(a: AlarmRow) -> dict[str, Any]:

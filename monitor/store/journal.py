@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.store import lineproto
+from monitor.store.private import make_private
 
 log = logging.getLogger(__name__)
 
@@ -278,13 +279,7 @@ class Journal:
             if not self.path.exists():
                 raise FileNotFoundError(f"no journal at {self.path}")
         else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # Pseudonyms, notes and the audit: for the service account only. Made 0600
-            # before SQLite opens it (its -wal and -shm files copy the mode), and tightened
-            # when an older Vigil left it readable by others.
-            self.path.touch(mode=0o600, exist_ok=True)
-            with contextlib.suppress(OSError):  # not ours to chmod: leave it as it is
-                self.path.chmod(0o600)
+            make_private(self.path)  # pseudonyms, notes and the audit
             wdb = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             wdb.execute("PRAGMA journal_mode=WAL")
             # FULL: a committed row survives power loss, not only a process crash.

@@ -78,6 +78,7 @@ def alarm_line(e: AlarmEvent) -> str:
             "baseline": e.baseline,
             "reason": e.reason,
             "by": e.by or "",
+            "tier": e.tier,
         },
         e.t,
     )

@@ -6,15 +6,21 @@ condition, alarm episode, contact and channel. So these routes take no staff log
 
 The acknowledgement enters the room's pipeline as a `Control(event="ack")`, like one from
 the dashboard, with `by="<contact> via <channel>"`: the core stays the owner of alarm state.
+
+`POST /ack/pushover/{token}` is Pushover's callback when a nurse taps Acknowledge on an
+emergency page in the Pushover app (sent only with `alerts.pushover_callback`). The token in
+the path is the credential, as for the links; the receipt in the form must be the one that
+page got back.
 """
 
 from __future__ import annotations
 
 import html
 import time
+from urllib.parse import parse_qsl
 
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from alerts.message import CONDITION_LABELS, SECONDARY
@@ -144,7 +150,35 @@ async def acknowledge(token: str, vigil: VigilDep) -> HTMLResponse:
         return problem
     by = f"{claim.contact} via {claim.channel}"
     vigil.control(
-        claim.room, Control(t=now, event="ack", args={"condition": claim.condition}, by=by)
+        claim.room,
+        Control(
+            t=now,
+            event="ack",
+            args={"condition": claim.condition, "since": claim.since},
+            by=by,
+        ),
     )
     vigil.notifier.record_ack(claim)
     return _page(200, "Acknowledged", f"{_what(claim, vigil)}: acknowledged by {by}.")
+
+
+@router.post("/pushover/{token}")
+async def pushover_callback(token: str, request: Request, vigil: VigilDep) -> JSONResponse:
+    try:
+        # The used-token table is SQLite: off the event loop, as for the links.
+        claim = await run_in_threadpool(vigil.notifier.tokens.peek, token, time.time())
+        if claim.channel != "pushover":
+            raise TokenError(TokenProblem.FORGED)  # a link's token is not a callback's
+        claim = await run_in_threadpool(vigil.notifier.tokens.redeem, token, time.time())
+    except TokenError as err:
+        status = _REFUSED[err.problem][0]
+        return JSONResponse({"acknowledged": False, "reason": err.problem.value}, status)
+    body = (await request.body()).decode("utf-8", "replace")
+    try:
+        form = dict(parse_qsl(body, max_num_fields=20))
+    except ValueError:
+        return JSONResponse({"acknowledged": False, "reason": "not a Pushover callback"}, 400)
+    if not vigil.notifier.pushover_callback(claim, form):
+        reason = "no open Pushover receipt of this page matches"
+        return JSONResponse({"acknowledged": False, "reason": reason}, 409)
+    return JSONResponse({"acknowledged": True, "by": f"{claim.contact} via pushover app"})

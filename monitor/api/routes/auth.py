@@ -35,6 +35,15 @@ def audit_auth(request: Request, action: str, who: str | None, **details: Any) -
     audit.record(request.app.state.vigil.recorder, action, who, client=client, **details)
 
 
+def _typed_name(store: UserStore, typed: str) -> dict[str, str]:
+    """How a refused login's username goes into the audit trail: as typed only when it names
+    an account; otherwise it may be a password typed into the wrong box, so only a keyed tag
+    (repeated attempts with the same text share it) with `username` "(unknown)"."""
+    if store.get(typed) is not None:
+        return {"username": typed}
+    return {"username": audit.UNKNOWN_USER, "typed_tag": store.tag(typed)}
+
+
 class LoginIn(BaseModel):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)
@@ -54,7 +63,7 @@ async def login(
     now = time.time()
     wait = throttle.blocked_for(body.username, now)
     if wait > 0:
-        audit_auth(request, audit.LOGIN_LOCKED, None, username=body.username)
+        audit_auth(request, audit.LOGIN_LOCKED, None, **_typed_name(store, body.username))
         raise HTTPException(
             429, f"too many failed logins for {body.username!r}: try again in {wait:.0f} s"
         )
@@ -64,7 +73,7 @@ async def login(
     throttle.failed(body.username, now)
     staff = await run_in_threadpool(store.verify_password, body.username, body.password)
     if staff is None:
-        audit_auth(request, audit.LOGIN_FAILED, None, username=body.username)
+        audit_auth(request, audit.LOGIN_FAILED, None, **_typed_name(store, body.username))
         raise HTTPException(401, "wrong username or password")
     throttle.succeeded(body.username)
     sid, csrf = store.create_session(staff, time.time())

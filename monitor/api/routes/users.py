@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from monitor.api.deps import Admin
 from monitor.api.routes.auth import StoreDep, audit_auth
-from monitor.auth import audit
+from monitor.auth import audit, tokens
 from monitor.auth.store import AccountError
 
 router = APIRouter(prefix="/api/users", tags=["users"])
@@ -27,10 +29,19 @@ class UserChange(BaseModel):
 
 class TokenIn(BaseModel):
     label: str = Field("", max_length=200)
+    days: int = Field(
+        tokens.DEFAULT_DAYS, ge=1, le=tokens.MAX_DAYS, description="Days until the token expires."
+    )
 
 
 def _bad(exc: AccountError) -> HTTPException:
     return HTTPException(404 if str(exc).startswith("no user") else 422, str(exc))
+
+
+def _token_bad(exc: AccountError) -> HTTPException:
+    text = str(exc)
+    code = 404 if text.startswith("no ") else 409 if "already revoked" in text else 422
+    return HTTPException(code, text)
 
 
 @router.get("")
@@ -99,11 +110,51 @@ async def remove_user(
 @router.post("/{username}/tokens", status_code=201)
 async def create_token(
     username: str, body: TokenIn, request: Request, user: Admin, store: StoreDep
-) -> dict[str, str]:
+) -> dict[str, object]:
     """A new API token acting as `username`; shown once, stored only as a keyed hash."""
     try:
-        token = store.create_token(username, body.label)
+        made = store.issue_token(username, body.label, body.days)
     except AccountError as exc:
         raise _bad(exc) from None
-    audit_auth(request, audit.TOKEN_CREATED, user.username, username=username, label=body.label)
-    return {"token": token}
+    audit_auth(
+        request,
+        audit.TOKEN_CREATED,
+        user.username,
+        username=username,
+        label=body.label,
+        token_id=made.info.id,
+        expires=made.info.expires_t,
+    )
+    return {"token": made.secret, "id": made.info.id, "expires": made.info.expires_t}
+
+
+@router.get("/{username}/tokens")
+async def list_tokens(username: str, user: Admin, store: StoreDep) -> list[dict[str, object]]:
+    """`username`'s API tokens (id, label, times, state); never their secrets."""
+    try:
+        infos = store.user_tokens(username)
+    except AccountError as exc:
+        raise _token_bad(exc) from None
+    now = time.time()
+    return [info.as_dict(now) for info in infos]
+
+
+@router.delete("/{username}/tokens/{token_id}")
+async def revoke_token(
+    username: str, token_id: str, request: Request, user: Admin, store: StoreDep
+) -> dict[str, object]:
+    """Revoke one token at once (the others and the account are untouched); audited."""
+    now = time.time()
+    try:
+        info = store.revoke_token(username, token_id, user.username, now)
+    except AccountError as exc:
+        raise _token_bad(exc) from None
+    audit_auth(
+        request,
+        audit.TOKEN_REVOKED,
+        user.username,
+        username=username,
+        token_id=info.id,
+        label=info.label,
+    )
+    return info.as_dict(now)

@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from alerts.message import CONDITION_LABELS, SECONDARY
+from alerts.message import CONDITION_LABELS, SECONDARY, channel_name
 from alerts.tokens import AckClaim, TokenError, TokenProblem
 from monitor.api.deps import VigilDep
 from monitor.core.models import AlarmState, Control
@@ -120,7 +120,7 @@ async def confirm_page(token: str, vigil: VigilDep) -> HTMLResponse:
         200,
         "Acknowledge this alarm?",
         f"{_what(claim, vigil)}. Acknowledging stops the repeats and the escalation for this "
-        f"alarm. You are acknowledging as {claim.contact} ({claim.channel}).",
+        f"alarm. You are acknowledging as {claim.contact} ({channel_name(claim.channel)}).",
         form_action=f"/ack/{token}",
     )
 
@@ -139,7 +139,7 @@ async def acknowledge(token: str, vigil: VigilDep) -> HTMLResponse:
         claim = vigil.notifier.tokens.redeem(token, now)  # single use: the check that counts
     except TokenError as err:
         return _refused(err)
-    by = f"{claim.contact} via {claim.channel}"
+    by = f"{claim.contact} via {channel_name(claim.channel)}"
     vigil.control(
         claim.room,
         Control(
@@ -171,4 +171,4 @@ async def pushover_callback(token: str, request: Request, vigil: VigilDep) -> JS
     if not vigil.notifier.pushover_callback(claim, form):
         reason = "no open Pushover receipt of this page matches"
         return JSONResponse({"acknowledged": False, "reason": reason}, 409)
-    return JSONResponse({"acknowledged": True, "by": f"{claim.contact} via pushover app"})
+    return JSONResponse({"acknowledged": True, "by": f"{claim.contact} via Pushover app"})

@@ -41,6 +41,23 @@ CONDITION_LABELS: dict[str, str] = {
     "notify_failed": "Paging failed",
 }
 
+#: Apprise schemes as staff know the channels ("acknowledged by Nurse A via Pushover").
+CHANNEL_NAMES: dict[str, str] = {
+    "pover": "Pushover",
+    "pushover": "Pushover",
+    "ntfy": "ntfy",
+    "ntfys": "ntfy",
+    "json": "webhook",
+    "jsons": "webhook",
+    "mailto": "mail",
+    "mailtos": "mail",
+}
+
+
+def channel_name(channel: str) -> str:
+    return CHANNEL_NAMES.get(channel, channel)
+
+
 _KIND_PREFIX = {
     PageKind.FIRST: "",
     PageKind.REPEAT: "REPEAT ",

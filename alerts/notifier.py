@@ -540,7 +540,7 @@ class Notifier:
         r = self._forget(receipt)
         if r is None:
             return False  # already acknowledged (callback and poll both saw it) or closed
-        by = f"{r.contact} via pushover app"
+        by = f"{r.contact} via Pushover app"
         self._inject(
             r.room,
             Control(

@@ -207,7 +207,7 @@ def _run(
     page = app.get(f"/ack/{token}")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert "Acknowledge this alarm?" in page.text and 'method="post"' in page.text
-    assert "SpO2 low in Room B" in page.text and "Nurse A (json)" in page.text
+    assert "SpO2 low in Room B" in page.text and "Nurse A (webhook)" in page.text
     time.sleep(0.3)
     room = app.get("/api/rooms/B").json()
     assert [(a["condition"], a["state"]) for a in room["alarms"]] == [("spo2_low", "escalated")]
@@ -221,7 +221,7 @@ def _run(
         lambda: [m for m in _alarms(messages, "B", "spo2_low") if m["state"] == "acknowledged"],
         2,
     )
-    assert [(m["by"], m["tier"]) for m in acked] == [("Nurse A via json", 3)]
+    assert [(m["by"], m["tier"]) for m in acked] == [("Nurse A via webhook", 3)]
     sent_before = len(http.requests), len(mail.messages)
     time.sleep(REPEAT_S + 1.5)  # past the next repeat and the next tick: nothing more
     assert (len(http.requests), len(mail.messages)) == sent_before

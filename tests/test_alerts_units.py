@@ -315,7 +315,7 @@ def test_notify_test_sends_a_page_and_reports_failures(tmp_path: Path) -> None:
         assert "X-Actions" not in req.headers  # nothing to acknowledge
 
         bad = vigil("Gone")
-        assert bad.returncode == 1 and bad.stdout.startswith("Gone via json: FAILED: ")
+        assert bad.returncode == 1 and bad.stdout.startswith("Gone via webhook: FAILED: ")
         unknown = vigil("Nobody")
         assert unknown.returncode == 2 and "no contact 'Nobody'" in unknown.stderr
     finally:

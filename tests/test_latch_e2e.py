@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 
 ESCALATE_S = (10.0, 16.0)  # the 8-s dip resolves about 8 s after its onset
 REPEAT_S = 2.0
-TITLE = "HIGH: spo2 severe (resolved), Room B"
+TITLE = "HIGH: SpO2 very low (resolved), Room B"
 
 
 @pytest.fixture
@@ -123,7 +123,7 @@ def _run(app: VigilProcess, http: HttpReceiver, messages: list[dict[str, Any]]) 
     escalations = [(m["state"], m["tier"]) for m in _severe(messages) if m["tier"] > 1]
     assert escalations == [("resolved", 2), ("resolved", 3)]
     nurse_titles = [p.body["title"] for p in http.to("/nurse")]
-    assert nurse_titles[0] == "HIGH: spo2 severe, Room B"
+    assert nurse_titles[0] == "HIGH: SpO2 very low, Room B"
     assert "REPEAT " + TITLE in nurse_titles
 
     # -- the dashboard's view: still there, resolved, at tier 3 --------------------------------
@@ -140,7 +140,7 @@ def _run(app: VigilProcess, http: HttpReceiver, messages: list[dict[str, Any]]) 
     cleared = wait_for(
         "cleared", lambda: [m for m in _severe(messages) if m["state"] == "cleared"], 3
     )
-    assert [(m["by"], m["tier"]) for m in cleared] == [("Dr D via json", 3)]
+    assert [(m["by"], m["tier"]) for m in cleared] == [("Dr D via webhook", 3)]
     time.sleep(0.5)  # a page already handed to the sender may still land
     sent = len(http.requests)
     time.sleep(REPEAT_S + 1.5)  # past the next repeat and the next tick

@@ -304,7 +304,7 @@ async def test_acknowledged_in_the_app_is_found_by_polling(tmp_path: Path) -> No
         # The core then publishes the acknowledgement; the acknowledged receipt is not
         # cancelled (nothing rings any more), and the duplicate answer does nothing.
         h.notifier.on_event(
-            replace(alarm, t=now + 6, state=AlarmState.ACKNOWLEDGED, by="Nurse P via pushover app")
+            replace(alarm, t=now + 6, state=AlarmState.ACKNOWLEDGED, by="Nurse P via Pushover app")
         )
         await asyncio.sleep(0.3)
         assert h.notifier.receipts == {}  # polled no more: one acknowledgement only
@@ -317,7 +317,7 @@ async def test_acknowledged_in_the_app_is_found_by_polling(tmp_path: Path) -> No
         "B",
         "ack",
         {"condition": "spo2_low", "since": now},
-        "Nurse P via pushover app",
+        "Nurse P via Pushover app",
     )
     assert msg.polls >= 1 and msg.cancelled_at is None
     assert h.records("ack") == [
@@ -370,7 +370,7 @@ def test_a_late_acknowledgement_does_not_acknowledge_a_newer_episode() -> None:
 
     def ack(t: float, since: float | None) -> list[str]:
         args = {"condition": "notify_failed", "since": since}
-        events = p.control(Control(t=t, event="ack", args=args, by="Nurse P via pushover app"))
+        events = p.control(Control(t=t, event="ack", args=args, by="Nurse P via Pushover app"))
         return [e.state.value for e in events if isinstance(e, AlarmEvent)]
 
     raise_(100.0)

@@ -154,7 +154,7 @@ def _run(
     # -- B: acknowledged in the app; Pushover calls back -----------------------------------
     assert fake.acknowledge(b, "nurse-b-iphone", call_back=True) == 200
     acked = wait_for("B acknowledged", lambda: _acked(messages, "B"), 3)
-    assert acked == [("acknowledged", "Nurse B via pushover app")]
+    assert acked == [("acknowledged", "Nurse B via Pushover app")]
     assert _notes(messages, "ack", "B") == [
         ("Nurse B", "accepted", "acknowledged in the Pushover app on nurse-b-iphone (callback)")
     ]
@@ -165,7 +165,7 @@ def _run(
     c = pages["C"]
     fake.acknowledge(c, "nurse-c-pixel", call_back=False)
     acked = wait_for("C acknowledged", lambda: _acked(messages, "C"), 10)
-    assert acked == [("acknowledged", "Nurse C via pushover app")]
+    assert acked == [("acknowledged", "Nurse C via Pushover app")]
     assert _notes(messages, "ack", "C") == [
         (
             "Nurse C",

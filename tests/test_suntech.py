@@ -268,3 +268,23 @@ async def test_measurement_timeout_aborts_the_cycle() -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
         pty.close()
     assert sim.commands[0] == suntech.START_ADULT
+
+
+def test_a_cuff_cycle_keeps_the_cuffs_pulse_rate_in_the_core() -> None:
+    """The decoders' readings, fed to the real core, give a BP reading with the cuff's pulse
+    (the core closes a cycle once SBP, DBP and MAP are in; the pulse comes after them)."""
+    from drivers.ble.bps import bpm_readings, encode_bpm, parse_bpm
+    from monitor.core.pipeline import RoomPipeline
+
+    ble = bpm_readings(
+        parse_bpm(encode_bpm(131, 84, 99, pulse_rate=77, include_pulse_rate=True)), T, "ble"
+    )
+    for readings, expected in (
+        (SunTechDecoder(source=SRC).feed(DESKTOPFX_BP, T), (115, 74, 88, 85)),
+        (ble, (131, 84, 99, 77)),
+    ):
+        p = RoomPipeline("A")
+        for r in readings:
+            p.feed(r)
+        [bp] = p.bp_readings
+        assert (bp.sbp, bp.dbp, bp.map, bp.pulse_rate) == expected

@@ -22,6 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from monitor.auth import tokens
 from monitor.auth.tokens import TokenInfo
+from monitor.store.private import make_private
 
 #: Each role can do everything the roles before it can.
 ROLES: tuple[str, ...] = ("viewer", "nurse", "clinician", "admin")
@@ -100,11 +101,10 @@ class UserStore:
         self.path = path
         self._key = secret_key.encode()
         self._hasher = PasswordHasher()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private(path)  # hashes and session ids: for the service account only
         with self._db() as db:
             db.executescript(_SCHEMA)
         self._migrate_tokens(time.time())
-        path.chmod(0o600)  # hashes and session ids: for the service account only
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:

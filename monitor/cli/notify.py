@@ -23,6 +23,7 @@ def test(
     ] = None,
 ) -> None:
     """Send a test page; exit 1 when any of the contact's channels could not be reached."""
+    from alerts.message import channel_name
     from alerts.notifier import send_test
 
     try:
@@ -36,6 +37,8 @@ def test(
         typer.echo(f"vigil: {exc.args[0]}", err=True)
         raise typer.Exit(2) from None
     for channel, ok, why in results:
-        typer.echo(f"{contact} via {channel}: {'delivered' if ok else 'FAILED: ' + why}")
+        typer.echo(
+            f"{contact} via {channel_name(channel)}: {'delivered' if ok else 'FAILED: ' + why}"
+        )
     if not all(ok for _, ok, _ in results):
         raise typer.Exit(1)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Iterable
+from dataclasses import replace
 from math import isfinite
 from typing import Any
 
@@ -195,6 +196,8 @@ class RoomPipeline:
         ):
             if channel != "pulse_rate":
                 self._cuff_sources.add(source)
+            elif self._pulse_of_last_cycle(t, source, reading.value):
+                return out
             for result in self._assembler.add(t, channel, reading.value, reading.status, source):
                 out += self._on_cuff(result)
             return out
@@ -534,6 +537,20 @@ class RoomPipeline:
             baseline=base,
             reason=f"{rule.channel} {hit.value:g} {rule.comparator} {limit:g}{delay}{confirm}",
         )
+
+    def _pulse_of_last_cycle(self, t: float, source: str, value: float | None) -> bool:
+        """Cuffs report their pulse rate with SBP, DBP and MAP, often after them (BLE 2A35,
+        SunTech): the cycle closed at MAP, so a pulse of the same source and time joins it."""
+        last = self.bp_readings[-1] if self.bp_readings else None
+        if (
+            last is None
+            or self._assembler.pending
+            or (last.t, last.source) != (t, source)
+            or last.pulse_rate is not None
+        ):
+            return False
+        self.bp_readings[-1] = replace(last, pulse_rate=value)
+        return True
 
     def _on_cuff(self, result: BpReading | CuffFailure) -> list[PipelineEvent]:
         t = result.t

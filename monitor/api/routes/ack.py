@@ -23,7 +23,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from alerts.message import CONDITION_LABELS, SECONDARY
+from alerts.message import CONDITION_LABELS, SECONDARY, channel_name
 from alerts.tokens import AckClaim, TokenError, TokenProblem
 from monitor.api.deps import VigilDep
 from monitor.core.models import AlarmState, Control
@@ -122,7 +122,7 @@ async def confirm_page(token: str, vigil: VigilDep) -> HTMLResponse:
         200,
         "Acknowledge this alarm?",
         f"{_what(claim, vigil)}. Acknowledging stops the repeats and the escalation for this "
-        f"alarm. You are acknowledging as {claim.contact} ({claim.channel}).",
+        f"alarm. You are acknowledging as {claim.contact} ({channel_name(claim.channel)}).",
         form_action=f"/ack/{token}",
     )
 
@@ -148,7 +148,7 @@ async def acknowledge(token: str, vigil: VigilDep) -> HTMLResponse:
     problem = _current_problem(claim, vigil)
     if problem is not None:
         return problem
-    by = f"{claim.contact} via {claim.channel}"
+    by = f"{claim.contact} via {channel_name(claim.channel)}"
     vigil.control(
         claim.room,
         Control(
@@ -181,4 +181,4 @@ async def pushover_callback(token: str, request: Request, vigil: VigilDep) -> JS
     if not vigil.notifier.pushover_callback(claim, form):
         reason = "no open Pushover receipt of this page matches"
         return JSONResponse({"acknowledged": False, "reason": reason}, 409)
-    return JSONResponse({"acknowledged": True, "by": f"{claim.contact} via pushover app"})
+    return JSONResponse({"acknowledged": True, "by": f"{claim.contact} via Pushover app"})

@@ -143,7 +143,7 @@ def test_encode_json_refuses_nan(value: Any) -> None:
 
 def test_ack_token_is_used_once_when_redeemed_from_many_threads(tmp_path: Path) -> None:
     tokens = AckTokens("secret", 600.0, UsedTokens(tmp_path / "used.db"))
-    token = tokens.issue(
+    token, _ = tokens.issue(
         room="A", condition="spo2_low", since=T0, contact="nurse", channel="ntfy", now=T0
     )
     barrier = threading.Barrier(8)

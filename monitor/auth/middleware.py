@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from urllib.parse import quote
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -54,7 +55,8 @@ class AuthMiddleware:
         staff: Staff | None = None
         auth = headers.get("authorization", "")
         if auth[:7].lower() == "bearer ":
-            check = self.store.check_token(auth[7:].strip(), self.clock())
+            # SQLite (and, once a minute, a last-used write): never on the event loop.
+            check = await run_in_threadpool(self.store.check_token, auth[7:].strip(), self.clock())
             if check.staff is None:
                 # Unknown, expired or revoked: the integration's log says which.
                 await _refuse(scope, send, 401, check.reason)
@@ -64,7 +66,9 @@ class AuthMiddleware:
             # Starlette's parser tolerates the odd cookies other apps on this host may set,
             # where http.cookies drops the whole header.
             sid = cookie_parser(headers.get("cookie", "")).get(SESSION_COOKIE, "")
-            session = self.store.session(sid, self.clock()) if sid else None
+            session = (
+                await run_in_threadpool(self.store.session, sid, self.clock()) if sid else None
+            )
             if session is not None:
                 staff = session.staff
                 if scope["type"] == "http" and scope["method"] not in SAFE_METHODS:

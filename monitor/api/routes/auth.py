@@ -63,7 +63,8 @@ async def login(
     now = time.time()
     wait = throttle.blocked_for(body.username, now)
     if wait > 0:
-        audit_auth(request, audit.LOGIN_LOCKED, None, **_typed_name(store, body.username))
+        typed = await run_in_threadpool(_typed_name, store, body.username)
+        audit_auth(request, audit.LOGIN_LOCKED, None, **typed)
         raise HTTPException(
             429, f"too many failed logins for {body.username!r}: try again in {wait:.0f} s"
         )
@@ -73,10 +74,11 @@ async def login(
     throttle.failed(body.username, now)
     staff = await run_in_threadpool(store.verify_password, body.username, body.password)
     if staff is None:
-        audit_auth(request, audit.LOGIN_FAILED, None, **_typed_name(store, body.username))
+        typed = await run_in_threadpool(_typed_name, store, body.username)
+        audit_auth(request, audit.LOGIN_FAILED, None, **typed)
         raise HTTPException(401, "wrong username or password")
     throttle.succeeded(body.username)
-    sid, csrf = store.create_session(staff, time.time())
+    sid, csrf = await run_in_threadpool(store.create_session, staff, time.time())
     audit_auth(request, audit.LOGIN, staff.username, role=staff.role)
     secure = request.url.scheme == "https"
     response.set_cookie(
@@ -95,7 +97,7 @@ async def logout(
 ) -> dict[str, str]:
     sid = request.cookies.get(SESSION_COOKIE)
     if sid:
-        store.end_session(sid)
+        await run_in_threadpool(store.end_session, sid)
     audit_auth(request, audit.LOGOUT, user.username)
     response.delete_cookie(SESSION_COOKIE)
     response.delete_cookie(CSRF_COOKIE)

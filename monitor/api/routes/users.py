@@ -46,7 +46,7 @@ def _token_bad(exc: AccountError) -> HTTPException:
 
 @router.get("")
 async def list_users(user: Admin, store: StoreDep) -> list[dict[str, str]]:
-    return [{"username": s.username, "role": s.role} for s in store.users()]
+    return [{"username": s.username, "role": s.role} for s in await run_in_threadpool(store.users)]
 
 
 @router.post("", status_code=201)
@@ -63,10 +63,10 @@ async def add_user(body: UserIn, request: Request, user: Admin, store: StoreDep)
 async def change_user(
     username: str, body: UserChange, request: Request, user: Admin, store: StoreDep
 ) -> dict[str, str]:
-    before = store.get(username)
+    before = await run_in_threadpool(store.get, username)
     try:
         if body.role is not None:
-            store.set_role(username, body.role)
+            await run_in_threadpool(store.set_role, username, body.role)
             audit_auth(
                 request,
                 audit.ROLE_CHANGED,
@@ -80,7 +80,7 @@ async def change_user(
             audit_auth(request, audit.PASSWORD_CHANGED, user.username, username=username)
     except AccountError as exc:
         raise _bad(exc) from None
-    staff = store.get(username)
+    staff = await run_in_threadpool(store.get, username)
     if staff is None:
         raise HTTPException(404, f"no user {username!r}")
     return {"username": staff.username, "role": staff.role}
@@ -92,9 +92,9 @@ async def remove_user(
 ) -> dict[str, str]:
     if username == user.username:
         raise HTTPException(409, "an admin cannot remove their own account")
-    before = store.get(username)
+    before = await run_in_threadpool(store.get, username)
     try:
-        store.remove_user(username)
+        await run_in_threadpool(store.remove_user, username)
     except AccountError as exc:
         raise _bad(exc) from None
     audit_auth(
@@ -113,7 +113,7 @@ async def create_token(
 ) -> dict[str, object]:
     """A new API token acting as `username`; shown once, stored only as a keyed hash."""
     try:
-        made = store.issue_token(username, body.label, body.days)
+        made = await run_in_threadpool(store.issue_token, username, body.label, body.days)
     except AccountError as exc:
         raise _bad(exc) from None
     audit_auth(
@@ -132,7 +132,7 @@ async def create_token(
 async def list_tokens(username: str, user: Admin, store: StoreDep) -> list[dict[str, object]]:
     """`username`'s API tokens (id, label, times, state); never their secrets."""
     try:
-        infos = store.user_tokens(username)
+        infos = await run_in_threadpool(store.user_tokens, username)
     except AccountError as exc:
         raise _token_bad(exc) from None
     now = time.time()
@@ -146,7 +146,7 @@ async def revoke_token(
     """Revoke one token at once (the others and the account are untouched); audited."""
     now = time.time()
     try:
-        info = store.revoke_token(username, token_id, user.username, now)
+        info = await run_in_threadpool(store.revoke_token, username, token_id, user.username, now)
     except AccountError as exc:
         raise _token_bad(exc) from None
     audit_auth(

@@ -223,8 +223,11 @@ def test_session_record_matches_what_happened(
     )
     assert "calm, eyes closed" in page and "fit for discharge" in page
     baseline_table = page[page.index('<table id="baseline-and-limits">') :]
-    assert f"<td>{ADMIN}</td>" in baseline_table[: baseline_table.index("</table>")]
-    assert "secondary alarm system" in page
+    baseline_table = baseline_table[: baseline_table.index("</table>")]
+    assert f"<td>{ADMIN}</td>" in baseline_table
+    assert "SpO2 low (medium): SpO2 &lt; 90" in baseline_table  # read as words, not JSON
+    assert "{" not in baseline_table
+    assert page.count("secondary alarm system") == 1  # once, at the top
 
     pdf = app.get(f"/api/sessions/{sid}/report", params={"format": "pdf"})
     assert pdf.content.startswith(b"%PDF") and pdf.headers["content-type"] == "application/pdf"

@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from alerts.message import CONDITION_LABELS
+from monitor.core.models import CANONICAL_UNIT
 from monitor.report.model import SessionRecord, channel_summary, clinic_stats
 
 SECONDARY_NOTICE = (
@@ -42,12 +44,46 @@ def secs(s: float | None) -> str:
     return f"{s / 60:.1f} min"
 
 
-def _num(v: float | None) -> str:
-    return "—" if v is None else f"{v:g}"
+def _num(v: object) -> str:
+    return f"{v:g}" if isinstance(v, int | float) else "—"
 
 
 def _payload(p: dict[str, object]) -> str:
     return json.dumps(p, sort_keys=True, ensure_ascii=False)
+
+
+_CHANNEL_WORDS = {"spo2": "SpO2", "pulse_rate": "pulse", "sbp": "SBP", "dbp": "DBP", "map": "MAP"}
+
+
+def _baseline_text(b: object) -> str:
+    """{"spo2": 97.0, "sbp": 121, ...} as 'SpO2 97 %, SBP 121 mmHg, ...' (unknowns left out)."""
+    if not isinstance(b, dict):
+        return "—"
+    parts = [
+        f"{_CHANNEL_WORDS.get(ch, ch)} {_num(v)} {CANONICAL_UNIT.get(ch, '')}".rstrip()
+        for ch, v in b.items()
+        if isinstance(v, int | float)
+    ]
+    return ", ".join(parts) or "—"
+
+
+def _limits_text(limits: object) -> str:
+    """The snapshot's limits per condition as 'SpO2 low: SpO2 < 90 (medium); ...'."""
+    if not isinstance(limits, dict):
+        return "—"
+    out = []
+    for condition, rows in limits.items():
+        if not isinstance(rows, list) or not rows:
+            continue
+        bounds = ", ".join(
+            f"{_CHANNEL_WORDS.get(str(r.get('channel')), r.get('channel'))} {r.get('comparator')} "
+            f"{_num(r.get('limit'))}{' (from baseline)' if r.get('relative') else ''}"
+            for r in rows
+            if isinstance(r, dict)
+        )
+        label = CONDITION_LABELS.get(condition, condition.replace("_", " "))
+        out.append(f"{label} ({rows[0].get('priority', '?')}): {bounds}")
+    return "; ".join(out) or "—"
 
 
 def build(rec: SessionRecord) -> Document:
@@ -132,8 +168,8 @@ def build(rec: SessionRecord) -> Document:
             [
                 clock(e.t),
                 e.who or "—",
-                _payload(e.payload.get("baseline") or {}),
-                _payload(e.payload.get("limits") or {}),
+                _baseline_text(e.payload.get("baseline")),
+                _limits_text(e.payload.get("limits")),
             ]
             for e in rec.baselines()
         ],

@@ -37,7 +37,11 @@ def render(rec: SessionRecord, tick: Tick = no_tick) -> bytes:
     doc = document.build(rec)
     img = base64.b64encode(plots.png(plots.figure(rec))).decode()
     tick(len(rec.readings))
-    facts = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>\n" for k, v in doc.facts)
+    facts = "".join(
+        f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>\n"
+        for k, v in doc.facts
+        if v != document.SECONDARY_NOTICE  # shown once, at the top
+    )
     tables = "".join(_table(t) for t in doc.tables)
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(doc.title)}</title>

@@ -70,7 +70,7 @@ def play(
         if isinstance(s, Link):
             c.link_up(T0 + s.t)
         elif isinstance(s, Icp):
-            c.cuff_pressure(T0 + s.t)
+            out += c.cuff_pressure(T0 + s.t)
         elif isinstance(s, Bpm):
             out += c.measurement(s.record, T0 + s.t, s.name)
         else:
@@ -208,6 +208,16 @@ CASES: dict[str, tuple[list[Step], list[tuple[str, bool, str]]]] = {
         [("a", False, ESTABLISHED), ("b", False, ESTABLISHED)],
     ),
     "flush with nothing held releases nothing": ([Link(0), Flush()], []),
+    "cuff pressure ends a burst: each cycle vouched for by its own inflation": (
+        [Link(0), Icp(40), Bpm(45, "a", rec(120)), Icp(46), Bpm(50, "b", rec(121)), Flush()],
+        [("a", False, INFLATION), ("b", False, INFLATION)],
+    ),
+    # Records every 0.5 s for 14 s: held at most 10 s, so judged in two parts; the second
+    # starts after the connect window but continues the replay that began in it.
+    "a replay longer than the hold limit is all stored": (
+        [Link(0), *(Bpm(1 + i / 2, f"r{i}", rec(150 + i)) for i in range(29)), Flush()],
+        [(f"r{i}", True, NO_EVIDENCE if i in (19, 28) else OLDER) for i in range(29)],
+    ),
 }
 
 

@@ -21,6 +21,10 @@ The rule (each case in `classify`'s table in tests/test_ble_bp_replay.py):
    burst (a replay is back to back; two real cuff cycles are 30 s or more apart). Every
    record is held until its burst ends (2 s of quiet), so a BP reading is delayed by 2 s
    and is never released as current only to be contradicted by the record after it.
+   A cuff-pressure notification (0x2A36) also ends a burst: a new measurement has begun.
+   A burst is held at most `max_hold_s` (10 s); a longer replay is judged in parts, each
+   part still counting as "right after connecting" (rule 6) when the unbroken stream of
+   records it belongs to began then.
 2. The newest of a burst is its candidate; the others are stored. Newest = the latest
    device time when every record of the burst has a complete one (some cuffs replay newest
    first), else the last to arrive (the reference order).
@@ -64,6 +68,7 @@ from drivers.ieee11073 import DateTime
 
 BURST_GAP_S = 2.0
 CONNECT_WINDOW_S = 10.0
+MAX_HOLD_S = 10.0
 INFLATION_WINDOW_S = 60.0
 CLOCK_TOLERANCE_S = 600.0
 REMEMBERED = 256  # released records kept to recognise re-sends (a cuff's memory is ~100-200)
@@ -108,15 +113,16 @@ class _Held(Generic[P]):
     record: BloodPressureMeasurement
     t: float
     payload: P
+    stream_t: float  # receive time of the first record of its unbroken stream
 
 
 class BpReplayClassifier(Generic[P]):
     """The per-device state machine of the module docstring.
 
     Calls, in receive order: `link_up(t)` when a connection is made (before subscribing),
-    `cuff_pressure(t)` for each 0x2A36, `measurement(record, t, payload)` for each decoded
-    0x2A35 (returns the verdicts of an earlier burst it closes), `flush()` when `due` has
-    passed or the link dropped (returns the held burst's verdicts).
+    `cuff_pressure(t)` for each 0x2A36 and `measurement(record, t, payload)` for each
+    decoded 0x2A35 (both return the verdicts of a burst they end), and `flush()` when `due`
+    has passed or the link dropped (returns the held burst's verdicts).
     """
 
     def __init__(
@@ -124,12 +130,14 @@ class BpReplayClassifier(Generic[P]):
         *,
         utc_offset: Callable[[float], float] = lambda _t: 0.0,
         burst_gap_s: float = BURST_GAP_S,
+        max_hold_s: float = MAX_HOLD_S,
         connect_window_s: float = CONNECT_WINDOW_S,
         inflation_window_s: float = INFLATION_WINDOW_S,
         clock_tolerance_s: float = CLOCK_TOLERANCE_S,
     ) -> None:
         self.utc_offset = utc_offset  # the host's local UTC offset at a POSIX time
         self.burst_gap_s = burst_gap_s
+        self.max_hold_s = max_hold_s
         self.connect_window_s = connect_window_s
         self.inflation_window_s = inflation_window_s
         self.clock_tolerance_s = clock_tolerance_s
@@ -138,29 +146,41 @@ class BpReplayClassifier(Generic[P]):
         self._link_t: float | None = None
         self._inflation_t: float | None = None
         self._held: list[_Held[P]] = []
+        self._last_t: float | None = None  # the last record's receive time, in this stream
+        self._stream_t = 0.0
         self._released: deque[BloodPressureMeasurement] = deque(maxlen=REMEMBERED)
 
     # -- inputs -----------------------------------------------------------------------------
     def link_up(self, t: float) -> None:
         self._link_t = t
         self._inflation_t = None  # inflation seen on an earlier link says nothing now
+        self._last_t = None
 
-    def cuff_pressure(self, t: float) -> None:
+    def cuff_pressure(self, t: float) -> list[Verdict[P]]:
+        out = self.flush()  # a new measurement: the records before it are a finished burst
         self._inflation_t = t
+        self._last_t = None
+        return out
 
     def measurement(
         self, record: BloodPressureMeasurement, t: float, payload: P
     ) -> list[Verdict[P]]:
-        out: list[Verdict[P]] = []
-        if self._held and t - self._held[-1].t >= self.burst_gap_s:
-            out = self.flush()  # the caller's timer was late: the gap already ended it
-        self._held.append(_Held(record, t, payload))
+        due = self.due
+        # The caller's timer was late: the gap or the hold limit already ended the burst.
+        out = self.flush() if due is not None and t >= due else []
+        if self._last_t is None or t - self._last_t >= self.burst_gap_s:
+            self._stream_t = t
+        self._last_t = t
+        self._held.append(_Held(record, t, payload, self._stream_t))
         return out
 
     @property
     def due(self) -> float | None:
-        """Receive time after which the held burst is over (None when nothing is held)."""
-        return self._held[-1].t + self.burst_gap_s if self._held else None
+        """Receive time at which the held burst is over: `burst_gap_s` after its last record
+        or `max_hold_s` after its first (None when nothing is held)."""
+        if not self._held:
+            return None
+        return min(self._held[-1].t + self.burst_gap_s, self._held[0].t + self.max_hold_s)
 
     def flush(self) -> list[Verdict[P]]:
         """Classify and release the held burst, in arrival order."""
@@ -171,7 +191,7 @@ class BpReplayClassifier(Generic[P]):
         verdicts: list[Verdict[P]] = []
         for held in burst:
             if held is candidate:
-                stored, reason = self._judge(held, burst[0].t)
+                stored, reason = self._judge(held, burst[0])
             else:
                 stored, reason = True, "an older record of a burst (replayed from memory)"
             if self._seen(held.record):
@@ -195,15 +215,17 @@ class BpReplayClassifier(Generic[P]):
         # Of equal device times, the last to arrive.
         return burst[max(range(len(burst)), key=lambda i: (times[i], i))]
 
-    def _judge(self, held: _Held[P], burst_t: float) -> tuple[bool, str]:
+    def _judge(self, held: _Held[P], first: _Held[P]) -> tuple[bool, str]:
         device_t = device_seconds(held.record.timestamp)
-        if self._inflation_t is not None and 0 <= burst_t - self._inflation_t <= (
+        if self._inflation_t is not None and 0 <= first.t - self._inflation_t <= (
             self.inflation_window_s
         ):
             if device_t is not None:
                 self.clock_offset = device_t - held.t
             return False, "cuff inflation seen on this link"
-        in_window = self._link_t is not None and burst_t - self._link_t <= self.connect_window_s
+        in_window = (
+            self._link_t is not None and first.stream_t - self._link_t <= self.connect_window_s
+        )
         if device_t is not None:
             learned = self.clock_offset is not None
             offset = self.clock_offset if learned else self.utc_offset(held.t)

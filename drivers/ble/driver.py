@@ -121,6 +121,7 @@ class BleDriver:
             utc_offset=local_utc_offset, burst_gap_s=burst_gap_s
         )
         self._bp_timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # The runtime's device view reads `driver.port` and `driver.decoder.frames/.dropped`
     # (written for SerialDriver); these keep that view working for BLE devices too.
@@ -218,6 +219,7 @@ class BleDriver:
             raise LinkError("no Blood Pressure, Pulse Oximeter or Heart Rate measurement offered")
         await self._read_features(chars)
         # Before subscribing: a cuff may replay its memory as soon as indications are on.
+        self._loop = asyncio.get_running_loop()
         self.bp_replay.link_up(self._clock())
         for char in wanted:
             await asyncio.wait_for(
@@ -241,7 +243,6 @@ class BleDriver:
     def _on_value(self, char: int, emit: Emit) -> Callable[[bytes], None]:
         decoder = self.decoders[char]
         if char == BPM_CHAR:
-            loop = asyncio.get_running_loop()
 
             def on_measurement(value: bytes) -> None:
                 t = self._clock()
@@ -252,11 +253,7 @@ class BleDriver:
                 record = decoder.last_record
                 assert isinstance(record, BloodPressureMeasurement)
                 self._emit_bp(emit, self.bp_replay.measurement(record, t, readings))
-                # The burst ends after `burst_gap_s` of quiet on the loop's clock (the
-                # injected clock may stand still in tests).
-                if self._bp_timer is not None:
-                    self._bp_timer.cancel()
-                self._bp_timer = loop.call_later(self.bp_replay.burst_gap_s, self._release_bp, emit)
+                self._rearm(emit, t)
 
             return on_measurement
 
@@ -264,11 +261,23 @@ class BleDriver:
             t = self._clock()
             readings = decoder.feed(value, t)
             if char == ICP_CHAR and readings:
-                self.bp_replay.cuff_pressure(t)
+                # A new cuff cycle: the 2A35 records held before it are a finished burst.
+                self._emit_bp(emit, self.bp_replay.cuff_pressure(t))
+                self._rearm(emit, t)
             for reading in readings:
                 emit(reading)
 
         return on_value
+
+    def _rearm(self, emit: Emit, t: float) -> None:
+        """Release the held burst when it is due. The delay runs on the loop's clock: the
+        injected one may stand still (tests), and a timer must fire all the same."""
+        if self._bp_timer is not None:
+            self._bp_timer.cancel()
+            self._bp_timer = None
+        due = self.bp_replay.due
+        if due is not None and self._loop is not None:
+            self._bp_timer = self._loop.call_later(max(0.0, due - t), self._release_bp, emit)
 
     def _release_bp(self, emit: Emit) -> None:
         if self._bp_timer is not None:

@@ -208,9 +208,22 @@ CASES: dict[str, tuple[list[Step], list[tuple[str, bool, str]]]] = {
         [("a", False, ESTABLISHED), ("b", False, ESTABLISHED)],
     ),
     "flush with nothing held releases nothing": ([Link(0), Flush()], []),
-    "cuff pressure ends a burst: each cycle vouched for by its own inflation": (
-        [Link(0), Icp(40), Bpm(45, "a", rec(120)), Icp(46), Bpm(50, "b", rec(121)), Flush()],
+    "each cycle vouched for by its own inflation (no timer: cuff pressure ends the burst)": (
+        [Link(0), Icp(40), Bpm(45, "a", rec(120)), Icp(48), Bpm(55, "b", rec(121)), Flush()],
         [("a", False, INFLATION), ("b", False, INFLATION)],
+    ),
+    "a replay while the cuff is still measuring is not its result; the result after is": (
+        [
+            Link(0),
+            Icp(0.5),
+            Bpm(1.0, "a", rec(201)),
+            Bpm(1.1, "b", rec(202)),
+            Icp(1.5),
+            Icp(2),
+            Bpm(8, "c", rec(120)),
+            Flush(),
+        ],
+        [("a", True, OLDER), ("b", True, NO_EVIDENCE), ("c", False, INFLATION)],
     ),
     # Records every 0.5 s for 14 s: held at most 10 s, so judged in two parts; the second
     # starts after the connect window but continues the replay that began in it.

@@ -32,10 +32,12 @@ The rule (each case in `classify`'s table in tests/test_ble_bp_replay.py):
    time) is a re-send: stored, whatever else holds (a duplicate must not count as a second,
    confirming reading).
 4. Inflation seen: Intermediate Cuff Pressure (0x2A36) arrived on this link within
-   `inflation_window_s` before the burst: the cuff was measuring now, so the candidate is
-   live; its device time then teaches the cuff's clock offset (device time − receive time).
-   This is the strongest evidence, and the only one that teaches the clock: a clock
-   learned from weaker evidence could vouch for a replay.
+   `inflation_window_s` before the burst, and none after it began: the cuff was measuring
+   and has finished, so the candidate is its result and live; its device time then teaches
+   the cuff's clock offset (device time − receive time). This is the strongest evidence,
+   and the only one that teaches the clock: a clock learned from weaker evidence could
+   vouch for a replay. A burst ended by more cuff pressure came while the cuff was still
+   measuring (a replay on connect, mid-cycle): it is not that measurement's result.
 5. Clock. A candidate with a complete device time is compared with its receive time using
    the learned offset, or, before one is learned, the host's local UTC offset (cuffs show
    local wall-clock time and have no zone): within `clock_tolerance_s` (10 min) it is live;
@@ -157,7 +159,10 @@ class BpReplayClassifier(Generic[P]):
         self._last_t = None
 
     def cuff_pressure(self, t: float) -> list[Verdict[P]]:
-        out = self.flush()  # a new measurement: the records before it are a finished burst
+        # The records held before it are a finished burst; if their burst had not yet ended
+        # (the caller's timer was not late), they came while the cuff was measuring.
+        due = self.due
+        out = self._release(still_measuring=due is not None and t < due)
         self._inflation_t = t
         self._last_t = None
         return out
@@ -184,6 +189,9 @@ class BpReplayClassifier(Generic[P]):
 
     def flush(self) -> list[Verdict[P]]:
         """Classify and release the held burst, in arrival order."""
+        return self._release(still_measuring=False)
+
+    def _release(self, still_measuring: bool) -> list[Verdict[P]]:
         burst, self._held = self._held, []
         if not burst:
             return []
@@ -191,7 +199,7 @@ class BpReplayClassifier(Generic[P]):
         verdicts: list[Verdict[P]] = []
         for held in burst:
             if held is candidate:
-                stored, reason = self._judge(held, burst[0])
+                stored, reason = self._judge(held, burst[0], still_measuring)
             else:
                 stored, reason = True, "an older record of a burst (replayed from memory)"
             if self._seen(held.record):
@@ -215,10 +223,13 @@ class BpReplayClassifier(Generic[P]):
         # Of equal device times, the last to arrive.
         return burst[max(range(len(burst)), key=lambda i: (times[i], i))]
 
-    def _judge(self, held: _Held[P], first: _Held[P]) -> tuple[bool, str]:
+    def _judge(self, held: _Held[P], first: _Held[P], still_measuring: bool) -> tuple[bool, str]:
         device_t = device_seconds(held.record.timestamp)
-        if self._inflation_t is not None and 0 <= first.t - self._inflation_t <= (
-            self.inflation_window_s
+        inflation = self._inflation_t
+        if (
+            not still_measuring
+            and inflation is not None
+            and 0 <= first.t - inflation <= self.inflation_window_s
         ):
             if device_t is not None:
                 self.clock_offset = device_t - held.t

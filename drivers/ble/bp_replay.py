@@ -2,20 +2,19 @@
 from the cuff's memory. Pure: every time is passed in; no clock, no I/O.
 
 The problem. BPS has no "stored" bit (PLXS has one, decoded as Flag.STORED). Yet cuffs keep
-measurements they could not deliver, and many send them on the next connection: the
-Bluetooth SIG's reference sensor (TI's BLE stack `blood_pressure.c`) queues every final
-measurement in a ring buffer and, when a known central re-enables indications, sends the
+measurements they could not deliver, and many send them on the next connection: TI's BLE
+stack sample sensor (`blood_pressure.c`) queues every final measurement in a ring buffer and, when a known central re-enables indications, sends the
 queue oldest first, one indication per confirmation (back to back, milliseconds apart). It
 does the same right after a new measurement, so the fresh result comes LAST, after any
 backlog. Consumer apps report the same shapes: some cuffs send every record in memory on
 each connect (Silvercrest SBM69, Medisana BU5xx, "the app imports the oldest"), some only
 the latest one (Omron X4); A&D cuffs connect after a measurement and send all unsent records;
-ANT+ notes the latest measurement is received last. Device clocks are often wrong (records
-dated 2017-01-01 after a battery change, local time with no zone, a year hard-coded in the
-firmware), and several people share one cuff. Stamped with the receive time, such a record
+an ANT+ SDK user saw the latest measurement arrive last. Device clocks are often wrong
+(Omron records dated 2017-01-01, local time with no zone, TI's sample hard-codes the year
+2011), and several people share one cuff. Stamped with the receive time, such a record
 could raise a false bp_severe, or enter the next patient's pre-dose baseline.
 
-The rule (each case in `classify`'s table in tests/test_ble_bp_replay.py):
+The rule (each case is a row of the table in tests/test_ble_bp_replay.py):
 
 1. Burst. Records whose indications arrive less than `burst_gap_s` (2 s) apart form one
    burst (a replay is back to back; two real cuff cycles are 30 s or more apart). Every
@@ -44,8 +43,8 @@ The rule (each case in `classify`'s table in tests/test_ble_bp_replay.py):
    further away it is stored when the clock is learned or the record came in the connect
    window (below). An unlearned clock far off outside that window proves little (unset
    clocks are common) and does not override rule 7.
-6. Connect window. A candidate whose burst starts within `connect_window_s` of the link
-   coming up, with no inflation seen and no agreeing clock, is stored: it is exactly what
+6. Connect window. A candidate whose stream of records began within `connect_window_s` of
+   the link coming up, with no inflation seen and no agreeing clock, is stored: it is exactly what
    a replay looks like, and its age is unknown. The cost of this error is one BP to repeat
    (the reading is still recorded and shown, flagged `stored`, and the BP schedule still
    asks for one); the cost of the opposite error is a false alarm or a wrong baseline.

@@ -178,7 +178,9 @@ class DateTime:
     """A device's zoneless clock reading; unknown or out-of-range fields are None.
 
     Never turned into a `datetime`: year 0 means "unknown" and device clocks are unsynchronised,
-    so this is metadata only (protocols.md §0.5, §1.3).
+    so this is metadata only (protocols.md §0.5, §1.3). The one exception is a recency check:
+    drivers.ble.bp_replay compares a complete one with the receive time, through the cuff's
+    learned or assumed clock offset, to tell a replayed cuff record from the current one.
     """
 
     year: int | None

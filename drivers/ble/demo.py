@@ -19,7 +19,14 @@ from drivers.sim.ble import PROFILES, SimulatedBlePeripheral
 from drivers.sim.scenarios import scenario
 
 #: Option keys read by the simulator itself; every other option goes to the scenario.
-SIM_OPTIONS = ("interval_s", "bp_interval_s", "demo_data")
+SIM_OPTIONS = (
+    "interval_s",
+    "bp_interval_s",
+    "demo_data",
+    "replay_stored",
+    "bp_timestamps",
+    "clock_offset_s",
+)
 
 
 def parse_profiles(profile: str) -> list[str]:
@@ -54,6 +61,9 @@ def build_peripheral(
         interval_s=float(sim_opts.get("interval_s", 1.0)),
         bp_interval_s=float(sim_opts.get("bp_interval_s", 60.0)),
         demo_data=bool(sim_opts.get("demo_data", False)),
+        replay_stored=int(sim_opts.get("replay_stored", 0)),
+        bp_timestamps=bool(sim_opts.get("bp_timestamps", False)),
+        clock_offset_s=float(sim_opts.get("clock_offset_s", 0.0)),
         clock=clock,
     )
 

@@ -13,6 +13,10 @@ else (the cuff, and heart rate as before) under `<source>`; a device with one of
 the single name `<source>`. It is the oximeter that moves because being a cuff is for good in
 the core: a device first seen as a cuff alone, then with PLXS too, must not send oximeter
 values under its cuff's name. Link states are reported for every source the device feeds.
+
+Blood Pressure Measurements pass through `drivers.ble.bp_replay.BpReplayClassifier`: each is
+held until its burst ends (`burst_gap_s` of quiet) and a record replayed from the cuff's
+memory is emitted with Flag.STORED (the rule and its reasons are in that module).
 """
 
 from __future__ import annotations
@@ -23,8 +27,15 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 
-from drivers.ble.bps import BloodPressureDecoder, CuffPressureDecoder, parse_bp_feature
+from drivers.ble.bp_replay import BURST_GAP_S, BpReplayClassifier, Verdict
+from drivers.ble.bps import (
+    BloodPressureDecoder,
+    BloodPressureMeasurement,
+    CuffPressureDecoder,
+    parse_bp_feature,
+)
 from drivers.ble.common import (
     BP_FEATURE_CHAR,
     BPM_CHAR,
@@ -39,7 +50,7 @@ from drivers.ble.common import (
 from drivers.ble.hrs import HeartRateDecoder
 from drivers.ble.link import CentralLink, LinkError
 from drivers.ble.plx import PlxContinuousDecoder, PlxSpotCheckDecoder, parse_plx_features
-from monitor.core.models import DeviceState, LinkState, Reading
+from monitor.core.models import DeviceState, Flag, LinkState, Reading
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +73,11 @@ def oximeter_source(source: str) -> str:
     return source + OXIMETER_SUFFIX
 
 
+def local_utc_offset(t: float) -> float:
+    """The host's UTC offset at `t`: what a cuff's zoneless wall clock is assumed to keep."""
+    return float(time.localtime(t).tm_gmtoff)
+
+
 class BleDriver:
     """Read one BLE device forever; report link state; reconnect when the link drops."""
 
@@ -75,6 +91,7 @@ class BleDriver:
         connect_timeout_s: float = CONNECT_TIMEOUT_S,
         backoff_start_s: float = BACKOFF_START_S,
         backoff_max_s: float = BACKOFF_MAX_S,
+        burst_gap_s: float = BURST_GAP_S,
     ) -> None:
         self.link = link
         self.target = target
@@ -98,6 +115,13 @@ class BleDriver:
             HRM_CHAR: HeartRateDecoder(source=source),
         }
         self.protocol_id = "ble"
+        # One per device, kept across reconnects: it learns the cuff's clock offset and
+        # remembers records already delivered.
+        self.bp_replay: BpReplayClassifier[list[Reading]] = BpReplayClassifier(
+            utc_offset=local_utc_offset, burst_gap_s=burst_gap_s
+        )
+        self._bp_timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # The runtime's device view reads `driver.port` and `driver.decoder.frames/.dropped`
     # (written for SerialDriver); these keep that view working for BLE devices too.
@@ -173,8 +197,10 @@ class BleDriver:
             try:
                 reason = await lost
             except asyncio.CancelledError:
+                self._release_bp(emit)
                 await self.link.disconnect()
                 raise
+            self._release_bp(emit)  # a burst cut short is judged on what arrived
             self._set_state(emit, LinkState.DISCONNECTED, reason)
             await self.link.disconnect()
             await asyncio.sleep(backoff)
@@ -192,6 +218,9 @@ class BleDriver:
         if not wanted:
             raise LinkError("no Blood Pressure, Pulse Oximeter or Heart Rate measurement offered")
         await self._read_features(chars)
+        # Before subscribing: a cuff may replay its memory as soon as indications are on.
+        self._loop = asyncio.get_running_loop()
+        self.bp_replay.link_up(self._clock())
         for char in wanted:
             await asyncio.wait_for(
                 self.link.subscribe(char, self._on_value(char, emit)), self.connect_timeout_s
@@ -213,9 +242,59 @@ class BleDriver:
 
     def _on_value(self, char: int, emit: Emit) -> Callable[[bytes], None]:
         decoder = self.decoders[char]
+        if char == BPM_CHAR:
+
+            def on_measurement(value: bytes) -> None:
+                t = self._clock()
+                frames = decoder.frames
+                readings = decoder.feed(value, t)
+                if decoder.frames == frames:
+                    return  # dropped and counted by the decoder
+                record = decoder.last_record
+                assert isinstance(record, BloodPressureMeasurement)
+                self._emit_bp(emit, self.bp_replay.measurement(record, t, readings))
+                self._rearm(emit, t)
+
+            return on_measurement
 
         def on_value(value: bytes) -> None:
-            for reading in decoder.feed(value, self._clock()):
+            t = self._clock()
+            readings = decoder.feed(value, t)
+            if char == ICP_CHAR and readings:
+                # A new cuff cycle: the 2A35 records held before it are a finished burst.
+                self._emit_bp(emit, self.bp_replay.cuff_pressure(t))
+                self._rearm(emit, t)
+            for reading in readings:
                 emit(reading)
 
         return on_value
+
+    def _rearm(self, emit: Emit, t: float) -> None:
+        """Release the held burst when it is due. The delay runs on the loop's clock: the
+        injected one may stand still (tests), and a timer must fire all the same."""
+        if self._bp_timer is not None:
+            self._bp_timer.cancel()
+            self._bp_timer = None
+        due = self.bp_replay.due
+        if due is not None and self._loop is not None:
+            self._bp_timer = self._loop.call_later(max(0.0, due - t), self._release_bp, emit)
+
+    def _release_bp(self, emit: Emit) -> None:
+        if self._bp_timer is not None:
+            self._bp_timer.cancel()
+            self._bp_timer = None
+        self._emit_bp(emit, self.bp_replay.flush())
+
+    def _emit_bp(self, emit: Emit, verdicts: list[Verdict[list[Reading]]]) -> None:
+        for v in verdicts:
+            if v.stored:
+                log.info(
+                    "%s: blood pressure record of %s flagged stored: %s",
+                    self.source,
+                    v.record.timestamp.iso() if v.record.timestamp else "unknown time",
+                    v.reason,
+                )
+            for reading in v.payload:
+                emit(
+                    replace(reading, status=reading.status | {Flag.STORED}) if v.stored else reading
+                )

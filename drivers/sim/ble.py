@@ -5,6 +5,14 @@ Rate (0x180D) services on the in-process radio (drivers.ble.bumble_link.SimRadio
 the standard encodings from drivers.ble.* — the same bytes a real device would send.
 When the scenario says `connected=False` (or `go_away()` is called) it drops the link and
 stops advertising until it comes back.
+
+A cuff keeps its measurements in memory. With `replay_stored=N` it behaves like the many
+cuffs that replay their memory when a central re-enables 2A35 indications (the reference
+sensor does): the newest N records, oldest first, back to back, on every (re)connect. Its
+memory starts with N records of a "previous patient" (hypertensive, hours old), and every
+live cycle joins it, so after a reconnect the replay also re-sends records already
+delivered. `bp_timestamps` adds the cuff's Date Time (local wall clock, `clock_offset_s`
+off) to every 2A35.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 from bumble import gatt
@@ -44,6 +53,7 @@ from drivers.ble.plx import (
     encode_plx_features,
     encode_spot_check,
 )
+from drivers.ieee11073 import DateTime
 from drivers.sim.scenarios import Scenario, Vitals
 
 log = logging.getLogger(__name__)
@@ -59,6 +69,11 @@ PLX_FEATURES = PlxFeatures(
     measurement_status_support=0xFFE0,  # bits 5–15
     device_status_support=0x00FFFF,  # bits 0–15
 )
+#: What the cuff's memory holds before its first live cycle: a previous patient's readings
+#: (each would raise bp_severe if taken as current), one per `PREVIOUS_PATIENT_EVERY_S`.
+PREVIOUS_PATIENT = Vitals(sbp=212.0, dbp=124.0, pulse_rate=96.0)
+PREVIOUS_PATIENT_EVERY_S = 1800.0
+MEMORY_SIZE = 100
 
 
 def _char(
@@ -85,6 +100,9 @@ class SimulatedBlePeripheral:
         interval_s: float = 1.0,
         bp_interval_s: float = 60.0,
         demo_data: bool = False,
+        replay_stored: int = 0,
+        bp_timestamps: bool = False,
+        clock_offset_s: float = 0.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         unknown = set(profiles) - set(PROFILES)
@@ -97,6 +115,17 @@ class SimulatedBlePeripheral:
         self.bp_interval_s = bp_interval_s
         self.demo_data = demo_data  # set the PLX "data for demonstration" bit
         self.clock = clock
+        if replay_stored < 0:
+            raise ValueError(f"replay_stored must be >= 0, got {replay_stored}")
+        self.replay_stored = replay_stored
+        self.bp_timestamps = bp_timestamps
+        self.clock_offset_s = clock_offset_s  # how far the cuff's clock is ahead of ours
+        now = clock()
+        # The cuff's memory of 2A35 values, oldest first.
+        self.memory: list[bytes] = [
+            self._bpm(PREVIOUS_PATIENT, now - (replay_stored - i + 1) * PREVIOUS_PATIENT_EVERY_S)
+            for i in range(replay_stored)
+        ]
         self.device: Device = radio.new_device(name)
         self.address = str(self.device.random_address)
         self.available = True
@@ -106,6 +135,8 @@ class SimulatedBlePeripheral:
         self._started = False
         self._tasks: set[asyncio.Task[None]] = set()
         self.device.on("connection", self._on_connection)
+        if replay_stored:
+            self.device.on("characteristic_subscription", self._on_subscription)
 
     def _on_connection(self, conn: Any) -> None:
         # Re-advertise ourselves after a disconnection (bumble's auto_restart would also do it
@@ -117,6 +148,25 @@ class SimulatedBlePeripheral:
                 task.add_done_callback(self._tasks.discard)
 
         conn.on("disconnection", on_disc)
+
+    def _on_subscription(self, _conn: Any, char: Any, _notify: bool, indicate: bool) -> None:
+        if indicate and char is self._chars.get(BPM_CHAR):
+            task = asyncio.get_running_loop().create_task(self.replay())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def replay(self) -> None:
+        """Send the newest `replay_stored` records of the memory, oldest first."""
+        for value in self.memory[-self.replay_stored :] if self.replay_stored else []:
+            await self._send(BPM_CHAR, value, indicate=True)
+
+    def device_time(self, t: float) -> DateTime:
+        """The cuff's zoneless wall clock at POSIX time `t`."""
+        d = datetime.fromtimestamp(t + self.clock_offset_s)
+        return DateTime(d.year, d.month, d.day, d.hour, d.minute, d.second)
+
+    def _bpm(self, v: Vitals, t: float) -> bytes:
+        return bpm_for(v, self.device_time(t) if self.bp_timestamps else None)
 
     def _build_services(self) -> None:
         services = []
@@ -208,7 +258,9 @@ class SimulatedBlePeripheral:
         top = (v.sbp or 120.0) + 30
         for i in range(steps):
             await self._send(ICP_CHAR, encode_icp(round(top - i * (top - 40) / steps)))
-        await self._send(BPM_CHAR, bpm_for(v), indicate=True)
+        value = self._bpm(v, self.clock())
+        self.memory = [*self.memory, value][-MEMORY_SIZE:]
+        await self._send(BPM_CHAR, value, indicate=True)
 
     async def run(self) -> None:
         """Follow the scenario until cancelled."""
@@ -231,15 +283,16 @@ class SimulatedBlePeripheral:
 
 
 # -- scenario → bytes ---------------------------------------------------------------------
-def bpm_for(v: Vitals) -> bytes:
+def bpm_for(v: Vitals, timestamp: DateTime | None = None) -> bytes:
     """The 2A35 value a cuff sends for these vitals (NaN pressures for a failed cycle)."""
     if v.cuff_error or v.sbp is None or v.dbp is None:
-        return encode_bpm(None, None, None, include_pulse_rate=True, status=0)
+        return encode_bpm(None, None, None, timestamp=timestamp, include_pulse_rate=True, status=0)
     mean = round(v.dbp + (v.sbp - v.dbp) / 3)
     return encode_bpm(
         round(v.sbp),
         round(v.dbp),
         mean,
+        timestamp=timestamp,
         pulse_rate=None if v.pulse_rate is None else round(v.pulse_rate),
         include_pulse_rate=True,
         status=BP_STATUS_BODY_MOVEMENT if v.motion else 0,

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from drivers.ble.bumble_link import SimRadio
-from drivers.ble.demo import build_peripheral, parse_profiles
+from drivers.ble.demo import SIM_OPTIONS, build_peripheral, parse_profiles
 from drivers.ble.hci_link import (
     SERVER_SCHEMES,
     ControllerRadio,
@@ -58,7 +58,7 @@ def profile_for(protocol: str | None, profile: str | None) -> str:
 def check_options(profile: str, scenario_name: str, options: Mapping[str, Any]) -> None:
     """Fail before anything starts when the profile, scenario or its options are wrong."""
     build_check = dict(options)
-    for key in ("interval_s", "bp_interval_s", "demo_data"):
+    for key in SIM_OPTIONS:
         build_check.pop(key, None)
     parse_profiles(profile)
     scenario(scenario_name, build_check)

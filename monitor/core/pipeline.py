@@ -65,6 +65,9 @@ PipelineEvent = AlarmEvent | PhaseEvent | BpRequest
 
 #: Oximeter flags meaning "no sensor on the patient" (probe_off technical alarm).
 PROBE_FLAGS: frozenset[str] = frozenset({Flag.PROBE_OFF, Flag.SEARCHING, Flag.SENSOR_FAULT})
+#: Cuff readings that are not the patient's BP now (EXCLUDING_FLAGS keeps them out of the
+#: continuous channels; a cuff cycle needs its own check, as motion etc. do not void it).
+NOT_MEASURED_NOW: frozenset[str] = frozenset({Flag.STORED, Flag.DEMO})
 TIMER_STEP_S = 1.0  # timers are checked at most once per second of input time
 HISTORY_IN_SNAPSHOT = 100
 _TECH = AlarmKind.TECHNICAL
@@ -196,7 +199,11 @@ class RoomPipeline:
         ):
             if channel != "pulse_rate":
                 self._cuff_sources.add(source)
-            elif self._pulse_of_last_cycle(t, source, reading.value):
+            if reading.status & NOT_MEASURED_NOW:
+                # Replayed from the cuff's memory (or demo data): recorded and shown, never
+                # part of a cycle, so it cannot alarm, enter a baseline or meet the schedule.
+                return out
+            if channel == "pulse_rate" and self._pulse_of_last_cycle(t, source, reading.value):
                 return out
             for result in self._assembler.add(t, channel, reading.value, reading.status, source):
                 out += self._on_cuff(result)

@@ -7,6 +7,7 @@ With no rooms configured, Vigil runs the demo: simulated rooms.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -250,11 +251,25 @@ def demo_rooms() -> list[RoomConfig]:
     ]
 
 
+# A validator's message may start with the field it is about ("options.poll: ..."), below the
+# model it validates: that field joins the location, so each line reads "<field>: <message>".
+_FIELD_PREFIX = re.compile(r"([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*): (.+)", re.DOTALL)
+
+
 def _describe(err: ValidationError, source: str) -> str:
     lines = [f"invalid configuration ({source}):"]
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        lines.append(f"  {loc}: {e['msg']}")
+    for e in err.errors(include_url=False):
+        loc = [str(p) for p in e["loc"]]
+        msg = e["msg"]
+        if e["type"] == "value_error":
+            msg = str(e.get("ctx", {}).get("error", msg))  # our own words, no "Value error, "
+        elif e["type"] == "extra_forbidden":
+            msg = "unknown setting (check its spelling)"
+        own = _FIELD_PREFIX.fullmatch(msg)
+        if own:
+            loc.append(own[1])
+            msg = own[2]
+        lines.append(f"  {'.'.join(loc) or '(top level)'}: {msg}")
     return "\n".join(lines)
 
 

@@ -22,7 +22,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from alerts.config import AlertsConfig
+from alerts.config import HTTP_URL, AlertsConfig
 from monitor.rules_config import RulesConfig
 
 BLE_PROTOCOL = "ble"
@@ -38,10 +38,16 @@ class ConfigError(Exception):
     """The configuration is invalid; the message names the field."""
 
 
+# Strict types in the rooms, rules and alerts tables: `baudrate = "9600"` or
+# `enabled = "false"` is a mistake in the file to fix, not a value to guess from (an integer
+# still stands for a float: TOML's `delay_s = 20`). Top-level settings stay lax: VIGIL_*
+# environment variables are strings.
+
+
 class SimulatorConfig(BaseModel):
     """Run a simulated device in-process and read it through the real driver."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     scenario: str = "steady"
     options: dict[str, Any] = Field(default_factory=dict)
     interval_s: float | None = Field(default=None, gt=0, le=60)  # None: the device's own rate
@@ -53,7 +59,7 @@ class SimulatorConfig(BaseModel):
 
 
 class DeviceConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     # A serial protocol id from drivers.registry (`vigil decode --list`), or "ble" for a
     # Bluetooth LE device offering the standard BP / pulse-oximeter / heart-rate services.
@@ -133,7 +139,7 @@ class DeviceConfig(BaseModel):
 
 
 class RoomConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
     name: str = ""
     devices: list[DeviceConfig] = Field(default_factory=list)
@@ -180,6 +186,21 @@ class Settings(BaseSettings):
     users_db: Path | None = None  # default .vigil/users.db (.vigil/demo-users.db in the demo)
 
     _toml_data: dict[str, Any] = {}
+
+    @field_validator("influx_url")
+    @classmethod
+    def _influx_http_url(cls, v: str) -> str:
+        # Without a scheme the client fails only once running (health "degraded").
+        if not re.fullmatch(HTTP_URL, v):
+            raise ValueError("give an http:// or https:// URL, e.g. http://127.0.0.1:8086")
+        return v
+
+    @model_validator(mode="after")
+    def _contact_rooms(self) -> Settings:
+        # Only configured rooms: the demo's rooms are filled in later (load_settings).
+        if self.rooms:
+            self.alerts.check_rooms([r.id for r in self.rooms])
+        return self
 
     @model_validator(mode="after")
     def _alerts_secret(self) -> Settings:

@@ -23,8 +23,7 @@ def write(tmp_path: Path, device: str) -> Path:
     [
         (
             'protocol = "nellcor"\nport = "/dev/ttyUSB0"',
-            "rooms.0.devices.0.protocol: unknown protocol 'nellcor'; known: "
-            "berrymed, ble-2a35",
+            "rooms.0.devices.0.protocol: unknown protocol 'nellcor'; known: berrymed, ble-2a35",
         ),
         (
             'protocol = "suntech"\nport = "/dev/ttyUSB0"\noptions = { poll = 1 }',

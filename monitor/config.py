@@ -57,6 +57,15 @@ class SimulatorConfig(BaseModel):
     # a combination such as "plxs+hrs").
     profile: str = Field("plxs", pattern=r"^(bps|plxs|hrs)(\+(bps|plxs|hrs))*$")
 
+    @field_validator("scenario")
+    @classmethod
+    def _known_scenario(cls, v: str) -> str:
+        from drivers.sim.scenarios import scenario
+
+        # Else the room's device fails only once Vigil runs. Options are checked there.
+        scenario(v)  # ValueError naming the known scenarios
+        return v
+
 
 class DeviceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)

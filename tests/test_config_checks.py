@@ -78,6 +78,13 @@ BAD: list[tuple[str, str, str]] = [
         "rooms.0.devices.0.simulate.interval_s: Input should be a valid number",
     ),
     (
+        "unknown-scenario",
+        rooms("A").replace('port = "/dev/ttyUSB9"', 'simulate = { scenario = "desat" }'),
+        "rooms.0.devices.0.simulate.scenario: unknown scenario 'desat'; known: cuff_error, "
+        "desaturation, disconnect_return, hypertensive_surge, motion_artefact, post_dose_rise, "
+        "probe_off, steady",
+    ),
+    (
         "dose-after-string",
         rooms("A", room='auto_session_dose_after_s = "5"'),
         "rooms.0.auto_session_dose_after_s: Input should be a valid number",

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 # Secrets people paste from examples: refusing them is the point of having a secret.
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "vigil", "demo"})
 MIN_SECRET_CHARS = 32
-_HTTP_URL = r"https?://[^\s/]+(/[^\s]*)?"
+HTTP_URL = r"https?://[^\s/]+(/[^\s]*)?"  # also Settings.influx_url
 
 
 def _default_repeat_s() -> dict[Literal["high", "medium"], float]:
@@ -30,7 +30,7 @@ def _default_repeat_s() -> dict[Literal["high", "medium"], float]:
 class Contact(BaseModel):
     """A person (or a shared phone) paged at one escalation tier."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # `tier = "1"` is a mistake
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9 _.'-]+$")
     tier: int = Field(ge=1, le=3)  # 1 room nurse, 2 charge nurse, 3 physician
     urls: list[str] = Field(min_length=1)
@@ -56,7 +56,7 @@ class AlertsConfig(BaseModel):
     """Escalation to phones (clinical-defaults.md). Escalation timeouts stay in
     `Settings.escalation_after_s`: the core owns alarm timing; this owns delivery."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # as Contact; paths are strings
     contacts: list[Contact] = Field(default_factory=list)
     # Repeat interval per priority while unacknowledged. Low priority is dashboard only.
     # Medium: 60 s, half its first escalation timeout, so tier 1 hears it twice first.
@@ -67,17 +67,17 @@ class AlertsConfig(BaseModel):
     workers: int = Field(16, ge=1, le=256)  # Apprise sends in flight at once
     send_timeout_s: float = Field(5.0, gt=0, le=120)  # per attempt
     # Where phones reach the acknowledge page; empty: http://<host>:<port> of `vigil run`.
-    ack_base_url: str = Field("", pattern=rf"^({_HTTP_URL})?$")
+    ack_base_url: str = Field("", pattern=rf"^({HTTP_URL})?$")
     token_ttl_s: float = Field(900.0, gt=0, le=86_400)
     secret: SecretStr = SecretStr("")
     # Single-use acknowledge tokens are remembered here (SQLite) so a restart cannot
     # make a used link valid again.
-    token_db: Path = Path(".vigil/ack_tokens.sqlite")
+    token_db: Path = Field(Path(".vigil/ack_tokens.sqlite"), strict=False)
     # Pushover emergency pages (alerts/pushover.py): where the API is, how often an open
     # receipt is polled for an acknowledgement made in the Pushover app (Pushover allows
     # once every 5 s), and whether Pushover may call back at once instead, which needs
     # ack_base_url to be reachable from the internet.
-    pushover_api_url: str = Field("https://api.pushover.net", pattern=rf"^{_HTTP_URL}$")
+    pushover_api_url: str = Field("https://api.pushover.net", pattern=rf"^{HTTP_URL}$")
     pushover_poll_s: float = Field(10.0, ge=5, le=600)
     pushover_callback: bool = False
 
@@ -118,6 +118,28 @@ class AlertsConfig(BaseModel):
             "characters for acknowledge links (e.g. `python -c 'import secrets; "
             "print(secrets.token_urlsafe(32))'`)"
         )
+
+    def check_rooms(self, room_ids: list[str]) -> None:
+        """Every contact's rooms are configured rooms, and every room has a tier-1 contact
+        when paging is configured: a room whose alarms page nobody at once would fail
+        silently (escalation only reaches higher tiers a minute or more later)."""
+        known = ", ".join(room_ids)
+        for i, c in enumerate(self.contacts):
+            for room in c.rooms:
+                if room not in room_ids:
+                    raise ValueError(
+                        f"alerts.contacts.{i}.rooms: unknown room id {room!r} "
+                        f"(configured rooms: {known}; ids are case-sensitive)"
+                    )
+        if not self.contacts:
+            return  # paging not configured: the dashboard alone
+        for room in room_ids:
+            if not any(c.tier == 1 and c.covers(room) for c in self.contacts):
+                raise ValueError(
+                    f"alerts.contacts: no tier-1 contact (room nurse) covers room {room}: its "
+                    f"alarms would page nobody at once; add {room} to a tier-1 contact's "
+                    "rooms, or leave that contact's rooms out (every room)"
+                )
 
     def contacts_for(self, tier: int, room: str) -> tuple[int, list[Contact]]:
         """Contacts of `tier` for `room`; when that tier has nobody, the nearest lower tier

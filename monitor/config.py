@@ -7,6 +7,7 @@ With no rooms configured, Vigil runs the demo: simulated rooms.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -21,7 +22,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from alerts.config import AlertsConfig
+from alerts.config import HTTP_URL, AlertsConfig
 from monitor.rules_config import RulesConfig
 
 BLE_PROTOCOL = "ble"
@@ -37,10 +38,16 @@ class ConfigError(Exception):
     """The configuration is invalid; the message names the field."""
 
 
+# Strict types in the rooms, rules and alerts tables: `baudrate = "9600"` or
+# `enabled = "false"` is a mistake in the file to fix, not a value to guess from (an integer
+# still stands for a float: TOML's `delay_s = 20`). Top-level settings stay lax: VIGIL_*
+# environment variables are strings.
+
+
 class SimulatorConfig(BaseModel):
     """Run a simulated device in-process and read it through the real driver."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     scenario: str = "steady"
     options: dict[str, Any] = Field(default_factory=dict)
     interval_s: float | None = Field(default=None, gt=0, le=60)  # None: the device's own rate
@@ -50,9 +57,18 @@ class SimulatorConfig(BaseModel):
     # a combination such as "plxs+hrs").
     profile: str = Field("plxs", pattern=r"^(bps|plxs|hrs)(\+(bps|plxs|hrs))*$")
 
+    @field_validator("scenario")
+    @classmethod
+    def _known_scenario(cls, v: str) -> str:
+        from drivers.sim.scenarios import scenario
+
+        # Else the room's device fails only once Vigil runs. Options are checked there.
+        scenario(v)  # ValueError naming the known scenarios
+        return v
+
 
 class DeviceConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     # A serial protocol id from drivers.registry (`vigil decode --list`), or "ble" for a
     # Bluetooth LE device offering the standard BP / pulse-oximeter / heart-rate services.
@@ -132,7 +148,7 @@ class DeviceConfig(BaseModel):
 
 
 class RoomConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
     name: str = ""
     devices: list[DeviceConfig] = Field(default_factory=list)
@@ -179,6 +195,21 @@ class Settings(BaseSettings):
     users_db: Path | None = None  # default .vigil/users.db (.vigil/demo-users.db in the demo)
 
     _toml_data: dict[str, Any] = {}
+
+    @field_validator("influx_url")
+    @classmethod
+    def _influx_http_url(cls, v: str) -> str:
+        # Without a scheme the client fails only once running (health "degraded").
+        if not re.fullmatch(HTTP_URL, v):
+            raise ValueError("give an http:// or https:// URL, e.g. http://127.0.0.1:8086")
+        return v
+
+    @model_validator(mode="after")
+    def _contact_rooms(self) -> Settings:
+        # Only configured rooms: the demo's rooms are filled in later (load_settings).
+        if self.rooms:
+            self.alerts.check_rooms([r.id for r in self.rooms])
+        return self
 
     @model_validator(mode="after")
     def _alerts_secret(self) -> Settings:
@@ -250,11 +281,25 @@ def demo_rooms() -> list[RoomConfig]:
     ]
 
 
+# A validator's message may start with the field it is about ("options.poll: ..."), below the
+# model it validates: that field joins the location, so each line reads "<field>: <message>".
+_FIELD_PREFIX = re.compile(r"([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*): (.+)", re.DOTALL)
+
+
 def _describe(err: ValidationError, source: str) -> str:
     lines = [f"invalid configuration ({source}):"]
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        lines.append(f"  {loc}: {e['msg']}")
+    for e in err.errors(include_url=False):
+        loc = [str(p) for p in e["loc"]]
+        msg = e["msg"]
+        if e["type"] == "value_error":
+            msg = str(e.get("ctx", {}).get("error", msg))  # our own words, no "Value error, "
+        elif e["type"] == "extra_forbidden":
+            msg = "unknown setting (check its spelling)"
+        own = _FIELD_PREFIX.fullmatch(msg)
+        if own:
+            loc.append(own[1])
+            msg = own[2]
+        lines.append(f"  {'.'.join(loc) or '(top level)'}: {msg}")
     return "\n".join(lines)
 
 

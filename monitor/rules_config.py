@@ -50,12 +50,14 @@ TECHNICAL_CONDITIONS = frozenset(
     }
 )
 _CONDITION_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+# Strict types (every model below): `enabled = "false"` or `delay_s = "20"` is a mistake in
+# the file, not a value to convert; an integer still stands for a float (`delay_s = 20`).
 
 
 class LimitConfig(BaseModel):
     """One limit: absolute, or relative to the baseline (offset or factor) with a clamp."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
     channel: Literal["spo2", "pulse_rate", "sbp", "dbp", "map"]
     comparator: Literal["<", "<=", ">", ">="]
     absolute: float | None = Field(None, ge=0, le=400)
@@ -86,7 +88,7 @@ class LimitConfig(BaseModel):
 class ConditionConfig(BaseModel):
     """One alarm condition: any of its limits violated (after the delay) raises it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
     enabled: bool = True
     priority: Literal["high", "medium", "low"]
     delay_s: float = Field(0.0, ge=0, le=600)
@@ -137,7 +139,7 @@ def default_conditions() -> dict[str, ConditionConfig]:
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class ConditioningConfig(_Section):
@@ -204,7 +206,7 @@ class DischargeConfig(_Section):
 class RulesConfig(BaseModel):
     """The `[rules]` table of the config file."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
     conditions: dict[str, ConditionConfig] = Field(default_factory=default_conditions)
     conditioning: ConditioningConfig = ConditioningConfig()  # frozen: sharing is safe
     baseline: BaselineConfig = BaselineConfig()  # frozen: sharing is safe
@@ -226,6 +228,14 @@ class RulesConfig(BaseModel):
                 given = given.model_dump()
             if isinstance(given, dict) and cid in merged:
                 merged[cid] = {**merged[cid], **given}
+            elif isinstance(given, dict) and not {"priority", "limits"} <= given.keys():
+                # A new condition must be complete; a partial one changing a default's
+                # fields is almost surely that default's id misspelled (`spo2_lo`).
+                known = ", ".join(sorted(merged))
+                raise ValueError(
+                    f"conditions.{cid}: unknown condition {cid!r} (known: {known}); "
+                    "a new condition needs 'priority' and 'limits'"
+                )
             else:
                 merged[cid] = given
         return {**data, "conditions": merged}

@@ -19,7 +19,7 @@ from typing import Any
 from alerts.notifier import Notifier
 from drivers.ble.demo import create_ble_device, create_simulated_ble_device
 from drivers.ble.driver import BleDriver
-from drivers.registry import build_serial_driver
+from drivers.registry import build_serial_driver, protocol_info
 from drivers.serial_port import SerialDriver
 from drivers.sim.devices import make_sim
 from drivers.sim.pty import PtyPair
@@ -65,6 +65,22 @@ class Room:
     pipeline: RoomPipeline
     queue: asyncio.Queue[QueueItem] = field(default_factory=asyncio.Queue)
     devices: list[Device] = field(default_factory=list)
+
+
+def configured_cuffs(room: RoomConfig) -> list[str]:
+    """Sources the config says are BP cuffs, known before their first reading: a serial
+    cuff Vigil starts (SunTech), a simulated BLE cuff without a heart-rate service (its
+    oximeter reports as `<id>/plx`). The core then knows a missing cuff cannot explain a
+    silent oximeter. A real BLE device's services are known only once it connects."""
+    out = []
+    for dc in room.devices:
+        if dc.protocol == BLE_PROTOCOL:
+            services = dc.simulate.profile.split("+") if dc.simulate is not None else []
+            if "bps" in services and "hrs" not in services:
+                out.append(dc.id)
+        elif protocol_info(dc.protocol).can_start_measurement:
+            out.append(dc.id)
+    return out
 
 
 def _report_task_end(task: asyncio.Task[None]) -> None:
@@ -114,6 +130,7 @@ class Vigil:
                     rc.id,
                     escalation_after_s={str(k): v for k, v in settings.escalation_after_s.items()},
                     policy=settings.rules.to_core(),
+                    cuff_sources=configured_cuffs(rc),
                 ),
             )
             for rc in settings.rooms

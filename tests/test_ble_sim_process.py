@@ -264,11 +264,11 @@ def write(tmp_path: Path, device: str) -> Path:
     [
         (
             'protocol = "ble"\naddress = "x"\ntransport = "carrier-pigeon:1"',
-            "rooms.0.devices.0.transport: Value error, unknown bumble transport",
+            "rooms.0.devices.0.transport: unknown bumble transport",
         ),
         (
             'protocol = "ble"\naddress = "x"\ntransport = "tcp-server:127.0.0.1:7755"',
-            "rooms.0.devices.0.transport: Value error, unknown bumble transport",
+            "rooms.0.devices.0.transport: unknown bumble transport",
         ),
         (
             'protocol = "ble"\ntransport = "tcp-client:127.0.0.1:7755"\nsimulate = {}',

@@ -641,12 +641,13 @@ class RoomPipeline:
             if last is not None and now - last < after and not present.get(condition):
                 continue  # fresh data, no alarm: the common case
             ref = started if last is None or last < started else last
+            sources = self._possible_sources(channel)
             # A link that just came back gets the same grace as a new session.
-            ref = max(ref, self._link_up.get(self._channel_source.get(channel, ""), ref))
+            ref = max([ref, *(self._link_up.get(s, ref) for s in sources)])
             # Probe off and a lost device have their own alarms; stale means data stopped or
             # stayed invalid for another reason.
-            explained = self._probe_off_since is not None or (
-                self._channel_source.get(channel) in self._down_since
+            explained = self._probe_off_since is not None or any(
+                s in self._down_since for s in sources
             )
             if now - ref >= after and not explained:
                 if not self.engine.present.get(condition):
@@ -661,6 +662,20 @@ class RoomPipeline:
             elif self.engine.present.get(condition) and explained:
                 out += self.engine.lower(now, condition, reason="explained by probe off / link")
         return out
+
+    def _possible_sources(self, channel: str) -> list[str]:
+        """The sources that may deliver `channel`: the one it came from, or, before any
+        reading of it, every device link heard of that is not known to be a cuff. A device
+        that never delivered a reading (its port missing from the start) has no known
+        channels, and its down link must still explain the oximetry it would send:
+        `device_disconnected` already says what is wrong, and a second pair of alarms for
+        the same fault teaches staff to ignore them. Cuffs are excluded so that a missing
+        cuff cannot hide a connected but silent oximeter (the runtime names cuffs from the
+        config, and any source sending pressure joins them)."""
+        source = self._channel_source.get(channel)
+        if source is not None:
+            return [source]
+        return [s for s in self.devices if s not in self._cuff_sources]
 
     def _probe_off(self, now: float) -> list[PipelineEvent]:
         since = self._probe_off_since

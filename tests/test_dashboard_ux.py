@@ -10,6 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
+from monitor.dashboard import DASHBOARD_DIR
 from tests.conftest import Influxd, VigilProcess
 from tests.test_dashboard_browser import NURSE, NURSE_PASSWORD, browser, close_pages
 
@@ -70,3 +71,25 @@ def test_favicon_is_served_without_sign_in(app: VigilProcess) -> None:
     r = httpx.get(app.url + "/favicon.ico", timeout=5.0)
     assert (r.status_code, r.headers["content-type"]) == (200, "image/svg+xml")
     assert r.text.startswith("<svg")
+
+
+def test_phone_alarm_history_fits_its_panel(browser: Browser) -> None:
+    """At 390 px the history's "By" column (who acknowledged) wraps rather than being cut."""
+    css = (DASHBOARD_DIR / "vigil.css").read_text()
+    row = (
+        "<tr class='h-medium'><td>05:27:16</td><td>SpO₂ low</td><td>▲▲ medium</td>"
+        "<td>acknowledged</td><td>demo-nurse</td></tr>"
+    )
+    page = browser.new_context(viewport={"width": 390, "height": 800}).new_page()
+    page.set_content(
+        f"<html><head><meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<style>{css}</style></head><body><main><section class='panel wide' "
+        f"id='panel-history'><h3>Alarm history</h3><table class='history'><thead><tr>"
+        f"<th>Time</th><th>Alarm</th><th>Priority</th><th>State</th><th>By</th></tr></thead>"
+        f"<tbody>{row * 2}</tbody></table></section></main></body></html>"
+    )
+    table_right, panel_right = page.evaluate(
+        "() => [document.querySelector('table.history').getBoundingClientRect().right,"
+        " document.getElementById('panel-history').getBoundingClientRect().right]"
+    )
+    assert table_right <= panel_right

@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "Vigil needs Python 3.11 or newer"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
+	scripts/ensure-venv.sh $(PYTHON) $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
@@ -29,9 +29,7 @@ test: $(STAMP)
 
 ## Stop the local influxd that `make run` started (its data stays in .vigil/influxdb)
 stop:
-	@if [ -f .vigil/influxdb/influxd.pid ]; then kill $$(cat .vigil/influxdb/influxd.pid) \
-	  2>/dev/null && echo "stopped influxd"; rm -f .vigil/influxdb/influxd.pid; \
-	else echo "no local influxd started by make run"; fi
+	@scripts/ensure-influxdb.sh stop
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -22,14 +22,25 @@ class Hub:
         self._subscribers: set[asyncio.Queue[dict[str, Any] | None]] = set()
         # Called with every message before fan-out (the journal records what others publish).
         self._listeners: list[Callable[[dict[str, Any]], None]] = []
+        self._closed = False
 
     def add_listener(self, listener: Callable[[dict[str, Any]], None]) -> None:
         self._listeners.append(listener)
 
     def subscribe(self) -> asyncio.Queue[dict[str, Any] | None]:
         q: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(SUBSCRIBER_QUEUE)
-        self._subscribers.add(q)
+        if self._closed:
+            q.put_nowait(None)  # shutting down: the stream ends after its snapshot
+        else:
+            self._subscribers.add(q)
         return q
+
+    def close(self) -> None:
+        """End every stream (the server is stopping): open dashboards would otherwise hold
+        their connections until the server cancels them, with a traceback each."""
+        self._closed = True
+        for q in list(self._subscribers):
+            self._end(q)
 
     def unsubscribe(self, q: asyncio.Queue[dict[str, Any] | None]) -> None:
         self._subscribers.discard(q)
@@ -44,10 +55,13 @@ class Hub:
             try:
                 q.put_nowait(message)
             except asyncio.QueueFull:
-                self._subscribers.discard(q)
-                while not q.empty():
-                    q.get_nowait()
-                q.put_nowait(None)  # tells the stream to end; the client reconnects
+                self._end(q)
+
+    def _end(self, q: asyncio.Queue[dict[str, Any] | None]) -> None:
+        self._subscribers.discard(q)
+        while not q.empty():
+            q.get_nowait()
+        q.put_nowait(None)  # tells the stream to end; the client reconnects
 
     @property
     def subscribers(self) -> int:

@@ -38,6 +38,7 @@ from monitor.core.models import (
 from monitor.core.pipeline import RoomPipeline
 from monitor.core.schedule import BpRequest
 from monitor.hub import Hub
+from monitor.link_log import LinkLog, RepeatFilter
 from monitor.redact import auditable_settings
 from monitor.store.influx import InfluxStore
 from monitor.store.journal import Journal
@@ -97,6 +98,9 @@ class Vigil:
         self.settings = settings
         self.clock = clock
         self.hub = Hub()
+        # Device trouble on the console: once per change, not once per reconnect attempt.
+        self.link_log = LinkLog()
+        self.cuff_failures = RepeatFilter()
         self.store = InfluxStore(
             settings.influx_url,
             settings.influx_database,
@@ -240,6 +244,8 @@ class Vigil:
                 elif isinstance(item, DeviceState):
                     events = pipeline.device_state(item)
                     self.recorder.device(rid, item)
+                    if (entry := self.link_log.entry(rid, item)) is not None:
+                        log.log(*entry)
                     self.hub.publish(
                         {
                             "type": "device",
@@ -284,18 +290,17 @@ class Vigil:
                 await asyncio.sleep(0.2)
             result = await dev.driver.start_measurement()  # type: ignore[union-attr]
             if not getattr(result, "ok", True):
-                log.warning(
-                    "room %s: cuff %s reported %s",
-                    room.config.id,
-                    dev.config.id,
-                    getattr(result, "error_text", "an error"),
-                )
+                failure = f"reported {getattr(result, 'error_text', 'an error')}"
+            else:
+                failure = ""
+                self.cuff_failures.succeeded(dev.config.id)
         except Exception as exc:  # a failing cuff command must not stop the room's loop
-            log.warning(
-                "room %s: start_measurement on %s failed: %s", room.config.id, dev.config.id, exc
-            )
+            failure = f"start_measurement failed: {exc}"
         finally:
             dev.measuring = False
+        # Said once until it changes or a measurement works (not on every schedule tick).
+        if failure and self.cuff_failures.failed(dev.config.id, failure):
+            log.warning("room %s: cuff %s %s", room.config.id, dev.config.id, failure)
 
     def _storage_alarm(self, event: AlarmEvent) -> None:
         """Storage trouble (`storage_degraded`, `journal_failed`) concerns every room's record:

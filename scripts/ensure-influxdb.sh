@@ -2,12 +2,40 @@
 # Makes sure Vigil has an InfluxDB to write to, for `make run` and `make test`.
 #   ensure-influxdb.sh install   install influxd if missing (Debian's influxdb package)
 #   ensure-influxdb.sh start     ... and start a local one on 127.0.0.1:8086 unless one answers
+#   ensure-influxdb.sh stop      stop the local one `start` started (`make stop`)
 # VIGIL_INFLUX_URL set: that server is used and nothing is installed or started.
 set -euo pipefail
 mode=${1:-start}
 here=$(cd "$(dirname "$0")/.." && pwd)
 state="$here/.vigil/influxdb"
 url=${VIGIL_INFLUX_URL:-}
+
+if [ "$mode" = stop ]; then
+  pidfile="$state/influxd.pid"
+  if [ ! -f "$pidfile" ]; then
+    echo "InfluxDB: no local influxd started by make run"
+    exit 0
+  fi
+  pid=$(cat "$pidfile")
+  # Only the influxd we started: a stale pid file may name another program by now.
+  if [ "$(ps -p "$pid" -o comm= 2>/dev/null)" != influxd ]; then
+    rm -f "$pidfile"
+    echo "InfluxDB: no local influxd running (pid $pid has ended)"
+    exit 0
+  fi
+  kill "$pid"
+  for _ in $(seq 1 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "InfluxDB: influxd pid $pid did not stop within 10 s" >&2
+    exit 1
+  fi
+  rm -f "$pidfile"
+  echo "InfluxDB: stopped influxd pid $pid (its data stays in $state)"
+  exit 0
+fi
 
 if [ -n "$url" ]; then
   echo "InfluxDB: using VIGIL_INFLUX_URL=$url"
@@ -47,7 +75,8 @@ bind-address = "127.0.0.1:8088"
   log-enabled = false
 CONF
 echo "InfluxDB: starting influxd on http://127.0.0.1:8086 (data in $state, log in $state/influxd.log)"
-nohup influxd -config "$state/influxdb.conf" >"$state/influxd.log" 2>&1 &
+# Its own session: Ctrl-C on `make run` stops Vigil only; `make stop` stops influxd.
+setsid influxd -config "$state/influxdb.conf" </dev/null >"$state/influxd.log" 2>&1 &
 echo $! > "$state/influxd.pid"
 for _ in $(seq 1 50); do
   curl -fsS -m 1 http://127.0.0.1:8086/ping >/dev/null 2>&1 && exit 0

@@ -17,7 +17,9 @@ document.getElementById("login-form").addEventListener("submit", async ev => {
       // Only this site: never an open redirect. Resolve `next` as the browser would, since
       // "/\host" and "/<tab>/host" both lead off-site though they start with one "/".
       const next = new URL(new URLSearchParams(location.search).get("next") || "/", location.href);
-      location.replace(next.origin === location.origin ? next.pathname + next.search + next.hash : "/");
+      // A deep link's fragment (#room/A) never reaches the server: the browser keeps it on
+      // this page through the redirect, so take it from here when `next` has none.
+      location.replace(next.origin === location.origin ? next.pathname + next.search + (next.hash || location.hash) : "/");
       return;
     }
     const body = await r.json().catch(() => ({}));

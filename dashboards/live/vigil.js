@@ -424,13 +424,15 @@ function renderTile(room) {
   const pausedLeft = room.audio_paused_until ? room.audio_paused_until - now : 0;
   setText(t.paused, pausedLeft > 0 ? `Audio paused ${dur(pausedLeft)}` : "");
   const devs = Array.isArray(room.devices) ? room.devices : [];
-  const techKey = JSON.stringify([tech.map(a => [a.condition, a.state, a.t, a.by]), devs.map(d => [d.id, d.state]), me.role]);
+  const techKey = JSON.stringify([tech.map(a => [a.condition, a.state, a.t, a.by]), devs.map(d => [d.id, d.state, d.detail]), me.role]);
   if (techKey !== t.techKey) {
     t.techKey = techKey;
     const items = tech.map(a => alarmItem(room.room, a, true));
     for (const d of devs) {
       const li = el("li", "device " + (d.state === "connected" ? "ok" : "down"),
         `${d.state === "connected" ? "✔" : "⚙ ✖"} ${d.id}: ${d.state}${d.simulated ? " (simulated)" : ""}`);
+      // Why it is down (e.g. "open failed: … No such file or directory: '/dev/ttyUSB9'").
+      if (d.state !== "connected" && d.detail) li.append(el("span", "why", ` — ${d.detail}`));
       items.push(li);
     }
     t.tech.replaceChildren(...items);

@@ -70,5 +70,9 @@ def create_app(settings: Settings) -> FastAPI:
     async def dashboard() -> FileResponse:
         return FileResponse(DASHBOARD_DIR / "index.html")
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:  # browsers ask for it on every page, reports too
+        return FileResponse(DASHBOARD_DIR / "favicon.svg", media_type="image/svg+xml")
+
     app.mount("/static", StaticFiles(directory=DASHBOARD_DIR), name="static")
     return app

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +13,10 @@ import typer
 from monitor.cli import app
 from monitor.config import ConfigError, load_settings
 from monitor.redact import without_credentials
+
+#: Open dashboards' streams end at once on a stop; this bounds anything else still running
+#: (the journal's last window is committed in the app's shutdown, after this).
+GRACEFUL_S = 2
 
 
 @app.command()
@@ -24,15 +31,30 @@ def run(
     import uvicorn
 
     from monitor.api.app import create_app
+    from monitor.api.server import StreamEndingServer
 
     try:
         settings = load_settings(config)
         updates = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
         settings = settings.model_copy(update=updates)
-        application = create_app(settings)
     except ConfigError as exc:
         typer.echo(f"vigil: {exc}", err=True)
         raise typer.Exit(2) from None
+    # Before anything is printed or started: a port held by another server would otherwise
+    # be announced as our dashboard.
+    sock = listen_socket(settings.host, settings.port)
+    try:
+        application = create_app(settings)
+    except ConfigError as exc:
+        sock.close()
+        typer.echo(f"vigil: {exc}", err=True)
+        raise typer.Exit(2) from None
+    # Vigil's own warnings (a device that cannot be opened, storage trouble) on the console,
+    # with a time; other libraries stay at warnings.
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S"
+    )
+    logging.getLogger("monitor").setLevel(logging.INFO)
     shown_host = "localhost" if settings.host in ("127.0.0.1", "0.0.0.0", "::") else settings.host
     typer.echo("Vigil is a secondary alarm system: keep the bedside devices' own alarms on.")
     if settings.demo:
@@ -41,18 +63,42 @@ def run(
             f"{', '.join(r.id for r in settings.rooms)}."
         )
     if not settings.demo and not application.state.users.users():
-        typer.echo("No staff accounts yet: create one with `vigil users add NAME --role admin`.")
+        with_config = f" --config {config}" if config is not None else ""
+        typer.echo(
+            "No staff accounts yet: create one with "
+            f"`vigil users add NAME --role admin{with_config}`."
+        )
     for username, role, password in application.state.demo_credentials:
         typer.echo(f"Demo login ({role}): {username} / {password}")
-    typer.echo(f"Dashboard: http://{shown_host}:{settings.port}/")
+    typer.echo(f"Dashboard: http://{shown_host}:{sock.getsockname()[1]}/")
     influx = without_credentials(settings.influx_url)  # 1.x basic auth may be in the URL
     typer.echo(f"InfluxDB:  {influx} (database {settings.influx_database})")
-    # Open dashboards hold live streams; don't let them delay a stop by more than 2 s
-    # (the journal's last window is committed in the app's shutdown, after this).
-    uvicorn.run(
-        application,
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        timeout_graceful_shutdown=2,
+    server = StreamEndingServer(
+        uvicorn.Config(
+            application,
+            log_level="warning",
+            timeout_graceful_shutdown=GRACEFUL_S,
+        ),
+        application.state.vigil.hub,
     )
+    # uvicorn re-raises the Ctrl-C it handled once stopped: a normal stop, exit 0.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=[sock])
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """The bound listening socket, or exit 2 with one line naming the port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        typer.echo(
+            f"vigil: cannot listen on {host}:{port}: {exc.strerror or exc} (another program, "
+            "or another Vigil, may be using it); choose another port with --port N or VIGIL_PORT",
+            err=True,
+        )
+        raise typer.Exit(2) from None
+    return sock

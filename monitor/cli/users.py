@@ -30,10 +30,16 @@ def _store(config: Path | None) -> UserStore:
     try:
         settings = load_settings(config)
         if settings.demo:
-            raise ConfigError(
-                "no rooms configured: `vigil users` manages the accounts of a configured Vigil "
-                "(the demo makes its own accounts at start)"
-            )
+            # Accounts need the secret key and users_db, not rooms: a config still without
+            # rooms, or VIGIL_SECRET_KEY alone, manages the accounts a configured Vigil uses
+            # (the demo makes its own accounts at start, in another database).
+            if not settings.secret_key:
+                raise ConfigError(
+                    "secret_key is not set: pass the configuration Vigil runs with, e.g. "
+                    "`vigil users ... --config vigil.toml` (or set VIGIL_CONFIG or "
+                    "VIGIL_SECRET_KEY)"
+                )
+            settings = settings.model_copy(update={"demo": False})
         return open_store(settings)
     except ConfigError as exc:
         typer.echo(f"vigil: {exc}", err=True)

@@ -4,7 +4,8 @@ from the cuff's memory. Pure: every time is passed in; no clock, no I/O.
 The problem. BPS has no "stored" bit (PLXS has one, decoded as Flag.STORED). Yet cuffs keep
 measurements they could not deliver, and many send them on the next connection: TI's BLE
 stack sample sensor (`blood_pressure.c`) queues every final measurement in a ring buffer
-and, when a known central re-enables indications, sends the queue oldest first, one indication per confirmation (back to back, milliseconds apart). It
+and, when a known central re-enables indications, sends the queue oldest first, one indication
+per confirmation (back to back, milliseconds apart). It
 does the same right after a new measurement, so the fresh result comes LAST, after any
 backlog. Consumer apps report the same shapes: some cuffs send every record in memory on
 each connect (Silvercrest SBM69, Medisana BU5xx, "the app imports the oldest"), some only

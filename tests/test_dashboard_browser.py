@@ -203,7 +203,7 @@ def test_login_values_alarm_and_acknowledge(browser: Browser, app: VigilProcess)
     expect(page.locator("#form-note button")).to_be_enabled()
     page.fill("#note-text", "patient calm, talking")
     page.click("#form-note button")
-    expect(page.locator("#toast")).to_contain_text("note: sent")
+    expect(page.locator("#toast")).to_contain_text("note: done")
     shot(page, "detail")
 
 
@@ -258,7 +258,7 @@ def test_clinician_runs_a_session_from_the_detail_view(browser: Browser, app: Vi
     expect(phase).to_have_text("dosed")
     page.fill('#form-baseline input[name="sbp"]', "124")
     page.click("#form-baseline button[type=submit]")
-    expect(page.locator("#toast")).to_contain_text("baseline: sent (doc-kim)")
+    expect(page.locator("#toast")).to_contain_text("baseline: done (doc-kim)")
     shot(page, "clinician-detail")
 
 

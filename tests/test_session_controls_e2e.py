@@ -80,6 +80,7 @@ def test_controls_answer_with_the_cores_outcome_and_the_journal_follows_it(
             r = app.post("/api/rooms/A/events", json={"event": event, "args": args})
             answers.append((event, args, r.status_code, r.json()))
         sessions = app.get("/api/sessions", params={"room": "A"}).json()
+        report = app.get(f"/api/sessions/{sessions[0]['id']}/report").text if sessions else ""
     finally:
         app.stop()
     # One session, P-015's, dosed and ended by who did it: the refused start left no trace
@@ -89,6 +90,9 @@ def test_controls_answer_with_the_cores_outcome_and_the_journal_follows_it(
         for s in sessions
     ] == [("P-015", ADMIN, ADMIN, ADMIN, True)]
     assert answers == STEPS
+    # The report's session events say which controls the core refused, and why.
+    refused = [body["detail"] for _, _, code, body in STEPS[:7] if code == 409]
+    assert [r for r in refused if r in report] == refused
     # The state files a config leaves at their defaults are the test's, not the checkout's.
     journal = Journal(tmp_path / ".vigil" / "journal.sqlite3", readonly=True)
     try:

@@ -399,6 +399,7 @@ def test_unusable_journal_path_stops_start_up_naming_the_field(tmp_path: Path) -
         capture_output=True,
         text=True,
         timeout=60,
+        cwd=tmp_path,  # no rooms: the demo, whose account store would land in the checkout
     )
     assert result.returncode == 2
     assert "journal_path: cannot open" in result.stderr and str(blocker) in result.stderr

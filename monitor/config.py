@@ -303,6 +303,21 @@ def _describe(err: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
+DEMO_DIR = Path(".vigil/demo")  # the demo's own state, apart from a clinic's record
+
+
+def _demo_state(settings: Settings) -> Settings:
+    """The demo keeps its journal (sessions, audit chain) and acknowledge tokens under
+    DEMO_DIR unless their paths were set, so a demo never writes into a clinic's record."""
+    update: dict[str, Any] = {}
+    if "journal_path" not in settings.model_fields_set:
+        update["journal_path"] = DEMO_DIR / "journal.sqlite3"
+    if "token_db" not in settings.alerts.model_fields_set:
+        alerts = settings.alerts.model_copy(update={"token_db": DEMO_DIR / "ack_tokens.sqlite"})
+        update["alerts"] = alerts
+    return settings.model_copy(update=update) if update else settings
+
+
 def load_settings(path: Path | None = None) -> Settings:
     """Read the TOML file (if any) and the environment; fill in the demo when no rooms."""
     data: dict[str, Any] = {}
@@ -329,6 +344,7 @@ def load_settings(path: Path | None = None) -> Settings:
         )
     if not settings.rooms:
         settings = settings.model_copy(update={"rooms": demo_rooms(), "demo": True})
+        settings = _demo_state(settings)
     ids = [r.id for r in settings.rooms]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:

@@ -49,7 +49,19 @@ log = logging.getLogger(__name__)
 TICK_S = 1.0
 BP_START_WAIT_S = 10.0  # how long a BP request waits for the cuff's link to come up
 
-QueueItem = Reading | DeviceState | Control | float
+CONTROL_WAIT_S = 2.0  # how long the API waits for a room's consumer to apply a control
+
+
+@dataclass(frozen=True)
+class AwaitedControl:
+    """A control whose sender (the API) waits for the core's outcome ("ok", "ok: ...",
+    "ignored: ...", "rejected: ..."), resolved by the room's consumer once it has applied it."""
+
+    control: Control
+    outcome: asyncio.Future[str]
+
+
+QueueItem = Reading | DeviceState | Control | AwaitedControl | float
 
 
 @dataclass
@@ -147,6 +159,7 @@ class Vigil:
     async def start(self) -> None:
         self.started_at = self.clock()
         self.recorder.config(auditable_settings(self.settings))  # no secrets: monitor/redact.py
+        self.recorder.close_stale_sessions()  # left open by a run that stopped during them
         self._spawn(self.recorder.run(), "journal-forwarder")
         for room in self.rooms.values():
             for dc in room.config.devices:
@@ -229,6 +242,11 @@ class Vigil:
         rid = room.config.id
         while True:
             item = await room.queue.get()
+            waiter: asyncio.Future[str] | None = None
+            if isinstance(item, AwaitedControl):
+                waiter = item.outcome
+                item = item.control
+            outcome = ""
             try:
                 if isinstance(item, Reading):
                     events = pipeline.feed(item)
@@ -257,12 +275,17 @@ class Vigil:
                         }
                     )
                 elif isinstance(item, Control):
-                    self.recorder.control_before(rid, item)
                     events = pipeline.control(item)
+                    # The journal follows what the core decided: a refused session_start
+                    # opens no session (the core logs each control's outcome).
+                    outcome = str(pipeline.log[-1]["outcome"])
+                    self.recorder.control_before(rid, item, outcome)
                 else:
                     events = pipeline.tick(item)
             except Exception:  # a bug must not take the room's monitoring down with it
                 log.exception("room %s: pipeline failed on %r", rid, item)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result("failed: internal error (see the log)")
                 continue
             for event in events:
                 if isinstance(event, BpRequest):
@@ -270,7 +293,9 @@ class Vigil:
                 else:
                     self._publish_event(event)
             if isinstance(item, Control):
-                self.recorder.control_after(rid, item, pipeline.snapshot())
+                self.recorder.control_after(rid, item, pipeline.snapshot(), outcome)
+            if waiter is not None and not waiter.done():  # done: the API gave up waiting
+                waiter.set_result(outcome)
 
     def _request_bp(self, room: Room, request: BpRequest) -> None:
         """The BP schedule asks for a reading: start every cuff that accepts a command."""
@@ -334,7 +359,20 @@ class Vigil:
         room.queue.put_nowait(Control(t=self.clock(), event="dose", by="demo"))
 
     def control(self, room_id: str, control: Control) -> None:
+        """Queue a control for the room (fire and forget: notifier, storage alarms)."""
         self.rooms[room_id].queue.put_nowait(control)
+
+    async def control_outcome(
+        self, room_id: str, control: Control, timeout_s: float = CONTROL_WAIT_S
+    ) -> str | None:
+        """Queue a control and wait for the core's outcome; None when the room's consumer
+        did not get to it within `timeout_s` (it stays queued and is applied later)."""
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.rooms[room_id].queue.put_nowait(AwaitedControl(control, future))
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout_s)
+        except TimeoutError:
+            return None
 
     # -- views ------------------------------------------------------------------------------
     def room_view(self, room: Room) -> dict[str, Any]:

@@ -107,7 +107,8 @@ TEST_ADMIN = "test-admin"
 class VigilProcess:
     """`vigil run --config FILE` as a user starts it, on a free port.
 
-    Staff accounts live in `workdir/users.db` under a test secret key; an admin API token is
+    It runs in `workdir`, so every state file it keeps by default is the test's own. Staff
+    accounts live in `workdir/users.db` under a test secret key; an admin API token is
     made before start, and get/post/client() send it, so every test is authenticated here.
     """
 
@@ -120,6 +121,7 @@ class VigilProcess:
     ) -> None:
         from monitor.auth.store import UserStore
 
+        self.workdir = workdir
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / "vigil.log"
@@ -149,7 +151,10 @@ class VigilProcess:
             stdout=self.log,
             stderr=subprocess.STDOUT,
             env=full_env,
-            cwd=ROOT,
+            # State files a config leaves at their defaults (.vigil/journal.sqlite3,
+            # .vigil/ack_tokens.sqlite, .vigil/demo/...) land in the test's workdir, never in
+            # the checkout's real ones.
+            cwd=workdir,
         )
         try:
             wait_http(f"{self.url}/api/health", proc=self.proc)

@@ -203,7 +203,7 @@ def test_login_values_alarm_and_acknowledge(browser: Browser, app: VigilProcess)
     expect(page.locator("#form-note button")).to_be_enabled()
     page.fill("#note-text", "patient calm, talking")
     page.click("#form-note button")
-    expect(page.locator("#toast")).to_contain_text("note: sent")
+    expect(page.locator("#toast")).to_contain_text("note: done")
     shot(page, "detail")
 
 
@@ -244,9 +244,12 @@ def test_clinician_runs_a_session_from_the_detail_view(browser: Browser, app: Vi
     )
     page.click('section.room[data-room="A"] a.details')
     phase = page.locator("#detail-phase")
+    start = page.locator("#form-start button")
     expect(phase).to_have_text("dosed")
+    expect(start).to_be_disabled()  # one session at a time: the core would refuse a second
     page.click("#btn-end")
     expect(phase).to_have_text("ended")
+    expect(start).to_be_enabled()
     page.fill("#pseudonym", "John Smith")  # a name, not a pseudonym: the form refuses it
     page.click("#form-start button")
     expect(page.locator("#pseudonym:invalid")).to_have_count(1)
@@ -254,11 +257,14 @@ def test_clinician_runs_a_session_from_the_detail_view(browser: Browser, app: Vi
     page.fill("#pseudonym", "JD-7")
     page.click("#form-start button")
     expect(phase).to_have_text("pre dose")
+    expect(start).to_be_disabled()
     page.click("#btn-dose")
     expect(phase).to_have_text("dosed")
+    page.click("#btn-dose")  # again: the core refuses it and the toast says why
+    expect(page.locator("#toast")).to_contain_text("dose refused: ignored: dose in phase dosed")
     page.fill('#form-baseline input[name="sbp"]', "124")
     page.click("#form-baseline button[type=submit]")
-    expect(page.locator("#toast")).to_contain_text("baseline: sent (doc-kim)")
+    expect(page.locator("#toast")).to_contain_text("baseline: done (doc-kim)")
     shot(page, "clinician-detail")
 
 

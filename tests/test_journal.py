@@ -298,7 +298,7 @@ def test_hub_messages_from_other_parts_are_audited(tmp_path: Path) -> None:
     hub.publish({"type": "heartbeat", "t": 13.0})
     sid = rec.journal.open_session("A")
     assert [(e.kind, e.t, e.payload) for e in rec.journal.audit_entries(session=sid)] == [
-        ("control", 10.0, {"event": "session_start", "args": {}, "t": 10.0}),
+        ("control", 10.0, {"event": "session_start", "args": {}, "t": 10.0, "outcome": "ok"}),
         ("notification", 12.0, note),
     ]
 
@@ -399,6 +399,7 @@ def test_unusable_journal_path_stops_start_up_naming_the_field(tmp_path: Path) -
         capture_output=True,
         text=True,
         timeout=60,
+        cwd=tmp_path,  # no rooms: the demo, whose account store would land in the checkout
     )
     assert result.returncode == 2
     assert "journal_path: cannot open" in result.stderr and str(blocker) in result.stderr

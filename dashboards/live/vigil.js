@@ -300,7 +300,10 @@ async function send(roomId, event, args = {}) {
       body: JSON.stringify({ event, args }),
     });
     if (r.ok) {
-      toast(`${label(event)}: sent (${me.username})`);
+      // 200: the core applied it ("ok" or "ok: <what it did>"); 202: queued, not applied yet.
+      const body = await r.json().catch(() => ({}));
+      const said = r.status === 202 ? "queued" : (body.outcome && body.outcome !== "ok" ? body.outcome : "done");
+      toast(`${label(event)}: ${said} (${me.username})`);
       // The room's derived state (pause, session, baseline) is in its snapshot: fetch it.
       setTimeout(() => refreshRoom(roomId), 300);
       return true;
@@ -590,11 +593,19 @@ function renderBaseline(room) {
   view.replaceChildren(table, ...notes);
 }
 
+const IN_SESSION = new Set(["pre_dose", "dosed", "recovery", "discharge_ready"]);  // monitor/core/session.py
 function applyRoles() {
   for (const b of document.querySelectorAll("[data-role]")) {
     const ok = can(b.dataset.role);
     b.disabled = !ok;
     b.title = ok ? "" : `needs role ${b.dataset.role}`;
+  }
+  // One session at a time: the core refuses a second start, so the button says so first.
+  const room = rooms.get(detailId());
+  const start = $("form-start").querySelector("button");
+  if (room && IN_SESSION.has(room.phase) && !start.disabled) {
+    start.disabled = true;
+    start.title = "a session is already running in this room: end it first";
   }
 }
 

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from alerts.message import CONDITION_LABELS
 from monitor.core.models import CANONICAL_UNIT
 from monitor.report.model import SessionRecord, channel_summary, clinic_stats
+from monitor.store.journal import AuditEntry
+from monitor.store.recorder import accepted
 
 SECONDARY_NOTICE = (
     "Vigil is a secondary alarm system: it does not replace the bedside devices' own alarms."
@@ -84,6 +86,13 @@ def _limits_text(limits: object) -> str:
         label = CONDITION_LABELS.get(condition, condition.replace("_", " "))
         out.append(f"{label} ({rows[0].get('priority', '?')}): {bounds}")
     return "; ".join(out) or "—"
+
+
+def _refused(e: AuditEntry) -> str:
+    """The core's reason when it refused a control; "" when applied (entries recorded before
+    outcomes were kept have none: they count as applied)."""
+    outcome = str(e.payload.get("outcome", "ok"))
+    return "" if accepted(outcome) else outcome
 
 
 def build(rec: SessionRecord) -> Document:
@@ -200,7 +209,8 @@ def build(rec: SessionRecord) -> Document:
         sorted(
             [[clock(p.t), f"phase: {p.phase}", "—", p.detail] for p in rec.phases]
             + [
-                [clock(e.t), f"{e.kind}: {e.payload.get('event', '')}", e.who or "—", ""]
+                # A control the core refused shows why ("ignored: ..."): it did not happen.
+                [clock(e.t), f"{e.kind}: {e.payload.get('event', '')}", e.who or "—", _refused(e)]
                 for e in rec.entries("control")
             ]
             + [

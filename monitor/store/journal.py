@@ -459,6 +459,38 @@ class Journal:
             q = "UPDATE sessions SET ended = ?, ended_by = ? WHERE id = ?"
             self._put((_SQL, q, (t, who, sid)))
 
+    def open_sessions(self) -> list[SessionRow]:
+        """Sessions not ended (at start-up: those a previous run left open), oldest first."""
+        self._barrier()
+        with self._reader() as db:
+            rows = db.execute(
+                "SELECT * FROM sessions WHERE ended IS NULL ORDER BY started, id"
+            ).fetchall()
+        return [SessionRow(**dict(r)) for r in rows]
+
+    def last_entry_t(self, room: str, sid: str, t0: float, t1: float | None = None) -> float | None:
+        """The time of the last entry of a session: the room's last point in [t0, t1) or the
+        session's last audit entry (both index lookups)."""
+        self._barrier()
+        t1 = float("inf") if t1 is None else t1
+        with self._reader() as db:
+            point = db.execute(
+                "SELECT max(t) FROM points WHERE room = ? AND t >= ? AND t < ?", (room, t0, t1)
+            ).fetchone()[0]
+            audit = db.execute(
+                "SELECT max(t) FROM audit WHERE session = ? AND t < ?", (sid, t1)
+            ).fetchone()[0]
+        times = [float(t) for t in (point, audit) if t is not None]
+        return max(times) if times else None
+
+    def close_session(self, sid: str, t: float, who: str | None) -> None:
+        """End one session by id (a stale one need not be its room's open session)."""
+        for room, open_sid in list(self._open_sessions.items()):
+            if open_sid == sid:
+                del self._open_sessions[room]
+        q = "UPDATE sessions SET ended = ?, ended_by = ? WHERE id = ? AND ended IS NULL"
+        self._put((_SQL, q, (t, who, sid)))
+
     # -- the writer thread ----------------------------------------------------------------
     def _writer(self) -> None:
         assert self._wdb is not None

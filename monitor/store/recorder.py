@@ -34,6 +34,13 @@ PRUNE_EVERY_S = 3_600.0
 _NOT_FROM_HUB = frozenset({"reading", "device", "alarm", "phase", "heartbeat", "snapshot"})
 # Controls that change a session's record.
 PSEUDONYM_KEY = "pseudonym"  # the session_start argument (monitor/api/routes/events.py)
+STOPPED_REASON = "Vigil stopped during the session"
+
+
+def accepted(outcome: str) -> bool:
+    """The core applied the control: its outcome is "ok" or "ok: ..." (else "ignored: ...",
+    "rejected: ..." or "failed: ...")."""
+    return outcome == "ok" or outcome.startswith("ok:")
 
 
 class Recorder:
@@ -103,17 +110,24 @@ class Recorder:
             self._point("phase", e.room, e.t, lineproto.phase_line(e), e.to_dict())
             self.audit("phase", None, e.to_dict(), t=e.t, room=e.room)
 
-    def control_before(self, room: str, c: Control) -> None:
-        """A control entering the room: open the session first so the audit entry joins it."""
-        if c.event == "session_start":
+    def control_before(self, room: str, c: Control, outcome: str = "ok") -> None:
+        """A control the pipeline has just decided on (`outcome` from its log), recorded before
+        the events it caused: a session the core started is opened first, so the control's
+        audit entry and those events join it. A refused session_start opens nothing."""
+        if c.event == "session_start" and accepted(outcome):
             patient = str(c.args.get(PSEUDONYM_KEY) or "")
             self.journal.start_session(room, c.t, patient, c.by)
             self.drain()  # writes are queued: their failures come back from the writer
-        payload = {"event": c.event, "args": c.args, "t": c.t}
+        payload = {"event": c.event, "args": c.args, "t": c.t, "outcome": outcome}
         self.audit("control", c.by, payload, t=c.t, room=room)
 
-    def control_after(self, room: str, c: Control, snapshot: dict[str, Any]) -> None:
-        """After the pipeline took the control: record the confirmed baseline, close sessions."""
+    def control_after(
+        self, room: str, c: Control, snapshot: dict[str, Any], outcome: str = "ok"
+    ) -> None:
+        """After the control's events: record the confirmed baseline, close sessions; only
+        for a control the core applied (an ignored second dose must not move the dose)."""
+        if not accepted(outcome):
+            return
         if c.event in ("dose", "baseline"):
             if c.event == "dose":
                 self.journal.mark_dose(room, c.t, c.by)
@@ -121,6 +135,26 @@ class Recorder:
             self.audit("baseline", c.by, baseline, t=c.t, room=room)
         elif c.event == "session_end":
             self.journal.end_session(room, c.t, c.by)
+
+    def close_stale_sessions(self) -> list[str]:
+        """At start-up: end every session a previous run left open (the process stopped
+        during it), at its last journal entry (its start if none) so its record's duration
+        stops growing; audited. The ids closed."""
+        stale = self.journal.open_sessions()
+        closed: list[str] = []
+        for s in stale:
+            # A later session in the same room bounds this one (an older bug could leave two).
+            later = [o.started for o in stale if o.room == s.room and o.started > s.started]
+            last = self.journal.last_entry_t(s.room, s.id, s.started, min(later, default=None))
+            end = max(s.started, last if last is not None else s.started)
+            self.journal.close_session(s.id, end, STOPPED_REASON)
+            payload = {"reason": STOPPED_REASON, "ended": end, "closed_at": self.clock()}
+            self.audit("session_closed", None, payload, t=end, room=s.room, session=s.id)
+            log.warning(
+                "room %s: session %s left open by a previous run: %s", s.room, s.id, STOPPED_REASON
+            )
+            closed.append(s.id)
+        return closed
 
     def hub_message(self, message: dict[str, Any]) -> None:
         """Hub listener: journal what other parts publish (notifications, ...)."""

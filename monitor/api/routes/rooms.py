@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, ValidationError
 
 from monitor.api.deps import Nurse, Viewer, VigilDep
 from monitor.api.routes.events import EVENT_ARGS, EVENT_ROLE, describe_error
 from monitor.core.models import Control
+from monitor.store.recorder import accepted
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
 
@@ -43,8 +44,14 @@ class ControlIn(BaseModel):
     args: dict[str, Any] = {}
 
 
-@router.post("/{room_id}/events", status_code=202)
-async def post_event(room_id: str, body: ControlIn, vigil: VigilDep, user: Nurse) -> dict[str, str]:
+@router.post("/{room_id}/events", status_code=200)
+async def post_event(
+    room_id: str, body: ControlIn, vigil: VigilDep, user: Nurse, response: Response
+) -> dict[str, str]:
+    """Apply a control and say what the core made of it: 200 {"status": "ok", "outcome"}
+    when applied, 409 with the core's reason ("ignored: ...", "rejected: ...") when refused,
+    202 {"status": "accepted"} when the room did not answer within CONTROL_WAIT_S (the
+    control stays queued and is applied in turn)."""
     if room_id not in vigil.rooms:
         raise HTTPException(404, f"no room {room_id!r}")
     needed = EVENT_ROLE[body.event]
@@ -56,5 +63,13 @@ async def post_event(room_id: str, body: ControlIn, vigil: VigilDep, user: Nurse
         args = EVENT_ARGS[body.event].model_validate(body.args).model_dump(exclude_none=True)
     except ValidationError as exc:
         raise HTTPException(422, f"{body.event}: {describe_error(exc)}") from None
-    vigil.control(room_id, Control(t=time.time(), event=body.event, args=args, by=user.username))
-    return {"status": "accepted"}
+    control = Control(t=time.time(), event=body.event, args=args, by=user.username)
+    outcome = await vigil.control_outcome(room_id, control)
+    if outcome is None:
+        response.status_code = 202
+        return {"status": "accepted", "detail": "queued; the room has not applied it yet"}
+    if outcome.startswith("failed:"):  # the room's consumer hit a bug (logged there)
+        raise HTTPException(500, outcome)
+    if not accepted(outcome):
+        raise HTTPException(409, outcome)
+    return {"status": "ok", "outcome": outcome}

@@ -27,6 +27,7 @@ from alerts.message import CONDITION_LABELS, SECONDARY, channel_name
 from alerts.tokens import AckClaim, TokenError, TokenProblem
 from monitor.api.deps import VigilDep
 from monitor.core.models import AlarmState, Control
+from monitor.store.recorder import accepted
 
 router = APIRouter(prefix="/ack", tags=["acknowledge"])
 
@@ -149,16 +150,21 @@ async def acknowledge(token: str, vigil: VigilDep) -> HTMLResponse:
     if problem is not None:
         return problem
     by = f"{claim.contact} via {channel_name(claim.channel)}"
-    vigil.control(
-        claim.room,
-        Control(
-            t=now,
-            event="ack",
-            args={"condition": claim.condition, "since": claim.since},
-            by=by,
-        ),
+    ack = Control(
+        t=now, event="ack", args={"condition": claim.condition, "since": claim.since}, by=by
     )
+    # Wait for the core's answer, so the nurse reads what happened, not what was asked.
+    outcome = await vigil.control_outcome(claim.room, ack)
+    if outcome is not None and not accepted(outcome):
+        return _page(
+            409,
+            "Not acknowledged",
+            f"{_what(claim, vigil)}: the alarm changed before this arrived ({outcome}). "
+            "Check the dashboard.",
+        )
     vigil.notifier.record_ack(claim)
+    if outcome is None:  # still queued: it will be applied, but not confirmed yet
+        return _page(202, "Acknowledgement sent", f"{_what(claim, vigil)}: sent as {by}.")
     return _page(200, "Acknowledged", f"{_what(claim, vigil)}: acknowledged by {by}.")
 
 

@@ -26,7 +26,8 @@ ROOMS = 100
 TARGET_P99_MS = 250.0
 
 
-async def _measure(influx_url: str, token_db: Path) -> list[float]:
+async def _measure(influx_url: str, state: Path) -> list[float]:
+    """`state`: a scratch folder for the journal and tokens (never the checkout's .vigil/)."""
     from alerts.config import AlertsConfig, Contact
     from monitor.config import DeviceConfig, RoomConfig, Settings, SimulatorConfig
     from monitor.runtime import Vigil
@@ -80,13 +81,14 @@ async def _measure(influx_url: str, token_db: Path) -> list[float]:
     settings = Settings(
         influx_url=influx_url,
         influx_database="vigil_bench",
+        journal_path=state / "journal.sqlite3",
         rooms=rooms,
         escalation_after_s={"medium": [2.0, 4.0], "high": [2.0, 4.0]},
         alerts=AlertsConfig(
             contacts=contacts,
             secret="b" * 40,  # type: ignore[arg-type]
             repeat_s={"high": 600.0, "medium": 600.0},
-            token_db=token_db,
+            token_db=state / "tokens.sqlite",
             ack_base_url="http://127.0.0.1:8000",
             workers=16,
         ),
@@ -130,7 +132,7 @@ def paging_latency() -> tuple[list[float], int]:
         influxd = Influxd(Path(tmp)) if shutil.which("influxd") else None
         url = influxd.url if influxd else "http://127.0.0.1:9"
         try:
-            samples = asyncio.run(_measure(url, Path(tmp) / "tokens.sqlite"))
+            samples = asyncio.run(_measure(url, Path(tmp)))
         finally:
             if influxd is not None:
                 influxd.stop()

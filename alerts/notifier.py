@@ -29,6 +29,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -172,6 +173,8 @@ class Notifier:
         db = config.token_db if config.contacts else ":memory:"
         used = UsedTokens(db)
         self.receipt_store = ReceiptStore(db)  # open receipts outlive a restart
+        # Its SQLite writes go to one thread, off the event loop and in the order made.
+        self._store_thread = ThreadPoolExecutor(1, thread_name_prefix="receipt-store")
         self.tokens = AckTokens(config.secret.get_secret_value(), config.token_ttl_s, used)
         self._publish = publish
         self._store_line = store_line
@@ -247,10 +250,11 @@ class Notifier:
         )
 
     async def run(self) -> None:
-        for left in self.receipt_store.all():
+        loop = asyncio.get_running_loop()
+        for left in await loop.run_in_executor(self._store_thread, self.receipt_store.all):
             # A previous run's page: the alarm it was about is no longer tracked (the core
             # raises it again if the condition is still there), so stop it ringing.
-            self.receipt_store.remove(left.receipt)
+            self._store_write(self.receipt_store.remove, left.receipt)
             self._cancel_soon(left, "left ringing by a previous run of Vigil")
         workers = [
             asyncio.create_task(self._worker(), name="notify-worker"),
@@ -272,7 +276,8 @@ class Notifier:
                 t.cancel()
             await self.pushover.aclose()
             self.tokens.used.close()
-            self.receipt_store.close()
+            self._store_thread.submit(self.receipt_store.close)
+            self._store_thread.shutdown(wait=True)  # what was written is on disk
 
     # -- planning -------------------------------------------------------------------------------
     def _dispatch(self, page: Page) -> None:
@@ -464,7 +469,7 @@ class Notifier:
     def _opened(self, new: OpenReceipt, page: Page) -> None:
         older = [r for r in self.receipts.values() if r.line == new.line]
         self.receipts[new.receipt] = new
-        self.receipt_store.add(new.stored)
+        self._store_write(self.receipt_store.add, new.stored)
         for r in older:
             self._close(r, "superseded by a newer page")
         if not self._still_wanted(page):
@@ -558,8 +563,15 @@ class Notifier:
         """No longer follow a receipt; what it was, or None when it was not followed."""
         r = self.receipts.pop(receipt, None)
         if r is not None:
-            self.receipt_store.remove(receipt)
+            self._store_write(self.receipt_store.remove, receipt)
         return r
+
+    def _store_write(self, write: Callable[[Any], None], arg: Any) -> None:
+        def done(f: Future[None]) -> None:
+            if f.exception() is not None:
+                log.error("pushover: receipt store write failed: %s", f.exception())
+
+        self._store_thread.submit(write, arg).add_done_callback(done)
 
     def _record_receipt(
         self, result: str, r: StoredReceipt, detail: str, *, event: str = "receipt"

@@ -492,7 +492,11 @@ function renderBanners() {
   } else { banner.hidden = true; banner.dataset.key = ""; }
   const tb = $("tech");
   if (tech.length) {
-    setText(tb, "⚙ TECHNICAL — " + tech.map(x => x.device ? `${x.room.name || x.room.room}: ${x.device.id} ${x.device.state}` : `${x.room.name || x.room.room}: ${label(x.a.condition)}`).join(" · "));
+    // With the reason, so whoever reads it knows what to fix (cable, port, storage, paging).
+    const why = r => r ? ` (${r})` : "";
+    setText(tb, "⚙ TECHNICAL — " + tech.map(x => x.device
+      ? `${x.room.name || x.room.room}: ${x.device.id} ${x.device.state}${why(x.device.detail)}`
+      : `${x.room.name || x.room.room}: ${label(x.a.condition)}${why(x.a.reason)}`).join(" · "));
     tb.hidden = false;
   } else tb.hidden = true;
 }

@@ -101,6 +101,8 @@ def render(
     sep = "" if unit in ("%", "") else " "
     if a.value is not None:
         parts = [f"{'back to' if resolved else 'now'} {_num(a.value)}{sep}{unit}"]
+        if a.worst is not None and _num(a.worst) != _num(a.value):
+            parts.append(f"worst {_num(a.worst)}{sep}{unit}")
         if a.limit is not None:
             parts.append(f"limit {_num(a.limit)}{sep}{unit}")
         if a.baseline is not None:

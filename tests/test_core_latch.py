@@ -356,3 +356,60 @@ def test_report_counts_escalations_of_a_resolved_latched_alarm() -> None:
     assert (ep.escalations, ep.resolved, ep.ended) == (2, 8, 125)
     legacy = [row(0, "active"), row(60, "escalated"), row(70, "acknowledged"), row(80, "cleared")]
     assert episodes(legacy)[0].escalations == 1
+
+
+def test_a_resolved_page_gives_the_episodes_worst_value() -> None:
+    """The core keeps the value furthest beyond the limit while the alarm lasts (without
+    publishing a transition for it), so a page about a resolved alarm says how bad it got."""
+    from alerts.message import render
+    from monitor.core.engine import AlarmEngine
+
+    e = AlarmEngine("B")
+
+    def present(t: float, v: float) -> list[AlarmEvent]:
+        return e.raise_(t, "spo2_severe", kind=AlarmKind.PHYSIOLOGICAL, channel="spo2",
+                        priority=Priority.HIGH, value=v, limit=85.0,
+                        lower_is_worse=True)  # fmt: skip
+
+    [onset] = present(0.0, 84.0)
+    assert onset.worst == 84.0
+    assert present(5.0, 79.0) == [] and present(10.0, 81.0) == []  # nothing published
+    [resolved] = e.lower(20.0, "spo2_severe", value=91.0, reason="back inside the limit")
+    assert (resolved.state, resolved.value, resolved.worst) == (AlarmState.RESOLVED, 91.0, 79.0)
+    [again] = present(30.0, 83.0)  # the same unacknowledged alarm: the nadir stays
+    assert again.worst == 79.0
+    page = Page(40.0, PageKind.REPEAT, (1,), resolved)
+    text = render(page, room_name="Room B", ack_url=None, utc_offset_s=0).body
+    assert "back to 91%, worst 79%, limit 85%" in text
+    # A technical alarm (no direction) keeps no worst value.
+    [tech] = e.raise_(0.0, "probe_off", kind=AlarmKind.TECHNICAL, channel=None,
+                      priority=Priority.MEDIUM)  # fmt: skip
+    assert tech.worst is None
+
+
+def test_worst_values_of_different_channels_do_not_mix() -> None:
+    from monitor.core.engine import AlarmEngine
+
+    e = AlarmEngine("A")
+
+    def bp(t: float, channel: str, v: float) -> list[AlarmEvent]:
+        return e.raise_(t, "bp_severe", kind=AlarmKind.PHYSIOLOGICAL, channel=channel,
+                        priority=Priority.HIGH, value=v, limit=180.0,
+                        lower_is_worse=False)  # fmt: skip
+
+    [onset] = bp(0.0, "sbp", 190.0)
+    bp(60.0, "dbp", 125.0)  # the same alarm, now on DBP: not an SBP of 125
+    bp(120.0, "sbp", 205.0)
+    [resolved] = e.lower(180.0, "bp_severe", value=150.0)
+    assert (onset.worst, resolved.worst) == (190.0, 205.0)
+
+
+def test_the_report_takes_the_worst_value_the_core_kept() -> None:
+    from monitor.report.model import AlarmRow, episodes
+
+    rows = [
+        AlarmRow(0, "spo2_severe", "physiological", "high", "active", 84.0, 85.0, worst=84.0),
+        AlarmRow(20, "spo2_severe", "physiological", "high", "resolved", 91.0, 85.0, worst=79.0),
+        AlarmRow(30, "spo2_severe", "physiological", "high", "cleared", 91.0, 85.0, worst=79.0),
+    ]
+    assert episodes(rows)[0].worst_value == 79.0  # the transitions alone said 84

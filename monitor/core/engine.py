@@ -80,10 +80,18 @@ class AlarmEngine:
         limit: float | None = None,
         baseline: float | None = None,
         reason: str = "",
+        lower_is_worse: bool | None = None,
     ) -> list[AlarmEvent]:
-        """The condition is present (now or still). Returns the transitions this causes."""
+        """The condition is present (now or still). Returns the transitions this causes.
+        `lower_is_worse` (a rule's direction) lets the alarm keep its episode's worst value;
+        None: no worst value is kept (technical alarms)."""
         self.present[condition] = True
         cur = self.current.get(condition)
+        worst = value if lower_is_worse is not None else None
+        if cur is not None and cur.channel != channel:
+            worst = cur.worst  # e.g. bp_severe on DBP after SBP: worst values do not mix
+        elif cur is not None and cur.worst is not None:
+            worst = _worse(cur.worst, value, lower_is_worse)
         if cur is None:
             event = AlarmEvent(
                 t=t,
@@ -98,6 +106,7 @@ class AlarmEngine:
                 baseline=baseline,
                 reason=reason,
                 since=t,
+                worst=worst,
             )
             return self._record(event, new_rank=RANK[priority])
         if RANK[priority] > RANK[cur.priority]:
@@ -114,6 +123,7 @@ class AlarmEngine:
                 by=None,
                 tier=1,
                 since=t,
+                worst=worst,
             )
             return self._record(event, new_rank=RANK[priority])
         if cur.state == AlarmState.RESOLVED:
@@ -126,8 +136,12 @@ class AlarmEngine:
                 value=value,
                 limit=limit,
                 reason=f"present again before acknowledgement: {reason}",
+                worst=worst,
             )
             return self._record(event)
+        if worst != cur.worst:
+            # No transition, nothing published: the next one carries the new worst value.
+            self.current[condition] = replace(cur, worst=worst)
         return []
 
     def lower(
@@ -224,3 +238,9 @@ class AlarmEngine:
                 {"t": event.t, "note": f"audio pause broken by {event.condition}", "by": None}
             )
         return [event]
+
+
+def _worse(a: float, b: float | None, lower_is_worse: bool | None) -> float:
+    if b is None or lower_is_worse is None:
+        return a
+    return min(a, b) if lower_is_worse else max(a, b)

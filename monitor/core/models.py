@@ -171,6 +171,9 @@ class AlarmEvent:
     by: str | None = None  # who acknowledged, for acknowledged transitions
     tier: int = 1  # escalation tier to page: 1 room nurse, 2 charge nurse, 3 physician
     since: float | None = None  # when this episode of the condition became active
+    # The value furthest beyond the limit so far in this episode (transitions only carry the
+    # value at that moment; pages and reports about a resolved alarm need the nadir/peak).
+    worst: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"type": "alarm"}

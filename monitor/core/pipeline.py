@@ -543,6 +543,7 @@ class RoomPipeline:
             limit=limit,
             baseline=base,
             reason=f"{rule.channel} {hit.value:g} {rule.comparator} {limit:g}{delay}{confirm}",
+            lower_is_worse=rule.comparator.startswith("<"),
         )
 
     def _pulse_of_last_cycle(self, t: float, source: str, value: float | None) -> bool:

@@ -40,6 +40,7 @@ class AlarmRow:
     reason: str = ""
     by: str = ""
     tier: int = 1  # escalation tier reached (1 when recorded before Vigil stored it)
+    worst: float | None = None  # the episode's worst value so far, as the core kept it
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,12 +146,13 @@ def episodes(alarms: list[AlarmRow]) -> list[AlarmEpisode]:
             open_[a.condition] = ep
         if PRIORITY_RANK.get(a.priority, 0) > PRIORITY_RANK.get(ep["priority"], 0):
             ep["priority"] = a.priority
-        if a.value is not None and a.limit is not None and ep["worst_value"] is not None:
-            # "worst" is the value furthest beyond the limit, on the side it was crossed.
-            below = ep["worst_value"] < a.limit
-            ep["worst_value"] = (
-                min(ep["worst_value"], a.value) if below else max(ep["worst_value"], a.value)
-            )
+        for v in (a.value, a.worst):
+            if v is not None and a.limit is not None and ep["worst_value"] is not None:
+                # "worst" is the value furthest beyond the limit, on the side it was crossed.
+                below = ep["worst_value"] < a.limit
+                ep["worst_value"] = (
+                    min(ep["worst_value"], v) if below else max(ep["worst_value"], v)
+                )
         rose = a.tier > ep["tier"]
         ep["tier"] = max(ep["tier"], a.tier)
         if a.state == "acknowledged" and ep["acknowledged"] is None:

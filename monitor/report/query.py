@@ -131,7 +131,7 @@ class SessionQueries:
     async def alarms(self, room: str, t0: float, t1: float) -> tuple[list[AlarmRow], str]:
         try:
             rows = await self._paged(
-                'SELECT value, "limit", baseline, reason, "by", tier, condition, kind, '
+                'SELECT value, "limit", baseline, reason, "by", tier, worst, condition, kind, '
                 f"priority, state FROM alarm {self._where(room, t0, t1)}"
             )
         except Exception as exc:  # noqa: BLE001
@@ -151,6 +151,7 @@ class SessionQueries:
                 reason=r.get("reason") or "",
                 by=r.get("by") or "",
                 tier=_tier(r.get("tier")),
+                worst=_f(r.get("worst")),
             )
             for r in rows
         ], "influxdb"
@@ -240,6 +241,7 @@ def _alarm_from(d: dict[str, Any]) -> AlarmRow:
         reason=d.get("reason") or "",
         by=d.get("by") or "",
         tier=_tier(d.get("tier")),
+        worst=_f(d.get("worst")),
     )
 
 

@@ -79,6 +79,7 @@ def alarm_line(e: AlarmEvent) -> str:
             "reason": e.reason,
             "by": e.by or "",
             "tier": e.tier,
+            "worst": e.worst,
         },
         e.t,
     )

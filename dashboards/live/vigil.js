@@ -369,6 +369,7 @@ function alarmItem(roomId, a, withButton) {
   li.append(el("b", "prio", (tech ? "TECHNICAL " : "") + String(a.priority).toUpperCase()));
   let text = ` ${label(a.condition)}`;
   if (a.value !== null && a.value !== undefined) text += ` ${fmt(a.value)}` + (a.limit !== null && a.limit !== undefined ? ` (limit ${fmt(a.limit)})` : "");
+  if (a.worst !== null && a.worst !== undefined && fmt(a.worst) !== fmt(a.value)) text += ` · worst ${fmt(a.worst)}`;
   text += ` · since ${clock(onset(a))}`;
   if (a.tier > 1) text += ` · escalated to tier ${a.tier}`;
   li.append(el("span", "what", text));

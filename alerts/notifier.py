@@ -530,15 +530,20 @@ class Notifier:
         elif status.expired and self._forget(r.receipt) is not None:
             self._record_receipt("expired", r.stored, "Pushover stopped retrying: not acknowledged")
 
+    def pushover_callback_matches(self, claim: AckClaim, form: Mapping[str, str]) -> bool:
+        """Is this Pushover's callback for an open receipt sent with this callback token,
+        saying it was acknowledged? (Checked before the token is used up, so a stray or
+        wrong POST to the callback URL cannot spend it.)"""
+        r = self.receipts.get(form.get("receipt", ""))
+        return r is not None and r.callback_jti == claim.jti and form.get("acknowledged") == "1"
+
     def pushover_callback(self, claim: AckClaim, form: Mapping[str, str]) -> bool:
         """Pushover called back: a nurse acknowledged in the app. True when it matched an
         open receipt sent with this callback token (and so was acknowledged here)."""
-        receipt = form.get("receipt", "")
-        r = self.receipts.get(receipt)
-        if r is None or r.callback_jti != claim.jti or form.get("acknowledged") != "1":
+        if not self.pushover_callback_matches(claim, form):
             return False
         return self._acknowledged_in_app(
-            receipt, form.get("acknowledged_by_device", ""), "callback"
+            form["receipt"], form.get("acknowledged_by_device", ""), "callback"
         )
 
     def _acknowledged_in_app(self, receipt: str, device: str, how: str) -> bool:

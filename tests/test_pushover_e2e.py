@@ -149,6 +149,9 @@ def _run(
         f"{app.url}/ack/pushover/{other}", data={"receipt": b.receipt, "acknowledged": "1"}
     )
     assert wrong.status_code == 409  # a genuine token, but not the one this receipt got
+    for stray in ({"receipt": "x" * 30, "acknowledged": "1"}, {"receipt": b.receipt}, {}):
+        # Refused without spending the token: Pushover's real callback still works below.
+        assert httpx.post(callback, data=stray).status_code == 409
     assert _acked(messages, "B") == []
 
     # -- B: acknowledged in the app; Pushover calls back -----------------------------------

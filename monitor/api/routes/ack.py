@@ -175,7 +175,6 @@ async def pushover_callback(token: str, request: Request, vigil: VigilDep) -> JS
         claim = await run_in_threadpool(vigil.notifier.tokens.peek, token, time.time())
         if claim.channel != "pushover":
             raise TokenError(TokenProblem.FORGED)  # a link's token is not a callback's
-        claim = await run_in_threadpool(vigil.notifier.tokens.redeem, token, time.time())
     except TokenError as err:
         status = _REFUSED[err.problem][0]
         return JSONResponse({"acknowledged": False, "reason": err.problem.value}, status)
@@ -184,7 +183,16 @@ async def pushover_callback(token: str, request: Request, vigil: VigilDep) -> JS
         form = dict(parse_qsl(body, max_num_fields=20))
     except ValueError:
         return JSONResponse({"acknowledged": False, "reason": "not a Pushover callback"}, 400)
+    refused = JSONResponse(
+        {"acknowledged": False, "reason": "no open Pushover receipt of this page matches"}, 409
+    )
+    if not vigil.notifier.pushover_callback_matches(claim, form):
+        return refused  # the token stays usable for Pushover's real callback
+    try:
+        claim = await run_in_threadpool(vigil.notifier.tokens.redeem, token, time.time())
+    except TokenError as err:
+        status = _REFUSED[err.problem][0]
+        return JSONResponse({"acknowledged": False, "reason": err.problem.value}, status)
     if not vigil.notifier.pushover_callback(claim, form):
-        reason = "no open Pushover receipt of this page matches"
-        return JSONResponse({"acknowledged": False, "reason": reason}, 409)
+        return refused  # acknowledged by the receipt poll in the meantime
     return JSONResponse({"acknowledged": True, "by": f"{claim.contact} via Pushover app"})

@@ -48,6 +48,16 @@ class Contact(BaseModel):
                 raise ValueError(f"not a valid Apprise URL (scheme {scheme!r})")
         return urls
 
+    @model_validator(mode="after")
+    def _rooms_not_empty(self) -> Contact:
+        if "rooms" in self.model_fields_set and not self.rooms:
+            # Left out means every room; written as [] it most likely means "none for now".
+            raise ValueError(
+                "rooms: an empty list would page this contact for every room; leave `rooms` "
+                "out for every room, or name the rooms"
+            )
+        return self
+
     def covers(self, room: str) -> bool:
         return not self.rooms or room in self.rooms
 

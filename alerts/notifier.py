@@ -220,6 +220,16 @@ class Notifier:
     def enabled(self) -> bool:
         return bool(self.config.contacts)
 
+    def health(self) -> dict[str, Any]:
+        """For /api/health: can pages get through? (never a URL: they hold tokens)"""
+        unreachable = {room: sorted(tiers) for room, tiers in self._failed_tiers.items()}
+        return {
+            "status": "degraded" if unreachable else "ok" if self.enabled else "off",
+            "contacts": len(self.config.contacts),
+            "unreachable_tiers": unreachable,
+            "open_pushover_receipts": len(self.receipts),
+        }
+
     # -- inputs -------------------------------------------------------------------------------
     def on_event(self, event: Event) -> None:
         """Called for every published event; cheap and never raises into the room loop."""
@@ -599,6 +609,7 @@ class Notifier:
             return
         failed.add(tier)
         reason = f"tier {tier} could not be paged about {page.condition}: {why}"
+        log.warning("room %s: %s", room, reason)  # the console must show paging is broken
         self._record(
             "notify_failed",
             room=room,
@@ -623,6 +634,7 @@ class Notifier:
         del self._failed_tiers[room]
         now = self.clock()
         reason = f"tier {tier} reached again"
+        log.warning("room %s: paging works again (%s)", room, reason)
         self._record(
             "notify_failed",
             room=room,

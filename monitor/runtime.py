@@ -401,12 +401,14 @@ class Vigil:
         influx = self.store.health()
         journal = self.recorder.health()
         ok = influx["status"] == "ok" and all(d["state"] == "connected" for d in drivers.values())
-        ok = ok and journal["status"] == "ok"
+        paging = self.notifier.health()
+        ok = ok and journal["status"] == "ok" and paging["status"] != "degraded"
         return {
             "status": "ok" if ok else "degraded",
             "demo": self.settings.demo,
             "drivers": drivers,
             "influxdb": influx,
             "journal": journal,
+            "paging": paging,
             "stream_subscribers": self.hub.subscribers,
         }

@@ -255,6 +255,10 @@ def _run(
         ("active", "high", "technical")
     ]
     assert "tier 1 could not be paged about spo2_low" in failed[0]["reason"]
+    # ... and whoever watches the console or the health check sees it too.
+    paging = app.get("/api/health").json()["paging"]
+    assert (paging["status"], paging["unreachable_tiers"]) == ("degraded", {"C": [1]})
+    assert "room C: tier 1 could not be paged about spo2_low" in app.log_path.read_text()
     notes = [m for m in list(messages) if m.get("type") == "notification"]
     c_attempts = [
         (m["contact"], m["attempt"], m["result"])

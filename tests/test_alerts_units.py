@@ -248,6 +248,10 @@ NURSE = '[[alerts.contacts]]\nname = "N"\ntier = 1\nurls = ["json://127.0.0.1:9/
         ('[alerts]\npushover_api_url = "api.pushover.net"\n', "alerts.pushover_api_url"),
         ("[alerts]\npushover_poll_s = 1\n", "alerts.pushover_poll_s"),
         ("[alerts]\npushover_callback = true\n", "pushover_callback: needs ack_base_url"),
+        (
+            '[alerts]\nsecret = "' + "s" * 40 + '"\n' + NURSE + "rooms = []\n",
+            "alerts.contacts.0.rooms: an empty list would page this contact for every room",
+        ),
     ],
     ids=[
         "no-secret",
@@ -259,6 +263,7 @@ NURSE = '[[alerts.contacts]]\nname = "N"\ntier = 1\nurls = ["json://127.0.0.1:9/
         "bad-pushover-api",
         "poll-too-fast",
         "callback-without-base",
+        "empty-rooms",
     ],
 )
 def test_bad_alerts_config_names_the_field(tmp_path: Path, alerts: str, field: str) -> None:

@@ -44,7 +44,7 @@ BASELINE = {"spo2": 97, "pulse_rate": 72, "sbp": 122, "dbp": 78}
 STEPS: list[tuple[str, dict[str, Any], int, dict[str, str]]] = [
     ("session_start", {"pseudonym": "P-015"}, 200, {"status": "ok", "outcome": "ok"}),
     ("session_start", {"pseudonym": "P-016"}, 409, {"detail": f"ignored: {RUNNING}"}),
-    ("ack", {"condition": "spo2_low"}, 409, {"detail": "ignored: no such unacknowledged alarm"}),
+    ("ack", {"condition": "spo2_low"}, 409, {"detail": "ignored: no spo2_low alarm is active"}),
     ("baseline", BASELINE, 200, {"status": "ok", "outcome": "ok: used at the dose mark"}),
     ("dose", {}, 200, {"status": "ok", "outcome": "ok"}),
     ("dose", {}, 409, {"detail": "ignored: dose in phase dosed"}),

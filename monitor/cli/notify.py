@@ -17,7 +17,7 @@ app.add_typer(notify_app, name="notify")
 
 @notify_app.command("test")
 def test(
-    contact: Annotated[str, typer.Argument(help="Contact name from [[alerts.contacts]].")],
+    contact: Annotated[str, typer.Argument(help="A contact's name (alerts.contacts).")],
     config: Annotated[
         Path | None, typer.Option("--config", "-c", help="TOML config file.", envvar="VIGIL_CONFIG")
     ] = None,

@@ -410,7 +410,11 @@ class RoomPipeline:
             # sent about; arriving late, it must not acknowledge a newer one nobody saw.
             return "ignored: that alarm episode is over", []
         events = self.engine.acknowledge(c.t, condition, c.by)
-        return ("ok" if events else "ignored: no such unacknowledged alarm"), list(events)
+        if events:
+            return "ok", list(events)
+        if current is None:
+            return f"ignored: no {condition} alarm is active", []
+        return f"ignored: {condition} already acknowledged by {current.by or 'someone'}", []
 
     def _c_technical_alarm(self, c: Control) -> tuple[str, list[PipelineEvent]]:
         """A technical condition seen outside the room's data: the notifier could not page

@@ -425,7 +425,7 @@ async def test_a_restarted_vigil_stops_phones_its_predecessor_left_ringing(
         second = Harness(tmp_path, fake)
         runner = asyncio.create_task(second.notifier.run())
         await _until("the leftover cancelled", lambda: msg.cancelled_at is not None, 3)
-        await asyncio.sleep(0.1)
+        await _until("the cancel recorded", lambda: second.records("receipt"), 3)
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
         assert second.records("receipt") == [

@@ -138,23 +138,8 @@ class SessionQueries:
             log.warning("InfluxDB query failed (%s); reading the journal", exc)
             points = await run_in_threadpool(self.journal.points, room, t0, t1, ["alarm"])
             return [_alarm_from(p.payload) for p in points], "journal"
-        return [
-            AlarmRow(
-                t=r["time"] / 1e9,
-                condition=r["condition"],
-                kind=r["kind"],
-                priority=r["priority"],
-                state=r["state"],
-                value=_f(r.get("value")),
-                limit=_f(r.get("limit")),
-                baseline=_f(r.get("baseline")),
-                reason=r.get("reason") or "",
-                by=r.get("by") or "",
-                tier=_tier(r.get("tier")),
-                worst=_f(r.get("worst")),
-            )
-            for r in rows
-        ], "influxdb"
+        # One reading of an alarm point, whichever store it came from.
+        return [_alarm_from({**r, "t": r["time"] / 1e9}) for r in rows], "influxdb"
 
     async def phases(self, room: str, t0: float, t1: float) -> list[PhaseRow]:
         try:

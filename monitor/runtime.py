@@ -39,6 +39,7 @@ from monitor.core.pipeline import RoomPipeline
 from monitor.core.schedule import BpRequest
 from monitor.hub import Hub
 from monitor.link_log import LinkLog, RepeatFilter
+from monitor.loop_lag import LoopLag
 from monitor.redact import auditable_settings
 from monitor.store.influx import InfluxStore
 from monitor.store.journal import Journal
@@ -154,6 +155,7 @@ class Vigil:
         self._tasks: list[asyncio.Task[None]] = []
         self.started_at: float | None = None
         self.notifier = Notifier.for_runtime(self)  # pages phones; alerts/notifier.py
+        self.loop_lag = LoopLag()
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
@@ -169,6 +171,7 @@ class Vigil:
                 self._spawn(self._demo_session(room), f"demo-{room.config.id}")
         self._spawn(self._ticker(), "ticker")
         self._spawn(self.notifier.run(), "notifier")
+        self._spawn(self.loop_lag.run(), "loop-lag")
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -411,4 +414,5 @@ class Vigil:
             "journal": journal,
             "paging": paging,
             "stream_subscribers": self.hub.subscribers,
+            "event_loop_lag": self.loop_lag.summary(),
         }

@@ -40,6 +40,10 @@ def run(
     except ConfigError as exc:
         typer.echo(f"vigil: {exc}", err=True)
         raise typer.Exit(2) from None
+    from monitor.fd_limit import files_needed, raise_open_files
+
+    if (warning := raise_open_files(files_needed(settings))) is not None:
+        typer.echo(f"vigil: {warning}", err=True)
     # Before anything is printed or started: a port held by another server would otherwise
     # be announced as our dashboard.
     sock = listen_socket(settings.host, settings.port)

@@ -122,6 +122,7 @@ class Vigil:
             org=settings.influx_org,
             bucket=settings.influx_bucket,
             batch_s=settings.influx_batch_s,
+            site=settings.site,
         )
         # Journal first, then InfluxDB (architecture.md "Storage").
         try:

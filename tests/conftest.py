@@ -118,6 +118,7 @@ class VigilProcess:
         workdir: Path,
         env: dict[str, str] | None = None,
         port: int | None = None,  # when the config must name it (e.g. alerts.ack_base_url)
+        start_timeout_s: float = 20.0,  # the live benchmark's 1,000 rooms take longer
     ) -> None:
         from monitor.auth.store import UserStore
 
@@ -157,7 +158,7 @@ class VigilProcess:
             cwd=workdir,
         )
         try:
-            wait_http(f"{self.url}/api/health", proc=self.proc)
+            wait_http(f"{self.url}/api/health", start_timeout_s, proc=self.proc)
         except Exception:
             self.stop()
             raise RuntimeError(f"vigil did not start:\n{self.log_path.read_text()}") from None

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from monitor.redact import scrub, without_credentials
+from monitor.store.lineproto import site_filter, with_tag
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class InfluxStore:
         org: str = "",
         bucket: str = "",
         batch_s: float = 1.0,
+        site: str = "",
     ) -> None:
         self.url = url.rstrip("/")
         self.database = database
@@ -44,6 +46,9 @@ class InfluxStore:
         self.org = org
         self.bucket = bucket or database
         self.batch_s = batch_s
+        # Tagged on every point as it leaves (journal, memory queue, paging records alike);
+        # "" (tests, tools) writes untagged points.
+        self.site = site
         self._pending: deque[str] = deque()
         self.status = "starting"
         self.last_error = ""
@@ -101,6 +106,8 @@ class InfluxStore:
         self.last_ok = time.time()
 
     async def _write(self, batch: list[str]) -> None:
+        if self.site:
+            batch = [with_tag(line, "site", self.site) for line in batch]
         body = "\n".join(batch).encode()
         if self.api == 1:
             r = await self._http.post(
@@ -136,6 +143,10 @@ class InfluxStore:
             await asyncio.sleep(self.batch_s)
 
     # -- reading ----------------------------------------------------------------------------
+    def site_condition(self) -> str:
+        """InfluxQL condition selecting this site's points (every point without a site)."""
+        return site_filter(self.site) if self.site else "(site = '' OR site != '')"
+
     async def query(self, influxql: str) -> list[dict[str, Any]]:
         """Run InfluxQL; return rows as dicts with the series' tags merged in."""
         r = await self._http.get(

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -102,6 +104,7 @@ class StreamRecord:
     readings: list[tuple[str, float, float]] = field(default_factory=list)  # room, PI, arrival
     alarms: list[tuple[dict[str, Any], float]] = field(default_factory=list)
     events: int = 0
+    heartbeat_t: float = 0.0  # Vigil's time in the newest heartbeat received
     lagged: int = 0  # streams the hub ended because this client fell behind
 
 
@@ -122,11 +125,28 @@ async def measuring_client(url: str, token: str, rec: StreamRecord, stop: asynci
                                 rec.readings.append((m["room"], m["value"], now))
                         elif '"type": "alarm"' in line or '"type":"alarm"' in line:
                             rec.alarms.append((json.loads(line[5:]), now))
+                        elif '"heartbeat"' in line:
+                            rec.heartbeat_t = json.loads(line[5:]).get("t", 0.0)
                         if stop.is_set():
                             return
                 rec.lagged += 1
             except httpx.HTTPError:
                 await asyncio.sleep(0.5)
+
+
+ACK_LINK = re.compile(r"/ack/([A-Za-z0-9_-]+)\.")
+
+
+def ack_payload(text: str) -> dict[str, Any]:
+    """The alarm a page is about, from its acknowledge link's token ({} when none)."""
+    m = ACK_LINK.search(text)
+    if m is None:
+        return {}
+    raw = m[1] + "=" * (-len(m[1]) % 4)
+    try:
+        return dict(json.loads(base64.urlsafe_b64decode(raw)))
+    except ValueError:
+        return {}
 
 
 class ProcSampler:
@@ -157,10 +177,10 @@ def influx_count(influxd: Any, q: str) -> int:
     return int(next((v for k, v in rows[0].items() if k.startswith("count")), 0)) if rows else 0
 
 
-async def _run(rooms: int, seconds: float, tmp: Path) -> dict[str, Any]:
+async def _run(rooms: int, seconds: float, tmp: Path, clients: int = CLIENTS) -> dict[str, Any]:
     from tests.conftest import Influxd, VigilProcess
 
-    result: dict[str, Any] = {"rooms": rooms, "seconds": seconds, "clients": CLIENTS}
+    result: dict[str, Any] = {"rooms": rooms, "seconds": seconds, "clients": clients}
     raise_nofile(6 * rooms + 1024)
     influxd = Influxd(tmp)
     procs: list[subprocess.Popen[str]] = []
@@ -218,7 +238,7 @@ async def _run(rooms: int, seconds: float, tmp: Path) -> dict[str, Any]:
 
         load = subprocess.Popen(
             [sys.executable, "-m", "benchmarks.live_load", "--port", str(vigil.port)]
-            + ["--token", vigil.token, "--clients", str(CLIENTS - MEASURING_CLIENTS)],
+            + ["--token", vigil.token, "--clients", str(max(0, clients - MEASURING_CLIENTS))],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -252,7 +272,12 @@ async def _run(rooms: int, seconds: float, tmp: Path) -> dict[str, Any]:
                     break
         cpu1, t1 = sampler.cpu_s(), time.monotonic()
         result["vigil_cpu_share"] = round((cpu1 - cpu0) / (t1 - t0), 3)
-        await asyncio.sleep(2.0)  # the last frames' stream messages and pages
+        # The stream clients have what Vigil published up to now (a heartbeat from after the
+        # last frame), or 60 s have passed: a backlog is measured, not cut short.
+        end, wait0 = time.time() + 1.0, time.monotonic()
+        while time.monotonic() - wait0 < 60 and min(r.heartbeat_t for r in records) < end:
+            await asyncio.sleep(0.5)
+        result["stream_catch_up_s"] = round(time.monotonic() - wait0, 1)
         stop.set()
         for task in clients:
             task.cancel()
@@ -311,21 +336,29 @@ async def _run(rooms: int, seconds: float, tmp: Path) -> dict[str, Any]:
             for m, _ in rec.alarms
             if m["kind"] == "physiological" and m["state"] == "active"
         ]
-        rows = influxd.query(
-            "SELECT * FROM alarm WHERE kind='physiological' AND state='active' "
-            f"AND time >= {int((go - 5) * 1e9)}"
+        # The stored transitions: the stream may have missed some (a client cut off).
+        r = httpx.get(
+            f"{influxd.url}/query",
+            params={
+                "db": "vigil",
+                "epoch": "ns",
+                "q": "SELECT condition, room FROM alarm WHERE kind='physiological' AND "
+                f"state='active' AND time >= {int((go - 5) * 1e9)}",
+            },
         )
-        alarmed = {m["room"] for m in active} | {str(r["room"]) for r in rows}
-        first_active: dict[str, float] = {}
-        for m in active:
-            first_active.setdefault(m["room"], m["t"])
-        phone_lat = []
+        series = r.json()["results"][0].get("series", [])
+        stored_rooms = {v[2] for s in series for v in s["values"]}
+        alarmed = {m["room"] for m in active} | stored_rooms
+        # A page's acknowledge link carries its alarm (room, condition, since: the event's
+        # time), signed: the first page of each alarm is timed from the transition.
+        phone_lat, paged = [], set()
         for page in pages:
-            room = page["path"].strip("/")
-            if room in first_active and "SpO2" in page.get("text", ""):
-                if page["t"] >= first_active[room] - 1:
-                    phone_lat.append((page["t"] - first_active[room]) * 1000)
-                    first_active.pop(room)
+            alarm = ack_payload(page.get("text", ""))
+            key = (alarm.get("room"), alarm.get("condition"), alarm.get("since"))
+            if alarm and key not in paged:
+                paged.add(key)
+                phone_lat.append((page["t"] - float(alarm["since"])) * 1000)
+        result["pages_received"] = len(pages)
         result["alarm_phone_p99_ms"] = pct(phone_lat, 0.99)
         result["alarm_phone_n"] = len(phone_lat)
         result["desaturating"] = len(desat)
@@ -403,11 +436,13 @@ def print_table(results: list[dict[str, Any]]) -> None:
             print(f"  {r['rooms']} rooms: {name}: {'PASS' if ok else 'FAIL'}")
 
 
-def run_sizes(sizes: list[int], seconds: float, json_path: Path | None) -> list[dict[str, Any]]:
+def run_sizes(
+    sizes: list[int], seconds: float, json_path: Path | None, clients: int = CLIENTS
+) -> list[dict[str, Any]]:
     results = []
     for n in sizes:
         with tempfile.TemporaryDirectory(prefix="vigil-live-") as tmp:
-            r = asyncio.run(_run(n, seconds, Path(tmp)))
+            r = asyncio.run(_run(n, seconds, Path(tmp), clients))
         r["verdicts"] = verdicts(r)
         results.append(r)
         print(f"live: {n} rooms done: {json.dumps(r)}", flush=True)
@@ -423,9 +458,10 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description="Vigil's live load benchmark")
     ap.add_argument("--rooms", default="100,500,1000", help="comma-separated room counts")
     ap.add_argument("--seconds", type=float, default=60.0, help="frames per room (1 Hz)")
+    ap.add_argument("--clients", type=int, default=CLIENTS, help="/api/stream clients")
     ap.add_argument("--json", type=Path, default=ROOT / ".vigil" / "bench" / "live.json")
     a = ap.parse_args(argv)
-    run_sizes([int(x) for x in a.rooms.split(",")], a.seconds, a.json)
+    run_sizes([int(x) for x in a.rooms.split(",")], a.seconds, a.json, a.clients)
 
 
 if __name__ == "__main__":

@@ -92,10 +92,17 @@ class InfluxStore:
         self.last_ok = time.time()
         return True
 
-    async def write(self, lines: list[str]) -> None:
-        """Write these lines now (the journal forwarder's path); raise when InfluxDB refuses."""
+    def prepare(self, lines: list[str]) -> list[str]:
+        """The lines as they are sent: with this site's tag."""
+        if not self.site:
+            return lines
+        return [with_tag(line, "site", self.site) for line in lines]
+
+    async def write(self, lines: list[str], *, prepared: bool = False) -> None:
+        """Write these lines now (the journal forwarder's path; `prepared`: they went through
+        `prepare()` already); raise when InfluxDB refuses."""
         try:
-            await self._write(lines)
+            await self._write(lines, prepared=prepared)
         except Exception as exc:
             self.status = "degraded"
             self.last_error = f"{type(exc).__name__}: {exc}"
@@ -105,9 +112,9 @@ class InfluxStore:
         self.last_error = ""
         self.last_ok = time.time()
 
-    async def _write(self, batch: list[str]) -> None:
-        if self.site:
-            batch = [with_tag(line, "site", self.site) for line in batch]
+    async def _write(self, batch: list[str], *, prepared: bool = False) -> None:
+        if not prepared:
+            batch = self.prepare(batch)
         body = "\n".join(batch).encode()
         if self.api == 1:
             r = await self._http.post(

@@ -21,10 +21,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,7 +36,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks.live_sim import raise_nofile, room_ids, seq_for
+from benchmarks.live_sim import raise_nofile, seq_for
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENTS = 200
@@ -258,18 +258,15 @@ async def _run(rooms: int, seconds: float, tmp: Path, clients: int = CLIENTS) ->
         sim.stdin.write("go\n")
         sim.stdin.flush()
         lags: list[dict[str, float]] = []
+        finished = asyncio.ensure_future(asyncio.to_thread(sim.stdout.readline))  # "done"
         async with httpx.AsyncClient(
             base_url=vigil.url, headers={"Authorization": f"Bearer {vigil.token}"}, timeout=30
         ) as ac:
-            while sim.poll() is None:
+            while not finished.done():
                 sampler.sample_rss()
-                try:
+                with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
                     lags.append((await ac.get("/api/health")).json()["event_loop_lag"])
-                except (httpx.HTTPError, KeyError, ValueError):
-                    pass
-                done = await asyncio.to_thread(sim.stdout.readline)
-                if done.strip() == "done" or not done:
-                    break
+                await asyncio.wait([finished], timeout=2.0)
         cpu1, t1 = sampler.cpu_s(), time.monotonic()
         result["vigil_cpu_share"] = round((cpu1 - cpu0) / (t1 - t0), 3)
         # The stream clients have what Vigil published up to now (a heartbeat from after the
@@ -326,15 +323,16 @@ async def _run(rooms: int, seconds: float, tmp: Path, clients: int = CLIENTS) ->
 
         # alarm transition -> stream and -> phone, from the event's own time.
         alarm_lat = [
-            (arr - m["t"]) * 1000 for r in records for m, arr in r.alarms if m["kind"] == "physiological"
+            (arr - m["t"]) * 1000
+            for r in records
+            for m, arr in r.alarms
+            if m["kind"] == "physiological"
         ]
         result["alarm_stream_p99_ms"] = pct(alarm_lat, 0.99)
         result["alarm_stream_n"] = len(alarm_lat)
         desat = set(simres["desaturating"])
         active = [
-            m
-            for m, _ in rec.alarms
-            if m["kind"] == "physiological" and m["state"] == "active"
+            m for m, _ in rec.alarms if m["kind"] == "physiological" and m["state"] == "active"
         ]
         # The stored transitions: the stream may have missed some (a client cut off).
         r = httpx.get(

@@ -28,7 +28,10 @@ id = "{room}"
 [[rooms.devices]]
 id = "{room}-ox"
 protocol = "masimo-ascii"
-simulate = {{ scenario = "steady", interval_s = 0.25, options = {{ pulse_rate = {pulse}, wobble = false }} }}
+[rooms.devices.simulate]
+scenario = "steady"
+interval_s = 0.25
+options = {{ pulse_rate = {pulse}, wobble = false }}
 """
     path.write_text(text)
     return path

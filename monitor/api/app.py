@@ -14,13 +14,14 @@ from monitor import __version__
 from monitor.api.errors import validation_error
 from monitor.api.headers import SecurityHeadersMiddleware
 from monitor.api.limits import BodyLimitMiddleware
-from monitor.api.routes import ack, auth, history, rooms, stream, system, users
+from monitor.api.routes import ack, auth, history, metrics, rooms, stream, system, users
 from monitor.api.routes import sessions as sessions_routes
 from monitor.auth.middleware import AuthMiddleware
 from monitor.auth.setup import ensure_demo_users, open_store
 from monitor.auth.throttle import LoginThrottle
 from monitor.config import Settings
 from monitor.dashboard import DASHBOARD_DIR
+from monitor.metrics import registry_for
 from monitor.runtime import Vigil
 
 __all__ = ["DASHBOARD_DIR", "create_app"]
@@ -65,6 +66,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(stream.router)
     app.include_router(ack.router)
     app.include_router(sessions_routes.router)
+    app.include_router(metrics.router)
+    app.state.metrics = registry_for(vigil)
 
     @app.get("/", include_in_schema=False)
     async def dashboard() -> FileResponse:

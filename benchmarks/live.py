@@ -25,6 +25,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -434,13 +435,25 @@ def print_table(results: list[dict[str, Any]]) -> None:
             print(f"  {r['rooms']} rooms: {name}: {'PASS' if ok else 'FAIL'}")
 
 
+def _sockets(folder: str, names: list[str]) -> list[str]:
+    return [n for n in names if n == "tty" or n.endswith(".sock")]
+
+
 def run_sizes(
-    sizes: list[int], seconds: float, json_path: Path | None, clients: int = CLIENTS
+    sizes: list[int],
+    seconds: float,
+    json_path: Path | None,
+    clients: int = CLIENTS,
+    keep: bool = False,
 ) -> list[dict[str, Any]]:
     results = []
     for n in sizes:
         with tempfile.TemporaryDirectory(prefix="vigil-live-") as tmp:
             r = asyncio.run(_run(n, seconds, Path(tmp), clients))
+            if keep:  # vigil.log, the journal and influxd's data, to look into
+                kept = Path(tempfile.mkdtemp(prefix=f"vigil-live-{n}-"))
+                shutil.copytree(tmp, kept, dirs_exist_ok=True, ignore=_sockets)
+                print(f"live: kept {kept}")
         r["verdicts"] = verdicts(r)
         results.append(r)
         print(f"live: {n} rooms done: {json.dumps(r)}", flush=True)
@@ -457,9 +470,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--rooms", default="100,500,1000", help="comma-separated room counts")
     ap.add_argument("--seconds", type=float, default=60.0, help="frames per room (1 Hz)")
     ap.add_argument("--clients", type=int, default=CLIENTS, help="/api/stream clients")
+    ap.add_argument("--keep", action="store_true", help="keep each run's files")
     ap.add_argument("--json", type=Path, default=ROOT / ".vigil" / "bench" / "live.json")
     a = ap.parse_args(argv)
-    run_sizes([int(x) for x in a.rooms.split(",")], a.seconds, a.json, a.clients)
+    run_sizes([int(x) for x in a.rooms.split(",")], a.seconds, a.json, a.clients, a.keep)
 
 
 if __name__ == "__main__":

@@ -72,9 +72,10 @@ class SimRoom:
     bp_cycles: int = 0
 
 
-async def play(rooms: list[SimRoom], seconds: float) -> float:
+async def serve(rooms: list[SimRoom], seconds: float) -> float | None:
+    """Cuffs answer from the start (Vigil asks for a BP as soon as a session starts);
+    oximeters play `seconds` frames after "go" on stdin. Returns the time of "go"."""
     loop = asyncio.get_running_loop()
-    go = time.time()
     vitals_ok = Vitals()
 
     def cuff_readable(r: SimRoom) -> None:
@@ -83,9 +84,6 @@ async def play(rooms: list[SimRoom], seconds: float) -> float:
             answer = r.suntech.receive(data, vitals_ok, time.time())
             if answer:
                 r.cuff.write(answer)
-
-    for r in rooms:
-        loop.add_reader(r.cuff.master_fd, cuff_readable, r)
 
     async def cuffs() -> None:
         # The module reports the end of a cycle by itself ("K" ack), unprompted.
@@ -98,7 +96,21 @@ async def play(rooms: list[SimRoom], seconds: float) -> float:
                     r.cuff.write(out)
             await asyncio.sleep(0.25)
 
+    for r in rooms:
+        loop.add_reader(r.cuff.master_fd, cuff_readable, r)
     cuff_task = asyncio.create_task(cuffs())
+    try:
+        if (await asyncio.to_thread(sys.stdin.readline)).strip() != "go":
+            return None
+        return await play(rooms, seconds)
+    finally:
+        cuff_task.cancel()
+        for r in rooms:
+            loop.remove_reader(r.cuff.master_fd)
+
+
+async def play(rooms: list[SimRoom], seconds: float) -> float:
+    go = time.time()
     order = sorted(rooms, key=lambda r: r.offset_s)
     seq = 0
     while seq < seconds:
@@ -115,9 +127,6 @@ async def play(rooms: list[SimRoom], seconds: float) -> float:
             if n != len(frame):
                 r.short_writes += 1  # the reader fell behind: the kernel's pty buffer is full
         seq += 1
-    cuff_task.cancel()
-    for r in rooms:
-        loop.remove_reader(r.cuff.master_fd)
     return go
 
 
@@ -139,9 +148,9 @@ def main() -> None:
     (args.dir / "ports.json").write_text(json.dumps(ports))
     print("ready", flush=True)
     try:
-        if sys.stdin.readline().strip() != "go":
+        go = asyncio.run(serve(rooms, args.seconds))
+        if go is None:
             return
-        go = asyncio.run(play(rooms, args.seconds))
         result = {
             "go": go,
             "frames": sum(len(r.writes) for r in rooms),

@@ -96,3 +96,16 @@ def test_site_must_be_a_simple_name(tmp_path: Path) -> None:
     cfg.write_text('site = "north wing"\n[[rooms]]\nid = "A"\n')
     with pytest.raises(ConfigError, match=r"site: String should match pattern"):
         load_settings(cfg)
+
+
+def test_site_tag_joins_the_tags_of_any_point() -> None:
+    from monitor.store.lineproto import site_filter, with_tag
+
+    line = r'reading,room=Room\ A,source=ox value=97.0,status="a b" 1'
+    assert with_tag(line, "site", "north") == (
+        r'reading,room=Room\ A,source=ox,site=north value=97.0,status="a b" 1'
+    )
+    assert with_tag('phase phase="dosed" 1', "site", "s") == 'phase,site=s phase="dosed" 1'
+    with pytest.raises(ValueError, match="not a line-protocol point"):
+        with_tag("garbage", "site", "s")
+    assert site_filter("north") == "(site = 'north' OR site = '')"

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import contextlib
 import json
 import os
 import re
@@ -248,7 +247,7 @@ async def _run(rooms: int, seconds: float, tmp: Path, clients: int = CLIENTS) ->
         procs.append(load)
         stop = asyncio.Event()
         records = [StreamRecord() for _ in range(MEASURING_CLIENTS)]
-        clients = [
+        measuring = [
             asyncio.create_task(measuring_client(vigil.url, vigil.token, rec, stop))
             for rec in records
         ]
@@ -259,16 +258,20 @@ async def _run(rooms: int, seconds: float, tmp: Path, clients: int = CLIENTS) ->
         sim.stdin.write("go\n")
         sim.stdin.flush()
         lags: list[dict[str, float]] = []
+        health_failures = 0
         finished = asyncio.ensure_future(asyncio.to_thread(sim.stdout.readline))  # "done"
         async with httpx.AsyncClient(
             base_url=vigil.url, headers={"Authorization": f"Bearer {vigil.token}"}, timeout=30
         ) as ac:
             while not finished.done():
                 sampler.sample_rss()
-                with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
+                try:
                     lags.append((await ac.get("/api/health")).json()["event_loop_lag"])
+                except (httpx.HTTPError, KeyError, ValueError):
+                    health_failures += 1  # no answer within 30 s: itself a finding
                 await asyncio.wait([finished], timeout=2.0)
         cpu1, t1 = sampler.cpu_s(), time.monotonic()
+        result["health_polls"] = f"{len(lags)} answered, {health_failures} failed"
         result["vigil_cpu_share"] = round((cpu1 - cpu0) / (t1 - t0), 3)
         # The stream clients have what Vigil published up to now (a heartbeat from after the
         # last frame), or 60 s have passed: a backlog is measured, not cut short.
@@ -277,9 +280,9 @@ async def _run(rooms: int, seconds: float, tmp: Path, clients: int = CLIENTS) ->
             await asyncio.sleep(0.5)
         result["stream_catch_up_s"] = round(time.monotonic() - wait0, 1)
         stop.set()
-        for task in clients:
+        for task in measuring:
             task.cancel()
-        await asyncio.gather(*clients, return_exceptions=True)
+        await asyncio.gather(*measuring, return_exceptions=True)
         assert load.stdin is not None and load.stdout is not None
         load.stdin.close()
         load_stats = json.loads(load.stdout.readline() or "{}")

@@ -21,7 +21,8 @@ def test_frame_sequence_survives_the_real_bytes() -> None:
     for seq in (0, 1, 57, 899, 900, 1799):
         frame = MasimoSim().emit(Vitals(perfusion_index=pi_for(seq)), 1.8e9)
         pi = [r.value for r in decoder.feed(frame, 1.8e9) if r.channel == "perfusion_index"]
-        assert pi and seq_for(pi[0]) == seq % 900
+        assert len(pi) == 1 and pi[0] is not None
+        assert seq_for(pi[0]) == seq % 900
 
 
 def test_a_tenth_of_the_rooms_desaturate_spread_over_ids() -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from monitor.core.models import AlarmEvent, AlarmKind, AlarmState, Priority
 from monitor.hl7out import mdc
-from monitor.hl7out.segments import SEGMENT_END, Endpoints, dtm, esc, msh, num, pid, pv1
+from monitor.hl7out.segments import SEGMENT_END, VIGIL, Endpoints, dtm, esc, msh, num, pid, pv1
 
 _PRIORITY = {Priority.HIGH: "PH", Priority.MEDIUM: "PM", Priority.LOW: "PL"}
 _PHASE = {
@@ -51,7 +51,7 @@ def encode_oru_r40(
     now: float,
     label: str,
     acknowledged: bool = False,
-    endpoints: Endpoints = Endpoints(),
+    endpoints: Endpoints = VIGIL,
 ) -> str:
     """The whole message for one alarm transition (segments joined by CR). `label` is the
     alarm's words (alerts.message.CONDITION_LABELS); `acknowledged`: someone acknowledged

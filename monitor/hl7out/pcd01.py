@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from monitor.core.models import Reading
 from monitor.hl7out.mdc import METRICS, MONITORING_OF_PATIENT, PROFILE_PCD_01
-from monitor.hl7out.segments import SEGMENT_END, Endpoints, dtm, esc, msh, num, pid, pv1
+from monitor.hl7out.segments import SEGMENT_END, VIGIL, Endpoints, dtm, esc, msh, num, pid, pv1
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,7 @@ def encode_oru_r01(
     readings: Sequence[Reading],
     control_id: str,
     now: float,
-    endpoints: Endpoints = Endpoints(),
+    endpoints: Endpoints = VIGIL,
     unavailable: Sequence[Unavailable] = (),
 ) -> str:
     """The whole message (segments joined by CR, no MLLP framing). `readings` must be usable

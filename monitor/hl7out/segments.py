@@ -28,6 +28,9 @@ class Endpoints:
     receiving_facility: str = ""
 
 
+VIGIL = Endpoints()  # the default: Vigil to whoever listens
+
+
 def esc(text: str) -> str:
     """Escape a free-text value for one component (|, ^, ~, \\ and & are delimiters)."""
     return str(hl7.util.escape(_SEPARATORS, text))

@@ -26,6 +26,8 @@ Tables:
             sha256(previous hash + canonical JSON of the entry), so editing or deleting an
             entry breaks the chain at that entry (`vigil audit verify`).
   sessions  one row per room session: pseudonym/initials only, start, dose, end and who.
+  cursors   the last point id another outbox sent (e.g. "hl7_pcd01"): a second reader of
+            `points` beside InfluxDB's `forwarded` flag (monitor/hl7out/sender.py).
 
 A write failure never raises into the caller: the writer sets `failed` and `last_error`, keeps
 the rows in memory and retries them in order (so the hash chain has no hole), and reports a
@@ -112,6 +114,10 @@ CREATE TABLE IF NOT EXISTS sessions (
     ended_by TEXT
 );
 CREATE INDEX IF NOT EXISTS sessions_room_started ON sessions (room, started);
+CREATE TABLE IF NOT EXISTS cursors (
+    name TEXT PRIMARY KEY,
+    last_id INTEGER NOT NULL
+);
 """
 
 
@@ -721,6 +727,35 @@ class Journal:
         q = "UPDATE points SET forwarded = 1 WHERE id BETWEEN ? AND ? AND forwarded = 0"
         self._put((_SQL, q, (min(ids), max(ids))))
         return not self.failed
+
+    # -- other outboxes: a named cursor over `points` ----------------------------------------
+    def cursor(self, name: str) -> int:
+        """The last point id the outbox `name` has delivered (0: none yet)."""
+        with self._reader() as db:
+            row = db.execute("SELECT last_id FROM cursors WHERE name = ?", (name,)).fetchone()
+        return int(row["last_id"]) if row else 0
+
+    def set_cursor(self, name: str, last_id: int) -> None:
+        """Queue moving the cursor forward (never back); `committed()` waits for it. A move
+        lost in a crash only re-sends: outboxes are at-least-once."""
+        q = (
+            "INSERT INTO cursors (name, last_id) VALUES (?, ?) ON CONFLICT(name) DO UPDATE "
+            "SET last_id = excluded.last_id WHERE excluded.last_id > cursors.last_id"
+        )
+        self._put((_SQL, q, (name, int(last_id))))
+
+    def points_after(self, after_id: int, kind: str, limit: int) -> list[PointRow]:
+        """Committed points of `kind` with id > `after_id`, by id (blocks: off the loop)."""
+        with self._reader() as db:
+            rows = db.execute(
+                "SELECT id, t, kind, room, session, payload FROM points "
+                "WHERE id > ? AND kind = ? ORDER BY id LIMIT ?",
+                (after_id, kind, limit),
+            ).fetchall()
+        return [
+            PointRow(r["id"], r["t"], r["kind"], r["room"], r["session"], json.loads(r["payload"]))
+            for r in rows
+        ]
 
     def prune(self, before_t: float, *, limit: int = PRUNE_CHUNK) -> int:
         """Delete up to `limit` readings older than `before_t` that InfluxDB already has; how

@@ -44,7 +44,8 @@ def test_pcd01_whole_message() -> None:
     ts5, ts1 = "20251202221000.500+0000", "20251202221001.000+0000"
     assert msg.split("\r") == [
         "MSH|^~\\&|VIGIL|CLINIC|EHR|HOSP|20251202221002.000+0000||ORU^R01^ORU_R01|R42"
-        + MSH_TAIL + PCD01,
+        + MSH_TAIL
+        + PCD01,
         "PID|||JD\\F\\7^^^VIGIL^PI",
         "PV1||I|A",
         "OBR|1|R42^VIGIL|R42^VIGIL|182777000^monitoring of patient^SCT|||"
@@ -243,7 +244,7 @@ def test_link_alarm_raises_after_down_for_a_while_and_clears() -> None:
 @pytest.mark.parametrize(
     ("toml", "message"),
     [
-        ('[hl7_out]\nenabled = true\n', "hl7_out.host: give the receiver's host"),
+        ("[hl7_out]\nenabled = true\n", "hl7_out.host: give the receiver's host"),
         ('[hl7_out]\nenabled = true\nhost = "h"\nport = 0\n', "hl7_out.port:"),
         ('[hl7_out]\nperiodicity = "hourly"\n', "hl7_out.periodicity:"),
         ('[hl7_out]\nenabled = "yes"\n', "hl7_out.enabled:"),

@@ -60,12 +60,7 @@ class AlarmManager:
         self.clock = clock
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
-        self.link = MllpLink(
-            config.host,
-            config.port,
-            connect_timeout_s=config.connect_timeout_s,
-            ack_timeout_s=config.ack_timeout_s,
-        )
+        self.link = MllpLink.to(config)
         self.queue: deque[tuple[AlarmEvent, str | None, bool]] = deque()
         self._wake = asyncio.Event()
         self._acked: set[tuple[str, str, float | None]] = set()  # episodes acknowledged

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import hl7
 import hl7.mllp
+import pytest
 
 from tests.conftest import free_port
 
@@ -76,3 +78,12 @@ class HL7Receiver:
             for s in message
             if str(s[0]) == "OBX"
         ]
+
+
+@pytest.fixture(name="receiver")
+async def receiver_fixture() -> AsyncIterator[HL7Receiver]:
+    """A started receiver (import this fixture into a test module to use it)."""
+    r = HL7Receiver()
+    await r.start()
+    yield r
+    await r.stop()

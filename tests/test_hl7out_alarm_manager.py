@@ -6,7 +6,6 @@ notify_failed in the room's core (and clears it); nothing queued is lost or reor
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +19,7 @@ from monitor.config import ConfigError, load_settings
 from monitor.core.models import AlarmEvent, Control
 from monitor.core.pipeline import RoomPipeline
 from tests.core_helpers import dosed, pr, run, spo2, transitions
-from tests.hl7_receiver import HL7Receiver
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[HL7Receiver]:
-    r = HL7Receiver()
-    await r.start()
-    yield r
-    await r.stop()
+from tests.hl7_receiver import HL7Receiver, receiver_fixture  # noqa: F401 - `receiver`
 
 
 class Room:

@@ -18,17 +18,9 @@ from monitor.core.models import AlarmEvent, AlarmState, Reading
 from monitor.hl7out.config import Hl7OutConfig
 from monitor.hl7out.sender import CURSOR, Pcd01Sender
 from monitor.store.journal import Journal
-from tests.hl7_receiver import HL7Receiver
+from tests.hl7_receiver import HL7Receiver, receiver_fixture  # noqa: F401 - `receiver`
 
 T0 = 1_764_713_400.0
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[HL7Receiver]:
-    r = HL7Receiver()
-    await r.start()
-    yield r
-    await r.stop()
 
 
 @pytest.fixture

@@ -10,11 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import hl7
 import hl7.mllp
 from hl7.exceptions import HL7Exception
 from hl7.mllp import InvalidBlockError
+
+if TYPE_CHECKING:
+    from monitor.hl7out.config import MllpTarget
 
 ACCEPTED = frozenset({"AA", "CA"})  # original and enhanced acknowledgement modes
 
@@ -61,6 +65,16 @@ class MllpLink:
         self.ack_timeout_s = ack_timeout_s
         self._reader: hl7.mllp.HL7StreamReader | None = None
         self._writer: hl7.mllp.HL7StreamWriter | None = None
+
+    @classmethod
+    def to(cls, target: MllpTarget) -> MllpLink:
+        """A link to a configured receiver ([hl7_out], [alerts.alarm_manager])."""
+        return cls(
+            target.host,
+            target.port,
+            connect_timeout_s=target.connect_timeout_s,
+            ack_timeout_s=target.ack_timeout_s,
+        )
 
     @property
     def connected(self) -> bool:

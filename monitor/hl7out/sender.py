@@ -56,12 +56,7 @@ class Pcd01Sender:
         self.clock = clock
         self.poll_s = poll_s
         self.backoff_max_s = backoff_max_s
-        self.link = MllpLink(
-            config.host,
-            config.port,
-            connect_timeout_s=config.connect_timeout_s,
-            ack_timeout_s=config.ack_timeout_s,
-        )
+        self.link = MllpLink.to(config)
         self.alarm = LinkAlarm(down_after_s=config.down_after_s)
         self.batcher: Batcher | None = None  # made from the stored cursor when run starts
         self.cursor = 0

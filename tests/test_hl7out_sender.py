@@ -148,3 +148,22 @@ async def test_per_minute_through_the_live_loop(journal: Journal, receiver: HL7R
     assert [str(m.segment("MSH")[10]) for m in messages] == [
         f"MA-{int(T0 // 60)}", f"MA-{int(T0 // 60) + 1}",
     ]  # fmt: skip
+
+
+async def test_retention_keeps_readings_the_receiver_has_not_acknowledged(
+    journal: Journal, receiver: HL7Receiver
+) -> None:
+    put(journal, T0, "spo2", 90)
+    put(journal, T0 + 1, "spo2", 91)
+    s = sender(journal, receiver.port)
+    assert await s.send_once()
+    await receiver.stop()
+    put(journal, T0 + 2, "spo2", 92)
+    assert not await s.send_once()
+    journal.flush()
+    journal.mark_forwarded([1, 2, 3])  # InfluxDB has them all
+    journal.flush()
+    assert journal.prune(T0 + 100) == 2  # only what the HL7 receiver acknowledged
+    await receiver.start()
+    assert await s.send_once()
+    assert spo2_values(await receiver.wait_for(3)) == ["90", "91", "92"]

@@ -51,6 +51,7 @@ class Pcd01Sender:
         backoff_max_s: float = BACKOFF_MAX_S,
     ) -> None:
         self.journal = journal
+        journal.outboxes.add(CURSOR)  # retention keeps what is not delivered yet
         self.config = config
         self.on_alarm = on_alarm
         self.clock = clock

@@ -267,6 +267,7 @@ class Journal:
         self.commits = 0  # transactions committed by the writer (each one fsync)
         self.dropped = 0  # point rows given up after a long failure (their lines went to InfluxDB)
         self.unsent_counted: int | None = None  # the latest count_unsent() (for health)
+        self.outboxes: set[str] = set()  # cursors whose rows prune() keeps until delivered
         # Called from the writer thread whenever an outcome is queued (the Recorder hands it
         # to its event loop with call_soon_threadsafe).
         self.on_outcome: Callable[[], None] | None = None
@@ -764,10 +765,18 @@ class Journal:
         chain. Runs on the writer thread in its own short transaction (call it until 0)."""
 
         def do(db: sqlite3.Connection) -> int:
+            # Nor rows a running outbox (HL7 out) has still to deliver: below every cursor.
+            held = [
+                int(r[0]) if r else 0
+                for r in (
+                    db.execute("SELECT last_id FROM cursors WHERE name = ?", (n,)).fetchone()
+                    for n in sorted(self.outboxes)
+                )
+            ]
             cur = db.execute(
                 "DELETE FROM points WHERE id IN (SELECT id FROM points WHERE kind = 'reading' "
-                "AND t < ? AND forwarded = 1 LIMIT ?)",
-                (before_t, limit),
+                "AND t < ? AND forwarded = 1 AND id <= ? LIMIT ?)",
+                (before_t, min(held, default=2**63 - 1), limit),
             )
             return int(cur.rowcount)
 

@@ -4,21 +4,24 @@ A dedicated `[alerts.alarm_manager]` section rather than a contact URL: a contac
 *pages* (first, repeats every 30-60 s, escalations, withdrawn once acknowledged) at one tier,
 whereas an alarm manager takes over delivery and needs the alarm's *lifecycle*: every
 transition once (start, escalation, acknowledgement, latch, end), in order, for every room.
-So it is fed every alarm transition the notifier sees, not the pages.
 
-Transitions wait in an in-memory queue (bounded; the oldest are dropped and counted past
-`MAX_QUEUED`) and go out one at a time, each waiting for its ACK; a failed attempt is retried
-with backoff, in order. After `retry_attempts` failed attempts in a row the rooms with alarms
-waiting get `notify_failed` (as any paging channel that cannot deliver); the first accepted
-message clears it. An AE/AR answer is final for that message: logged, counted, not resent.
+The journal is the outbox, as for PCD-01: every alarm transition is journaled before the
+notifier sees it; this channel reads the committed `alarm` rows after its own cursor
+(`hl7_acm`), woken by each transition (so a report leaves within the journal's commit window),
+sends each and waits for its ACK before the next. A failed attempt is retried with backoff, in
+order, so nothing is lost while the alarm manager is down, nor across a restart of Vigil
+(at-least-once: the control id, MSH-10, is the same when a report is sent again). After
+`retry_attempts` failed attempts in a row the rooms with reports waiting get `notify_failed`
+(as any paging channel that cannot deliver); the first answer clears it. An AE/AR answer is
+final for that report: logged, counted and recorded, not resent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -26,13 +29,17 @@ from alerts.config import AlarmManagerConfig
 from alerts.message import CONDITION_LABELS
 from alerts.policy import technical_control
 from monitor.core.models import AlarmEvent, AlarmState, Control, Event
-from monitor.hl7out.acm import alert_id, encode_oru_r40
+from monitor.hl7out.acm import alarm_of, alert_id, encode_oru_r40
 from monitor.hl7out.mllp import LinkError, MllpLink
+from monitor.hl7out.outbox import Pseudonyms, open_cursor
+from monitor.store.journal import Journal, PointRow
 
 log = logging.getLogger(__name__)
 
+CURSOR = "hl7_acm"
 BY = "alarm manager"  # who raised notify_failed (the audit trail says so)
-MAX_QUEUED = 10_000
+READ_ROWS = 200
+POLL_S = 1.0  # also read without a wake-up (an alarm journaled by another path)
 BACKOFF_INITIAL_S = 0.5
 BACKOFF_MAX_S = 15.0
 
@@ -41,69 +48,82 @@ class AlarmManager:
     def __init__(
         self,
         config: AlarmManagerConfig,
+        journal: Journal,
         *,
         retry_attempts: int,
         inject: Callable[[str, Control], None],
         record: Callable[..., None],
-        session_of: Callable[[str], str | None] = lambda room: None,
-        pseudonym_of: Callable[[str], str] = lambda session: "",
         clock: Callable[[], float] = time.time,
         backoff_initial_s: float = BACKOFF_INITIAL_S,
         backoff_max_s: float = BACKOFF_MAX_S,
+        poll_s: float = POLL_S,
     ) -> None:
         self.config = config
+        self.journal = journal
         self.retry_attempts = retry_attempts
         self._inject = inject
         self._record = record
-        self._session_of = session_of  # room -> its open session (cheap, in memory)
-        self._pseudonym_of = pseudonym_of  # session -> pseudonym (SQL: called off the loop)
         self.clock = clock
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
+        self.poll_s = poll_s
         self.link = MllpLink.to(config)
-        self.queue: deque[tuple[AlarmEvent, str | None, bool]] = deque()
+        self.pseudonyms = Pseudonyms(journal)
+        self.cursor: int | None = None  # None until run() opened it
+        self.waiting: list[PointRow] = []  # read, not yet answered (head first)
         self._wake = asyncio.Event()
         self._acked: set[tuple[str, str, float | None]] = set()  # episodes acknowledged
         self._failing_rooms: set[str] = set()  # rooms we raised notify_failed in
         self.sent = 0
         self.rejected = 0
-        self.dropped = 0
         self.last_error = ""
 
-    # -- input (the room's path: cheap, never raises) -------------------------------------------
     def on_event(self, event: Event) -> None:
-        if not isinstance(event, AlarmEvent):
-            return
+        """A transition was published (and journaled before): read it now, not at the poll."""
+        if isinstance(event, AlarmEvent):
+            self._wake.set()
+
+    # -- delivery -------------------------------------------------------------------------------
+    async def run(self) -> None:
+        try:
+            self.cursor = await open_cursor(self.journal, CURSOR)
+            while True:
+                await self.deliver_pending()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_s)
+                self._wake.clear()
+        finally:
+            await self.link.aclose()
+
+    async def deliver_pending(self) -> None:
+        """Send every committed alarm row after the cursor, in order (retrying as needed)."""
+        assert self.cursor is not None
+        await self.journal.committed()
+        while rows := await asyncio.to_thread(
+            self.journal.points_after, self.cursor, "alarm", READ_ROWS
+        ):
+            self.waiting = rows
+            while self.waiting:
+                row = self.waiting[0]
+                event = alarm_of(row.payload)
+                if event is not None:
+                    await self._deliver(event, row.session)
+                self.waiting.pop(0)
+                self.cursor = row.id
+                self.journal.set_cursor(CURSOR, row.id)
+            await self.journal.committed()
+
+    async def _deliver(self, event: AlarmEvent, session: str | None) -> None:
         key = (event.room, event.condition, event.since)
         if event.state == AlarmState.ACKNOWLEDGED:
             self._acked.add(key)
         acked = key in self._acked
         if event.state == AlarmState.CLEARED:
             self._acked.discard(key)
-        if len(self.queue) >= MAX_QUEUED:
-            self.queue.popleft()
-            self.dropped += 1
-        self.queue.append((event, self._session_of(event.room), acked))
-        self._wake.set()
-
-    # -- delivery -------------------------------------------------------------------------------
-    async def run(self) -> None:
-        try:
-            while True:
-                while not self.queue:
-                    self._wake.clear()
-                    await self._wake.wait()
-                await self._deliver_head()
-        finally:
-            await self.link.aclose()
-
-    async def _deliver_head(self) -> None:
-        event, session, acked = self.queue[0]
-        pseudonym = await asyncio.to_thread(self._pseudonym_of, session) if session else ""
         control_id = f"{alert_id(event)}.{event.state.value}.{round(event.t * 1000)}"
         message = encode_oru_r40(
             event,
-            pseudonym=pseudonym,
+            pseudonym=await self.pseudonyms.of(session),
             control_id=control_id,
             now=self.clock(),
             label=CONDITION_LABELS.get(event.condition, event.condition.replace("_", " ")),
@@ -116,6 +136,7 @@ class AlarmManager:
             started = self.clock()
             try:
                 ack = await self.link.send(message, control_id)
+                break
             except LinkError as exc:
                 self.last_error = str(exc)
                 self._delivery(event, attempt, "failed", str(exc), started)
@@ -123,9 +144,6 @@ class AlarmManager:
                     self._unreachable(str(exc))
                 delay = self.backoff_initial_s * 2 ** (attempt - 1)
                 await asyncio.sleep(min(delay, self.backoff_max_s))
-                continue
-            break
-        self.queue.popleft()
         self._reachable()
         if ack.accepted:
             self.sent += 1
@@ -156,7 +174,7 @@ class AlarmManager:
     # -- notify_failed --------------------------------------------------------------------------
     def _unreachable(self, why: str) -> None:
         reason = f"alarm manager {self.config.host}:{self.config.port} unreachable: {why}"
-        rooms = {e.room for e, _, _ in self.queue} - self._failing_rooms
+        rooms = {r.room for r in self.waiting if r.room} - self._failing_rooms
         for room in sorted(rooms):
             log.warning("room %s: %s", room, reason)
             self._failing_rooms.add(room)
@@ -176,9 +194,9 @@ class AlarmManager:
             "status": "degraded" if self._failing_rooms else "ok",
             "receiver": f"{self.config.host}:{self.config.port}",
             "connected": self.link.connected,
-            "queued": len(self.queue),
+            "waiting": len(self.waiting),
+            "cursor": self.cursor,
             "sent": self.sent,
             "rejected": self.rejected,
-            "dropped": self.dropped,
             "last_error": self.last_error,
         }

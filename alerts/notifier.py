@@ -219,19 +219,12 @@ class Notifier:
             clock=vigil.clock,
         )
         if s.alerts.alarm_manager.enabled:
-            journal = vigil.recorder.journal
-
-            def pseudonym(session: str) -> str:
-                row = journal.session(session)
-                return row.patient if row is not None else ""
-
             notifier.alarm_manager = AlarmManager(
                 s.alerts.alarm_manager,
+                vigil.recorder.journal,  # the outbox: alarms are journaled before published
                 retry_attempts=s.alerts.retry_attempts,
                 inject=vigil.control,
                 record=notifier._record,
-                session_of=journal.open_session,
-                pseudonym_of=pseudonym,
                 clock=vigil.clock,
             )
         return notifier

@@ -6,6 +6,7 @@ notify_failed in the room's core (and clears it); nothing queued is lost or reor
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,25 +19,27 @@ from alerts.notifier import Notifier
 from monitor.config import ConfigError, load_settings
 from monitor.core.models import AlarmEvent, Control
 from monitor.core.pipeline import RoomPipeline
+from monitor.store.journal import Journal
 from tests.core_helpers import dosed, pr, run, spo2, transitions
 from tests.hl7_receiver import HL7Receiver, receiver_fixture  # noqa: F401 - `receiver`
 
 
 class Room:
-    """A real room pipeline whose alarm transitions go to the alarm manager; controls the
-    manager injects (notify_failed) go back into the same pipeline."""
+    """A real room pipeline whose alarm transitions are journaled and published to the alarm
+    manager as the runtime does; controls it injects (notify_failed) go back into the same
+    pipeline."""
 
-    def __init__(self, receiver_port: int, retry_attempts: int = 2) -> None:
+    def __init__(self, receiver_port: int, journal: Journal, retry_attempts: int = 2) -> None:
+        self.journal = journal
         self.pipeline: RoomPipeline = dosed({"spo2": 97, "pulse_rate": 70, "sbp": 120, "dbp": 80})
         self.injected: list[Control] = []
         self.records: list[dict[str, Any]] = []
         config = AlarmManagerConfig(enabled=True, host="127.0.0.1", port=receiver_port,
                                     ack_timeout_s=2.0)  # fmt: skip
         self.manager = AlarmManager(
-            config, retry_attempts=retry_attempts, inject=self.inject,
+            config, journal, retry_attempts=retry_attempts, inject=self.inject,
             record=lambda event, **kw: self.records.append({"event": event, **kw}),
-            session_of=lambda room: "S1", pseudonym_of=lambda s: {"S1": "JD"}[s],
-            backoff_initial_s=0.05, backoff_max_s=0.1,
+            backoff_initial_s=0.05, backoff_max_s=0.1, poll_s=0.2,
         )  # fmt: skip
         self.sent: list[AlarmEvent] = []
 
@@ -44,11 +47,27 @@ class Room:
         for e in run(self.pipeline, items):
             if isinstance(e, AlarmEvent):
                 self.sent.append(e)
+                self.journal.append("alarm", e.room, e.t, f"alarm {e.t}", e.to_dict())
                 self.manager.on_event(e)
+
+    async def start(self) -> asyncio.Task[None]:
+        task = asyncio.create_task(self.manager.run())
+        async with asyncio.timeout(5):
+            while self.manager.cursor is None:  # opened (at the journal's end)
+                await asyncio.sleep(0.01)
+        return task
 
     def inject(self, room: str, control: Control) -> None:
         self.injected.append(control)
         self.feed([control])
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Iterator[Journal]:
+    j = Journal(tmp_path / "journal.sqlite3", commit_window_s=0.01)
+    j.start_session("A", 0, "JD", "nurse")
+    yield j
+    j.close()
 
 
 def facets(m: hl7.Message) -> tuple[str, str, str, str, str]:
@@ -58,10 +77,12 @@ def facets(m: hl7.Message) -> tuple[str, str, str, str, str]:
             str(obx[0][8]))  # fmt: skip
 
 
-async def drained(manager: AlarmManager) -> None:
-    """Until every queued report has been answered (a positive marker)."""
+async def drained(room: Room) -> None:
+    """Until every journaled report has been answered (a positive marker)."""
+    await room.journal.committed()
+    last = room.journal.last_point_id()
     async with asyncio.timeout(5):
-        while manager.queue:
+        while room.manager.cursor != last:
             await asyncio.sleep(0.02)
 
 
@@ -69,15 +90,17 @@ def oximetry(t0: int, n: int, value: float) -> list[Any]:
     return [r for i in range(n) for r in (spo2(t0 + i, value), pr(t0 + i, 70))]
 
 
-async def test_alarm_lifecycle_reaches_the_alarm_manager(receiver: HL7Receiver) -> None:
-    room = Room(receiver.port)
-    task = asyncio.create_task(room.manager.run())
+async def test_alarm_lifecycle_reaches_the_alarm_manager(
+    receiver: HL7Receiver, journal: Journal
+) -> None:
+    room = Room(receiver.port, journal)
+    task = await room.start()
     try:
         room.feed(oximetry(10, 20, 88))  # below 90: spo2_low
         room.feed([Control(40, "ack", {"condition": "spo2_low"}, by="nurse")])
         room.feed(oximetry(41, 40, 97))  # over: cleared
         messages = await receiver.wait_for(len(room.sent))
-        await drained(room.manager)
+        await drained(room)
     finally:
         task.cancel()
     low = [facets(m) for m in messages if "spo2_low" in str(m.segment("OBR")[3])]
@@ -100,11 +123,11 @@ async def test_alarm_lifecycle_reaches_the_alarm_manager(receiver: HL7Receiver) 
 
 
 async def test_outage_raises_notify_failed_then_delivers_everything(
-    receiver: HL7Receiver,
+    receiver: HL7Receiver, journal: Journal
 ) -> None:
     await receiver.stop()
-    room = Room(receiver.port, retry_attempts=2)
-    task = asyncio.create_task(room.manager.run())
+    room = Room(receiver.port, journal, retry_attempts=2)
+    task = await room.start()
     try:
         room.feed(oximetry(10, 20, 88))
         async with asyncio.timeout(5):
@@ -120,7 +143,7 @@ async def test_outage_raises_notify_failed_then_delivers_everything(
             while len(room.injected) < 2:
                 await asyncio.sleep(0.02)
         messages = await receiver.wait_for(len(room.sent))  # notify_failed cleared too
-        await drained(room.manager)
+        await drained(room)
     finally:
         task.cancel()
     assert room.injected[1].args["state"] == "cleared"
@@ -131,14 +154,16 @@ async def test_outage_raises_notify_failed_then_delivers_everything(
     assert "failed" in {r["result"] for r in room.records}
 
 
-async def test_rejected_report_is_counted_not_resent(receiver: HL7Receiver) -> None:
+async def test_rejected_report_is_counted_not_resent(
+    receiver: HL7Receiver, journal: Journal
+) -> None:
     receiver.ack_code, receiver.ack_text = "AR", "unknown patient"
-    room = Room(receiver.port)
-    task = asyncio.create_task(room.manager.run())
+    room = Room(receiver.port, journal)
+    task = await room.start()
     try:
         room.feed(oximetry(10, 20, 88))
         await receiver.wait_for(len(room.sent))
-        await drained(room.manager)
+        await drained(room)
     finally:
         task.cancel()
     assert len(receiver.messages) == len(room.sent)  # each once: not resent
@@ -146,18 +171,28 @@ async def test_rejected_report_is_counted_not_resent(receiver: HL7Receiver) -> N
     assert any("AR: unknown patient" in r["detail"] for r in room.records)
 
 
-def test_notifier_feeds_the_alarm_manager_without_contacts() -> None:
-    room = Room(1)
+async def test_notifier_wakes_the_alarm_manager_without_contacts(
+    receiver: HL7Receiver, journal: Journal
+) -> None:
+    room = Room(receiver.port, journal)
+    room.manager.poll_s = 60  # only the notifier's wake-up can make it read in time
+    task = await room.start()
     notifier = Notifier(
         AlertsConfig(), base_url="http://127.0.0.1:1", room_names={"A": "A"},
         publish=lambda m: None, store_line=lambda line: None, inject=lambda r, c: None,
         alarm_manager=room.manager,
     )  # fmt: skip
-    event = run(room.pipeline, oximetry(10, 20, 88))
-    for e in event:
-        notifier.on_event(e)
-    assert len(room.manager.queue) == len([e for e in event if isinstance(e, AlarmEvent)]) > 0
-    assert notifier.health()["alarm_manager"]["queued"] == len(room.manager.queue)
+    try:
+        for e in run(room.pipeline, oximetry(10, 20, 88)):
+            if isinstance(e, AlarmEvent):
+                journal.append("alarm", e.room, e.t, f"alarm {e.t}", e.to_dict())
+                notifier.on_event(e)
+        messages = await receiver.wait_for(1, timeout_s=5)
+        await drained(room)
+    finally:
+        task.cancel()
+    assert str(messages[0].segment("MSH")[9]) == "ORU^R40^ORU_R40"
+    assert notifier.health()["alarm_manager"]["sent"] == len(receiver.messages)
 
 
 def test_alarm_manager_settings_name_the_field(tmp_path: Path) -> None:
@@ -165,3 +200,24 @@ def test_alarm_manager_settings_name_the_field(tmp_path: Path) -> None:
     path.write_text("[alerts.alarm_manager]\nenabled = true\nport = 2575\n")
     with pytest.raises(ConfigError, match="alerts.alarm_manager.host: give the receiver"):
         load_settings(path)
+
+
+async def test_reports_waiting_survive_a_restart(receiver: HL7Receiver, journal: Journal) -> None:
+    await receiver.stop()
+    room = Room(receiver.port, journal)
+    task = await room.start()
+    room.feed(oximetry(10, 20, 88))
+    async with asyncio.timeout(5):
+        while not room.records:  # it tried, and failed
+            await asyncio.sleep(0.02)
+    task.cancel()  # Vigil stops during the outage
+    await receiver.start()
+    restarted = Room(receiver.port, journal)  # a new process: the journal is all it has
+    task = await restarted.start()
+    try:
+        messages = await receiver.wait_for(len(room.sent))
+        await drained(restarted)
+    finally:
+        task.cancel()
+    ids = [str(m.segment("MSH")[10]) for m in messages]
+    assert [i.rsplit(".", 2)[1] for i in ids] == [e.state.value for e in room.sent]

@@ -3,17 +3,19 @@ journal rows into messages and the cursor, the link alarm on a timeline, the set
 
 from __future__ import annotations
 
+import json
+
 import hl7
 import pytest
 
 from monitor.config import ConfigError, load_settings
 from monitor.core.models import AlarmEvent, AlarmKind, AlarmState, Priority, Reading
-from monitor.hl7out.acm import alert_id, encode_oru_r40
+from monitor.hl7out.acm import alarm_of, alert_id, encode_oru_r40
 from monitor.hl7out.batching import Batcher
 from monitor.hl7out.health import LinkAlarm
 from monitor.hl7out.pcd01 import Unavailable, encode_oru_r01
 from monitor.hl7out.segments import Endpoints
-from monitor.store.journal import PointRow
+from monitor.store.journal import PointRow, canonical_json
 
 T0 = 1_764_713_400.0  # 2025-12-02 22:10:00 UTC
 MSH_TAIL = "|P|2.6|||AL|NE||UNICODE UTF-8|||"
@@ -258,3 +260,11 @@ def test_bad_hl7_out_settings_name_the_field(tmp_path, toml: str, message: str) 
     with pytest.raises(ConfigError) as err:
         load_settings(path)
     assert message in str(err.value)
+
+
+def test_alarm_rows_read_back_from_the_journal_payload() -> None:
+    event = _alarm(AlarmState.ACKNOWLEDGED, by="nurse", worst=84.0)
+    as_stored = json.loads(canonical_json(event.to_dict()))
+    assert alarm_of(as_stored) == event
+    assert alarm_of({"type": "alarm", "room": "A"}) is None
+    assert alarm_of({**as_stored, "state": "exploded"}) is None

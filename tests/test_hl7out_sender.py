@@ -8,7 +8,7 @@ message is skipped and counted; a restarted sender goes on from the stored curso
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import hl7
@@ -24,7 +24,7 @@ T0 = 1_764_713_400.0
 
 
 @pytest.fixture
-def journal(tmp_path: Path) -> AsyncIterator[Journal]:
+def journal(tmp_path: Path) -> Iterator[Journal]:
     j = Journal(tmp_path / "journal.sqlite3", commit_window_s=0.01)
     j.start_session("A", T0 - 60, "JD", "nurse")
     yield j
@@ -37,11 +37,14 @@ def put(j: Journal, t: float, channel: str, value: float | None, room: str = "A"
     j.append("reading", room, t, f"reading v={value} {int(t * 1e9)}", r.to_dict())
 
 
-def sender(j: Journal, port: int, **kw: object) -> Pcd01Sender:
+async def sender(j: Journal, port: int, **kw: object) -> Pcd01Sender:
+    """A sender that has opened its cursor (a new output starts at the journal's end)."""
     options: dict[str, object] = dict(enabled=True, host="127.0.0.1", port=port,
                                       periodicity="every_reading", ack_timeout_s=2.0)  # fmt: skip
     options.update(kw)
-    return Pcd01Sender(j, Hl7OutConfig(**options), poll_s=0.05)  # type: ignore[arg-type]
+    s = Pcd01Sender(j, Hl7OutConfig(**options), poll_s=0.05)  # type: ignore[arg-type]
+    assert await s.send_once()
+    return s
 
 
 def spo2_values(messages: list[hl7.Message]) -> list[str]:
@@ -53,11 +56,11 @@ def spo2_values(messages: list[hl7.Message]) -> list[str]:
 async def test_readings_arrive_coded_with_the_pseudonym(
     journal: Journal, receiver: HL7Receiver
 ) -> None:
+    s = await sender(journal, receiver.port)
     put(journal, T0, "spo2", 97)
     put(journal, T0, "pulse_rate", 71)
     put(journal, T0 + 1, "spo2", None, "A", "probe_off")  # unusable: never sent
     put(journal, T0 + 2, "spo2", 95, "B")  # a room without a session
-    s = sender(journal, receiver.port)
     assert await s.send_once()
     first, second = await receiver.wait_for(2)
     assert str(first.segment("MSH")[9]) == "ORU^R01^ORU_R01"
@@ -75,7 +78,7 @@ async def test_receiver_outage_loses_nothing_and_keeps_order(
     journal: Journal, receiver: HL7Receiver
 ) -> None:
     events: list[AlarmEvent] = []
-    s = sender(journal, receiver.port, down_after_s=0.2)
+    s = await sender(journal, receiver.port, down_after_s=0.2)
     s.on_alarm = events.append
     put(journal, T0, "spo2", 90)
     assert await s.send_once()
@@ -103,12 +106,13 @@ async def test_receiver_outage_loses_nothing_and_keeps_order(
 async def test_restart_resumes_from_the_stored_cursor(
     journal: Journal, receiver: HL7Receiver
 ) -> None:
+    first = await sender(journal, receiver.port)
     put(journal, T0, "spo2", 90)
     put(journal, T0 + 1, "spo2", 91)
-    assert await sender(journal, receiver.port).send_once()
+    assert await first.send_once()
     await receiver.wait_for(2)
     put(journal, T0 + 2, "spo2", 92)
-    restarted = sender(journal, receiver.port)  # a new process: state from the journal only
+    restarted = await sender(journal, receiver.port)  # a new process: state from the journal only
     assert await restarted.send_once()
     assert spo2_values(await receiver.wait_for(3)) == ["90", "91", "92"]
 
@@ -117,8 +121,8 @@ async def test_rejected_message_is_retried_then_skipped_and_counted(
     journal: Journal, receiver: HL7Receiver
 ) -> None:
     receiver.ack_code, receiver.ack_text = "AE", "unknown observation"
+    s = await sender(journal, receiver.port, reject_attempts=2)
     put(journal, T0, "spo2", 90)
-    s = sender(journal, receiver.port, reject_attempts=2)
     assert not await s.send_once()  # first AE: kept, retried later
     assert s.health()["state"] == "rejecting" and journal.cursor(CURSOR) == 0
     assert await s.send_once()  # second AE: given up
@@ -135,10 +139,10 @@ async def test_rejected_message_is_retried_then_skipped_and_counted(
 
 async def test_per_minute_through_the_live_loop(journal: Journal, receiver: HL7Receiver) -> None:
     # The readings' minute is long over: the loop closes it at once (no waiting a minute).
+    s = await sender(journal, receiver.port, periodicity="per_minute")
     for i, v in enumerate((96, 95, 94)):
         put(journal, T0 + i * 10, "spo2", v)
     put(journal, T0 + 70, "spo2", 93)
-    s = sender(journal, receiver.port, periodicity="per_minute")
     task = asyncio.create_task(s.run())
     try:
         messages = await receiver.wait_for(2)
@@ -153,9 +157,9 @@ async def test_per_minute_through_the_live_loop(journal: Journal, receiver: HL7R
 async def test_retention_keeps_readings_the_receiver_has_not_acknowledged(
     journal: Journal, receiver: HL7Receiver
 ) -> None:
+    s = await sender(journal, receiver.port)
     put(journal, T0, "spo2", 90)
     put(journal, T0 + 1, "spo2", 91)
-    s = sender(journal, receiver.port)
     assert await s.send_once()
     await receiver.stop()
     put(journal, T0 + 2, "spo2", 92)
@@ -167,3 +171,16 @@ async def test_retention_keeps_readings_the_receiver_has_not_acknowledged(
     await receiver.start()
     assert await s.send_once()
     assert spo2_values(await receiver.wait_for(3)) == ["90", "91", "92"]
+
+
+async def test_a_new_output_starts_at_the_journal_end(
+    journal: Journal, receiver: HL7Receiver
+) -> None:
+    put(journal, T0, "spo2", 90)  # history from before HL7 out was enabled: not sent
+    put(journal, T0 + 1, "spo2", 91)
+    s = await sender(journal, receiver.port)
+    assert journal.cursor(CURSOR) == 2
+    put(journal, T0 + 2, "spo2", 92)
+    assert await s.send_once()
+    assert spo2_values(await receiver.wait_for(1)) == ["92"]
+    assert s.sent == 1

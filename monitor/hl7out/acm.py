@@ -22,6 +22,8 @@ Vigil's transitions map onto phase / state / inactivation state as:
 
 from __future__ import annotations
 
+from typing import Any
+
 from monitor.core.models import AlarmEvent, AlarmKind, AlarmState, Priority
 from monitor.hl7out import mdc
 from monitor.hl7out.segments import SEGMENT_END, VIGIL, Endpoints, dtm, esc, msh, num, pid, pv1
@@ -35,6 +37,18 @@ _PHASE = {
     AlarmState.CLEARED: ("end", "inactive"),
 }
 _LOW_WORDS = ("low", "drop")  # conditions about a value below its limit (spo2_low, bp_low ...)
+
+
+def alarm_of(payload: dict[str, Any]) -> AlarmEvent | None:
+    """The AlarmEvent a journal `alarm` row holds (`AlarmEvent.to_dict`); None if it is not one."""
+    try:
+        fields = {f: payload[f] for f in AlarmEvent.__dataclass_fields__ if f in payload}
+        fields["kind"] = AlarmKind(fields["kind"])
+        fields["priority"] = Priority(fields["priority"])
+        fields["state"] = AlarmState(fields["state"])
+        return AlarmEvent(**fields)
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def alert_id(event: AlarmEvent) -> str:

@@ -27,6 +27,7 @@ from monitor.hl7out.batching import Batcher, Outgoing
 from monitor.hl7out.config import Hl7OutConfig
 from monitor.hl7out.health import LinkAlarm
 from monitor.hl7out.mllp import LinkError, MllpLink
+from monitor.hl7out.outbox import Pseudonyms, open_cursor
 from monitor.hl7out.pcd01 import encode_oru_r01
 from monitor.store.journal import Journal
 
@@ -68,7 +69,7 @@ class Pcd01Sender:
         self.last_rejection = ""
         self.last_ack_t: float | None = None
         self._rejections = 0  # AE/AR answers to the current message
-        self._pseudonyms: dict[str, str] = {}
+        self.pseudonyms = Pseudonyms(journal)
         self._failures = 0
 
     # -- the loop -----------------------------------------------------------------------------
@@ -84,9 +85,10 @@ class Pcd01Sender:
             await asyncio.sleep(wait)
 
     async def send_once(self) -> bool:
-        """Read what is new, send what is ready; False when the link failed."""
+        """Read what is new, send what is ready; False when the link failed. The first call
+        opens the cursor (at the journal's end when this output never ran before)."""
         if self.batcher is None:
-            self.cursor = await asyncio.to_thread(self.journal.cursor, CURSOR)
+            self.cursor = await open_cursor(self.journal, CURSOR)
             self.batcher = Batcher(self.config.periodicity, start_id=self.cursor)
         b = self.batcher
         await self.journal.committed()  # what was queued before this round goes out now
@@ -115,7 +117,7 @@ class Pcd01Sender:
         """True when `out` is done with (accepted, or given up after rejections)."""
         message = encode_oru_r01(
             room=out.room,
-            pseudonym=await self._pseudonym(out.session),
+            pseudonym=await self.pseudonyms.of(out.session),
             readings=out.readings,
             unavailable=out.unavailable,
             control_id=out.control_id,
@@ -157,14 +159,6 @@ class Pcd01Sender:
     def _alarms(self, ok: bool, detail: str = "") -> None:
         for event in self.alarm.update(self.clock(), ok, detail):
             self.on_alarm(event)
-
-    async def _pseudonym(self, session: str | None) -> str:
-        if not session:
-            return ""
-        if session not in self._pseudonyms:
-            row = await asyncio.to_thread(self.journal.session, session)
-            self._pseudonyms[session] = row.patient if row is not None else ""
-        return self._pseudonyms[session]
 
     @property
     def _where(self) -> tuple[str, int]:

@@ -730,11 +730,16 @@ class Journal:
         return not self.failed
 
     # -- other outboxes: a named cursor over `points` ----------------------------------------
-    def cursor(self, name: str) -> int:
-        """The last point id the outbox `name` has delivered (0: none yet)."""
+    def cursor(self, name: str) -> int | None:
+        """The last point id the outbox `name` has delivered (None: it never ran here)."""
         with self._reader() as db:
             row = db.execute("SELECT last_id FROM cursors WHERE name = ?", (name,)).fetchone()
-        return int(row["last_id"]) if row else 0
+        return int(row["last_id"]) if row else None
+
+    def last_point_id(self) -> int:
+        """The newest committed point's id (0 in an empty journal)."""
+        with self._reader() as db:
+            return int(db.execute("SELECT coalesce(max(id), 0) FROM points").fetchone()[0])
 
     def set_cursor(self, name: str, last_id: int) -> None:
         """Queue moving the cursor forward (never back); `committed()` waits for it. A move

@@ -12,8 +12,9 @@ sends each and waits for its ACK before the next. A failed attempt is retried wi
 order, so nothing is lost while the alarm manager is down, nor across a restart of Vigil
 (at-least-once: the control id, MSH-10, is the same when a report is sent again). After
 `retry_attempts` failed attempts in a row the rooms with reports waiting get `notify_failed`
-(as any paging channel that cannot deliver); the first answer clears it. An AE/AR answer is
-final for that report: logged, counted and recorded, not resent.
+(as any paging channel that cannot deliver); the first answer clears it, unless the phones
+cannot be paged either (a room has one notify_failed, held up by whichever channel fails).
+An AE/AR answer is final for that report: logged, counted and recorded, not resent.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class AlarmManager:
         backoff_initial_s: float = BACKOFF_INITIAL_S,
         backoff_max_s: float = BACKOFF_MAX_S,
         poll_s: float = POLL_S,
+        phones_failing: Callable[[str], bool] = lambda room: False,
     ) -> None:
         self.config = config
         self.journal = journal
@@ -67,13 +69,15 @@ class AlarmManager:
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
         self.poll_s = poll_s
+        # The room has one notify_failed: the notifier's phone tiers may hold it up too.
+        self._phones_failing = phones_failing
         self.link = MllpLink.to(config)
         self.pseudonyms = Pseudonyms(journal)
         self.cursor: int | None = None  # None until run() opened it
         self.waiting: list[PointRow] = []  # read, not yet answered (head first)
         self._wake = asyncio.Event()
         self._acked: set[tuple[str, str, float | None]] = set()  # episodes acknowledged
-        self._failing_rooms: set[str] = set()  # rooms we raised notify_failed in
+        self.failing_rooms: set[str] = set()  # rooms notify_failed was raised in for us
         self.sent = 0
         self.rejected = 0
         self.last_error = ""
@@ -174,24 +178,25 @@ class AlarmManager:
     # -- notify_failed --------------------------------------------------------------------------
     def _unreachable(self, why: str) -> None:
         reason = f"alarm manager {self.config.host}:{self.config.port} unreachable: {why}"
-        rooms = {r.room for r in self.waiting if r.room} - self._failing_rooms
+        rooms = {r.room for r in self.waiting if r.room} - self.failing_rooms
         for room in sorted(rooms):
             log.warning("room %s: %s", room, reason)
-            self._failing_rooms.add(room)
+            self.failing_rooms.add(room)
             self._inject(room, technical_control(self.clock(), AlarmState.ACTIVE, reason, BY))
 
     def _reachable(self) -> None:
-        if not self._failing_rooms:
+        if not self.failing_rooms:
             return
         reason = "alarm manager reachable again"
-        log.warning("%s (rooms %s)", reason, ", ".join(sorted(self._failing_rooms)))
-        for room in sorted(self._failing_rooms):
-            self._inject(room, technical_control(self.clock(), AlarmState.CLEARED, reason, BY))
-        self._failing_rooms.clear()
+        log.warning("%s (rooms %s)", reason, ", ".join(sorted(self.failing_rooms)))
+        for room in sorted(self.failing_rooms):
+            if not self._phones_failing(room):  # else it stays until the phones are reached
+                self._inject(room, technical_control(self.clock(), AlarmState.CLEARED, reason, BY))
+        self.failing_rooms.clear()
 
     def health(self) -> dict[str, Any]:
         return {
-            "status": "degraded" if self._failing_rooms else "ok",
+            "status": "degraded" if self.failing_rooms else "ok",
             "receiver": f"{self.config.host}:{self.config.port}",
             "connected": self.link.connected,
             "waiting": len(self.waiting),

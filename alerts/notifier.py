@@ -226,6 +226,7 @@ class Notifier:
                 inject=vigil.control,
                 record=notifier._record,
                 clock=vigil.clock,
+                phones_failing=lambda room: bool(notifier._failed_tiers.get(room)),
             )
         return notifier
 
@@ -657,6 +658,12 @@ class Notifier:
         del self._failed_tiers[room]
         now = self.clock()
         reason = f"tier {tier} reached again"
+        if self.alarm_manager is not None and room in self.alarm_manager.failing_rooms:
+            # One notify_failed per room: it stays while the alarm manager cannot be reached.
+            log.warning(
+                "room %s: phones reached again (%s); alarm manager still down", room, reason
+            )
+            return
         log.warning("room %s: paging works again (%s)", room, reason)
         self._record(
             "notify_failed",

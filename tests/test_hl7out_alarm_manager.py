@@ -221,3 +221,31 @@ async def test_reports_waiting_survive_a_restart(receiver: HL7Receiver, journal:
         task.cancel()
     ids = [str(m.segment("MSH")[10]) for m in messages]
     assert [i.rsplit(".", 2)[1] for i in ids] == [e.state.value for e in room.sent]
+
+
+async def test_one_notify_failed_held_by_whichever_channel_still_fails(
+    receiver: HL7Receiver, journal: Journal
+) -> None:
+    room = Room(receiver.port, journal)
+    cleared: list[str] = []
+    notifier = Notifier(
+        AlertsConfig(), base_url="http://127.0.0.1:1", room_names={"A": "A"},
+        publish=lambda m: None, store_line=lambda line: None,
+        inject=lambda r, c: cleared.append(r), alarm_manager=room.manager,
+    )  # fmt: skip
+    room.manager._phones_failing = lambda r: bool(notifier._failed_tiers.get(r))
+    # Both channels failed in room A; the phones come back first: notify_failed stays.
+    room.manager.failing_rooms.add("A")
+    notifier._failed_tiers["A"] = {1}
+    notifier._tier_reached("A", 1)
+    assert cleared == []
+    room.manager._reachable()  # then the alarm manager answers: now it clears
+    assert [c.args["state"] for c in room.injected] == ["cleared"]
+    # The other order: the alarm manager back first, the phones later.
+    room.injected.clear()
+    room.manager.failing_rooms.add("A")
+    notifier._failed_tiers["A"] = {1}
+    room.manager._reachable()
+    assert room.injected == []
+    notifier._tier_reached("A", 1)
+    assert cleared == ["A"]

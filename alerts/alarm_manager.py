@@ -80,6 +80,7 @@ class AlarmManager:
         self.failing_rooms: set[str] = set()  # rooms notify_failed was raised in for us
         self.sent = 0
         self.rejected = 0
+        self.unsendable = 0  # journal rows that are not an alarm (damaged): skipped
         self.last_error = ""
 
     def on_event(self, event: Event) -> None:
@@ -92,7 +93,10 @@ class AlarmManager:
         try:
             self.cursor = await open_cursor(self.journal, CURSOR)
             while True:
-                await self.deliver_pending()
+                try:
+                    await self.deliver_pending()
+                except Exception:  # a bug here must not end alarm reports for good
+                    log.exception("alarm manager: delivery failed")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_s)
                 self._wake.clear()
@@ -110,7 +114,10 @@ class AlarmManager:
             while self.waiting:
                 row = self.waiting[0]
                 event = alarm_of(row.payload)
-                if event is not None:
+                if event is None:
+                    log.error("alarm manager: journal row %d is not an alarm; skipped", row.id)
+                    self.unsendable += 1
+                else:
                     await self._deliver(event, row.session)
                 self.waiting.pop(0)
                 self.cursor = row.id
@@ -203,5 +210,6 @@ class AlarmManager:
             "cursor": self.cursor,
             "sent": self.sent,
             "rejected": self.rejected,
+            "unsendable": self.unsendable,
             "last_error": self.last_error,
         }

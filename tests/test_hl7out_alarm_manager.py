@@ -249,3 +249,18 @@ async def test_one_notify_failed_held_by_whichever_channel_still_fails(
     assert room.injected == []
     notifier._tier_reached("A", 1)
     assert cleared == ["A"]
+
+
+async def test_a_damaged_row_is_skipped_not_a_stuck_outbox(
+    receiver: HL7Receiver, journal: Journal
+) -> None:
+    room = Room(receiver.port, journal)
+    task = await room.start()
+    try:
+        journal.append("alarm", "A", 5, "alarm 5", {"condition": "spo2_low"})  # not an alarm
+        room.feed(oximetry(10, 20, 88))
+        messages = await receiver.wait_for(len(room.sent))
+        await drained(room)
+    finally:
+        task.cancel()
+    assert len(messages) == len(room.sent) and room.manager.health()["unsendable"] == 1

@@ -189,6 +189,16 @@ class PointRow:
     payload: dict[str, Any]
 
 
+def _payload(data: Any) -> dict[str, Any]:
+    """A point's JSON payload; a damaged one reads as {"unparseable": ...}, never raises (an
+    outbox must not stop at one bad row)."""
+    try:
+        payload = json.loads(data)
+    except (TypeError, ValueError):
+        return {"unparseable": str(data)}
+    return payload if isinstance(payload, dict) else {"unparseable": str(data)}
+
+
 def _line(item: tuple[Any, ...]) -> str:
     return str(item[5])
 
@@ -759,7 +769,7 @@ class Journal:
                 (after_id, kind, limit),
             ).fetchall()
         return [
-            PointRow(r["id"], r["t"], r["kind"], r["room"], r["session"], json.loads(r["payload"]))
+            PointRow(r["id"], r["t"], r["kind"], r["room"], r["session"], _payload(r["payload"]))
             for r in rows
         ]
 

@@ -128,13 +128,13 @@ async def test_rejected_message_is_retried_then_skipped_and_counted(
     assert await s.send_once()  # second AE: given up
     health = s.health()
     assert health["rejected"] == 1 and "AE for R1: unknown observation" in health["last_rejection"]
-    assert health["status"] == "ok"  # reachable: not hl7_out_down
+    assert health["status"] == "degraded"  # reachable, but nothing gets in
     assert journal.cursor(CURSOR) == 1
     receiver.ack_code, receiver.ack_text = "AA", ""
     put(journal, T0 + 1, "spo2", 91)
     assert await s.send_once()
     assert spo2_values(await receiver.wait_for(3)) == ["90", "90", "91"]
-    assert s.sent == 1 and s.health()["state"] == "up"
+    assert s.sent == 1 and s.health()["state"] == "up" and s.health()["status"] == "ok"
 
 
 async def test_per_minute_through_the_live_loop(journal: Journal, receiver: HL7Receiver) -> None:

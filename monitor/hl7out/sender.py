@@ -169,8 +169,9 @@ class Pcd01Sender:
             await self.link.aclose()
 
     def health(self) -> dict[str, Any]:
-        """For /api/health: `degraded` while `hl7_out_down` is raised."""
-        down = self.alarm.raised_at is not None
+        """For /api/health: `degraded` while `hl7_out_down` is raised or the receiver refuses
+        what it is sent (readings are not reaching it either way)."""
+        down = self.alarm.raised_at is not None or self.state == "rejecting"
         return {
             "status": "degraded" if down else "ok",
             "state": self.state,

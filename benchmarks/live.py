@@ -172,8 +172,20 @@ class ProcSampler:
         return 0.0
 
 
+def health(client: httpx.Client) -> dict[str, Any] | None:
+    """/api/health, or None when Vigil does not answer in time (itself a finding)."""
+    try:
+        answer: dict[str, Any] = client.get("/api/health").json()
+    except (httpx.HTTPError, ValueError):
+        return None
+    return answer
+
+
 def influx_count(influxd: Any, q: str) -> int:
-    rows = influxd.query(q)
+    try:
+        rows = influxd.query(q)
+    except httpx.HTTPError:
+        return -1
     return int(next((v for k, v in rows[0].items() if k.startswith("count")), 0)) if rows else 0
 
 
@@ -229,7 +241,7 @@ async def _run(rooms: int, seconds: float, tmp: Path, clients: int = CLIENTS) ->
         deadline = time.monotonic() + 60 + rooms * 0.1
         connected = 0
         while time.monotonic() < deadline:
-            drivers = client.get("/api/health").json()["drivers"]
+            drivers = (health(client) or {}).get("drivers", {})
             connected = sum(d["state"] == "connected" for d in drivers.values())
             if connected == 2 * rooms:
                 break
@@ -298,9 +310,9 @@ async def _run(rooms: int, seconds: float, tmp: Path, clients: int = CLIENTS) ->
         )
         stored, drain_s, d0 = -1, 0.0, time.monotonic()
         while time.monotonic() - d0 < 120:
-            h = client.get("/api/health").json()
+            h = health(client)
             n = influx_count(influxd, q)
-            if h["journal"]["unsent"] == 0 and h["influxdb"]["pending"] == 0 and n == stored:
+            if h and h["journal"]["unsent"] == 0 and h["influxdb"]["pending"] == 0 and n == stored:
                 break
             stored = n
             await asyncio.sleep(2.0)
@@ -374,7 +386,7 @@ async def _run(rooms: int, seconds: float, tmp: Path, clients: int = CLIENTS) ->
             "load_reconnects": load_stats.get("reconnects"),
             "measuring_cut_off": [r.lagged for r in records],
         }
-        result["health_status"] = client.get("/api/health").json()["status"]
+        result["health_status"] = (health(client) or {}).get("status", "no answer")
         client.close()
     finally:
         for p in procs:
@@ -425,6 +437,9 @@ def print_table(results: list[dict[str, Any]]) -> None:
     print(head)
     print("|" + "---|" * 9)
     for r in results:
+        if "error" in r:
+            print(f"| {r['rooms']} | run failed: {r['error']} |")
+            continue
         print(
             f"| {r['rooms']} | {r['vigil_cpu_share']:.2f} | {fmt(r['vigil_rss_mb'])} "
             f"| {r['frames_written']} / {r['points_stored']} "
@@ -434,7 +449,7 @@ def print_table(results: list[dict[str, Any]]) -> None:
             f"| {r['desaturating_alarmed']} / {r['desaturating']} |"
         )
     for r in results:
-        for name, ok in verdicts(r).items():
+        for name, ok in r["verdicts"].items():
             print(f"  {r['rooms']} rooms: {name}: {'PASS' if ok else 'FAIL'}")
 
 
@@ -452,12 +467,15 @@ def run_sizes(
     results = []
     for n in sizes:
         with tempfile.TemporaryDirectory(prefix="vigil-live-") as tmp:
-            r = asyncio.run(_run(n, seconds, Path(tmp), clients))
+            try:
+                r = asyncio.run(_run(n, seconds, Path(tmp), clients))
+            except Exception as exc:  # noqa: BLE001 - report it with the other sizes
+                r = {"rooms": n, "seconds": seconds, "error": f"{type(exc).__name__}: {exc}"}
             if keep:  # vigil.log, the journal and influxd's data, to look into
                 kept = Path(tempfile.mkdtemp(prefix=f"vigil-live-{n}-"))
                 shutil.copytree(tmp, kept, dirs_exist_ok=True, ignore=_sockets)
                 print(f"live: kept {kept}")
-        r["verdicts"] = verdicts(r)
+        r["verdicts"] = verdicts(r) if "error" not in r else {"run completed": False}
         results.append(r)
         print(f"live: {n} rooms done: {json.dumps(r)}", flush=True)
     print_table(results)

@@ -28,8 +28,9 @@ def rooms(*ids: str, device: str = "", room: str = "") -> str:
 
 
 KNOWN_CONDITIONS = (
-    "bp_high, bp_low, bp_rise, bp_severe, hr_high, hr_low, hr_severe_high, hr_severe_low, "
-    "map_rise, spo2_drop, spo2_low, spo2_severe"
+    "apnea, bp_high, bp_low, bp_rise, bp_severe, etco2_high, etco2_low, etco2_rise, hr_high, "
+    "hr_low, hr_severe_high, hr_severe_low, map_rise, resp_rate_high, resp_rate_low, spo2_drop, "
+    "spo2_low, spo2_severe"
 )
 
 BAD: list[tuple[str, str, str]] = [

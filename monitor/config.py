@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from alerts.config import HTTP_URL, AlertsConfig
+from monitor.hl7_device import HL7_PROTOCOL, Hl7Config, check_hl7_device
 from monitor.rules_config import RulesConfig
 
 BLE_PROTOCOL = "ble"
@@ -81,13 +82,14 @@ class DeviceConfig(BaseModel):
     baudrate: int | None = Field(default=None, gt=0)  # None: the protocol's own baud rate
     simulate: SimulatorConfig | None = None
     options: dict[str, Any] = Field(default_factory=dict)  # per-protocol driver options
+    hl7: Hl7Config | None = None  # protocol "hl7": listen/connect, vendor, mapping
 
     @field_validator("protocol")
     @classmethod
     def _known_protocol(cls, v: str) -> str:
         from drivers.registry import protocol_info
 
-        if v == BLE_PROTOCOL:
+        if v in (BLE_PROTOCOL, HL7_PROTOCOL):
             return v
         protocol_info(v)  # ValueError naming the known ids
         return v
@@ -103,6 +105,11 @@ class DeviceConfig(BaseModel):
     def _protocol_options(self) -> DeviceConfig:
         from drivers.registry import protocol_info
 
+        if self.protocol == HL7_PROTOCOL:
+            check_hl7_device(self)
+            return self
+        if self.hl7 is not None:
+            raise ValueError('hl7: only for protocol = "hl7"')
         if self.protocol == BLE_PROTOCOL:
             if self.port is not None:
                 raise ValueError("port: a BLE device has an 'address', not a serial 'port'")
@@ -142,7 +149,11 @@ class DeviceConfig(BaseModel):
 
     @model_validator(mode="after")
     def _port_or_sim(self) -> DeviceConfig:
-        if self.protocol != BLE_PROTOCOL and self.port is None and self.simulate is None:
+        if (
+            self.protocol not in (BLE_PROTOCOL, HL7_PROTOCOL)
+            and self.port is None
+            and self.simulate is None
+        ):
             raise ValueError("give either 'port' (a serial device) or 'simulate'")
         return self
 

@@ -19,6 +19,7 @@ from typing import Any
 from alerts.notifier import Notifier
 from drivers.ble.demo import create_ble_device, create_simulated_ble_device
 from drivers.ble.driver import BleDriver
+from drivers.hl7.driver import Hl7Driver
 from drivers.registry import build_serial_driver, protocol_info
 from drivers.serial_port import SerialDriver
 from drivers.sim.devices import make_sim
@@ -37,6 +38,7 @@ from monitor.core.models import (
 )
 from monitor.core.pipeline import RoomPipeline
 from monitor.core.schedule import BpRequest
+from monitor.hl7_device import HL7_PROTOCOL, build_hl7_device, resp_sources
 from monitor.hub import Hub
 from monitor.link_log import LinkLog, RepeatFilter
 from monitor.redact import auditable_settings
@@ -67,7 +69,7 @@ QueueItem = Reading | DeviceState | Control | AwaitedControl | float
 @dataclass
 class Device:
     config: DeviceConfig
-    driver: SerialDriver | BleDriver
+    driver: SerialDriver | BleDriver | Hl7Driver
     pty: PtyPair | None = None
     measuring: bool = False  # a commanded BP measurement is under way
 
@@ -91,7 +93,7 @@ def configured_cuffs(room: RoomConfig) -> list[str]:
             services = dc.simulate.profile.split("+") if dc.simulate is not None else []
             if "bps" in services and "hrs" not in services:
                 out.append(dc.id)
-        elif protocol_info(dc.protocol).can_start_measurement:
+        elif dc.protocol != HL7_PROTOCOL and protocol_info(dc.protocol).can_start_measurement:
             out.append(dc.id)
     return out
 
@@ -147,6 +149,7 @@ class Vigil:
                     escalation_after_s={str(k): v for k, v in settings.escalation_after_s.items()},
                     policy=settings.rules.to_core(),
                     cuff_sources=configured_cuffs(rc),
+                    resp_sources=resp_sources(rc.devices),
                 ),
             )
             for rc in settings.rooms
@@ -194,6 +197,13 @@ class Vigil:
     def _start_device(self, room: Room, dc: DeviceConfig) -> None:
         if dc.protocol == BLE_PROTOCOL:
             self._start_ble_device(room, dc)
+            return
+        if dc.protocol == HL7_PROTOCOL:
+            driver, coros = build_hl7_device(dc, self.clock)
+            for i, coro in enumerate(coros):
+                self._spawn(coro, f"sim-{dc.id}-{i}")
+            room.devices.append(Device(config=dc, driver=driver))
+            self._spawn(driver.run(room.queue.put_nowait), f"driver-{dc.id}")
             return
         pty = None
         port = dc.port

@@ -149,14 +149,22 @@ class Hl7MonitorSim:
     async def serve(self, host: str, port: int, ready: Callable[[int], None] | None = None) -> None:
         """Serve Vigil's client mode: every connection gets the scenario's messages."""
 
+        writers: set[MLLPStreamWriter] = set()
+
         async def session(reader: MLLPStreamReader, writer: MLLPStreamWriter) -> None:
+            writers.add(writer)
             with contextlib.suppress(ConnectionError, OSError, asyncio.IncompleteReadError,
                                      TimeoutError):  # fmt: skip
                 await self.converse(reader, writer)
+            writers.discard(writer)
             writer.close()
 
         server = await start_hl7_server(session, host, port)
         if ready is not None:
             ready(server.sockets[0].getsockname()[1])
-        async with server:
-            await server.serve_forever()
+        try:
+            async with server:
+                await server.serve_forever()
+        finally:
+            for writer in writers:  # the monitor going away drops its connections too
+                writer.close()

@@ -32,8 +32,15 @@ PCD01 = "\r".join([
 ]) + "\r"  # fmt: skip
 
 
-def r(channel: str, value: float | None, unit: str, *flags: str, source: str = "mon",
-      device_time: str = "20260101115959", original_unit: str | None = None) -> Reading:  # fmt: skip
+def r(
+    channel: str,
+    value: float | None,
+    unit: str,
+    *flags: str,
+    source: str = "mon",
+    device_time: str = "20260101115959",
+    original_unit: str | None = None,
+) -> Reading:
     return Reading(T, channel, value, unit, frozenset(flags), source, device_time, original_unit)
 
 

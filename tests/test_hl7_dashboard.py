@@ -1,0 +1,73 @@
+"""The respiration tile and plot in headless Chromium, fed by a simulated HL7 monitor
+(`simulate = {...}` on an hl7 device: real ORU^R01 over MLLP to Vigil's own listener)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.conftest import Influxd, VigilProcess
+from tests.test_dashboard_browser import (  # noqa: F401 - fixtures
+    CLINICIAN,
+    CLINICIAN_PASSWORD,
+    NURSE,
+    NURSE_PASSWORD,
+    browser,
+    close_pages,
+    login,
+    shot,
+)
+
+pytestmark = pytest.mark.slow
+
+CONFIG = """
+influx_url = "{url}"
+influx_database = "vigil_hl7_browser"
+influx_batch_s = 0.2
+
+[[rooms]]
+id = "R"
+name = "Room R"
+auto_session_dose_after_s = 1
+[[rooms.devices]]
+id = "R-monitor"
+protocol = "hl7"
+[rooms.devices.simulate]
+scenario = "apnea"
+interval_s = 0.5
+options = {{ apnea_start_s = 6, apnea_duration_s = 120, spo2_lag_s = 120 }}
+device_options = {{ bp_interval_s = 30 }}
+"""
+
+
+@pytest.fixture
+def app(influxd: Influxd, tmp_path: Path) -> Iterator[VigilProcess]:
+    config = tmp_path / "vigil.toml"
+    config.write_text(CONFIG.format(url=influxd.url))
+    proc = VigilProcess(config, tmp_path)
+    proc.user_token(NURSE, "nurse", NURSE_PASSWORD)
+    proc.user_token(CLINICIAN, "clinician", CLINICIAN_PASSWORD)
+    yield proc
+    proc.stop()
+
+
+def test_respiration_tile_shows_values_then_apnea_and_the_detail_plot(
+    browser: Browser,  # noqa: F811 - the imported fixture
+    app: VigilProcess,
+) -> None:
+    page = login(browser, app, viewport={"width": 1280, "height": 900})
+    tile = page.locator("section.room[data-room=R]")
+    resp = tile.locator(".v-resp .value")
+    expect(resp).to_have_text("14 / 38", timeout=10_000)
+    expect(tile.locator(".v-spo2 .value")).not_to_have_text("—")
+    expect(resp).to_have_text("APNEA", timeout=15_000)
+    expect(resp).to_have_class("value resp apnea")
+    expect(tile.locator(".alarms")).to_contain_text("HIGH Apnea · since", timeout=10_000)
+    shot(page, "hl7-apnea-tile")
+    page.goto(app.url + "/#room/R")
+    expect(page.locator("#plot-resp")).to_be_visible(timeout=10_000)
+    expect(page.locator("#baseline-view")).to_contain_text("EtCO₂ mmHg")
+    shot(page, "hl7-apnea-detail")

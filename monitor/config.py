@@ -89,7 +89,7 @@ class DeviceConfig(BaseModel):
     def _known_protocol(cls, v: str) -> str:
         from drivers.registry import protocol_info
 
-        if v in (BLE_PROTOCOL, HL7_PROTOCOL):
+        if v == BLE_PROTOCOL:
             return v
         protocol_info(v)  # ValueError naming the known ids
         return v

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from drivers.hl7.codes import IGNORE, TARGETS, VENDORS
 
@@ -46,14 +46,14 @@ class Hl7Config(BaseModel):
             raise ValueError(f"unknown vendor {v!r}; known: {', '.join(sorted(VENDORS))}")
         return v
 
-    @field_validator("mapping")
-    @classmethod
-    def _known_channels(cls, v: dict[str, str]) -> dict[str, str]:
-        for key, name in v.items():
+    @model_validator(mode="after")
+    def _known_channels(self) -> Hl7Config:
+        # On the model, so the message's "mapping.<code>" joins the field's location.
+        for key, name in self.mapping.items():
             if name != IGNORE and name not in TARGETS:
                 known = ", ".join([*sorted(TARGETS), IGNORE])
                 raise ValueError(f"mapping.{key}: unknown channel {name!r}; known: {known}")
-        return v
+        return self
 
 
 def check_hl7_device(dc: Any) -> None:

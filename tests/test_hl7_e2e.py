@@ -12,22 +12,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import hl7
 import pytest
-from hl7.mllp import open_hl7_connection
 
 from tests.conftest import Influxd, VigilProcess, collect_stream, free_port
+from tests.test_hl7_transport import exchange
 
 pytestmark = pytest.mark.slow
-
-
-async def send_raw(port: int, payload: bytes) -> str:
-    reader, writer = await open_hl7_connection("127.0.0.1", port)
-    writer.write(payload)
-    await writer.drain()
-    block = await asyncio.wait_for(reader.readblock(), 5)
-    writer.close()
-    return str(hl7.parse(block.decode()).segment("MSA")(1))
 
 
 def test_monitor_simulator_to_vigil_to_alarms(influxd: Influxd, tmp_path: Path) -> None:
@@ -72,7 +62,8 @@ hl7 = {{ mode = "listen", host = "127.0.0.1", port = {mllp_port} }}
         while not seen("alarm", condition="apnea", state="active"):
             assert time.monotonic() < deadline, f"no apnea alarm; log:\n{app.log_path.read_text()}"
             time.sleep(0.2)
-        assert asyncio.run(send_raw(mllp_port, b"\x0bNOT HL7\x1c\r")) == "AR"
+        reply = asyncio.run(exchange(mllp_port, b"\x0bNOT HL7\x1c\r"))
+        assert reply.startswith("AR not an HL7 v2 message")
         health = app.get("/api/health").json()
         device = health["drivers"]["A-monitor"]
         assert device["state"] == "connected" and device["frames"] > 5

@@ -95,8 +95,13 @@ class Hl7Driver:
             self.bound_port = server.sockets[0].getsockname()[1]
             self.listening.set()
             self._set_state(emit, LinkState.CONNECTING, f"waiting for the monitor on {self.port}")
-            async with server:
-                await server.serve_forever()
+            try:
+                async with server:
+                    await server.serve_forever()
+            except Exception as exc:  # asyncio.CancelledError (stop) is not an Exception
+                log.exception("hl7 %s: listener failed", self.source)
+                self._set_state(emit, LinkState.DISCONNECTED, f"listener failed: {exc}")
+                await asyncio.sleep(backoff)
 
     async def _serve(self, reader: MLLPStreamReader, writer: MLLPStreamWriter, emit: Emit) -> None:
         if self._connections >= MAX_CONNECTIONS:
@@ -108,6 +113,9 @@ class Hl7Driver:
         self._set_state(emit, LinkState.CONNECTED, f"monitor {_peer(peer)}")
         try:
             await self._exchange(reader, writer, emit)
+        except Exception:  # this connection ends; the listener keeps accepting
+            log.exception("hl7 %s: connection from %s failed", self.source, _peer(peer))
+            self.decoder.dropped["internal_error"] += 1
         finally:
             self._connections -= 1
             with contextlib.suppress(Exception):
@@ -132,12 +140,17 @@ class Hl7Driver:
                 continue
             backoff = BACKOFF_START_S
             self._set_state(emit, LinkState.CONNECTED, self.port)
+            why = "the monitor closed the connection"
             try:
                 await self._exchange(reader, writer, emit)
+            except Exception as exc:  # reconnect, as after any lost link
+                log.exception("hl7 %s: connection failed", self.source)
+                self.decoder.dropped["internal_error"] += 1
+                why = f"connection failed: {exc}"
             finally:
                 with contextlib.suppress(Exception):
                     writer.close()
-            self._set_state(emit, LinkState.DISCONNECTED, "the monitor closed the connection")
+            self._set_state(emit, LinkState.DISCONNECTED, why)
             await asyncio.sleep(backoff)
 
     # -- both -------------------------------------------------------------------------------

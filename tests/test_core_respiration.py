@@ -155,3 +155,25 @@ def test_etco2_baseline_is_derived_before_the_dose() -> None:
     run(p, [resp(t, "etco2", 36 + (t % 2)) for t in range(10, 310, 5)])
     run(p, [Control(310, "dose", by="dr")])
     assert p.baseline.etco2 == pytest.approx(36.5, abs=0.5)
+
+
+def test_a_rate_the_source_cannot_count_is_no_breath() -> None:
+    """A capnograph shows "---" when no breath comes: with no apnea flag of its own, an RR
+    with no value (flagged only invalid) for 20 s is apnea; a sensor fault is not."""
+    p = RoomPipeline("A", escalation_after_s={})
+    session(p)
+    items: list[Reading] = []
+    for t in range(1, 140):
+        items += oximeter(t)
+        items.append(resp(t, "resp_rate", None, "invalid") if t >= 50 else resp(t, "resp_rate", 14))
+    got = [x for x in transitions(run(p, items)) if x[1] in ("apnea", "resp_stale")]
+    assert got == [(72, "apnea", "active")]
+    q = RoomPipeline("A", escalation_after_s={})
+    session(q)
+    items = []
+    for t in range(1, 140):
+        items += oximeter(t)
+        flags = ("invalid", "sensor_fault") if t >= 50 else ()
+        items.append(resp(t, "resp_rate", None if flags else 14, *flags))
+    got = [x for x in transitions(run(q, items)) if x[1] in ("apnea", "resp_stale")]
+    assert got == [(79, "resp_stale", "active")]

@@ -51,7 +51,7 @@ from monitor.core.models import (
     Reading,
 )
 from monitor.core.policy import CorePolicy
-from monitor.core.respiration import RESP_STALE, resp_stale_reason
+from monitor.core.respiration import RESP_STALE, breaths_counted, resp_stale_reason
 from monitor.core.rules import (
     CONTINUOUS_CHANNELS,
     EPISODIC_CHANNELS,
@@ -221,8 +221,10 @@ class RoomPipeline:
         status = reading.status
         value = reading.value
         respiration = channel in RESPIRATION_CHANNELS
-        if respiration and source:
-            self._resp_sources.add(source)
+        if respiration:
+            if source:
+                self._resp_sources.add(source)
+            value, status = breaths_counted(channel, value, status)
         if status and status & PROBE_FLAGS and not respiration:
             if self._probe_off_since is None:
                 self._probe_off_since = t

@@ -11,9 +11,24 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
+from monitor.core.models import Channel, Flag
 from monitor.core.rules import RESPIRATION_CHANNELS
 
 RESP_STALE = "resp_stale"
+#: A respiration rate with no value and only these flags is a source that measures but
+#: counts no breath (a capnograph shows "---" when no breath comes): it reads as 0 /min, so
+#: "no breath for 20 s" raises apnea even when the source has no apnea flag of its own.
+#: Any other flag (sensor fault, demo, stored ...) keeps it a missing value (resp_stale).
+NO_BREATH_FLAGS = frozenset({Flag.INVALID, Flag.DEVICE_ALARM})
+
+
+def breaths_counted(
+    channel: str, value: float | None, status: frozenset[str]
+) -> tuple[float | None, frozenset[str]]:
+    """The value and flags the core evaluates for this reading (see NO_BREATH_FLAGS)."""
+    if channel == Channel.RESP_RATE and value is None and status <= NO_BREATH_FLAGS:
+        return 0.0, status - {Flag.INVALID}
+    return value, status
 
 
 def resp_stale_reason(

@@ -157,7 +157,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule("hr_low", "pulse_rate", _M, "<", 50, delay_s=10, hysteresis=_HR_HYST),
     Rule("hr_severe_low", "pulse_rate", _H, "<", 40, delay_s=10, hysteresis=_HR_HYST),
     # clinical-defaults.md "Respiration". Apnea: the source's no-breath flag as reported, or
-    # a respiration rate of 0 for 20 s (a missing rate is resp_stale, a technical alarm).
+    # no breath for 20 s: a respiration rate of 0, or one the source cannot count
+    # (respiration.breaths_counted); a silent source is resp_stale, a technical alarm.
     Rule("apnea", "apnea", _H, ">=", 1),
     Rule("apnea", "resp_rate", _H, "<", 1, delay_s=20),
     Rule("resp_rate_low", "resp_rate", _M, "<", 8, delay_s=30, hysteresis=_RR_HYST),

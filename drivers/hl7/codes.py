@@ -16,7 +16,8 @@ in integrations, never in a normative list):
   (150456, 149530, 150021/22/23; units 262688, 264864, 266016). 151708 (end-tidal CO2,
   MDC_AWAY_CO2_ET, newer name MDC_CONC_AWAY_CO2_ET) and 147842 (MDC_ECG_HEART_RATE) come
   from MD PnP OpenICE's rosetta terms (public sample). 264928 MDC_DIM_RESP_PER_MIN: public
-  sample.
+  sample. MDC_EVT_APNEA 199680 (partition 3, code 3072): an HL7 table of MDC event
+  equivalents and several FHIR profiles (public samples).
 - LOINC: loinc.org (59408-5 / 2708-6 SpO2, 8889-8 pulse rate by oximetry, 8867-4 heart rate,
   8480-6 / 8462-4 / 8478-0 NIBP, 9279-1 respiratory rate, 19889-5 end-tidal CO2).
 - Mindray legacy ids (101 HR, 151 RR, 160 SpO2, 161 PR, 170/171/172 NIBP sys/dia/mean,
@@ -93,9 +94,8 @@ MDC: Final = MappingProxyType(
         "151650": RESP, "MDC_ACOUSTIC_RESP_RATE": RESP,
         "151658": RESP, "MDC_PULS_OXIM_PLETH_RESP_RATE": RESP,
         "151708": ETCO2, "MDC_AWAY_CO2_ET": ETCO2, "MDC_CONC_AWAY_CO2_ET": ETCO2,
-        # Apnea arrives as an event observation; its numeric code is not verified here, so
-        # only the reference id is matched.
-        "MDC_EVT_APNEA": APNEA,
+        # Apnea as an event observation (value 1/0 or Y/N): MDC 3:3072 = 3 * 65536 + 3072.
+        "199680": APNEA, "MDC_EVT_APNEA": APNEA,
     }
 )  # fmt: skip
 

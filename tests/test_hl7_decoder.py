@@ -192,3 +192,25 @@ def test_feed_frames_an_mllp_stream() -> None:
     got = d.feed(b"noise" + block[:50], T) + d.feed(block[50:] + block, T)
     assert [x.channel for x in got].count("spo2") == 2
     assert dict(d.dropped) == {"framing": 1, "unmapped_obx": 2}
+
+
+def test_vigils_own_pcd01_output_reads_back_as_the_same_readings() -> None:
+    """HL7 out (monitor/hl7out, IHE PCD-01) and HL7 in agree on codes and units: one Vigil's
+    output fed to another's input gives the channels and values that went out."""
+    from monitor.hl7out.pcd01 import encode_oru_r01
+
+    sent = [
+        Reading(T, "spo2", 96, "%", frozenset(), "ox"),
+        Reading(T, "pulse_rate", 71, "bpm", frozenset(), "ox"),
+        Reading(T, "resp_rate", 13, "/min", frozenset(), "mon"),
+        Reading(T, "etco2", 41, "mmHg", frozenset(), "mon"),
+        Reading(T, "sbp", 131, "mmHg", frozenset(), "cuff"),
+        Reading(T, "dbp", 84, "mmHg", frozenset(), "cuff"),
+        Reading(T, "map", 99, "mmHg", frozenset(), "cuff"),
+    ]
+    message = encode_oru_r01(room="A", pseudonym="P-1", readings=sent, control_id="V1", now=T)
+    result = Hl7Decoder("peer").handle(message.encode(), T + 1)
+    assert result.code == "AA"
+    assert sorted((x.channel, x.value, x.unit) for x in result.readings) == sorted(
+        (x.channel, x.value, x.unit) for x in sent
+    )

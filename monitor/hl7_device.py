@@ -19,10 +19,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from drivers.hl7.codes import IGNORE, TARGETS, VENDORS
+from drivers.hl7.codes import IGNORE, TARGETS, VENDOR_LOCAL, VENDORS
 
 HL7_PROTOCOL = "hl7"
 SIM_OPTIONS = frozenset({"vendor", "bp_interval_s", "ack_mode"})
+SIM_VENDORS = frozenset({"mdc", "mindray"})  # the code sets the simulator speaks
 
 
 class Hl7Config(BaseModel):
@@ -72,6 +73,12 @@ def check_hl7_device(dc: Any) -> None:
                 f"simulate.device_options: unknown {sorted(unknown)}; "
                 f"known: {', '.join(sorted(SIM_OPTIONS))}"
             )
+        sim_vendor = dc.simulate.device_options.get("vendor", "mdc")
+        if sim_vendor not in SIM_VENDORS:
+            raise ValueError(
+                f"simulate.device_options.vendor: {sim_vendor!r}; known: "
+                f"{', '.join(sorted(SIM_VENDORS))}"
+            )
 
 
 def resp_sources(devices: list[Any]) -> list[str]:
@@ -93,11 +100,13 @@ def build_hl7_device(dc: Any, clock: Any) -> tuple[Any, list[Coroutine[Any, Any,
     cfg: Hl7Config = dc.hl7 or Hl7Config(port=0)
     coros: list[Coroutine[Any, Any, None]] = []
     mode, host, port = cfg.mode, cfg.host, cfg.port
+    vendor = cfg.vendor
     if dc.simulate is not None:
         mode, host, port = "listen", "127.0.0.1", 0  # the sim calls a free loopback port
-    decoder = Hl7Decoder(
-        dc.id, vendor=cfg.vendor, mapping=cfg.mapping, pseudonym_key=cfg.pseudonym_key
-    )
+        # A simulated vendor's local codes are read with that vendor's table.
+        sim_vendor = dc.simulate.device_options.get("vendor")
+        vendor = vendor or (sim_vendor if sim_vendor in VENDOR_LOCAL else None)
+    decoder = Hl7Decoder(dc.id, vendor=vendor, mapping=cfg.mapping, pseudonym_key=cfg.pseudonym_key)
     driver = Hl7Driver(decoder, source=dc.id, mode=mode, host=host, port=port, clock=clock)
     if dc.simulate is not None:
         opts = dc.simulate.device_options

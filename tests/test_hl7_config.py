@@ -31,6 +31,8 @@ BAD = [
     ('simulate = { scenario = "apnea", device_options = { measure_s = 5 } }', "hl7",
      "rooms.0.devices.0.simulate.device_options: unknown ['measure_s']; known: ack_mode, "
      "bp_interval_s, vendor"),
+    ('simulate = { scenario = "apnea", device_options = { vendor = "philips" } }', "hl7",
+     "rooms.0.devices.0.simulate.device_options.vendor: 'philips'; known: mdc, mindray"),
 ]  # fmt: skip
 
 

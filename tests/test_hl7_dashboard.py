@@ -29,6 +29,14 @@ influx_database = "vigil_hl7_browser"
 influx_batch_s = 0.2
 
 [[rooms]]
+id = "Q"
+name = "Room Q"
+[[rooms.devices]]
+id = "Q-monitor"
+protocol = "hl7"
+simulate = {{ scenario = "steady", interval_s = 0.5, device_options = {{ vendor = "mindray" }} }}
+
+[[rooms]]
 id = "R"
 name = "Room R"
 auto_session_dose_after_s = 1
@@ -38,7 +46,8 @@ protocol = "hl7"
 [rooms.devices.simulate]
 scenario = "apnea"
 interval_s = 0.5
-options = {{ apnea_start_s = 6, apnea_duration_s = 120, spo2_lag_s = 120 }}
+# Apnea from the start (no race with the page loading); SpO2 stays up.
+options = {{ apnea_start_s = 0, apnea_duration_s = 600, spo2_lag_s = 600 }}
 device_options = {{ bp_interval_s = 30 }}
 """
 
@@ -59,11 +68,14 @@ def test_respiration_tile_shows_values_then_apnea_and_the_detail_plot(
     app: VigilProcess,
 ) -> None:
     page = login(browser, app, viewport={"width": 1280, "height": 900})
+    # Room Q: a steady monitor in Mindray's legacy codes shows its numbers.
+    steady = page.locator("section.room[data-room=Q] .v-resp .value")
+    expect(steady).to_have_text("14 / 38", timeout=15_000)
+    expect(steady).to_have_class("value resp")
     tile = page.locator("section.room[data-room=R]")
     resp = tile.locator(".v-resp .value")
-    expect(resp).to_have_text("14 / 38", timeout=10_000)
-    expect(tile.locator(".v-spo2 .value")).not_to_have_text("—")
     expect(resp).to_have_text("APNEA", timeout=15_000)
+    expect(tile.locator(".v-spo2 .value")).not_to_have_text("—")
     expect(resp).to_have_class("value resp apnea")
     expect(tile.locator(".alarms")).to_contain_text("HIGH Apnea · since", timeout=10_000)
     shot(page, "hl7-apnea-tile")

@@ -175,3 +175,24 @@ async def test_oversize_block_is_dropped_and_the_connection_goes_on(size: int) -
         payload = b"\x0b" + b"A" * size + b"\x1c\r" + b"\x0b" + ok.encode() + b"\x1c\r"
         assert await exchange(driver.bound_port, payload) == "AA "
     assert decoder.dropped["oversize"] == 1
+
+
+async def test_a_sender_that_connects_per_message_keeps_the_link_up() -> None:
+    """Some gateways open a connection for every message: no flapping link state."""
+    items: list[Item] = []
+    driver = Hl7Driver(
+        Hl7Decoder("mon"), source="mon", mode="listen", host="127.0.0.1", port=0, linger_s=1.0
+    )
+    async with tasks(driver.run(items.append)):
+        await driver.listening.wait()
+        assert driver.bound_port is not None
+        ok = "MSH|^~\\&|X|Y|VIGIL||20260101||ORU^R01|{}|P|2.6\rOBX|1|NM|150456^^MDC||97\r"
+        for n in range(5):
+            payload = b"\x0b" + ok.format(n).encode() + b"\x1c\r"
+            assert await exchange(driver.bound_port, payload) == "AA "
+            await asyncio.sleep(0.2)
+        states = [i.state.value for i in items if isinstance(i, DeviceState)]
+        assert states == ["connecting", "connected"]
+        await until(lambda: driver.state == LinkState.DISCONNECTED)
+        assert driver.detail == "monitor 127.0.0.1 hung up"
+    assert sum(isinstance(i, Reading) for i in items) == 5

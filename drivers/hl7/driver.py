@@ -31,6 +31,9 @@ BACKOFF_MAX_S = 10.0
 CONNECT_TIMEOUT_S = 5.0
 MAX_BLOCK_BYTES = 1 << 20  # one ORU of vital signs is a few kB; 1 MiB bounds a runaway sender
 MAX_CONNECTIONS = 4  # a monitor holds one; a few more allow a reconnect before the old drops
+# Some senders open a connection per message: the link counts as down only when no monitor
+# has been connected for this long (the core's device_disconnected waits 10 s more).
+LINGER_S = 5.0
 
 
 class Hl7Driver:
@@ -47,8 +50,10 @@ class Hl7Driver:
         host: str,
         port: int,
         clock: Callable[[], float] = time.time,
+        linger_s: float = LINGER_S,
     ) -> None:
         self.decoder = decoder
+        self.linger_s = linger_s
         self.source = source
         self.mode = mode
         self.host, self.tcp_port = host, port
@@ -56,6 +61,7 @@ class Hl7Driver:
         self.detail = ""
         self._clock = clock
         self._connections = 0
+        self._linger: asyncio.Task[None] | None = None
         self.listening = asyncio.Event()  # set once the listener is bound (bound_port known)
         self.bound_port: int | None = None
 
@@ -71,10 +77,14 @@ class Hl7Driver:
             emit(DeviceState(t=self._clock(), source=self.source, state=state, detail=detail))
 
     async def run(self, emit: Emit) -> None:
-        if self.mode == "listen":
-            await self._listen(emit)
-        else:
-            await self._connect(emit)
+        try:
+            if self.mode == "listen":
+                await self._listen(emit)
+            else:
+                await self._connect(emit)
+        finally:
+            if self._linger is not None:
+                self._linger.cancel()
 
     # -- listener ---------------------------------------------------------------------------
     async def _listen(self, emit: Emit) -> None:
@@ -109,8 +119,11 @@ class Hl7Driver:
             writer.close()
             return
         self._connections += 1
+        if self._linger is not None:
+            self._linger.cancel()
+            self._linger = None
         peer = writer.get_extra_info("peername")
-        self._set_state(emit, LinkState.CONNECTED, f"monitor {_peer(peer)}")
+        self._set_state(emit, LinkState.CONNECTED, f"monitor {_host(peer)}")
         try:
             await self._exchange(reader, writer, emit)
         except Exception:  # this connection ends; the listener keeps accepting
@@ -121,7 +134,12 @@ class Hl7Driver:
             with contextlib.suppress(Exception):
                 writer.close()
             if self._connections == 0:
-                self._set_state(emit, LinkState.DISCONNECTED, f"monitor {_peer(peer)} hung up")
+                self._linger = asyncio.create_task(self._gone(emit, f"monitor {_host(peer)}"))
+
+    async def _gone(self, emit: Emit, who: str) -> None:
+        await asyncio.sleep(self.linger_s)
+        if self._connections == 0:
+            self._set_state(emit, LinkState.DISCONNECTED, f"{who} hung up")
 
     # -- client -----------------------------------------------------------------------------
     async def _connect(self, emit: Emit) -> None:
@@ -185,6 +203,10 @@ class Hl7Driver:
                 await writer.drain()
             except (ConnectionError, OSError):
                 return
+
+
+def _host(peer: object) -> str:
+    return str(peer[0]) if isinstance(peer, tuple) and peer else "?"
 
 
 def _peer(peer: object) -> str:

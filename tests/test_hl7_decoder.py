@@ -214,3 +214,25 @@ def test_vigils_own_pcd01_output_reads_back_as_the_same_readings() -> None:
     assert sorted((x.channel, x.value, x.unit) for x in result.readings) == sorted(
         (x.channel, x.value, x.unit) for x in sent
     )
+
+
+def test_a_repeated_nibp_result_is_one_cuff_cycle() -> None:
+    """Monitors repeat the last NIBP in every message: it is passed on once per cycle."""
+    d = Hl7Decoder("mon")
+
+    def message(n: int, obx14: str, sbp: int = 128) -> bytes:
+        return "\r".join([
+            MSH.format(id=f"N{n}"),
+            "OBX|1|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC||97|%|||||F",
+            f"OBX|2|NM|150021^MDC_PRESS_BLD_NONINV_SYS^MDC||{sbp}|mmHg|||||F|||{obx14}",
+            f"OBX|3|NM|150022^MDC_PRESS_BLD_NONINV_DIA^MDC||81|mmHg|||||F|||{obx14}",
+        ]).encode()  # fmt: skip
+
+    def channels(block: bytes) -> list[str]:
+        return [r.channel for r in d.handle(block, T).readings]
+
+    assert channels(message(1, "20260101115000")) == ["spo2", "sbp", "dbp"]
+    assert channels(message(2, "20260101115000")) == ["spo2"]  # the same cycle again
+    assert channels(message(3, "20260101115500")) == ["spo2", "sbp", "dbp"]  # a new cycle
+    assert channels(message(4, "20260101115500", sbp=140)) == ["spo2", "sbp", "dbp"]
+    assert d.nibp_repeats == 1

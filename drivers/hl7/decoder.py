@@ -132,6 +132,9 @@ class Hl7Decoder:
         self.patient: str | None = None  # keyed pseudonym of PID-3, never the id itself
         self._acks = 0
         self._buffer = b""
+        # The NIBP cycle last passed on: monitors repeat the last NIBP in every message.
+        self._last_nibp: tuple[tuple[str, float | None, str | None], ...] = ()
+        self.nibp_repeats = 0  # messages whose NIBP was the cycle already passed on
 
     # -- StreamDecoder: an MLLP byte stream (`vigil decode`); live I/O uses `handle` -------
     def feed(self, data: bytes, t: float) -> list[Reading]:
@@ -238,7 +241,25 @@ class Hl7Decoder:
                     original_unit="kPa" if factor != 1.0 else None,
                 )
             )
-        return readings, problems
+        return self._new_nibp_only(readings), problems
+
+    def _new_nibp_only(self, readings: list[Reading]) -> list[Reading]:
+        """Pass a message's NIBP values on only when they are a new cuff cycle.
+
+        A monitor repeats its last NIBP result in every periodic ORU; passed on each time, one
+        measurement would count as many (a confirmation of bp_severe, a scheduled reading
+        done). A cycle is new when its values or its observation time (OBX-14) differ from
+        the last one passed on. Without OBX-14 an identical new measurement is taken for a
+        repeat: the BP schedule then shows the reading overdue, the safe side."""
+        nibp = [r for r in readings if r.source.endswith(NIBP_SUFFIX)]
+        if not nibp:
+            return readings
+        key = tuple(sorted((str(r.channel), r.value, r.device_time) for r in nibp))
+        if key == self._last_nibp:
+            self.nibp_repeats += 1
+            return [r for r in readings if not r.source.endswith(NIBP_SUFFIX)]
+        self._last_nibp = key
+        return readings
 
     def _target(self, obx: Any) -> tuple[Target | None, str]:
         """The channel an OBX-3 identifier names (config mapping first), and its label."""

@@ -62,3 +62,22 @@ def test_good_hl7_devices_and_their_respiration_sources(tmp_path: Path) -> None:
     # The configured source makes resp_stale possible before any respiration value.
     p = RoomPipeline("A", resp_sources=resp_sources(room.devices))
     assert p._resp_sources == {"A-mon"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--mllp", "localhost:2575"], "--mllp: give connect:HOST:PORT"),
+        (["--mllp", "connect:127.0.0.1:2575", "--pty"], "--pty is a serial simulator option"),
+        (["--mllp", "serve:127.0.0.1:2575", "--device-options", '{"measure_s": 5}'],
+         "unknown device options ['measure_s']"),
+    ],
+)  # fmt: skip
+def test_simulate_hl7_refuses_bad_arguments(args: list[str], message: str) -> None:
+    from typer.testing import CliRunner
+
+    from monitor.cli import app
+
+    result = CliRunner().invoke(app, ["simulate", "--protocol", "hl7", *args])
+    assert result.exit_code == 2
+    assert message in result.output

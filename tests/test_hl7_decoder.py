@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hl7
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from drivers.hl7.decoder import Hl7Decoder, Hl7Result
 from drivers.hl7.sim import oru_r01
@@ -236,3 +238,27 @@ def test_a_repeated_nibp_result_is_one_cuff_cycle() -> None:
     assert channels(message(3, "20260101115500")) == ["spo2", "sbp", "dbp"]  # a new cycle
     assert channels(message(4, "20260101115500", sbp=140)) == ["spo2", "sbp", "dbp"]
     assert d.nibp_repeats == 1
+
+
+VALID = oru_r01(Vitals(), T, "F1", with_bp=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.binary(max_size=400),
+        st.builds(
+            lambda cut, junk: (VALID[:cut] + junk).encode(),
+            st.integers(0, len(VALID)),
+            st.text(alphabet="|^~\\&\r\n0123456789ABCMSHOBX.-", max_size=40),
+        ),
+    )
+)
+def test_the_decoder_never_raises_and_always_answers(block: bytes) -> None:
+    d = Hl7Decoder("mon")
+    result = d.handle(block, T)
+    for reply in result.replies:
+        msa = hl7.parse(reply).segment("MSA")
+        assert str(msa(1)) in ("AA", "AE", "AR", "CA", "CE", "CR")
+    assert result.code == "AA" or result.reason
+    assert all(r.value is None or r.value == r.value for r in result.readings)  # no NaN

@@ -330,7 +330,12 @@ class Hl7Decoder:
         return f"{self.application}-{self._acks}"
 
     def _ack(self, msg: Any, t: float, code: str, problem: _Problem | None) -> str:
-        ack = msg.create_ack(code, message_id=self._next_id(), application=self.application)
+        ack_id = self._next_id()
+        try:
+            ack = msg.create_ack(code, message_id=ack_id, application=self.application)
+        except Exception:  # an MSH too short for the library to echo: answer with our own
+            control = _clean(_text(msg.segment("MSH"), 10))[:64]
+            return self._bare_ack(t, ack_id, code, control, problem)
         ack.segment("MSH").assign_field(_hl7_time(t), 7)  # our time, not the library's clock
         if problem is not None:
             _add_error(ack, problem)
@@ -338,11 +343,16 @@ class Hl7Decoder:
 
     def _bare_reject(self, t: float, reason: str) -> str:
         """An AR when the message has no usable MSH (nothing to echo but our own header)."""
-        template = (
-            f"MSH|^~\\&|{self.application}||||{_hl7_time(t)}||ACK|{self._next_id()}|P|2.5\rMSA|AR|"
-        )
-        ack = hl7.parse(template)
-        _add_error(ack, _Problem("AR", ERR_SEGMENT_SEQUENCE, reason))
+        problem = _Problem("AR", ERR_SEGMENT_SEQUENCE, reason)
+        return self._bare_ack(t, self._next_id(), "AR", "", problem)
+
+    def _bare_ack(
+        self, t: float, ack_id: str, code: str, control: str, problem: _Problem | None
+    ) -> str:
+        header = f"MSH|^~\\&|{self.application}||||{_hl7_time(t)}||ACK|{ack_id}|P|2.5"
+        ack = hl7.parse(f"{header}\rMSA|{code}|{control}\r")
+        if problem is not None:
+            _add_error(ack, problem)
         return str(ack)
 
 

@@ -82,4 +82,16 @@ def test_respiration_tile_shows_values_then_apnea_and_the_detail_plot(
     page.goto(app.url + "/#room/R")
     expect(page.locator("#plot-resp")).to_be_visible(timeout=10_000)
     expect(page.locator("#baseline-view")).to_contain_text("EtCO₂ mmHg")
+    # The clinician can enter an EtCO2 baseline (for etco2_rise) in this room.
+    page.goto(app.url + "/")  # log in as the clinician for the override
+    page.context.close()
+    page = login(
+        browser, app, CLINICIAN, CLINICIAN_PASSWORD, viewport={"width": 1280, "height": 900}
+    )
+    page.goto(app.url + "/#room/R")
+    page.fill("#form-baseline input[name=etco2]", "35")
+    page.click("#form-baseline button[type=submit]")
+    row = page.locator("#baseline-view tr", has_text="EtCO₂ mmHg")
+    # Baseline 35 and etco2_rise's limit 35 + 10 = 45 as the band's top.
+    expect(row).to_have_text("EtCO₂ mmHg3520–45", timeout=10_000)
     shot(page, "hl7-apnea-detail")

@@ -1,6 +1,7 @@
 // Respiration on the dashboard: the tile's RR / EtCO₂ box (APNEA when the monitor flags no
-// breath) and the room detail's respiration plot. Shown only for rooms whose devices report
-// respiration (a capnograph or a multiparameter monitor over HL7). Helpers from vigil.js.
+// breath), the room detail's respiration plot and its EtCO₂ baseline field. Shown only for
+// rooms whose devices report respiration (a capnograph or a multiparameter monitor over HL7).
+// Helpers from vigil.js.
 "use strict";
 
 const RESP_CHANNELS = ["resp_rate", "etco2", "apnea"];
@@ -26,10 +27,13 @@ function renderRespTile(box, room) {
     (b.etco2 != null ? ` · baseline EtCO₂ ${fmt(b.etco2)}` : ""));
 }
 
-function renderRespPlot(canvas, room, t0, t1, marks) {
+function renderRespDetail(room, t0, t1, marks) {
+  const canvas = $("plot-resp");
+  const show = hasResp(room);
+  for (const field of document.querySelectorAll("#form-baseline .resp-only")) field.hidden = !show;
   if (!canvas) return;
-  canvas.hidden = !hasResp(room);
-  if (canvas.hidden) return;
+  canvas.hidden = !show;
+  if (!show) return;
   const tr = trends.get(room.room) || {};
   drawTrend(canvas, {
     title: "Respiration (RR /min ● EtCO₂ mmHg ●)", t0, t1, minSpan: 20, yMin: 0,

@@ -564,7 +564,7 @@ function renderDetail() {
     series: [{ points: tr.sbp || [], color: "#ff8a80", dots: true }, { points: tr.dbp || [], color: "#ffab40", dots: true }, { points: tr.map || [], color: "#e0e0e0", dots: true }],
     baseline: b.sbp ?? undefined, band: limitsFor(room, "sbp"), marks,
   });
-  if (typeof renderRespPlot === "function") renderRespPlot($("plot-resp"), room, t0, now, marks);  // resp.js
+  if (typeof renderRespDetail === "function") renderRespDetail(room, t0, now, marks);  // resp.js
   renderBaseline(room);
   if (typeof renderRecord === "function") renderRecord(room);  // record.js: notes, discharge, sessions
   const hkey = log.length + ":" + (log.length ? log[log.length - 1].t : 0);

@@ -83,8 +83,7 @@ def test_respiration_tile_shows_values_then_apnea_and_the_detail_plot(
     expect(page.locator("#plot-resp")).to_be_visible(timeout=10_000)
     expect(page.locator("#baseline-view")).to_contain_text("EtCO₂ mmHg")
     # The clinician can enter an EtCO2 baseline (for etco2_rise) in this room.
-    page.goto(app.url + "/")  # log in as the clinician for the override
-    page.context.close()
+    page.context.close()  # a clinician overrides baselines
     page = login(
         browser, app, CLINICIAN, CLINICIAN_PASSWORD, viewport={"width": 1280, "height": 900}
     )

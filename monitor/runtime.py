@@ -35,11 +35,12 @@ from monitor.core.models import (
     PhaseEvent,
     Reading,
 )
-from monitor.core.pipeline import RoomPipeline
+from monitor.core.pipeline import PipelineEvent, RoomPipeline
 from monitor.core.schedule import BpRequest
 from monitor.hub import Hub
 from monitor.link_log import LinkLog, RepeatFilter
 from monitor.redact import auditable_settings
+from monitor.restart import Restart
 from monitor.store.influx import InfluxStore
 from monitor.store.journal import Journal
 from monitor.store.recorder import Recorder
@@ -140,26 +141,27 @@ class Vigil:
         )
         self.hub.add_listener(self.recorder.hub_message)
         self.rooms: dict[str, Room] = {
-            rc.id: Room(
-                config=rc,
-                pipeline=RoomPipeline(
-                    rc.id,
-                    escalation_after_s={str(k): v for k, v in settings.escalation_after_s.items()},
-                    policy=settings.rules.to_core(),
-                    cuff_sources=configured_cuffs(rc),
-                ),
-            )
-            for rc in settings.rooms
+            rc.id: Room(config=rc, pipeline=self.new_pipeline(rc)) for rc in settings.rooms
         }
         self._tasks: list[asyncio.Task[None]] = []
         self.started_at: float | None = None
+        self.restart = Restart(self)  # sessions a stopped run left open: monitor/restart.py
         self.notifier = Notifier.for_runtime(self)  # pages phones; alerts/notifier.py
+
+    def new_pipeline(self, rc: RoomConfig) -> RoomPipeline:
+        s = self.settings
+        return RoomPipeline(
+            rc.id,
+            escalation_after_s={str(k): v for k, v in s.escalation_after_s.items()},
+            policy=s.rules.to_core(),
+            cuff_sources=configured_cuffs(rc),
+        )
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
         self.started_at = self.clock()
         self.recorder.config(auditable_settings(self.settings))  # no secrets: monitor/redact.py
-        self.recorder.close_stale_sessions()  # left open by a run that stopped during them
+        self.restart.begin(self.started_at)  # sessions a stopped run left open: resume/close
         self._spawn(self.recorder.run(), "journal-forwarder")
         for room in self.rooms.values():
             for dc in room.config.devices:
@@ -238,6 +240,8 @@ class Vigil:
 
     # -- the room loop ----------------------------------------------------------------------
     async def _consume(self, room: Room) -> None:
+        # A session a stopped run left open is rebuilt first; inputs wait in the queue.
+        self._dispatch(room, await self.restart.resume(room))
         pipeline = room.pipeline
         rid = room.config.id
         while True:
@@ -287,15 +291,18 @@ class Vigil:
                 if waiter is not None and not waiter.done():
                     waiter.set_result("failed: internal error (see the log)")
                 continue
-            for event in events:
-                if isinstance(event, BpRequest):
-                    self._request_bp(room, event)
-                else:
-                    self._publish_event(event)
+            self._dispatch(room, events)
             if isinstance(item, Control):
                 self.recorder.control_after(rid, item, pipeline.snapshot(), outcome)
             if waiter is not None and not waiter.done():  # done: the API gave up waiting
                 waiter.set_result(outcome)
+
+    def _dispatch(self, room: Room, events: list[PipelineEvent]) -> None:
+        for event in events:
+            if isinstance(event, BpRequest):
+                self._request_bp(room, event)
+            else:
+                self._publish_event(event)
 
     def _request_bp(self, room: Room, request: BpRequest) -> None:
         """The BP schedule asks for a reading: start every cuff that accepts a command."""
@@ -403,6 +410,8 @@ class Vigil:
         ok = influx["status"] == "ok" and all(d["state"] == "connected" for d in drivers.values())
         paging = self.notifier.health()
         ok = ok and journal["status"] == "ok" and paging["status"] != "degraded"
+        resume = self.restart.health()
+        ok = ok and resume["status"] == "ok"
         return {
             "status": "ok" if ok else "degraded",
             "demo": self.settings.demo,
@@ -410,5 +419,6 @@ class Vigil:
             "influxdb": influx,
             "journal": journal,
             "paging": paging,
+            "resume": resume,
             "stream_subscribers": self.hub.subscribers,
         }

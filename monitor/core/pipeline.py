@@ -81,6 +81,10 @@ EXTERNAL_TECHNICAL: dict[str, str] = {
     "storage_degraded": "low",
     "journal_failed": "high",
 }
+#: Raised when Vigil comes back after a restart (`resumed` control, monitor/resume.py): it
+#: reports an event (nobody watched for a while), not a lasting state, so acknowledging it
+#: ends it.
+MONITORING_INTERRUPTED = "monitoring_interrupted"
 
 
 class RoomPipeline:
@@ -295,7 +299,10 @@ class RoomPipeline:
 
     def control(self, control: Control) -> list[PipelineEvent]:
         t = control.t
-        out: list[PipelineEvent] = self._timers(t) if t >= self._timer_due else []
+        # `resumed` first says what the time since the last input was (nobody watching),
+        # so the timers must not judge that gap before it is applied.
+        due = t >= self._timer_due and control.event != "resumed"
+        out: list[PipelineEvent] = self._timers(t) if due else []
         self._now = max(self._now, t)
         handler = getattr(self, "_c_" + control.event, None)
         outcome = "ignored: unknown event"
@@ -410,6 +417,8 @@ class RoomPipeline:
             # sent about; arriving late, it must not acknowledge a newer one nobody saw.
             return "ignored: that alarm episode is over", []
         events = self.engine.acknowledge(c.t, condition, c.by)
+        if events and condition == MONITORING_INTERRUPTED:
+            events += self.engine.lower(c.t, condition, reason="taken note of")
         if events:
             return "ok", list(events)
         if current is None:
@@ -436,6 +445,39 @@ class RoomPipeline:
             c.t, condition, kind=_TECH, channel=None, priority=priority, reason=reason
         )
         return "ok", list(events)
+
+    def _c_resumed(self, c: Control) -> tuple[str, list[PipelineEvent]]:
+        """Vigil restarted at `c.t`; this state was rebuilt from the journal's inputs up to
+        the last one before the stop (monitor/resume.py). Nothing was observed in between, so
+        the gap is not judged as stale data or a lost link: each link that was up counts as
+        reconnecting from now, with the grace a new link gets (a driver that does not report
+        back within the delay raises `device_disconnected` as usual). Conditions the stopped
+        process owned (storage, paging) are lowered for the new one to check again (a latched
+        one stays until acknowledged). In a session, `monitoring_interrupted` says how long
+        nobody was watching."""
+        t = c.t
+        for source, state in list(self.devices.items()):
+            if state.state == LinkState.CONNECTED:
+                self.devices[source] = DeviceState(t, source, LinkState.CONNECTING, "restarted")
+                self._down_since[source] = t
+        for source in self._channel_source.values():
+            self._link_up[source] = t
+        out: list[PipelineEvent] = []
+        for condition in EXTERNAL_TECHNICAL:
+            out += self.engine.lower(t, condition, reason="Vigil restarted: checked again")
+        out += self._timers(t)
+        if self.phase not in IN_SESSION:
+            return "ok: no session", out
+        reason = str(c.args.get("reason") or "Vigil restarted")
+        out += self.engine.raise_(
+            t,
+            MONITORING_INTERRUPTED,
+            kind=_TECH,
+            channel=None,
+            priority=Priority.MEDIUM,
+            reason=reason,
+        )
+        return "ok", out
 
     def _c_audio_pause(self, c: Control) -> tuple[str, list[PipelineEvent]]:
         self.engine.audio_pause(c.t, c.by)

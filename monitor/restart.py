@@ -1,0 +1,154 @@
+"""Start-up after a stop: the sessions a previous run left open are resumed or closed.
+
+`begin()` (at start-up) decides for each open session (monitor/resume.py `plan`) and closes
+the ones not resumed. Each resumed room's consumer task first awaits `resume(room)`: the
+room's core is rebuilt from the journal in a worker thread (the event loop keeps serving the
+other rooms, the API and the drivers, whose inputs wait in the room's queue), swapped in, and
+told that Vigil is back (`resumed`: links reconnecting, `monitoring_interrupted` raised). The
+notifier learns of the alarms nobody acknowledged, so paging resumes for them (not for the
+acknowledged ones). `/api/health` says `degraded` while a room is resuming, when a resume
+failed, and while a resumed room's `monitoring_interrupted` is unacknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from monitor.core.models import AlarmState
+from monitor.core.pipeline import MONITORING_INTERRUPTED, PipelineEvent
+from monitor.resume import FAILED, RESUMED, Rebuilt, plan, rebuild, records, resumed_control
+from monitor.store.journal import SessionRow
+
+if TYPE_CHECKING:
+    from monitor.runtime import Room, Vigil
+
+log = logging.getLogger(__name__)
+HOUR_S = 3600.0
+
+
+class Restart:
+    def __init__(self, vigil: Vigil) -> None:
+        self.vigil = vigil
+        self._todo: dict[str, SessionRow] = {}
+        self.rooms: dict[str, dict[str, Any]] = {}  # room → what became of its session
+        self.protection_back_t: float | None = None  # every resumed room evaluating again
+
+    def begin(self, now: float) -> None:
+        """Decide for every session a previous run left open; close those not resumed."""
+        v = self.vigil
+        max_age_s = v.settings.resume_max_age_h * HOUR_S
+        decided = plan(v.recorder.journal.open_sessions(), v.rooms.keys(), now, max_age_s)
+        if decided.close:
+            v.recorder.close_stale_sessions(decided.close)
+        self._todo = dict(decided.resume)
+        for rid, s in self._todo.items():
+            self.rooms[rid] = {"session": s.id, "state": "resuming"}
+        if not self._todo:
+            self.protection_back_t = now
+
+    async def resume(self, room: Room) -> list[PipelineEvent]:
+        """Rebuild the room's core if its session is to be resumed (once: a restarted room
+        task does not replay again); the events of Vigil being back, for the caller to
+        publish like any others."""
+        rid = room.config.id
+        session = self._todo.pop(rid, None)
+        if session is None:
+            return []
+        v = self.vigil
+        status = self.rooms[rid]
+        restarted_t = v.started_at if v.started_at is not None else v.clock()
+        try:
+            rebuilt, last_t = await asyncio.to_thread(self._rebuild, room, session)
+        except Exception as exc:  # a room that cannot be rebuilt starts empty, visibly
+            log.exception("room %s: session %s could not be resumed", rid, session.id)
+            v.recorder.close_stale_sessions([(session, FAILED.format(error=exc))])
+            status.update(state="failed", error=f"{type(exc).__name__}: {exc}")
+            self._settled()
+            return []
+        pipeline = room.pipeline = rebuilt.pipeline
+        gap_s = max(0.0, restarted_t - last_t)
+        # The replayed transitions were published before the stop; the notifier only learns
+        # what is still unacknowledged (as of now, so its first page is not followed at once
+        # by a repeat). A latched (resolved) alarm keeps its repeat clock.
+        for alarm in list(pipeline.active.values()):
+            if alarm.state == AlarmState.RESOLVED:
+                v.notifier.on_event(alarm)
+            elif alarm.state != AlarmState.ACKNOWLEDGED:
+                v.notifier.on_event(replace(alarm, t=restarted_t))
+        control = resumed_control(restarted_t, gap_s)
+        events = pipeline.control(control)
+        payload = {
+            "event": control.event,
+            "args": control.args,
+            "t": control.t,
+            "outcome": pipeline.log[-1]["outcome"],
+            "last_entry_t": last_t,
+            "inputs": rebuilt.inputs,
+            "rebuild_s": round(rebuilt.took_s, 3),
+            "phase": pipeline.phase,
+        }
+        # The audit entry is also the input a later restart replays (monitor/resume.py).
+        v.recorder.audit(RESUMED, control.by, payload, t=control.t, room=rid, session=session.id)
+        status.update(
+            state="resumed",
+            gap_s=round(gap_s, 3),
+            inputs=rebuilt.inputs,
+            rebuild_s=round(rebuilt.took_s, 3),
+            phase=pipeline.phase,
+        )
+        log.warning(
+            "room %s: resumed session %s (phase %s) after %.0f s without monitoring; "
+            "%d journal inputs replayed in %.2f s",
+            rid,
+            session.id,
+            pipeline.phase,
+            gap_s,
+            rebuilt.inputs,
+            rebuilt.took_s,
+        )
+        # Open dashboards got the idle room at connect: the rebuilt one replaces it.
+        v.hub.publish({"type": "room", **v.room_view(room)})
+        self._settled()
+        return events
+
+    def _rebuild(self, room: Room, session: SessionRow) -> tuple[Rebuilt, float]:
+        """In a worker thread: the room's inputs replayed into a fresh pipeline, and the time
+        of the session's last journal entry (the stop)."""
+        journal = self.vigil.recorder.journal
+        rebuilt = rebuild(records(journal, session), self.vigil.new_pipeline(room.config))
+        last = journal.last_entry_t(session.room, session.id, session.started)
+        last_t = max(rebuilt.last_t, last if last is not None else -math.inf, session.started)
+        return rebuilt, last_t
+
+    def _settled(self) -> None:
+        if self._todo or self.protection_back_t is not None:
+            return
+        v = self.vigil
+        self.protection_back_t = v.clock()
+        started = v.started_at if v.started_at is not None else self.protection_back_t
+        log.warning(
+            "protection back: %d room(s) resumed, alarms evaluated again %.2f s after start-up",
+            sum(1 for s in self.rooms.values() if s["state"] == "resumed"),
+            self.protection_back_t - started,
+        )
+
+    def health(self) -> dict[str, Any]:
+        """The rooms resumed (or not) at start-up; `ok` False while that needs attention."""
+        rooms = {}
+        for rid, status in self.rooms.items():
+            room = self.vigil.rooms.get(rid)
+            alarm = room.pipeline.active.get(MONITORING_INTERRUPTED) if room else None
+            unacked = alarm is not None and alarm.state != AlarmState.ACKNOWLEDGED
+            rooms[rid] = {**status, "interruption_unacknowledged": unacked}
+        ok = all(
+            s["state"] == "resumed" and not s["interruption_unacknowledged"] for s in rooms.values()
+        )
+        return {
+            "status": "ok" if ok else "resuming" if self._todo else "attention",
+            "rooms": rooms,
+            "protection_back_t": self.protection_back_t,
+        }

@@ -18,7 +18,7 @@ import math
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from monitor.core.models import AlarmState
+from monitor.core.models import AlarmEvent, AlarmState
 from monitor.core.pipeline import MONITORING_INTERRUPTED, PipelineEvent
 from monitor.resume import FAILED, RESUMED, Rebuilt, plan, rebuild, records, resumed_control
 from monitor.store.journal import SessionRow
@@ -71,16 +71,18 @@ class Restart:
             return []
         pipeline = room.pipeline = rebuilt.pipeline
         gap_s = max(0.0, restarted_t - last_t)
-        # The replayed transitions were published before the stop; the notifier only learns
-        # what is still unacknowledged (as of now, so its first page is not followed at once
-        # by a repeat). A latched (resolved) alarm keeps its repeat clock.
-        for alarm in list(pipeline.active.values()):
-            if alarm.state == AlarmState.RESOLVED:
-                v.notifier.on_event(alarm)
-            elif alarm.state != AlarmState.ACKNOWLEDGED:
-                v.notifier.on_event(replace(alarm, t=restarted_t))
         control = resumed_control(restarted_t, gap_s)
         events = pipeline.control(control)
+        # The replayed transitions were published before the stop; the notifier learns what
+        # is still unacknowledged (the caller publishes what `resumed` changed): an active
+        # one as of now, so its page is not followed at once by a repeat; a latched
+        # (resolved) one keeps its repeat clock, so a repeat due in the gap goes out now.
+        changed = {e.condition for e in events if isinstance(e, AlarmEvent)}
+        for alarm in list(pipeline.active.values()):
+            if alarm.condition in changed or alarm.state == AlarmState.ACKNOWLEDGED:
+                continue
+            late = alarm.state == AlarmState.RESOLVED
+            v.notifier.on_event(alarm if late else replace(alarm, t=restarted_t))
         payload = {
             "event": control.event,
             "args": control.args,

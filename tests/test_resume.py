@@ -171,6 +171,15 @@ def test_resumed_treats_the_gap_as_unwatched_and_links_get_their_grace(
     assert transitions(acked)[-1] == (restart_t + 30, MONITORING_INTERRUPTED, "cleared")
     assert MONITORING_INTERRUPTED not in back.active
 
+    # A second restart replays the first one's `resumed` entry (as monitor/restart.py
+    # writes it), so the interruption it raised is rebuilt too, with its onset.
+    ctrl = resumed_control(restart_t, 60.0)
+    payload = {"event": ctrl.event, "args": ctrl.args, "t": ctrl.t, "outcome": "ok"}
+    recorder.audit("resumed", ctrl.by, payload, t=ctrl.t, room=ROOM, session=session.id)
+    assert recorder.sync()
+    twice = rebuild(records(recorder.journal, session), RoomPipeline(ROOM)).pipeline
+    assert twice.active[MONITORING_INTERRUPTED].since == restart_t
+
     # A device that does not come back raises its alarm after the usual delay.
     silent = rebuild(recs, RoomPipeline(ROOM)).pipeline
     silent.control(resumed_control(restart_t, 60.0))

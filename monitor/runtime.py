@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alerts.notifier import Notifier
-from drivers.ble.demo import create_ble_device, create_simulated_ble_device
 from drivers.ble.driver import BleDriver
 from drivers.registry import build_serial_driver, protocol_info
 from drivers.serial_port import SerialDriver
@@ -220,6 +219,10 @@ class Vigil:
         self._spawn(driver.run(room.queue.put_nowait), f"driver-{dc.id}")
 
     def _start_ble_device(self, room: Room, dc: DeviceConfig) -> None:
+        # Imported here: bumble takes about a third of start-up's imports, and a restart
+        # without BLE devices should get its alarms back sooner (monitor/restart.py).
+        from drivers.ble.demo import create_ble_device, create_simulated_ble_device
+
         driver: BleDriver
         if dc.simulate is not None:
             # A bumble GATT server on an in-process link, read by the same BleDriver that

@@ -20,10 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, expect
 
 from tests.conftest import Influxd, VigilProcess
 from tests.receivers import HttpReceiver
 from tests.test_alerts_e2e import wait_for
+from tests.test_dashboard_browser import NURSE, NURSE_PASSWORD, browser, close_pages
+
+__all__ = ["browser", "close_pages"]  # fixtures shared with the dashboard tests
 
 pytestmark = pytest.mark.slow
 
@@ -74,14 +78,14 @@ def pages(http: HttpReceiver, since: float) -> list[str]:
     return [str(r.body.get("title", "")) for r in http.to("/nurse") if r.t >= since]
 
 
-def test_sigkill_mid_session_resumes_it(influxd: Influxd, tmp_path: Path) -> None:
+def test_sigkill_mid_session_resumes_it(influxd: Influxd, tmp_path: Path, browser: Browser) -> None:
     http = HttpReceiver()
     cfg = tmp_path / "vigil.toml"
     cfg.write_text(config(influxd.url, http.port, "desaturation"))
     app = VigilProcess(cfg, tmp_path)
     try:
         clinician = {"Authorization": f"Bearer {app.user_token('dr_k', 'clinician')}"}
-        nurse = {"Authorization": f"Bearer {app.user_token('nurse_a', 'nurse')}"}
+        nurse = {"Authorization": f"Bearer {app.user_token(NURSE, 'nurse', NURSE_PASSWORD)}"}
         with app.client(token="") as c:
             for event, args in (("session_start", {"pseudonym": "K-9"}), ("baseline", BASELINE)):
                 r = c.post(
@@ -132,11 +136,20 @@ def test_sigkill_mid_session_resumes_it(influxd: Influxd, tmp_path: Path) -> Non
             10,
         )
         after_pages = pages(http, spawned)
-        r = again.post(
-            "/api/rooms/A/events",
-            json={"event": "ack", "args": {"condition": "monitoring_interrupted"}},
+        # On the dashboard: the technical banner says why; a nurse acknowledges it there.
+        page = browser.new_context().new_page()
+        page.goto(again.url + "/login")
+        page.fill("#username", NURSE)
+        page.fill("#password", NURSE_PASSWORD)
+        page.click("#login-button")
+        expect(page.locator("#tech")).to_contain_text(
+            "Room A: monitoring interrupted (Vigil was not monitoring for", timeout=10_000
         )
-        assert r.json().get("outcome") == "ok", r.text
+        item = page.locator(
+            'section.room[data-room="A"] li.alarm[data-condition="monitoring_interrupted"]'
+        )
+        item.get_by_role("button", name="✔ Acknowledge").click()
+        expect(item).to_have_count(0, timeout=5_000)
         assert "monitoring_interrupted" not in alarms(again)
         acknowledged = again.get("/api/health").json()["resume"]
     finally:
@@ -165,7 +178,7 @@ def test_sigkill_mid_session_resumes_it(influxd: Influxd, tmp_path: Path) -> Non
     )
     assert (now["device_disconnected"]["state"], now["device_disconnected"]["by"]) == (
         "acknowledged",
-        "nurse_a",
+        NURSE,
     )
     interrupted = now["monitoring_interrupted"]
     assert (interrupted["state"], interrupted["priority"]) == ("active", "medium")

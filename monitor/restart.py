@@ -15,7 +15,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
+import time
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from monitor.core.models import AlarmEvent, AlarmState
@@ -30,12 +33,25 @@ log = logging.getLogger(__name__)
 HOUR_S = 3600.0
 
 
+def process_started_at(pid: int | str = "self") -> float | None:
+    """When a process started (Unix time, to the clock tick), from Linux's /proc: the
+    moment the time to protection counts from. None where /proc cannot say."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        ticks = int(stat.rsplit(")", 1)[1].split()[19])  # field 22: start, ticks since boot
+        since_boot = time.clock_gettime(time.CLOCK_BOOTTIME)
+        return time.time() - (since_boot - ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
 class Restart:
     def __init__(self, vigil: Vigil) -> None:
         self.vigil = vigil
         self._todo: dict[str, SessionRow] = {}
         self.rooms: dict[str, dict[str, Any]] = {}  # room → what became of its session
         self.protection_back_t: float | None = None  # every resumed room evaluating again
+        self.process_started_t = process_started_at()
 
     def begin(self, now: float) -> None:
         """Decide for every session a previous run left open; close those not resumed."""
@@ -131,9 +147,10 @@ class Restart:
             return
         v = self.vigil
         self.protection_back_t = v.clock()
-        started = v.started_at if v.started_at is not None else self.protection_back_t
+        started = self.process_started_t or v.started_at or self.protection_back_t
         log.warning(
-            "protection back: %d room(s) resumed, alarms evaluated again %.2f s after start-up",
+            "protection back: %d room(s) resumed, alarms evaluated again %.2f s after the "
+            "process started",
             sum(1 for s in self.rooms.values() if s["state"] == "resumed"),
             self.protection_back_t - started,
         )
@@ -153,4 +170,9 @@ class Restart:
             "status": "ok" if ok else "resuming" if self._todo else "attention",
             "rooms": rooms,
             "protection_back_t": self.protection_back_t,
+            "protection_back_s": (
+                None
+                if self.protection_back_t is None or self.process_started_t is None
+                else round(self.protection_back_t - self.process_started_t, 3)
+            ),
         }

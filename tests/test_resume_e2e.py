@@ -13,7 +13,6 @@ the time from process start to protection back (rooms resumed, alarms evaluated)
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, expect
 
+from monitor.restart import process_started_at
 from tests.conftest import Influxd, VigilProcess
 from tests.receivers import HttpReceiver
 from tests.test_alerts_e2e import wait_for
@@ -125,7 +125,9 @@ def test_sigkill_mid_session_resumes_it(influxd: Influxd, tmp_path: Path, browse
             lambda: (h := again.get("/api/health").json())["resume"]["protection_back_t"] and h,
             30,
         )
-        protection_s = health["resume"]["protection_back_t"] - process_start(again.proc.pid)
+        started = process_started_at(again.proc.pid)
+        assert started is not None
+        protection_s = health["resume"]["protection_back_t"] - started
         print(f"protection back {protection_s:.2f} s after process start")
         room = again.get("/api/rooms/A").json()
         now = alarms(again)
@@ -164,6 +166,8 @@ def test_sigkill_mid_session_resumes_it(influxd: Influxd, tmp_path: Path, browse
     assert health["resume"]["rooms"]["A"]["state"] == "resumed"
     assert health["resume"]["rooms"]["A"]["session"] == session["id"]
     assert protection_s < PROTECTION_BACK_S
+    # Vigil measures the same moment itself (its own /proc entry, read at start).
+    assert health["resume"]["protection_back_s"] == pytest.approx(protection_s, abs=0.05)
     # Same session, phase, dose, baseline and who confirmed it.
     assert [s["id"] for s in listed] == [session["id"]] and listed[0]["ended"] is None
     for key in ("phase", "dose_t", "baseline", "baseline_status"):
@@ -198,18 +202,6 @@ def test_sigkill_mid_session_resumes_it(influxd: Influxd, tmp_path: Path, browse
         ).fetchone()[0]
     assert [sid for sid, _ in resumed] == [session["id"]]
     assert onsets == 1
-
-
-def process_start(pid: int) -> float:
-    """When the process started (Unix time), from /proc: field 22 of its stat, in clock
-    ticks since boot."""
-    ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
-    btime = next(
-        int(line.split()[1])
-        for line in Path("/proc/stat").read_text().splitlines()
-        if line.startswith("btime ")
-    )
-    return btime + ticks / os.sysconf("SC_CLK_TCK")
 
 
 def before_alarm(view: dict[str, Any], condition: str) -> dict[str, Any]:

@@ -37,6 +37,10 @@ FAILED = "it could not be resumed: {error}"
 # previous restart's `resumed` (so a second restart rebuilds the first one's gap too).
 _INPUT_KINDS = ("control", RESUMED)
 _ORDER = {"device": 0, "control": 1, "reading": 2}  # on a tie: links, then people, then data
+# Inputs this long before the session started are replayed too (not before the room's
+# previous session ended): an alarm raised while the patient was being connected, latched
+# and not yet acknowledged when the session started, must survive a restart as well.
+LEAD_S = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,18 +81,24 @@ def plan(
     return ResumePlan(resume, close)
 
 
-def records(journal: Journal, session: SessionRow) -> list[Record]:
-    """The session's inputs in time order, as `vigil replay` takes them: each source's link
-    state when the session began, then its readings, device states and controls (with the
-    pseudonym, unlike an exported recording). Blocking: reads the journal."""
-    room, t0 = session.room, session.started
+def records(journal: Journal, session: SessionRow, lead_s: float = LEAD_S) -> list[Record]:
+    """The session's inputs in time order, as `vigil replay` takes them, from `lead_s`
+    before its start (or its room's previous session's end): each source's link state
+    then, the readings, device states and controls (with the pseudonym, unlike an exported
+    recording). Blocking: reads the journal."""
+    room = session.room
+    t0 = session.started - lead_s
+    for earlier in journal.sessions(room, t1=session.started):
+        if earlier.id != session.id and earlier.ended is not None:
+            t0 = max(t0, earlier.ended)
     timed: list[tuple[float, int, Reading | Control | DeviceState]] = []
     for d in journal.device_states_before(room, t0):
-        # At the session's start: replay ticks from an older time would only cost time.
+        # As of the first input: replay ticks from an older time would only cost time.
         timed.append((t0, -1, replace(_device(d), t=t0)))
     for p in journal.points(room, t0, math.inf, ["device"]):
         timed.append((p.t, _ORDER["device"], _device(p.payload)))
-    for e in journal.audit_entries(session=session.id, kinds=_INPUT_KINDS):
+    before = journal.room_controls(room, t0, session.started)
+    for e in before + journal.audit_entries(session=session.id, kinds=_INPUT_KINDS):
         event = e.payload.get("event")
         if not event or str(e.payload.get("outcome", "ok")).startswith("failed"):
             continue  # a control the core failed on live would fail here too

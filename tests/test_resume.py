@@ -187,6 +187,46 @@ def test_resumed_treats_the_gap_as_unwatched_and_links_get_their_grace(
     assert [(t - restart_t, c, st) for t, c, st in transitions(quiet)] == [
         (10.0, "device_disconnected", "active")
     ]
+    # One that comes back but sends nothing raises the stale alarms after the usual delay.
+    mute = rebuild(recs, RoomPipeline(ROOM)).pipeline
+    mute.control(resumed_control(restart_t, 60.0))
+    mute.device_state(DeviceState(restart_t + 2, "ox", LinkState.CONNECTED))
+    mute.device_state(DeviceState(restart_t + 2, "cuff", LinkState.CONNECTED))
+    hushed = [e for s in range(3, 15) for e in mute.tick(restart_t + s)]
+    assert [(t - restart_t, c, st) for t, c, st in transitions(hushed)] == [
+        (12.0, "spo2_stale", "active"),
+        (12.0, "pulse_rate_stale", "active"),
+    ]
+
+
+def test_an_alarm_latched_while_the_patient_was_connected_survives_too(
+    recorder: Recorder,
+) -> None:
+    """Two dips before the session: the first acknowledged then, the second still latched
+    when the session starts; both as they were after the rebuild."""
+    live = LiveRoom(recorder)
+    live.put(DeviceState(T - 400, "ox", LinkState.CONNECTED))
+    for s in range(-399, 31):
+        t = T + s
+        dip = -300 <= s < -285 or -100 <= s < -85
+        live.put(spo2(t, 80 if dip else 97))
+        live.put(pr(t, 72))
+        if s == -200:
+            live.put(Control(t + 0.2, "ack", {"condition": "spo2_severe"}, "nurse_a"))
+        if s == 0:
+            live.put(Control(t + 0.2, "session_start", {}, "dr_k"))
+        live.put(t + 0.5)
+    assert recorder.sync()
+    [session] = recorder.journal.open_sessions()
+    latched = live.pipeline.active["spo2_severe"]
+    assert latched.state.value == "resolved" and T - 100 < latched.since < T - 85
+
+    rebuilt = rebuild(records(recorder.journal, session), RoomPipeline(ROOM)).pipeline
+
+    assert state(rebuilt) == state(live.pipeline)
+    # The first episode (acknowledged before the session) is over in the rebuilt core too.
+    episodes = [(e.state.value, e.by) for e in rebuilt.history if e.condition == "spo2_severe"]
+    assert ("cleared", "nurse_a") in episodes
 
 
 def row(sid: str, room: str, started: float) -> SessionRow:

@@ -845,6 +845,17 @@ class Journal:
             cur.row_factory = None  # plain tuples
             return cur.execute(sql, (room, t0, t1)).fetchall()
 
+    def room_controls(self, room: str, t0: float, t1: float) -> list[AuditEntry]:
+        """A room's `control` entries in [t0, t1) outside any session (before a session
+        starts: acknowledgements of alarms raised while the patient was connected)."""
+        self._barrier()
+        sql = (
+            "SELECT * FROM audit WHERE kind = 'control' AND room = ? AND session IS NULL "
+            "AND t >= ? AND t < ? ORDER BY id"
+        )
+        with self._reader() as db:
+            return [self._entry(r) for r in db.execute(sql, (room, t0, t1))]
+
     def device_states_before(self, room: str, t: float) -> list[dict[str, Any]]:
         """Each of a room's device sources' last recorded link state before `t` (payloads of
         `device` points): how the links stood when a session began (for resuming it)."""

@@ -21,9 +21,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from drivers.ble.driver import BleDriver
+from drivers.serial_port import SerialDriver
 from monitor.core.models import AlarmEvent, AlarmState
 from monitor.core.pipeline import MONITORING_INTERRUPTED, PipelineEvent
-from monitor.resume import FAILED, RESUMED, Rebuilt, plan, rebuild, records, resumed_control
+from monitor.core.session import IN_SESSION
+from monitor.resume import ENDED, FAILED, RESUMED, Rebuilt, plan, rebuild, records, resumed_control
 from monitor.store.journal import SessionRow
 
 if TYPE_CHECKING:
@@ -31,6 +34,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 HOUR_S = 3600.0
+
+
+def _link_sources(driver: SerialDriver | BleDriver) -> list[str]:
+    """The sources a driver reports link states for (a BLE device may feed two)."""
+    return list(driver.sources) if isinstance(driver, BleDriver) else [driver.source]
 
 
 def process_started_at(pid: int | str = "self") -> float | None:
@@ -87,7 +95,8 @@ class Restart:
             return []
         pipeline = room.pipeline = rebuilt.pipeline
         gap_s = max(0.0, restarted_t - last_t)
-        control = resumed_control(restarted_t, gap_s)
+        sources = [s for dev in room.devices for s in _link_sources(dev.driver)]
+        control = resumed_control(restarted_t, gap_s, sources)
         events = pipeline.control(control)
         # The replayed transitions were published before the stop; the notifier learns what
         # is still unacknowledged (the caller publishes what `resumed` changed): an active
@@ -111,8 +120,12 @@ class Restart:
         }
         # The audit entry is also the input a later restart replays (monitor/resume.py).
         v.recorder.audit(RESUMED, control.by, payload, t=control.t, room=rid, session=session.id)
+        if pipeline.phase not in IN_SESSION:
+            # The core's record ends the session (its end was journaled, the session row's
+            # update was lost with the last commit window): the journal follows the core.
+            v.recorder.close_stale_sessions([(session, ENDED)])
         status.update(
-            state="resumed",
+            state="resumed" if pipeline.phase in IN_SESSION else "closed",
             gap_s=round(gap_s, 3),
             inputs=rebuilt.inputs,
             rebuild_s=round(rebuilt.took_s, 3),
@@ -164,7 +177,8 @@ class Restart:
             unacked = alarm is not None and alarm.state != AlarmState.ACKNOWLEDGED
             rooms[rid] = {**status, "interruption_unacknowledged": unacked}
         ok = all(
-            s["state"] == "resumed" and not s["interruption_unacknowledged"] for s in rooms.values()
+            s["state"] in ("resumed", "closed") and not s["interruption_unacknowledged"]
+            for s in rooms.values()
         )
         return {
             "status": "ok" if ok else "resuming" if self._todo else "attention",

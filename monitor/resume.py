@@ -33,6 +33,7 @@ TOO_OLD = "older than resume_max_age_h at the restart"
 NOT_CONFIGURED = "its room is no longer configured"
 SUPERSEDED = "a later session of its room was open"
 FAILED = "it could not be resumed: {error}"
+ENDED = "its inputs end it (the session's end was not written before the stop)"
 # Audit entries that are inputs to the core: a staff (or storage, notifier) control, and a
 # previous restart's `resumed` (so a second restart rebuilds the first one's gap too).
 _INPUT_KINDS = ("control", RESUMED)
@@ -139,7 +140,11 @@ def rebuild(
     return Rebuilt(pipeline, len(recs), last_t, clock() - t_start)
 
 
-def resumed_control(t: float, gap_s: float) -> Control:
-    """The control that tells the rebuilt core Vigil is back at `t` after `gap_s`."""
+def resumed_control(t: float, gap_s: float, sources: Sequence[str] | None = None) -> Control:
+    """The control that tells the rebuilt core Vigil is back at `t` after `gap_s`, with the
+    device link sources the restarted run has (when known)."""
     reason = f"Vigil was not monitoring for {gap_s:.0f} s (restarted); check the patient"
-    return Control(t, RESUMED, {"gap_s": round(gap_s, 3), "reason": reason}, "vigil")
+    args: dict[str, object] = {"gap_s": round(gap_s, 3), "reason": reason}
+    if sources is not None:
+        args["sources"] = sorted(sources)
+    return Control(t, RESUMED, args, "vigil")

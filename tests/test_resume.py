@@ -16,6 +16,8 @@ from monitor.core.models import AlarmEvent, Control, DeviceState, LinkState, Rea
 from monitor.core.pipeline import MONITORING_INTERRUPTED, RoomPipeline
 from monitor.core.schedule import BpRequest
 from monitor.resume import (
+    ENDED,
+    FAILED,
     NOT_CONFIGURED,
     SUPERSEDED,
     TOO_OLD,
@@ -199,6 +201,24 @@ def test_resumed_treats_the_gap_as_unwatched_and_links_get_their_grace(
     ]
 
 
+def test_a_link_no_longer_configured_is_forgotten_at_the_restart(recorder: Recorder) -> None:
+    """The oximeter was renamed during the stop (IT swapped it): its old link must not
+    raise `device_disconnected` for ever; the cuff, still configured, keeps its grace."""
+    _, session = crashed_session(recorder)
+    restart_t = T + 460
+    back = rebuild(records(recorder.journal, session), RoomPipeline(ROOM)).pipeline
+    back.control(resumed_control(restart_t, 60.0, ["cuff", "ox-2"]))
+    assert sorted(back.devices) == ["cuff"]
+    back.device_state(DeviceState(restart_t + 1, "ox-2", LinkState.CONNECTED))
+    back.device_state(DeviceState(restart_t + 1, "cuff", LinkState.CONNECTED))
+    later = []
+    for s in range(2, 30):
+        later += back.feed(spo2(restart_t + s, 97, source="ox-2"))
+        later += back.feed(pr(restart_t + s, 72, source="ox-2"))
+        later += back.tick(restart_t + s + 0.5)
+    assert "device_disconnected" not in {c for _, c, _ in transitions(later)}
+
+
 def test_an_alarm_latched_while_the_patient_was_connected_survives_too(
     recorder: Recorder,
 ) -> None:
@@ -281,3 +301,51 @@ def test_a_two_hour_session_is_rebuilt_in_well_under_a_second_or_two(recorder: R
     assert len(recs) == 2 + 14_400 + 72
     assert rebuilt.pipeline.phase == "recovery" and rebuilt.pipeline.dose_t == T + 300.5
     assert took < 10  # measured about 0.5 s here; generous for a loaded CI machine
+
+
+async def test_start_up_resumes_closes_or_fails_each_room_visibly(recorder: Recorder) -> None:
+    """The runtime's side (monitor/restart.py) on a real journal: room A resumes; room B's
+    inputs end its session (the row's end was lost), so it is closed; room C's journal
+    cannot be read back, so its session is closed with why and health says so."""
+    from monitor.config import Settings
+    from monitor.runtime import Vigil
+
+    _, session_a = crashed_session(recorder)
+    journal = recorder.journal
+    for room, events in (("B", ["session_start", "session_end"]), ("C", ["session_start"])):
+        sid = journal.start_session(room, T + 5, "", "dr_k")
+        for k, event in enumerate(events):
+            payload = {"event": event, "args": {}, "t": T + 5 + k, "outcome": "ok"}
+            journal.audit("control", "dr_k", payload, t=T + 5 + k, room=room, session=sid)
+    broken = {"source": "C-ox", "state": "exploded", "t": T + 8}
+    journal.append("device", "C", T + 8, "device,room=C state=0", broken)
+    assert recorder.sync()
+    path = journal.path
+    recorder.close()
+
+    restart_t = T + 460
+    settings = Settings(journal_path=path, rooms=[{"id": r} for r in "ABC"])
+    vigil = Vigil(settings, clock=lambda: restart_t)
+    try:
+        vigil.started_at = restart_t
+        vigil.restart.begin(restart_t)
+        assert vigil.health()["resume"]["status"] == "resuming"
+        events = {r: await vigil.restart.resume(vigil.rooms[r]) for r in "ABC"}
+        health = vigil.health()["resume"]
+        assert await vigil.restart.resume(vigil.rooms["A"]) == []  # once only
+        assert vigil.recorder.sync()
+        open_ids = [s.id for s in vigil.recorder.journal.open_sessions()]
+        closed = vigil.recorder.journal.audit_entries(kinds=["session_closed"])
+    finally:
+        vigil.recorder.close()
+    assert transitions(events["A"]) == [(restart_t, MONITORING_INTERRUPTED, "active")]
+    assert events["B"] == [] and events["C"] == []
+    rooms = health["rooms"]
+    assert (rooms["A"]["state"], rooms["A"]["gap_s"]) == ("resumed", 60.0)
+    assert rooms["A"]["interruption_unacknowledged"] is True
+    assert rooms["B"]["state"] == "closed"
+    assert rooms["C"]["state"] == "failed" and "exploded" in rooms["C"]["error"]
+    assert health["status"] == "attention" and health["protection_back_t"] == restart_t
+    assert open_ids == [session_a.id]
+    why = {e.room: e.payload["why"] for e in closed}
+    assert why["B"] == ENDED and why["C"].startswith(FAILED.format(error="'exploded'"))

@@ -454,10 +454,16 @@ class RoomPipeline:
         back within the delay raises `device_disconnected` as usual). Conditions the stopped
         process owned (storage, paging) are lowered for the new one to check again (a latched
         one stays until acknowledged). In a session, `monitoring_interrupted` says how long
-        nobody was watching."""
+        nobody was watching. `sources` (optional): the device links the restarted run has; a
+        link no longer configured is forgotten."""
         t = c.t
+        configured = c.args.get("sources")  # the links the restarted run has (config changes)
         for source, state in list(self.devices.items()):
-            if state.state == LinkState.CONNECTED:
+            if isinstance(configured, list) and source not in configured:
+                # Gone from the config: no alarm can be about a link nobody will report.
+                del self.devices[source]
+                self._down_since.pop(source, None)
+            elif state.state == LinkState.CONNECTED:
                 self.devices[source] = DeviceState(t, source, LinkState.CONNECTING, "restarted")
                 self._down_since[source] = t
         for source in self._channel_source.values():

@@ -62,7 +62,7 @@ name = "Room A"
 [[rooms.devices]]
 id = "A-ox"
 protocol = "masimo-ascii"
-simulate = {{ scenario = "{scenario}", interval_s = 0.5, options = {{ desat_start_s = 7, desat_duration_s = 8, nadir = 82 }} }}
+simulate = {{ scenario = "{scenario}", interval_s = 0.5, options = {{ desat_start_s = 3, desat_duration_s = 8, nadir = 82 }} }}
 [[rooms.devices]]
 id = "A-spare"
 protocol = "masimo-ascii"

@@ -56,7 +56,8 @@ def process_started_at(pid: int | str = "self") -> float | None:
 class Restart:
     def __init__(self, vigil: Vigil) -> None:
         self.vigil = vigil
-        self._todo: dict[str, SessionRow] = {}
+        self._todo: dict[str, SessionRow] = {}  # taken by each room's task when it starts
+        self._resuming: set[str] = set()  # until its room is resumed (or failed)
         self.rooms: dict[str, dict[str, Any]] = {}  # room → what became of its session
         self.protection_back_t: float | None = None  # every resumed room evaluating again
         self.process_started_t = process_started_at()
@@ -69,6 +70,7 @@ class Restart:
         if decided.close:
             v.recorder.close_stale_sessions(decided.close)
         self._todo = dict(decided.resume)
+        self._resuming = set(self._todo)
         for rid, s in self._todo.items():
             self.rooms[rid] = {"session": s.id, "state": "resuming"}
         if not self._todo:
@@ -91,7 +93,7 @@ class Restart:
             log.exception("room %s: session %s could not be resumed", rid, session.id)
             v.recorder.close_stale_sessions([(session, FAILED.format(error=exc))])
             status.update(state="failed", error=f"{type(exc).__name__}: {exc}")
-            self._settled()
+            self._settled(rid)
             return []
         pipeline = room.pipeline = rebuilt.pipeline
         gap_s = max(0.0, restarted_t - last_t)
@@ -143,7 +145,7 @@ class Restart:
         )
         # Open dashboards got the idle room at connect: the rebuilt one replaces it.
         v.hub.publish({"type": "room", **v.room_view(room)})
-        self._settled()
+        self._settled(rid)
         return events
 
     def _rebuild(self, room: Room, session: SessionRow) -> tuple[Rebuilt, float]:
@@ -155,8 +157,9 @@ class Restart:
         last_t = max(rebuilt.last_t, last if last is not None else -math.inf, session.started)
         return rebuilt, last_t
 
-    def _settled(self) -> None:
-        if self._todo or self.protection_back_t is not None:
+    def _settled(self, rid: str) -> None:
+        self._resuming.discard(rid)
+        if self._resuming or self.protection_back_t is not None:
             return
         v = self.vigil
         self.protection_back_t = v.clock()
@@ -181,7 +184,7 @@ class Restart:
             for s in rooms.values()
         )
         return {
-            "status": "ok" if ok else "resuming" if self._todo else "attention",
+            "status": "ok" if ok else "resuming" if self._resuming else "attention",
             "rooms": rooms,
             "protection_back_t": self.protection_back_t,
             "protection_back_s": (

@@ -5,6 +5,7 @@ as "nobody watching", not as stale data or lost links."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -303,7 +304,9 @@ def test_a_two_hour_session_is_rebuilt_in_well_under_a_second_or_two(recorder: R
     assert took < 10  # measured about 0.5 s here; generous for a loaded CI machine
 
 
-async def test_start_up_resumes_closes_or_fails_each_room_visibly(recorder: Recorder) -> None:
+async def test_start_up_resumes_closes_or_fails_each_room_visibly(
+    recorder: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
     """The runtime's side (monitor/restart.py) on a real journal: room A resumes; room B's
     inputs end its session (the row's end was lost), so it is closed; room C's journal
     cannot be read back, so its session is closed with why and health says so."""
@@ -330,7 +333,12 @@ async def test_start_up_resumes_closes_or_fails_each_room_visibly(recorder: Reco
         vigil.started_at = restart_t
         vigil.restart.begin(restart_t)
         assert vigil.health()["resume"]["status"] == "resuming"
-        events = {r: await vigil.restart.resume(vigil.rooms[r]) for r in "ABC"}
+        events = {"A": await vigil.restart.resume(vigil.rooms["A"])}
+        # Protection is back once every room is: B and C still wait.
+        assert vigil.health()["resume"]["status"] == "resuming"
+        assert vigil.restart.protection_back_t is None
+        both = await asyncio.gather(*(vigil.restart.resume(vigil.rooms[r]) for r in "BC"))
+        events |= dict(zip("BC", both, strict=True))
         health = vigil.health()["resume"]
         assert await vigil.restart.resume(vigil.rooms["A"]) == []  # once only
         assert vigil.recorder.sync()
@@ -347,5 +355,7 @@ async def test_start_up_resumes_closes_or_fails_each_room_visibly(recorder: Reco
     assert rooms["C"]["state"] == "failed" and "exploded" in rooms["C"]["error"]
     assert health["status"] == "attention" and health["protection_back_t"] == restart_t
     assert open_ids == [session_a.id]
+    said = [r.getMessage() for r in caplog.records if r.name == "monitor.restart"]
+    assert said[-1].startswith("protection back: 1 room(s) resumed"), said
     why = {e.room: e.payload["why"] for e in closed}
     assert why["B"] == ENDED and why["C"].startswith(FAILED.format(error="'exploded'"))

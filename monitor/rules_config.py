@@ -48,6 +48,7 @@ TECHNICAL_CONDITIONS = frozenset(
         "storage_degraded",
         "journal_failed",
         "monitoring_interrupted",
+        "hl7_out_down",
     }
 )
 _CONDITION_ID = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -36,6 +36,7 @@ from monitor.core.models import (
 )
 from monitor.core.pipeline import PipelineEvent, RoomPipeline
 from monitor.core.schedule import BpRequest
+from monitor.hl7out.sender import Pcd01Sender
 from monitor.hub import Hub
 from monitor.link_log import LinkLog, RepeatFilter
 from monitor.redact import auditable_settings
@@ -142,6 +143,12 @@ class Vigil:
         self.rooms: dict[str, Room] = {
             rc.id: Room(config=rc, pipeline=self.new_pipeline(rc)) for rc in settings.rooms
         }
+        # IHE PCD-01 out: reads the journal after its own cursor (monitor/hl7out/sender.py).
+        self.hl7_out = (
+            Pcd01Sender(journal, settings.hl7_out, on_alarm=self._storage_alarm, clock=clock)
+            if settings.hl7_out.enabled
+            else None
+        )
         self._tasks: list[asyncio.Task[None]] = []
         self.started_at: float | None = None
         self.restart = Restart(self)  # sessions a stopped run left open: monitor/restart.py
@@ -162,6 +169,8 @@ class Vigil:
         self.recorder.config(auditable_settings(self.settings))  # no secrets: monitor/redact.py
         self.restart.begin(self.started_at)  # sessions a stopped run left open: resume/close
         self._spawn(self.recorder.run(), "journal-forwarder")
+        if self.hl7_out is not None:
+            self._spawn(self.hl7_out.run(), "hl7-out")
         for room in self.rooms.values():
             for dc in room.config.devices:
                 self._start_device(room, dc)
@@ -181,6 +190,8 @@ class Vigil:
         with contextlib.suppress(Exception):
             await self.recorder.final_flush()
         await self.store.aclose()
+        if self.hl7_out is not None:
+            await self.hl7_out.aclose()
         self.recorder.close()
         for room in self.rooms.values():
             for dev in room.devices:
@@ -415,6 +426,8 @@ class Vigil:
         ok = ok and journal["status"] == "ok" and paging["status"] != "degraded"
         resume = self.restart.health()
         ok = ok and resume["status"] == "ok"
+        hl7_out = self.hl7_out.health() if self.hl7_out is not None else {"status": "off"}
+        ok = ok and hl7_out["status"] != "degraded"
         return {
             "status": "ok" if ok else "degraded",
             "demo": self.settings.demo,
@@ -423,5 +436,6 @@ class Vigil:
             "journal": journal,
             "paging": paging,
             "resume": resume,
+            "hl7_out": hl7_out,
             "stream_subscribers": self.hub.subscribers,
         }

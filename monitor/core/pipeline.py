@@ -80,6 +80,7 @@ EXTERNAL_TECHNICAL: dict[str, str] = {
     "notify_failed": "high",
     "storage_degraded": "low",
     "journal_failed": "high",
+    "hl7_out_down": "low",  # the PCD-01 receiver unreachable (monitor/hl7out/)
 }
 #: Raised when Vigil comes back after a restart (`resumed` control, monitor/resume.py): it
 #: reports an event (nobody watched for a while), not a lasting state, so acknowledging it

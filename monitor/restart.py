@@ -88,7 +88,7 @@ class Restart:
         status = self.rooms[rid]
         restarted_t = v.started_at if v.started_at is not None else v.clock()
         try:
-            rebuilt, last_t = await asyncio.to_thread(self._rebuild, room, session)
+            rebuilt, last_t = await asyncio.to_thread(self._rebuild, room, session, restarted_t)
         except Exception as exc:  # a room that cannot be rebuilt starts empty, visibly
             log.exception("room %s: session %s could not be resumed", rid, session.id)
             v.recorder.close_stale_sessions([(session, FAILED.format(error=exc))])
@@ -148,12 +148,16 @@ class Restart:
         self._settled(rid)
         return events
 
-    def _rebuild(self, room: Room, session: SessionRow) -> tuple[Rebuilt, float]:
+    def _rebuild(
+        self, room: Room, session: SessionRow, restarted_t: float
+    ) -> tuple[Rebuilt, float]:
         """In a worker thread: the room's inputs replayed into a fresh pipeline, and the time
-        of the session's last journal entry (the stop)."""
+        of the session's last journal entry before the restart (the stop; this process may
+        already journal for the room, e.g. the notifier cancelling a predecessor's pages)."""
         journal = self.vigil.recorder.journal
-        rebuilt = rebuild(records(journal, session), self.vigil.new_pipeline(room.config))
-        last = journal.last_entry_t(session.room, session.id, session.started)
+        recs = records(journal, session, until=restarted_t)
+        rebuilt = rebuild(recs, self.vigil.new_pipeline(room.config))
+        last = journal.last_entry_t(session.room, session.id, session.started, restarted_t)
         last_t = max(rebuilt.last_t, last if last is not None else -math.inf, session.started)
         return rebuilt, last_t
 

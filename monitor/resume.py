@@ -82,11 +82,14 @@ def plan(
     return ResumePlan(resume, close)
 
 
-def records(journal: Journal, session: SessionRow, lead_s: float = LEAD_S) -> list[Record]:
-    """The session's inputs in time order, as `vigil replay` takes them, from `lead_s`
-    before its start (or its room's previous session's end): each source's link state
-    then, the readings, device states and controls (with the pseudonym, unlike an exported
-    recording). Blocking: reads the journal."""
+def records(
+    journal: Journal, session: SessionRow, until: float = math.inf, lead_s: float = LEAD_S
+) -> list[Record]:
+    """The session's inputs before `until` (the restart: what the running process writes is
+    not the past) in time order, as `vigil replay` takes them, from `lead_s` before its
+    start (or its room's previous session's end): each source's link state then, the
+    readings, device states and controls (with the pseudonym, unlike an exported recording).
+    Blocking: reads the journal."""
     room = session.room
     t0 = session.started - lead_s
     for earlier in journal.sessions(room, t1=session.started):
@@ -96,17 +99,22 @@ def records(journal: Journal, session: SessionRow, lead_s: float = LEAD_S) -> li
     for d in journal.device_states_before(room, t0):
         # As of the first input: replay ticks from an older time would only cost time.
         timed.append((t0, -1, replace(_device(d), t=t0)))
-    for p in journal.points(room, t0, math.inf, ["device"]):
-        timed.append((p.t, _ORDER["device"], _device(p.payload)))
+    for p in journal.points(room, t0, until, ["device"]):
+        if p.t < until:
+            timed.append((p.t, _ORDER["device"], _device(p.payload)))
     before = journal.room_controls(room, t0, session.started)
     for e in before + journal.audit_entries(session=session.id, kinds=_INPUT_KINDS):
         event = e.payload.get("event")
         if not event or str(e.payload.get("outcome", "ok")).startswith("failed"):
             continue  # a control the core failed on live would fail here too
         t = float(e.payload.get("t", e.t))
+        if t >= until:
+            continue
         args = e.payload.get("args") or {}
         timed.append((t, _ORDER["control"], Control(t, str(event), dict(args), e.who)))
-    for t, channel, value, status_json, source in journal.reading_values(room, t0, math.inf):
+    for t, channel, value, status_json, source in journal.reading_values(room, t0, until):
+        if t >= until:
+            continue
         status = frozenset(json.loads(status_json)) if status_json else frozenset()
         unit = CANONICAL_UNIT.get(channel, "")
         value = None if value is None else float(value)

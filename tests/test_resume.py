@@ -182,6 +182,13 @@ def test_resumed_treats_the_gap_as_unwatched_and_links_get_their_grace(
     assert recorder.sync()
     twice = rebuild(records(recorder.journal, session), RoomPipeline(ROOM)).pipeline
     assert twice.active[MONITORING_INTERRUPTED].since == restart_t
+    # Restarted again before anyone took note: a new interruption saying its own length.
+    again = twice.control(resumed_control(restart_t + 100, 7.0))
+    assert [x for x in transitions(again) if x[1] == MONITORING_INTERRUPTED] == [
+        (restart_t + 100, MONITORING_INTERRUPTED, "cleared"),
+        (restart_t + 100, MONITORING_INTERRUPTED, "active"),
+    ]
+    assert "7 s" in twice.active[MONITORING_INTERRUPTED].reason
 
     # A device that does not come back raises its alarm after the usual delay.
     silent = rebuild(recs, RoomPipeline(ROOM)).pipeline

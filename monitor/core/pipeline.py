@@ -476,6 +476,8 @@ class RoomPipeline:
         if self.phase not in IN_SESSION:
             return "ok: no session", out
         reason = str(c.args.get("reason") or "Vigil restarted")
+        # Restarted again before anyone took note: a new interruption, with its own length.
+        out += self.engine.lower(t, MONITORING_INTERRUPTED, reason="Vigil restarted again")
         out += self.engine.raise_(
             t,
             MONITORING_INTERRUPTED,

@@ -38,6 +38,8 @@ ENDED = "its inputs end it (the session's end was not written before the stop)"
 # previous restart's `resumed` (so a second restart rebuilds the first one's gap too).
 _INPUT_KINDS = ("control", RESUMED)
 _ORDER = {"device": 0, "control": 1, "reading": 2}  # on a tie: links, then people, then data
+_NO_FLAGS: frozenset[str] = frozenset()
+_NO_STATUS = (None, "", "[]")
 # Inputs this long before the session started are replayed too (not before the room's
 # previous session ended): an alarm raised while the patient was being connected, latched
 # and not yet acknowledged when the session started, must survive a restart as well.
@@ -115,7 +117,8 @@ def records(
     for t, channel, value, status_json, source in journal.reading_values(room, t0, until):
         if t >= until:
             continue
-        status = frozenset(json.loads(status_json)) if status_json else frozenset()
+        # Most readings carry no flag: no JSON to parse (a 6-h session has 100,000s).
+        status = _NO_FLAGS if status_json in _NO_STATUS else frozenset(json.loads(status_json))
         unit = CANONICAL_UNIT.get(channel, "")
         value = None if value is None else float(value)
         timed.append((t, _ORDER["reading"], Reading(t, channel, value, unit, status, source or "")))

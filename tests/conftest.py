@@ -118,6 +118,7 @@ class VigilProcess:
         workdir: Path,
         env: dict[str, str] | None = None,
         port: int | None = None,  # when the config must name it (e.g. alerts.ack_base_url)
+        module: str = "monitor",  # tests.faulty_protocol: vigil plus a test-only protocol
     ) -> None:
         from monitor.auth.store import UserStore
 
@@ -141,7 +142,7 @@ class VigilProcess:
             [
                 sys.executable,
                 "-m",
-                "monitor",
+                module,
                 "run",
                 "--config",
                 str(config),

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from monitor.watchdog import SystemdNotify, ping_interval_s
 from tests.conftest import Influxd, VigilProcess
@@ -113,6 +116,13 @@ simulate = {{ scenario = "steady" }}
         # a login, as docker's healthcheck calls it).
         live = httpx.get(f"{vigil.url}/api/health/live", timeout=5)
         assert (live.status_code, live.json()) == (200, {"status": "alive"})
+        # docker compose's healthcheck command, aimed at this Vigil, passes.
+        compose = yaml.safe_load((Path(__file__).parents[1] / "docker-compose.yml").read_text())
+        check = compose["services"]["vigil"]["healthcheck"]["test"][1:]
+        check = [
+            sys.executable if c == "python" else c.replace("8000", str(vigil.port)) for c in check
+        ]
+        subprocess.run(check, check=True, timeout=15)
         wait_for("5 watchdog pings", lambda: len(notify_socket.messages("WATCHDOG=1")) >= 5, 10)
         pings = notify_socket.messages("WATCHDOG=1")
         assert pings[0] >= ready[0]

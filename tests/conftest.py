@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -209,3 +210,17 @@ def collect_stream(app: VigilProcess, out: list[dict[str, Any]], stop: threading
                             return
             except httpx.HTTPError:
                 time.sleep(0.2)
+
+
+@contextmanager
+def streamed(app: VigilProcess) -> Iterator[list[dict[str, Any]]]:
+    """The app's stream messages, collected in the background while the block runs."""
+    out: list[dict[str, Any]] = []
+    stop = threading.Event()
+    reader = threading.Thread(target=collect_stream, args=(app, out, stop))
+    reader.start()
+    try:
+        yield out
+    finally:
+        stop.set()
+        reader.join(10)

@@ -10,7 +10,6 @@ fault stops, the supervisor's restart runs cleanly: the alarm clears and health 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 import pytest
 
 from monitor.supervisor import STABLE_S
-from tests.conftest import Influxd, VigilProcess, collect_stream
+from tests.conftest import Influxd, VigilProcess, streamed
 from tests.faulty_protocol import FAULT, FAULT_DIR_ENV, PROTOCOL_ID
 from tests.receivers import HttpReceiver
 from tests.test_alerts_e2e import wait_for
@@ -79,11 +78,7 @@ def test_a_failing_driver_is_restarted_alarmed_and_shown_until_it_recovers(
     app: tuple[VigilProcess, HttpReceiver, Path],
 ) -> None:
     vigil, http, faults = app
-    messages: list[dict[str, Any]] = []
-    stop = threading.Event()
-    reader = threading.Thread(target=collect_stream, args=(vigil, messages, stop))
-    reader.start()
-    try:
+    with streamed(vigil) as messages:
         wait_for(
             "both devices connected", lambda: vigil.get("/api/health").json()["status"] == "ok", 30
         )
@@ -145,9 +140,6 @@ def test_a_failing_driver_is_restarted_alarmed_and_shown_until_it_recovers(
             ),
             5,
         )
-    finally:
-        stop.set()
-        reader.join(10)
     # Only the room in session was paged: A's alarm was low (dashboard only).
     assert {r.body["title"] for r in http.to("/nurse")} and all(
         "Room A" not in r.body["title"] for r in http.to("/nurse")

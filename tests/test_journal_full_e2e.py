@@ -10,7 +10,6 @@ free again the alarm clears and the readings held in memory meanwhile are in the
 from __future__ import annotations
 
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 import pytest
 
 from monitor.store.journal import Journal
-from tests.conftest import Influxd, VigilProcess, collect_stream
+from tests.conftest import Influxd, VigilProcess, streamed
 from tests.test_alerts_e2e import wait_for
 
 pytestmark = pytest.mark.slow
@@ -92,38 +91,35 @@ protocol = "masimo-ascii"
 simulate = {{ scenario = "desaturation", interval_s = 0.5, options = {{ desat_start_s = 12, desat_duration_s = 60, nadir = 82 }} }}
 """)  # noqa: E501
     vigil = VigilProcess(config, tmp_path)
-    messages: list[dict[str, Any]] = []
-    stop = threading.Event()
-    reader = threading.Thread(target=collect_stream, args=(vigil, messages, stop))
-    reader.start()
     try:
-        wait_for("dosed", lambda: vigil.get("/api/rooms/A").json()["phase"] == "dosed", 10)
-        filler = fill(small_disk)
-        failed = wait_for("journal_failed", lambda: _alarms(messages, "journal_failed"), 15)[0]
-        assert (failed["state"], failed["priority"], failed["kind"]) == (
-            "active",
-            "high",
-            "technical",
-        )
-        assert vigil.get("/api/health").json()["journal"]["status"] == "failed"
-        # The desaturation begins while the disk is still full: the alarm is raised anyway.
-        severe = wait_for("spo2_severe", lambda: _alarms(messages, "spo2_severe"), 30)[0]
-        assert (severe["state"], severe["priority"]) == ("active", "high")
-        assert severe["t"] > failed["t"]
-        assert vigil.get("/api/health").json()["journal"]["status"] == "failed"
+        with streamed(vigil) as messages:
+            wait_for("dosed", lambda: vigil.get("/api/rooms/A").json()["phase"] == "dosed", 10)
+            filler = fill(small_disk)
+            failed = wait_for("journal_failed", lambda: _alarms(messages, "journal_failed"), 15)[0]
+            assert (failed["state"], failed["priority"], failed["kind"]) == (
+                "active",
+                "high",
+                "technical",
+            )
+            assert vigil.get("/api/health").json()["journal"]["status"] == "failed"
+            # The desaturation begins while the disk is still full: the alarm is raised anyway.
+            severe = wait_for("spo2_severe", lambda: _alarms(messages, "spo2_severe"), 30)[0]
+            assert (severe["state"], severe["priority"]) == ("active", "high")
+            assert severe["t"] > failed["t"]
+            assert vigil.get("/api/health").json()["journal"]["status"] == "failed"
 
-        filler.unlink()
-        wait_for(
-            "journal_failed resolved",
-            lambda: [m for m in _alarms(messages, "journal_failed") if m["state"] != "active"],
-            15,
-        )
-        wait_for(
-            "journal ok", lambda: vigil.get("/api/health").json()["journal"]["status"] == "ok", 10
-        )
+            filler.unlink()
+            wait_for(
+                "journal_failed resolved",
+                lambda: [m for m in _alarms(messages, "journal_failed") if m["state"] != "active"],
+                15,
+            )
+            wait_for(
+                "journal ok",
+                lambda: vigil.get("/api/health").json()["journal"]["status"] == "ok",
+                10,
+            )
     finally:
-        stop.set()
-        reader.join(10)
         vigil.stop()
     # Nothing the disk refused is lost: the readings of the full period were written later.
     journal = Journal(journal_path)

@@ -7,7 +7,13 @@ positive markers (the callbacks). The core's side is a pure timeline.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
 
+import pytest
+
+from monitor.config import Settings
 from monitor.core.models import AlarmEvent, Control, DeviceState, LinkState, Priority
 from monitor.core.pipeline import RoomPipeline
 from monitor.supervisor import Backoff, Supervisor
@@ -93,7 +99,7 @@ async def test_a_task_that_returns_is_done_and_a_bad_callback_does_not_stop_supe
 
 
 # -- the core: device_failed ------------------------------------------------------------------
-def alarms(events: list[object]) -> list[tuple[float, str, str, str]]:
+def alarms(events: Iterable[object]) -> list[tuple[float, str, str, str]]:
     return [
         (e.t, e.condition, e.state.value, e.priority.value)
         for e in events
@@ -135,3 +141,35 @@ def test_device_failed_worsens_to_medium_when_a_session_starts_and_is_the_only_a
         (120.0, "device_failed", "cleared"),
         (121.0, "device_disconnected", "active"),
     ]
+
+
+# -- the runtime: a part of Vigil that is not a device ----------------------------------------
+async def test_a_failing_forwarder_is_an_error_in_health_and_on_the_console(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The journal forwarder raises (a bug, injected here): /api/health's status is `error`
+    naming it, the console has the line, and the rest of Vigil keeps running."""
+    from monitor.runtime import Vigil
+
+    monkeypatch.chdir(tmp_path)  # the notifier's token store defaults to .vigil/ here
+    vigil = Vigil(Settings(journal_path=tmp_path / "j.sqlite3", influx_url="http://127.0.0.1:9"))
+
+    async def broken_forwarder() -> None:
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    vigil.recorder.run = broken_forwarder  # type: ignore[method-assign]
+    await vigil.start()
+    try:
+        for _ in range(200):
+            if "journal-forwarder" in vigil.health()["tasks"]["failed"]:
+                break
+            await asyncio.sleep(0.01)
+        health = vigil.health()
+        assert health["status"] == "error"
+        assert health["tasks"]["failed"]["journal-forwarder"]["reason"] == (
+            "DatabaseError: database disk image is malformed"
+        )
+        assert "ticker" not in health["tasks"]["failed"] and health["tasks"]["running"] >= 4
+        assert "task journal-forwarder failed (1 in a row): DatabaseError" in caplog.text
+    finally:
+        await vigil.stop()

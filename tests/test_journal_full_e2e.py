@@ -10,6 +10,7 @@ free again the alarm clears and the readings held in memory meanwhile are in the
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -95,12 +96,14 @@ simulate = {{ scenario = "desaturation", interval_s = 0.5, options = {{ desat_st
         with streamed(vigil) as messages:
             wait_for("dosed", lambda: vigil.get("/api/rooms/A").json()["phase"] == "dosed", 10)
             filler = fill(small_disk)
+            full = time.time()
             failed = wait_for("journal_failed", lambda: _alarms(messages, "journal_failed"), 15)[0]
             assert (failed["state"], failed["priority"], failed["kind"]) == (
                 "active",
                 "high",
                 "technical",
             )
+            assert failed["t"] - full < 5.0
             assert vigil.get("/api/health").json()["journal"]["status"] == "failed"
             # The desaturation begins while the disk is still full: the alarm is raised anyway.
             severe = wait_for("spo2_severe", lambda: _alarms(messages, "spo2_severe"), 30)[0]

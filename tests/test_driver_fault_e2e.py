@@ -124,8 +124,9 @@ def test_a_failing_driver_is_restarted_alarmed_and_shown_until_it_recovers(
             lambda: [m for m in _device_failed(messages, "A") if m["state"] == "cleared"],
             STABLE_S + 40,
         )[0]
-        # Recovered = ran STABLE_S (10 s) without failing after the restart (backoff ≤ 1 s here).
-        assert STABLE_S <= cleared["t"] - fault_off < STABLE_S + 5
+        # Recovered = ran STABLE_S (10 s) without failing since its last restart (backoff ≤ 1 s
+        # here; a restart just before the fault stopped may meet no data until after).
+        assert STABLE_S - 1 <= cleared["t"] - fault_off < STABLE_S + 5
         wait_for("health ok", lambda: vigil.get("/api/health").json()["status"] == "ok", 10)
         health = vigil.get("/api/health").json()
         assert health["tasks"]["failed"] == {}

@@ -418,6 +418,13 @@ class Vigil:
             **({"sources": dev.driver.sources} if isinstance(dev.driver, BleDriver) else {}),
         }
 
+    def status_line(self) -> str:
+        """One line for `systemctl status`: serving, or the failed parts of Vigil."""
+        failed = self.supervisor.health()["failed"]
+        if not failed:
+            return "serving"
+        return "error: " + "; ".join(f"{n} failed ({t['reason']})" for n, t in failed.items())
+
     def health(self) -> dict[str, Any]:
         drivers = {d.config.id: self.device_view(d) for r in self.rooms.values() for d in r.devices}
         influx = self.store.health()

@@ -5,7 +5,8 @@ and only when systemd asked for it (NOTIFY_SOCKET set): elsewhere this does noth
 
 The pings come from a task on Vigil's event loop, not from a thread: a loop that is stuck
 (a blocking call, a busy loop) stops pinging, and systemd restarts the service after
-`WatchdogSec`, which is the point of the watchdog.
+`WatchdogSec`, which is the point of the watchdog. With each ping goes STATUS= when it has
+changed, so `systemctl status vigil` names a failed part ("error: driver-A-ox failed ...").
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import sdnotify
 
@@ -29,11 +30,12 @@ def ping_interval_s(env: Mapping[str, str]) -> float | None:
 
 
 class SystemdNotify:
-    def __init__(self, env: Mapping[str, str] | None = None) -> None:
-        env = os.environ if env is None else env
-        self.enabled = bool(env.get("NOTIFY_SOCKET"))
-        self.interval_s = ping_interval_s(env) if self.enabled else None
-        # SystemdNotifier reads NOTIFY_SOCKET itself (abstract "@" names included).
+    def __init__(self, status: Callable[[], str] | None = None) -> None:
+        self.status = status  # one line for `systemctl status`
+        self.enabled = bool(os.environ.get("NOTIFY_SOCKET"))
+        self.interval_s = ping_interval_s(os.environ) if self.enabled else None
+        # SystemdNotifier reads NOTIFY_SOCKET from the environment itself (abstract "@"
+        # names included).
         self._notifier = sdnotify.SystemdNotifier() if self.enabled else None
         self._pinger: asyncio.Task[None] | None = None
 
@@ -50,8 +52,14 @@ class SystemdNotify:
             )
 
     async def ping_forever(self, interval_s: float) -> None:
+        said = "serving"
         while True:
-            self.notify("WATCHDOG=1")
+            message = "WATCHDOG=1"
+            now = self.status() if self.status is not None else said
+            if now != said:
+                said = now
+                message += f"\nSTATUS={now}"
+            self.notify(message)
             await asyncio.sleep(interval_s)
 
     async def stopping(self) -> None:

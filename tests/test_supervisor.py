@@ -171,5 +171,7 @@ async def test_a_failing_forwarder_is_an_error_in_health_and_on_the_console(
         )
         assert "ticker" not in health["tasks"]["failed"] and health["tasks"]["running"] >= 4
         assert "task journal-forwarder failed (1 in a row): DatabaseError" in caplog.text
+        # What `systemctl status vigil` shows (monitor/watchdog.py sends it).
+        assert vigil.status_line().startswith("error: journal-forwarder failed (DatabaseError")
     finally:
         await vigil.stop()

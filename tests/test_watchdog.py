@@ -52,6 +52,15 @@ class NotifySocket:
         self.sock.close()
 
 
+async def stopped(s: NotifySocket) -> None:
+    """Wait until the receiver has read STOPPING=1 (the last datagram sent)."""
+    for _ in range(200):
+        if s.messages("STOPPING=1"):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("no STOPPING=1")
+
+
 @pytest.fixture
 def notify_socket(tmp_path: Path) -> Iterator[NotifySocket]:
     s = NotifySocket(tmp_path / "notify.sock")
@@ -64,14 +73,21 @@ def test_ping_interval_is_half_the_watchdog_period_and_only_for_this_process() -
     assert ping_interval_s({}) is None
     assert ping_interval_s({"WATCHDOG_USEC": "0"}) is None
     assert ping_interval_s({"WATCHDOG_USEC": "1000000", "WATCHDOG_PID": "1"}) is None
-    assert SystemdNotify({}).enabled is False  # not under systemd: nothing is sent
+
+
+def test_nothing_is_sent_outside_systemd(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
+    notify = SystemdNotify()
+    assert (notify.enabled, notify.interval_s) == (False, None)
+    notify.notify("READY=1")  # no socket: a no-op, never an error
 
 
 async def test_a_stuck_event_loop_stops_the_pings(
     notify_socket: NotifySocket, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NOTIFY_SOCKET", str(notify_socket.path))
-    notify = SystemdNotify({"NOTIFY_SOCKET": str(notify_socket.path), "WATCHDOG_USEC": "100000"})
+    monkeypatch.setenv("WATCHDOG_USEC", "100000")
+    notify = SystemdNotify()
     assert notify.interval_s == 0.05
     notify.started()
     wait_ready = asyncio.get_running_loop().run_in_executor(
@@ -85,11 +101,35 @@ async def test_a_stuck_event_loop_stops_the_pings(
     before = len(notify_socket.messages("WATCHDOG=1"))
     await asyncio.sleep(0.3)  # the loop runs again: pings resume
     await notify.stopping()
+    await stopped(notify_socket)
     pings = notify_socket.messages("WATCHDOG=1")
     assert len(pings) > before
     # Datagrams sent just before the block may be read a moment later by the receiver.
     assert [t for t in pings if stuck_from + 0.1 < t < stuck_to] == []
-    assert notify_socket.messages("READY=1") and notify_socket.messages("STOPPING=1")
+    assert notify_socket.messages("READY=1")
+
+
+async def test_the_status_line_goes_with_a_ping_when_it_changes(
+    notify_socket: NotifySocket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NOTIFY_SOCKET", str(notify_socket.path))
+    monkeypatch.setenv("WATCHDOG_USEC", "40000")
+    status = ["serving"]
+    notify = SystemdNotify(status=lambda: status[0])
+    notify.started()
+    await asyncio.sleep(0.1)
+    status[0] = "error: driver-A-ox failed (ValueError: boom)"
+    await asyncio.sleep(0.1)
+    status[0] = "serving"
+    await asyncio.sleep(0.1)
+    await notify.stopping()
+    await stopped(notify_socket)
+    said = [m for _, m in notify_socket.received if "STATUS=" in m]
+    assert said == [
+        "READY=1\nSTATUS=serving",
+        "WATCHDOG=1\nSTATUS=error: driver-A-ox failed (ValueError: boom)",
+        "WATCHDOG=1\nSTATUS=serving",
+    ]
 
 
 @pytest.mark.slow

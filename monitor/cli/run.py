@@ -81,7 +81,8 @@ def run(
             timeout_graceful_shutdown=GRACEFUL_S,
         ),
         application.state.vigil.hub,
-        SystemdNotify(),  # only when systemd runs it (NOTIFY_SOCKET): deploy/vigil.service
+        # Only when systemd runs it (NOTIFY_SOCKET): deploy/vigil.service.
+        SystemdNotify(status=application.state.vigil.status_line),
     )
     # uvicorn re-raises the Ctrl-C it handled once stopped: a normal stop, exit 0.
     with contextlib.suppress(KeyboardInterrupt):

@@ -37,9 +37,10 @@ from urllib.parse import parse_qs, quote, urlsplit
 import apprise
 
 from alerts import pushover
+from alerts.alarm_manager import AlarmManager
 from alerts.config import AlertsConfig, Contact
 from alerts.message import Message, render
-from alerts.policy import NOTIFY_FAILED, EscalationPolicy, Page, PageKind
+from alerts.policy import NOTIFY_FAILED, EscalationPolicy, Page, PageKind, technical_control
 from alerts.receipts import ReceiptStore, StoredReceipt
 from alerts.tokens import AckClaim, AckTokens, UsedTokens
 from monitor.core.models import AlarmEvent, AlarmKind, AlarmState, Control, Event, Priority
@@ -164,8 +165,10 @@ class Notifier:
         inject: Callable[[str, Control], None],
         dose_time: Callable[[str], float | None] = lambda room: None,
         clock: Callable[[], float] = time.time,
+        alarm_manager: AlarmManager | None = None,
     ) -> None:
         self.config = config
+        self.alarm_manager = alarm_manager  # every transition as HL7 ORU^R40 (optional)
         self.base_url = (config.ack_base_url or base_url).rstrip("/")
         self.room_names = dict(room_names)
         self.policy = EscalationPolicy({str(k): v for k, v in config.repeat_s.items()})
@@ -206,7 +209,7 @@ class Notifier:
                 host,
                 s.port,
             )
-        return cls(
+        notifier = cls(
             s.alerts,
             base_url=f"http://{host}:{s.port}",
             room_names={r.id: r.name or r.id for r in s.rooms},
@@ -216,6 +219,17 @@ class Notifier:
             dose_time=dose_time,
             clock=vigil.clock,
         )
+        if s.alerts.alarm_manager.enabled:
+            notifier.alarm_manager = AlarmManager(
+                s.alerts.alarm_manager,
+                vigil.recorder.journal,  # the outbox: alarms are journaled before published
+                retry_attempts=s.alerts.retry_attempts,
+                inject=vigil.control,
+                record=notifier._record,
+                clock=vigil.clock,
+                phones_failing=lambda room: bool(notifier._failed_tiers.get(room)),
+            )
+        return notifier
 
     @property
     def enabled(self) -> bool:
@@ -224,16 +238,24 @@ class Notifier:
     def health(self) -> dict[str, Any]:
         """For /api/health: can pages get through? (never a URL: they hold tokens)"""
         unreachable = {room: sorted(tiers) for room, tiers in self._failed_tiers.items()}
+        manager = self.alarm_manager.health() if self.alarm_manager else {"status": "off"}
+        degraded = bool(unreachable) or manager["status"] == "degraded"
         return {
-            "status": "degraded" if unreachable else "ok" if self.enabled else "off",
+            "status": "degraded" if degraded else "ok" if self.enabled else "off",
             "contacts": len(self.config.contacts),
             "unreachable_tiers": unreachable,
             "open_pushover_receipts": len(self.receipts),
+            "alarm_manager": manager,
         }
 
     # -- inputs -------------------------------------------------------------------------------
     def on_event(self, event: Event) -> None:
         """Called for every published event; cheap and never raises into the room loop."""
+        if self.alarm_manager is not None:
+            try:
+                self.alarm_manager.on_event(event)
+            except Exception:
+                log.exception("notifier: alarm manager could not queue %r", event)
         if not self.enabled:
             return
         try:
@@ -263,11 +285,14 @@ class Notifier:
     def supervised_tasks(self) -> dict[str, Callable[[], Awaitable[None]]]:
         """The notifier's long-lived parts, each restartable on its own: the runtime runs
         them under its supervisor (monitor/supervisor.py) and calls `aclose()` at the end."""
-        return {
+        tasks: dict[str, Callable[[], Awaitable[None]]] = {
             "notifier": self._ticks,
             "notify-worker": self._worker,
             "pushover-receipts": self._poll_receipts,
         }
+        if self.alarm_manager is not None:
+            tasks["alarm-manager"] = self.alarm_manager.run
+        return tasks
 
     async def run(self) -> None:
         """Every part in one task, closed when it is cancelled (for embedding and tests)."""
@@ -275,6 +300,8 @@ class Notifier:
             asyncio.create_task(self._worker(), name="notify-worker"),
             asyncio.create_task(self._poll_receipts(), name="pushover-receipts"),
         ]
+        if self.alarm_manager is not None:
+            workers.append(asyncio.create_task(self.alarm_manager.run(), name="alarm-manager"))
         try:
             await self._ticks()
         finally:
@@ -653,6 +680,12 @@ class Notifier:
         del self._failed_tiers[room]
         now = self.clock()
         reason = f"tier {tier} reached again"
+        if self.alarm_manager is not None and room in self.alarm_manager.failing_rooms:
+            # One notify_failed per room: it stays while the alarm manager cannot be reached.
+            log.warning(
+                "room %s: phones reached again (%s); alarm manager still down", room, reason
+            )
+            return
         log.warning("room %s: paging works again (%s)", room, reason)
         self._record(
             "notify_failed",
@@ -666,17 +699,7 @@ class Notifier:
 
     @staticmethod
     def _technical_control(t: float, state: AlarmState, reason: str) -> Control:
-        return Control(
-            t=t,
-            event="technical_alarm",
-            args={
-                "condition": NOTIFY_FAILED,
-                "priority": Priority.HIGH.value,
-                "state": state.value,
-                "reason": reason,
-            },
-            by="notifier",
-        )
+        return technical_control(t, state, reason, "notifier")
 
     # -- records --------------------------------------------------------------------------------
     def _record(self, event: str, *, room: str, condition: str, **fields: Any) -> None:

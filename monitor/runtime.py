@@ -38,6 +38,7 @@ from monitor.core.models import (
 )
 from monitor.core.pipeline import RoomPipeline
 from monitor.core.schedule import BpRequest
+from monitor.hl7out.sender import Pcd01Sender
 from monitor.hub import Hub
 from monitor.link_log import LinkLog, RepeatFilter
 from monitor.redact import auditable_settings
@@ -149,6 +150,12 @@ class Vigil:
             )
             for rc in settings.rooms
         }
+        # IHE PCD-01 out: reads the journal after its own cursor (monitor/hl7out/sender.py).
+        self.hl7_out = (
+            Pcd01Sender(journal, settings.hl7_out, on_alarm=self._storage_alarm, clock=clock)
+            if settings.hl7_out.enabled
+            else None
+        )
         # Every long-lived task: restarted after an unexpected exception, shown in health.
         self.supervisor = Supervisor(clock=clock)
         self.started_at: float | None = None
@@ -160,6 +167,8 @@ class Vigil:
         self.recorder.config(auditable_settings(self.settings))  # no secrets: monitor/redact.py
         self.recorder.close_stale_sessions()  # left open by a run that stopped during them
         self._spawn(self.recorder.run, "journal-forwarder")
+        if self.hl7_out is not None:
+            self._spawn(self.hl7_out.run, "hl7-out")
         for room in self.rooms.values():
             for dc in room.config.devices:
                 self._start_device(room, dc)
@@ -177,6 +186,8 @@ class Vigil:
         with contextlib.suppress(Exception):
             await self.recorder.final_flush()
         await self.store.aclose()
+        if self.hl7_out is not None:
+            await self.hl7_out.aclose()
         self.recorder.close()
         for room in self.rooms.values():
             for dev in room.devices:
@@ -432,6 +443,8 @@ class Vigil:
         ok = influx["status"] == "ok" and all(d["state"] == "connected" for d in drivers.values())
         paging = self.notifier.health()
         ok = ok and journal["status"] == "ok" and paging["status"] != "degraded"
+        hl7_out = self.hl7_out.health() if self.hl7_out is not None else {"status": "off"}
+        ok = ok and hl7_out["status"] != "degraded"
         tasks = self.supervisor.health()
         return {
             # error: a part of Vigil itself failed (named under tasks); degraded: outside it.
@@ -442,5 +455,6 @@ class Vigil:
             "influxdb": influx,
             "journal": journal,
             "paging": paging,
+            "hl7_out": hl7_out,
             "stream_subscribers": self.hub.subscribers,
         }

@@ -17,12 +17,11 @@ import logging
 import math
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from drivers.ble.driver import BleDriver
-from drivers.serial_port import SerialDriver
 from monitor.core.models import AlarmEvent, AlarmState
 from monitor.core.pipeline import MONITORING_INTERRUPTED, PipelineEvent
 from monitor.core.session import IN_SESSION
@@ -34,11 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 HOUR_S = 3600.0
-
-
-def _link_sources(driver: SerialDriver | BleDriver) -> list[str]:
-    """The sources a driver reports link states for (a BLE device may feed two)."""
-    return list(driver.sources) if isinstance(driver, BleDriver) else [driver.source]
 
 
 def process_started_at(pid: int | str = "self") -> float | None:
@@ -76,10 +70,10 @@ class Restart:
         if not self._todo:
             self.protection_back_t = now
 
-    async def resume(self, room: Room) -> list[PipelineEvent]:
+    async def resume(self, room: Room, sources: Sequence[str]) -> list[PipelineEvent]:
         """Rebuild the room's core if its session is to be resumed (once: a restarted room
-        task does not replay again); the events of Vigil being back, for the caller to
-        publish like any others."""
+        task does not replay again), `sources` being the device links this run has; the
+        events of Vigil being back, for the caller to publish like any others."""
         rid = room.config.id
         session = self._todo.pop(rid, None)
         if session is None:
@@ -97,7 +91,6 @@ class Restart:
             return []
         pipeline = room.pipeline = rebuilt.pipeline
         gap_s = max(0.0, restarted_t - last_t)
-        sources = [s for dev in room.devices for s in _link_sources(dev.driver)]
         control = resumed_control(restarted_t, gap_s, sources)
         events = pipeline.control(control)
         # The replayed transitions were published before the stop; the notifier learns what

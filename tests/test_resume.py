@@ -344,14 +344,14 @@ async def test_start_up_resumes_closes_or_fails_each_room_visibly(
         # cancelling its predecessor's pages): not an input, not the time of the stop.
         notice = {"type": "notification", "event": "receipt", "room": "A", "t": restart_t + 1}
         vigil.recorder.hub_message(notice)
-        events = {"A": await vigil.restart.resume(vigil.rooms["A"])}
+        events = {"A": await vigil.restart.resume(vigil.rooms["A"], [])}
         # Protection is back once every room is: B and C still wait.
         assert vigil.health()["resume"]["status"] == "resuming"
         assert vigil.restart.protection_back_t is None
-        both = await asyncio.gather(*(vigil.restart.resume(vigil.rooms[r]) for r in "BC"))
+        both = await asyncio.gather(*(vigil.restart.resume(vigil.rooms[r], []) for r in "BC"))
         events |= dict(zip("BC", both, strict=True))
         health = vigil.health()["resume"]
-        assert await vigil.restart.resume(vigil.rooms["A"]) == []  # once only
+        assert await vigil.restart.resume(vigil.rooms["A"], []) == []  # once only
         assert vigil.recorder.sync()
         open_ids = [s.id for s in vigil.recorder.journal.open_sessions()]
         closed = vigil.recorder.journal.audit_entries(kinds=["session_closed"])

@@ -83,6 +83,9 @@ class Restart:
         restarted_t = v.started_at if v.started_at is not None else v.clock()
         try:
             rebuilt, last_t = await asyncio.to_thread(self._rebuild, room, session, restarted_t)
+            gap_s = max(0.0, restarted_t - last_t)
+            control = resumed_control(restarted_t, gap_s, sources)
+            events = rebuilt.pipeline.control(control)
         except Exception as exc:  # a room that cannot be rebuilt starts empty, visibly
             log.exception("room %s: session %s could not be resumed", rid, session.id)
             v.recorder.close_stale_sessions([(session, FAILED.format(error=exc))])
@@ -90,9 +93,6 @@ class Restart:
             self._settled(rid)
             return []
         pipeline = room.pipeline = rebuilt.pipeline
-        gap_s = max(0.0, restarted_t - last_t)
-        control = resumed_control(restarted_t, gap_s, sources)
-        events = pipeline.control(control)
         # The replayed transitions were published before the stop; the notifier learns what
         # is still unacknowledged (the caller publishes what `resumed` changed): an active
         # one as of now, so its page is not followed at once by a repeat; a latched

@@ -191,6 +191,10 @@ class Settings(BaseSettings):
     journal_retention_days: float | None = Field(None, ge=0)
     # InfluxDB unreachable this long raises `storage_degraded` (clinical-defaults.md: 60 s).
     storage_degraded_after_s: float = Field(60.0, gt=0)
+    # A session a stopped Vigil left open is resumed at start-up (its state rebuilt from the
+    # journal, monitor/resume.py) when it started less than this many hours ago; an older
+    # one is closed. 0: close every one.
+    resume_max_age_h: float = Field(6.0, ge=0)
     demo: bool = False
     # Seconds an alarm may stay unacknowledged before tier 2, then tier 3, is paged
     # (clinical-defaults.md "Escalation to phones"). Low-priority alarms never escalate.

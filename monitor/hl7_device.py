@@ -14,7 +14,8 @@ loopback port.
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -90,15 +91,16 @@ def resp_sources(devices: list[Any]) -> list[str]:
     ]
 
 
-def build_hl7_device(dc: Any, clock: Any) -> tuple[Any, list[Coroutine[Any, Any, None]]]:
-    """The driver for an HL7 device, and the simulator's coroutines when it is simulated."""
+def build_hl7_device(dc: Any, clock: Any) -> tuple[Any, list[Callable[[], Awaitable[None]]]]:
+    """The driver for an HL7 device, and the simulator's task factories when it is simulated
+    (factories: the supervisor calls one again after a failure)."""
     from drivers.hl7.decoder import Hl7Decoder
     from drivers.hl7.driver import Hl7Driver
     from drivers.hl7.sim import Hl7MonitorSim
     from drivers.sim.scenarios import scenario
 
     cfg: Hl7Config = dc.hl7 or Hl7Config(port=0)
-    coros: list[Coroutine[Any, Any, None]] = []
+    sims: list[Callable[[], Awaitable[None]]] = []
     mode, host, port = cfg.mode, cfg.host, cfg.port
     vendor = cfg.vendor
     if dc.simulate is not None:
@@ -125,5 +127,5 @@ def build_hl7_device(dc: Any, clock: Any) -> tuple[Any, list[Coroutine[Any, Any,
             assert driver.bound_port is not None
             return driver.bound_port
 
-        coros.append(sim.connect("127.0.0.1", bound_port))
-    return driver, coros
+        sims.append(partial(sim.connect, "127.0.0.1", bound_port))
+    return driver, sims

@@ -43,11 +43,13 @@ TECHNICAL_CONDITIONS = frozenset(
         "resp_stale",
         "probe_off",
         "device_disconnected",
+        "device_failed",
         "bp_overdue",
         "cuff_error",
         "notify_failed",
         "storage_degraded",
         "journal_failed",
+        "monitoring_interrupted",
         "hl7_out_down",
     }
 )

@@ -19,6 +19,7 @@ from typing import Any
 
 from alerts.notifier import Notifier
 from drivers.ble.driver import BleDriver
+from drivers.hl7.decoder import NIBP_SUFFIX
 from drivers.hl7.driver import Hl7Driver
 from drivers.registry import build_serial_driver, protocol_info
 from drivers.serial_port import SerialDriver
@@ -96,7 +97,9 @@ def configured_cuffs(room: RoomConfig) -> list[str]:
             services = dc.simulate.profile.split("+") if dc.simulate is not None else []
             if "bps" in services and "hrs" not in services:
                 out.append(dc.id)
-        elif dc.protocol != HL7_PROTOCOL and protocol_info(dc.protocol).can_start_measurement:
+        elif dc.protocol == HL7_PROTOCOL:
+            out.append(dc.id + NIBP_SUFFIX)  # its NIBP pulse is the cuff's from the first
+        elif protocol_info(dc.protocol).can_start_measurement:
             out.append(dc.id)
     return out
 

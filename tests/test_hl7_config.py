@@ -81,3 +81,19 @@ def test_simulate_hl7_refuses_bad_arguments(args: list[str], message: str) -> No
     result = CliRunner().invoke(app, ["simulate", "--protocol", "hl7", *args])
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_an_hl7_monitors_nibp_is_a_cuff_from_its_first_message(tmp_path: Path) -> None:
+    """A NIBP pulse rate that comes before the first SBP is still the cuff's, never mixed
+    into the oximeter's pulse rate."""
+    from monitor.core.models import Reading
+    from monitor.runtime import configured_cuffs
+
+    path = tmp_path / "vigil.toml"
+    path.write_text(ROOM.format(protocol="hl7") + "hl7 = { port = 2575 }\n")
+    room = load_settings(path).rooms[0]
+    assert configured_cuffs(room) == ["A-mon/nibp"]
+    p = RoomPipeline("A", cuff_sources=configured_cuffs(room))
+    p.feed(Reading(1.0, "pulse_rate", 70, "bpm", source="A-mon"))
+    p.feed(Reading(2.0, "pulse_rate", 95, "bpm", source="A-mon/nibp"))
+    assert p.smoothed["pulse_rate"] == 70

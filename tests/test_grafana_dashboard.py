@@ -57,6 +57,8 @@ def test_dashboard_queries_find_vigil_data(influxd: Influxd) -> None:
             ("sbp", 120.0),
             ("dbp", 80.0),
             ("map", 93.0),
+            ("resp_rate", 14.0),
+            ("etco2", 38.0),
         )
     ]
     lines.append(lineproto.phase_line(PhaseEvent(now - 20, "A", "dosed")))
@@ -92,7 +94,7 @@ def test_dashboard_queries_find_vigil_data(influxd: Influxd) -> None:
     dash = json.loads((GRAFANA / "dashboards" / "vigil-session.json").read_text())
     results = {name: len(influxd.query(expand(q), db=DB)) > 0 for name, q in queries(dash)}
     assert results == {name: True for name in results}
-    assert len(results) == 12
+    assert len(results) == 14
     # The site selector lists both sites; picking one narrows rooms and series to it.
     by_name = dict(queries(dash))
     # (Other tests' Vigils may write into this database too, as site "default".)

@@ -50,7 +50,29 @@ SCENARIOS = [
     ("probe_off", [("probe_off", "active", "low"), ("probe_off", "active", "medium"),
                    ("probe_off", "cleared", "medium")]),
     ("missing_40min_bp", [("bp_overdue", "active", "low"), ("bp_overdue", "cleared", "low")]),
+    # Respiratory depression: EtCO2 and RR alarm minutes before SpO2 falls.
+    ("hypoventilation", [
+        ("etco2_high", "active", "medium"), ("etco2_rise", "active", "low"),
+        ("resp_rate_low", "active", "medium"),
+        ("etco2_high", "escalated", "medium"), ("resp_rate_low", "escalated", "medium"),
+        ("spo2_low", "active", "medium"), ("spo2_drop", "active", "low"),
+        ("etco2_high", "escalated", "medium"), ("resp_rate_low", "escalated", "medium"),
+        ("spo2_low", "escalated", "medium"), ("spo2_low", "cleared", "medium"),
+        ("resp_rate_low", "cleared", "medium"), ("etco2_high", "cleared", "medium"),
+        ("etco2_rise", "cleared", "low"), ("spo2_drop", "cleared", "low")]),
+    # The monitor's apnea flag raises a high alarm at once, before RR and SpO2 alarms.
+    ("apnea", [
+        ("apnea", "active", "high"), ("resp_rate_low", "active", "medium"),
+        ("spo2_low", "active", "medium"), ("apnea", "acknowledged", "high"),
+        ("apnea", "cleared", "high"), ("resp_rate_low", "cleared", "medium"),
+        ("spo2_low", "cleared", "medium")]),
 ]  # fmt: skip
+
+
+def test_hypoventilation_alarms_before_spo2_falls() -> None:
+    events = [e for e in replay_file("hypoventilation") if isinstance(e, AlarmEvent)]
+    first = {e.condition: e.t for e in reversed(events) if e.state == AlarmState.ACTIVE}
+    assert first["spo2_low"] - max(first["etco2_high"], first["resp_rate_low"]) > 120
 
 
 @pytest.mark.parametrize(("name", "expected"), SCENARIOS)

@@ -24,7 +24,9 @@ ReportFormat = Literal["html", "pdf", "csv", "fhir", "recording"]
 
 
 def _queries(vigil: VigilDep) -> SessionQueries:
-    return SessionQueries(vigil.recorder.journal, vigil.store, clock=vigil.clock)
+    return SessionQueries(
+        vigil.recorder.journal, vigil.store, clock=vigil.clock, timezone=vigil.settings.timezone
+    )
 
 
 def _when(value: str | None, name: str, *, end_of_day: bool = False) -> float | None:
@@ -130,7 +132,7 @@ async def session_report(
 ) -> Response:
     q = _queries(vigil)
     await _session(q, session_id)
-    rec = await q.record(session_id)
+    rec = await q.record(session_id, generated_by=user.username)
     # Rendering (matplotlib, FHIR validation) is CPU work: off the event loop, so the rooms'
     # monitoring never waits on a report.
     body = await run_in_threadpool(report.render, rec, format)

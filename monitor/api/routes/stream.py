@@ -22,7 +22,8 @@ async def stream(request: Request, vigil: VigilDep, user: Viewer) -> AsyncIterab
     q = vigil.hub.subscribe()
     try:
         rooms = [vigil.room_view(r) for r in vigil.rooms.values()]
-        yield ServerSentEvent(event="snapshot", data={"type": "snapshot", "rooms": rooms})
+        snapshot = {"type": "snapshot", "rooms": rooms, "timezone": vigil.settings.timezone}
+        yield ServerSentEvent(event="snapshot", data=snapshot)
         while True:
             message = await q.get()
             if message is None:  # we fell behind; the client reconnects and gets a snapshot

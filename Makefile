@@ -25,6 +25,7 @@ run: $(STAMP)
 test: $(STAMP)
 	scripts/ensure-influxdb.sh install
 	scripts/apt-ensure.sh chromium chromium
+	scripts/apt-ensure.sh npm npm
 	$(BIN)/pytest
 
 ## Stop the local influxd that `make run` started (its data stays in .vigil/influxdb)

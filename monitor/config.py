@@ -197,6 +197,7 @@ class Settings(BaseSettings):
     # in it, labelled. Default UTC, not the machine's zone: a container's zone is UTC anyway
     # and a default that changes with the host would make two exports of one session differ.
     timezone: str = "UTC"
+    report_paper: Literal["A4", "letter"] = "A4"  # the PDF report's page size
 
     _toml_data: dict[str, Any] = {}
 

@@ -158,6 +158,7 @@ def test_session_record_matches_what_happened(
             "resolved": None,
             "how_ended": "resolved",  # by itself, after the ack: nobody ended it
             "ended_by": None,
+            "baseline": alarms()[0]["baseline"],
             "time_to_ack_s": pytest.approx(t_ack - t_active, abs=1e-5),
             "duration_s": pytest.approx(t_clear - t_active, abs=1e-5),
         }

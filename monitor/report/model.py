@@ -68,6 +68,7 @@ class AlarmEpisode:
     # A latched (high) alarm's condition can be gone before it is acknowledged and cleared.
     resolved: float | None = None
     how_ended: str = ""  # resolved | acknowledged | session_end; "" while open
+    baseline: float | None = None  # the baseline a relative limit was taken from
     ended_by: str | None = None  # who ended it (an acknowledgement, the session end), else None
 
     @property
@@ -100,6 +101,7 @@ class SessionRecord:
     source: str = "influxdb"  # where readings/alarms came from: influxdb or journal
     episodes: list[AlarmEpisode] = field(default_factory=list)
     timezone: str = "UTC"  # the clinic's zone (IANA): clock times are shown in it
+    paper: str = "A4"  # the PDF's paper: A4 or letter
     # How the report came to be, for its footer (audit document): when, for whom, and what the
     # journal's hash chain said when it was read ("" when not checked).
     generated_at: float | None = None
@@ -154,6 +156,7 @@ def episodes(alarms: list[AlarmRow]) -> list[AlarmEpisode]:
                 "resolved": None,
                 "how_ended": "",
                 "ended_by": None,
+                "baseline": a.baseline,
                 "tier": 1,
             }
             open_[a.condition] = ep

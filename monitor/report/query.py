@@ -67,11 +67,13 @@ class SessionQueries:
         *,
         clock: Callable[[], float] = time.time,
         timezone: str = "UTC",
+        paper: str = "A4",
     ) -> None:
         self.journal = journal
         self.store = store
         self.clock = clock
         self.timezone = timezone
+        self.paper = paper
 
     # -- sessions -------------------------------------------------------------------------
     def sessions(
@@ -178,6 +180,7 @@ class SessionQueries:
             source="journal" if "journal" in (src_r, src_a) else "influxdb",
             episodes=episodes(alarms),
             timezone=self.timezone,
+            paper=self.paper,
             generated_at=self.clock() if generated_by else None,
             generated_by=generated_by,
             audit_chain=await run_in_threadpool(self._chain) if generated_by else "",

@@ -24,8 +24,13 @@ ReportFormat = Literal["html", "pdf", "csv", "fhir", "recording"]
 
 
 def _queries(vigil: VigilDep) -> SessionQueries:
+    s = vigil.settings
     return SessionQueries(
-        vigil.recorder.journal, vigil.store, clock=vigil.clock, timezone=vigil.settings.timezone
+        vigil.recorder.journal,
+        vigil.store,
+        clock=vigil.clock,
+        timezone=s.timezone,
+        paper=s.report_paper,
     )
 
 

@@ -48,15 +48,27 @@ function el(tag, cls, text) {
 function setText(e, text) { if (e.textContent !== text) e.textContent = text; }
 // Clock times in the clinic's zone (config `timezone`, from /api/auth/me and the snapshot),
 // not the browser's: one clinic, one zone, labelled in the header (issue #13).
-let clockFmt = null;
-function setZone(tz) {
-  if (!tz || (clockFmt && clockFmt.resolvedOptions().timeZone === tz)) return;
-  try { clockFmt = new Intl.DateTimeFormat([], { timeZone: tz, hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" }); }
-  catch (e) { clockFmt = null; }  // an unknown zone: the browser's, and the label says so
-  const zone = $("zone");
-  if (zone) zone.textContent = clockFmt ? `times: ${tz}` : `times: browser's zone (${tz} unknown here)`;
+let clinicZone;  // undefined until the server names it: the browser's zone meanwhile
+const zoneFmts = {};
+function zoneFmt(kind) {
+  const opts = { clock: { hour: "2-digit", minute: "2-digit", second: "2-digit" }, hm: { hour: "2-digit", minute: "2-digit" },
+                 day: { year: "numeric", month: "2-digit", day: "2-digit" } }[kind];
+  const key = kind + "|" + clinicZone;
+  // en-CA writes dates year first (2026-11-23); h23: 00:30, never 24:30.
+  if (!zoneFmts[key]) zoneFmts[key] = new Intl.DateTimeFormat(kind === "day" ? "en-CA" : "en-GB", { timeZone: clinicZone, hourCycle: "h23", ...opts });
+  return zoneFmts[key];
 }
-function clock(t) { return t ? (clockFmt ? clockFmt.format(new Date(t * 1000)) : new Date(t * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false })) : "—"; }
+function setZone(tz) {
+  if (!tz || tz === clinicZone) return;
+  try { new Intl.DateTimeFormat([], { timeZone: tz }); clinicZone = tz; }
+  catch (e) { clinicZone = undefined; }  // an unknown zone: the browser's, and the label says so
+  const zone = $("zone");
+  if (zone) zone.textContent = clinicZone ? `times: ${tz}` : `times: this browser's zone (${tz} unknown here)`;
+  queueRender();
+}
+function clock(t) { return t ? zoneFmt("clock").format(new Date(t * 1000)) : "—"; }
+function zoneHM(t) { return zoneFmt("hm").format(new Date(t * 1000)); }
+function zoneDay(t) { return zoneFmt("day").format(new Date(t * 1000)); }
 function dur(s) {
   s = Math.max(0, Math.round(s));
   const h = Math.floor(s / 3600), m = Math.floor(s % 3600 / 60), sec = s % 60;

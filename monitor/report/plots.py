@@ -151,7 +151,7 @@ def figure(rec: SessionRecord, size_in: tuple[float, float] = (10, 9)) -> Figure
         ax.grid(alpha=0.3)
         if len(channels) > 1:
             ax.legend(loc="upper right", fontsize=7, ncols=len(channels))
-    axes[-1].xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=zone))
+    axes[-1].xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=zone))  # type: ignore[no-untyped-call]
     axes[-1].set_xlim(x(rec.session.started), x(max(rec.end, rec.session.started + 60)))
     axes[-1].set_xlabel(f"clock time ({clinic_time.label(rec.timezone, rec.session.started)})")
     legend: list[Any] = [

@@ -151,7 +151,10 @@ def figure(rec: SessionRecord, size_in: tuple[float, float] = (10, 9)) -> Figure
         ax.grid(alpha=0.3)
         if len(channels) > 1:
             ax.legend(loc="upper right", fontsize=7, ncols=len(channels))
-    axes[-1].xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=zone))  # type: ignore[no-untyped-call]
+    # Minutes on the ticks; seconds too for a short record, where minutes would repeat.
+    short = rec.end - rec.session.started < 600
+    tick_format = "%H:%M:%S" if short else "%H:%M"
+    axes[-1].xaxis.set_major_formatter(mdates.DateFormatter(tick_format, tz=zone))  # type: ignore[no-untyped-call]
     axes[-1].set_xlim(x(rec.session.started), x(max(rec.end, rec.session.started + 60)))
     axes[-1].set_xlabel(f"clock time ({clinic_time.label(rec.timezone, rec.session.started)})")
     legend: list[Any] = [

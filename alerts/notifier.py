@@ -37,9 +37,10 @@ from urllib.parse import parse_qs, quote, urlsplit
 import apprise
 
 from alerts import pushover
+from alerts.alarm_manager import AlarmManager
 from alerts.config import AlertsConfig, Contact
 from alerts.message import Message, render
-from alerts.policy import NOTIFY_FAILED, EscalationPolicy, Page, PageKind
+from alerts.policy import NOTIFY_FAILED, EscalationPolicy, Page, PageKind, technical_control
 from alerts.receipts import ReceiptStore, StoredReceipt
 from alerts.tokens import AckClaim, AckTokens, UsedTokens
 from monitor.core.models import AlarmEvent, AlarmKind, AlarmState, Control, Event, Priority
@@ -164,8 +165,10 @@ class Notifier:
         inject: Callable[[str, Control], None],
         dose_time: Callable[[str], float | None] = lambda room: None,
         clock: Callable[[], float] = time.time,
+        alarm_manager: AlarmManager | None = None,
     ) -> None:
         self.config = config
+        self.alarm_manager = alarm_manager  # every transition as HL7 ORU^R40 (optional)
         self.base_url = (config.ack_base_url or base_url).rstrip("/")
         self.room_names = dict(room_names)
         self.policy = EscalationPolicy({str(k): v for k, v in config.repeat_s.items()})
@@ -205,7 +208,7 @@ class Notifier:
                 host,
                 s.port,
             )
-        return cls(
+        notifier = cls(
             s.alerts,
             base_url=f"http://{host}:{s.port}",
             room_names={r.id: r.name or r.id for r in s.rooms},
@@ -215,6 +218,17 @@ class Notifier:
             dose_time=dose_time,
             clock=vigil.clock,
         )
+        if s.alerts.alarm_manager.enabled:
+            notifier.alarm_manager = AlarmManager(
+                s.alerts.alarm_manager,
+                vigil.recorder.journal,  # the outbox: alarms are journaled before published
+                retry_attempts=s.alerts.retry_attempts,
+                inject=vigil.control,
+                record=notifier._record,
+                clock=vigil.clock,
+                phones_failing=lambda room: bool(notifier._failed_tiers.get(room)),
+            )
+        return notifier
 
     @property
     def enabled(self) -> bool:
@@ -223,16 +237,24 @@ class Notifier:
     def health(self) -> dict[str, Any]:
         """For /api/health: can pages get through? (never a URL: they hold tokens)"""
         unreachable = {room: sorted(tiers) for room, tiers in self._failed_tiers.items()}
+        manager = self.alarm_manager.health() if self.alarm_manager else {"status": "off"}
+        degraded = bool(unreachable) or manager["status"] == "degraded"
         return {
-            "status": "degraded" if unreachable else "ok" if self.enabled else "off",
+            "status": "degraded" if degraded else "ok" if self.enabled else "off",
             "contacts": len(self.config.contacts),
             "unreachable_tiers": unreachable,
             "open_pushover_receipts": len(self.receipts),
+            "alarm_manager": manager,
         }
 
     # -- inputs -------------------------------------------------------------------------------
     def on_event(self, event: Event) -> None:
         """Called for every published event; cheap and never raises into the room loop."""
+        if self.alarm_manager is not None:
+            try:
+                self.alarm_manager.on_event(event)
+            except Exception:
+                log.exception("notifier: alarm manager could not queue %r", event)
         if not self.enabled:
             return
         try:
@@ -270,6 +292,8 @@ class Notifier:
             asyncio.create_task(self._worker(), name="notify-worker"),
             asyncio.create_task(self._poll_receipts(), name="pushover-receipts"),
         ]
+        if self.alarm_manager is not None:
+            workers.append(asyncio.create_task(self.alarm_manager.run(), name="alarm-manager"))
         try:
             while True:
                 await asyncio.sleep(TICK_S)
@@ -634,6 +658,12 @@ class Notifier:
         del self._failed_tiers[room]
         now = self.clock()
         reason = f"tier {tier} reached again"
+        if self.alarm_manager is not None and room in self.alarm_manager.failing_rooms:
+            # One notify_failed per room: it stays while the alarm manager cannot be reached.
+            log.warning(
+                "room %s: phones reached again (%s); alarm manager still down", room, reason
+            )
+            return
         log.warning("room %s: paging works again (%s)", room, reason)
         self._record(
             "notify_failed",
@@ -647,17 +677,7 @@ class Notifier:
 
     @staticmethod
     def _technical_control(t: float, state: AlarmState, reason: str) -> Control:
-        return Control(
-            t=t,
-            event="technical_alarm",
-            args={
-                "condition": NOTIFY_FAILED,
-                "priority": Priority.HIGH.value,
-                "state": state.value,
-                "reason": reason,
-            },
-            by="notifier",
-        )
+        return technical_control(t, state, reason, "notifier")
 
     # -- records --------------------------------------------------------------------------------
     def _record(self, event: str, *, room: str, condition: str, **fields: Any) -> None:

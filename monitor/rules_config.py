@@ -47,6 +47,7 @@ TECHNICAL_CONDITIONS = frozenset(
         "notify_failed",
         "storage_degraded",
         "journal_failed",
+        "hl7_out_down",
     }
 )
 _CONDITION_ID = re.compile(r"^[a-z][a-z0-9_]*$")

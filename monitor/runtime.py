@@ -37,6 +37,7 @@ from monitor.core.models import (
 )
 from monitor.core.pipeline import RoomPipeline
 from monitor.core.schedule import BpRequest
+from monitor.hl7out.sender import Pcd01Sender
 from monitor.hub import Hub
 from monitor.link_log import LinkLog, RepeatFilter
 from monitor.redact import auditable_settings
@@ -151,6 +152,12 @@ class Vigil:
             )
             for rc in settings.rooms
         }
+        # IHE PCD-01 out: reads the journal after its own cursor (monitor/hl7out/sender.py).
+        self.hl7_out = (
+            Pcd01Sender(journal, settings.hl7_out, on_alarm=self._storage_alarm, clock=clock)
+            if settings.hl7_out.enabled
+            else None
+        )
         self._tasks: list[asyncio.Task[None]] = []
         self.started_at: float | None = None
         self.notifier = Notifier.for_runtime(self)  # pages phones; alerts/notifier.py
@@ -161,6 +168,8 @@ class Vigil:
         self.recorder.config(auditable_settings(self.settings))  # no secrets: monitor/redact.py
         self.recorder.close_stale_sessions()  # left open by a run that stopped during them
         self._spawn(self.recorder.run(), "journal-forwarder")
+        if self.hl7_out is not None:
+            self._spawn(self.hl7_out.run(), "hl7-out")
         for room in self.rooms.values():
             for dc in room.config.devices:
                 self._start_device(room, dc)
@@ -180,6 +189,8 @@ class Vigil:
         with contextlib.suppress(Exception):
             await self.recorder.final_flush()
         await self.store.aclose()
+        if self.hl7_out is not None:
+            await self.hl7_out.aclose()
         self.recorder.close()
         for room in self.rooms.values():
             for dev in room.devices:
@@ -403,6 +414,8 @@ class Vigil:
         ok = influx["status"] == "ok" and all(d["state"] == "connected" for d in drivers.values())
         paging = self.notifier.health()
         ok = ok and journal["status"] == "ok" and paging["status"] != "degraded"
+        hl7_out = self.hl7_out.health() if self.hl7_out is not None else {"status": "off"}
+        ok = ok and hl7_out["status"] != "degraded"
         return {
             "status": "ok" if ok else "degraded",
             "demo": self.settings.demo,
@@ -410,5 +423,6 @@ class Vigil:
             "influxdb": influx,
             "journal": journal,
             "paging": paging,
+            "hl7_out": hl7_out,
             "stream_subscribers": self.hub.subscribers,
         }

@@ -80,6 +80,7 @@ EXTERNAL_TECHNICAL: dict[str, str] = {
     "notify_failed": "high",
     "storage_degraded": "low",
     "journal_failed": "high",
+    "hl7_out_down": "low",  # the PCD-01 receiver unreachable (monitor/hl7out/)
 }
 
 

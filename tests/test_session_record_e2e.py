@@ -220,13 +220,13 @@ def test_session_record_matches_what_happened(
     assert all(
         cell in alarm_table
         for cell in (
-            "spo2_low",
-            "medium",
-            ADMIN,
+            "SpO2 low (medium)",  # words, not the rule's id
+            f"by {ADMIN} at ",
+            "resolved by itself at ",  # how it ended, apart from who acknowledged
             secs(t_ack - t_active),
             secs(t_clear - t_active),
         )
-    )
+    ), alarm_table
     assert "calm, eyes closed" in page and "fit for discharge" in page
     baseline_table = page[page.index('<table id="baseline-and-limits">') :]
     baseline_table = baseline_table[: baseline_table.index("</table>")]

@@ -33,3 +33,20 @@ def test_unknown_zone_is_named() -> None:
     with pytest.raises(ValueError, match="unknown time zone 'Europe/Atlantis'"):
         clinic_time.zone("Europe/Atlantis")
     assert clinic_time.clock(None, "UTC") == "—"
+
+
+def test_dates_without_a_zone_are_the_clinics() -> None:
+    from monitor.report.query import parse_when
+
+    ny = "America/New_York"
+    # 2026-11-22 in New York runs from 05:00 UTC that day to 05:00 UTC the next.
+    assert parse_when("2026-11-22", timezone=ny) == 1_795_323_600.0
+    assert parse_when("2026-11-22", timezone=ny, end_of_day=True) == 1_795_410_000.0
+    assert parse_when("2026-11-22T20:00:00", timezone=ny) == WINTER
+    assert parse_when("2026-11-23T01:00:00Z", timezone=ny) == WINTER  # a zone given wins
+    # The day DST ends is 25 hours long.
+    assert (
+        parse_when("2026-11-01", timezone=ny, end_of_day=True)
+        - parse_when("2026-11-01", timezone=ny)
+        == 25 * 3600
+    )

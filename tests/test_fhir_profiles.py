@@ -195,6 +195,19 @@ def test_bundle_content_vital_signs_codes() -> None:
     fhir.validate(bundle)
 
 
+def test_export_checks_every_value_and_each_structure() -> None:
+    body = json.loads(fhir.render(record()))
+    assert body == fhir.bundle(record())
+    garbage = [*ROWS, ReadingRow(T0 + 9, "pulse_rate", float("nan"), True, "", "oximeter")]
+    with pytest.raises(ValueError, match="nan is not a finite number"):
+        fhir.render(record(garbage))
+    # The models refuse a malformed structure (render checks one entry of each structure).
+    wrong = fhir.bundle(record())
+    wrong["entry"][1]["resource"]["deviceName"] = "not a list"
+    with pytest.raises(ValueError):
+        fhir.validate(wrong)
+
+
 def _quantities(o: dict[str, Any]) -> Iterator[dict[str, Any]]:
     for q in [o.get("valueQuantity"), *(c.get("valueQuantity") for c in o.get("component", []))]:
         if q is not None:

@@ -223,7 +223,7 @@ class FdLink:
 
     async def _writable(self, timeout: float) -> None:
         ready: asyncio.Future[None] = self._loop.create_future()
-        self._loop.add_writer(self.fd, lambda: ready.done() or ready.set_result(None))
+        self._loop.add_writer(self.fd, _resolve, ready)
         try:
             await asyncio.wait_for(ready, timeout)
         except TimeoutError:
@@ -255,6 +255,11 @@ class ThreadLink:
 
     async def close(self) -> None:
         await asyncio.to_thread(self._ser.close)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _read_available(ser: serial.SerialBase) -> bytes:

@@ -179,6 +179,9 @@ class Settings(BaseSettings):
     journal_retention_days: float | None = Field(None, ge=0)
     # InfluxDB unreachable this long raises `storage_degraded` (clinical-defaults.md: 60 s).
     storage_degraded_after_s: float = Field(60.0, gt=0)
+    # The live stream sends a room's readings at most once per this many seconds (the newest
+    # values); alarm, phase and device messages never wait (monitor/stream_coalescing.py).
+    stream_interval_s: float = Field(0.25, ge=0, le=10)
     demo: bool = False
     # Seconds an alarm may stay unacknowledged before tier 2, then tier 3, is paged
     # (clinical-defaults.md "Escalation to phones"). Low-priority alarms never escalate.

@@ -96,7 +96,8 @@ class Hub:
         # Called with every message before fan-out (the journal records what others publish).
         self._listeners: list[Callable[[dict[str, Any]], None]] = []
         self._coalescer = StreamCoalescer(room_interval_s)
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.Handle | None = None
+        self._timer_at = 0.0
         self._closed = False
 
     def add_listener(self, listener: Callable[[dict[str, Any]], None]) -> None:
@@ -148,26 +149,33 @@ class Hub:
         except RuntimeError:  # no loop (a script or a unit test): nothing can wait
             self._send([message])
             return
-        out = self._coalescer.offer(message, loop.time())
-        if out:
-            self._send(out)
-        self._schedule(loop)
+        try:
+            out = self._coalescer.offer(message, loop.time())
+            if out:
+                self._send(out)
+            self._schedule(loop)
+        except Exception:  # a stream fault must never reach the room that published
+            log.exception("stream: cannot pass on a %s message", message.get("type"))
 
     def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
         when = self._coalescer.next_due()
         if when is None or self._closed:
             return
         if self._timer is not None:
-            if self._timer.when() <= when:
+            if self._timer_at <= when:
                 return
             self._timer.cancel()
-        self._timer = loop.call_at(when, self._flush, loop)
+        # uvloop hands back a plain Handle (no .when()) for a time already past: keep our own.
+        self._timer, self._timer_at = loop.call_at(when, self._flush, loop), when
 
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
         self._timer = None
-        out = self._coalescer.due(loop.time())
-        if out:
-            self._send(out)
+        try:
+            out = self._coalescer.due(loop.time())
+            if out:
+                self._send(out)
+        except Exception:  # the stream must not stop for one bad batch; the rooms never do
+            log.exception("stream: flushing readings failed")
         self._schedule(loop)
 
     def _send(self, messages: list[dict[str, Any]]) -> None:

@@ -51,6 +51,10 @@ class Subscription:
         self._ended = False
         self._waiter: asyncio.Future[None] | None = None
 
+    @property
+    def queued_bytes(self) -> int:
+        return self._queued
+
     def push(self, data: bytes) -> bool:
         """Queue bytes; False when the client is too far behind (the caller ends it)."""
         if self._ended:

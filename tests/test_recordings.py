@@ -260,5 +260,5 @@ def test_fast_parse_refuses_what_the_standard_path_refuses(line: str, message: s
         ([first.encode(), line.encode()], orjson.loads),
     ):
         with pytest.raises(RecordingError) as err:
-            parse_recording(lines, loads)  # type: ignore[arg-type]
+            parse_recording(lines, loads)
         assert str(err.value).startswith(message)

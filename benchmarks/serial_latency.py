@@ -16,6 +16,7 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from drivers.masimo import MasimoDecoder
@@ -29,22 +30,11 @@ FRAME = b"11/23/26 10:00:00 SPO2=097% BPM=072 EXC=000000\r\n"
 P50_TARGET_MS = 25.0  # the coalescing batch (20 ms) is the most a reading may wait
 
 
-async def measure(ports: int = PORTS, seconds: float = SECONDS) -> list[float]:
-    """Latencies in ms of every SpO2 reading over `seconds`."""
-    ptys = [PtyPair() for _ in range(ports)]
-    sent = [0.0] * ports
-    latencies: list[float] = []
-
-    def emit_for(i: int) -> object:
-        def emit(item: Reading | DeviceState) -> None:
-            if isinstance(item, Reading) and item.channel == "spo2":
-                latencies.append((time.perf_counter() - sent[i]) * 1000)
-
-        return emit
-
-    drivers = [SerialDriver(p.port, MasimoDecoder(source=f"ox{i}"), source=f"ox{i}")
-               for i, p in enumerate(ptys)]  # fmt: skip
-    tasks = [asyncio.create_task(d.run(emit_for(i))) for i, d in enumerate(drivers)]  # type: ignore[arg-type]
+async def play(
+    ptys: list[PtyPair], sent: list[float], ready: Callable[[], bool], seconds: float
+) -> None:
+    """Once `ready()` (every port open), write a frame into each pty once a second at a random
+    phase for `seconds`, noting in `sent` when."""
 
     async def device(i: int) -> None:
         await asyncio.sleep(random.random())
@@ -53,13 +43,35 @@ async def measure(ports: int = PORTS, seconds: float = SECONDS) -> list[float]:
             ptys[i].write(FRAME)
             await asyncio.sleep(1.0)
 
+    while not ready():
+        await asyncio.sleep(0.05)
+    devices = [asyncio.create_task(device(i)) for i in range(len(ptys))]
+    await asyncio.sleep(seconds)
+    for t in devices:
+        t.cancel()
+    await asyncio.gather(*devices, return_exceptions=True)
+
+
+async def measure(ports: int = PORTS, seconds: float = SECONDS) -> list[float]:
+    """Latencies in ms from the bytes to the driver's SpO2 reading."""
+    ptys = [PtyPair() for _ in range(ports)]
+    sent = [0.0] * ports
+    latencies: list[float] = []
+
+    def emit_for(i: int) -> Callable[[Reading | DeviceState], None]:
+        def emit(item: Reading | DeviceState) -> None:
+            if isinstance(item, Reading) and item.channel == "spo2":
+                latencies.append((time.perf_counter() - sent[i]) * 1000)
+
+        return emit
+
+    drivers = [SerialDriver(p.port, MasimoDecoder(source=f"ox{i}"), source=f"ox{i}")
+               for i, p in enumerate(ptys)]  # fmt: skip
+    tasks = [asyncio.create_task(d.run(emit_for(i))) for i, d in enumerate(drivers)]
     try:
-        while not all(d.state == LinkState.CONNECTED for d in drivers):
-            await asyncio.sleep(0.05)
-        devices = [asyncio.create_task(device(i)) for i in range(ports)]
-        await asyncio.sleep(seconds)
-        for t in devices:
-            t.cancel()
+        await play(
+            ptys, sent, lambda: all(d.state == LinkState.CONNECTED for d in drivers), seconds
+        )
     finally:
         for t in tasks:
             t.cancel()
@@ -77,8 +89,8 @@ async def measure_stream(influx_url: str, state: Path, seconds: float = SECONDS)
     ptys = [PtyPair() for _ in range(PORTS)]
     rooms = [
         RoomConfig(
-            id=f"R{i:03d}",
-            devices=[DeviceConfig(id=f"R{i:03d}-ox", protocol="masimo-ascii", port=p.port)],
+            id=str(i),
+            devices=[DeviceConfig(id=f"ox{i}", protocol="masimo-ascii", port=p.port)],
         )
         for i, p in enumerate(ptys)
     ]
@@ -89,17 +101,10 @@ async def measure_stream(influx_url: str, state: Path, seconds: float = SECONDS)
         rooms=rooms,
     )
     vigil = Vigil(settings)
-    sent: dict[str, float] = {}
+    sent = [0.0] * PORTS
     latencies: list[float] = []
     await vigil.start()
     sub = vigil.hub.subscribe()
-
-    async def device(i: int) -> None:
-        await asyncio.sleep(random.random())
-        while True:
-            sent[f"R{i:03d}"] = time.perf_counter()
-            ptys[i].write(FRAME)
-            await asyncio.sleep(1.0)
 
     async def client() -> None:
         while (data := await sub.get()) is not None:
@@ -107,18 +112,16 @@ async def measure_stream(influx_url: str, state: Path, seconds: float = SECONDS)
             for line in data.split(b"\n"):
                 if line.startswith(b'data: {"type":"reading"'):
                     m = json.loads(line[6:])
-                    if m["channel"] == "spo2" and m["room"] in sent:
-                        latencies.append((now - sent[m["room"]]) * 1000)
+                    if m["channel"] == "spo2" and sent[int(m["room"])]:
+                        latencies.append((now - sent[int(m["room"])]) * 1000)
+
+    def ready() -> bool:
+        return all(d.driver.state == LinkState.CONNECTED
+                   for r in vigil.rooms.values() for d in r.devices)  # fmt: skip
 
     reader = asyncio.create_task(client())
     try:
-        while not all(d.driver.state == LinkState.CONNECTED
-                      for r in vigil.rooms.values() for d in r.devices):  # fmt: skip
-            await asyncio.sleep(0.05)
-        devices = [asyncio.create_task(device(i)) for i in range(PORTS)]
-        await asyncio.sleep(seconds)
-        for t in devices:
-            t.cancel()
+        await play(ptys, sent, ready, seconds)
     finally:
         reader.cancel()
         await vigil.stop()

@@ -22,6 +22,7 @@ from collections.abc import Callable
 import serial
 
 from drivers.base import StreamDecoder
+from drivers.byte_queue import ByteQueue
 from monitor.core.models import DeviceState, LinkState, Reading
 
 log = logging.getLogger(__name__)
@@ -161,9 +162,7 @@ class FdLink:
         self.fd: int = ser.fileno()
         os.set_blocking(self.fd, False)  # os.read/os.write must never block the loop
         self._loop = asyncio.get_running_loop()
-        self._chunks: list[bytes] = []
-        self._failure: BaseException | None = None
-        self._waiter: asyncio.Future[None] | None = None
+        self._received = ByteQueue()
         self._loop.add_reader(self.fd, self._readable)
         self._reading = True
 
@@ -178,17 +177,11 @@ class FdLink:
         if not data:
             self._fail(serial.SerialException("device disconnected (end of file)"))
             return
-        self._chunks.append(data)
-        self._wake()
+        self._received.put(data)
 
     def _fail(self, exc: BaseException) -> None:
-        self._failure = exc
         self._stop_reading()  # a dead descriptor stays "readable": stop the busy wake-ups
-        self._wake()
-
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+        self._received.close(exc)
 
     def _stop_reading(self) -> None:
         if self._reading:
@@ -197,16 +190,9 @@ class FdLink:
 
     async def read(self) -> bytes:
         """The bytes received since the last call, waiting for at least one."""
-        while not self._chunks:
-            if self._failure is not None:
-                raise self._failure
-            self._waiter = self._loop.create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        data = b"".join(self._chunks)
-        self._chunks.clear()
+        data = await self._received.get()
+        if data is None:  # closed without a failure: only close() does that
+            raise NotConnected("port closed")
         return data
 
     async def write(self, data: bytes) -> None:
@@ -233,6 +219,7 @@ class FdLink:
 
     async def close(self) -> None:
         self._stop_reading()
+        self._received.close()
         self._ser.close()  # a local port closes at once (no thread needed)
 
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
 
+from drivers.byte_queue import ByteQueue
 from monitor.stream_coalescing import ROOM_INTERVAL_S, StreamCoalescer
 
 log = logging.getLogger(__name__)
@@ -46,51 +46,26 @@ class Subscription:
 
     def __init__(self, rooms: frozenset[str] | None) -> None:
         self.rooms = rooms
-        self._chunks: deque[bytes] = deque()
-        self._queued = 0
-        self._ended = False
-        self._waiter: asyncio.Future[None] | None = None
+        self._outbox = ByteQueue()
 
     @property
     def queued_bytes(self) -> int:
-        return self._queued
+        return self._outbox.size
 
     def push(self, data: bytes) -> bool:
         """Queue bytes; False when the client is too far behind (the caller ends it)."""
-        if self._ended:
-            return True
-        if self._queued + len(data) > MAX_QUEUED_BYTES:
+        if self._outbox.size + len(data) > MAX_QUEUED_BYTES and not self._outbox.closed:
             return False
-        self._chunks.append(data)
-        self._queued += len(data)
-        self._wake()
+        self._outbox.put(data)
         return True
 
     def end(self) -> None:
         """Drop what is queued; `get` returns None (the client reconnects for a snapshot)."""
-        self._ended = True
-        self._chunks.clear()
-        self._queued = 0
-        self._wake()
+        self._outbox.close(drop=True)
 
     async def get(self) -> bytes | None:
         """Everything queued so far, waiting for something; None when the stream is over."""
-        while not self._chunks:
-            if self._ended:
-                return None
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        data = b"".join(self._chunks)
-        self._chunks.clear()
-        self._queued = 0
-        return data
-
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+        return await self._outbox.get()
 
 
 class Hub:

@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from alerts.config import HTTP_URL, AlertsConfig
+from monitor.hl7out.config import Hl7OutConfig
 from monitor.rules_config import RulesConfig
 
 BLE_PROTOCOL = "ble"
@@ -192,6 +193,8 @@ class Settings(BaseSettings):
     rules: RulesConfig = Field(default_factory=RulesConfig)
     # Paging: contacts per tier, repeat intervals, acknowledge links (alerts/config.py).
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    # IHE PCD-01 readings to an EHR over HL7 v2 / MLLP ([hl7_out]; monitor/hl7out/).
+    hl7_out: Hl7OutConfig = Field(default_factory=Hl7OutConfig)
     # Staff accounts (issue #6). The key hashes API tokens and session ids; outside the demo
     # Vigil refuses to start when it is missing or a known default (monitor.auth.setup).
     secret_key: str = ""

@@ -42,11 +42,13 @@ TECHNICAL_CONDITIONS = frozenset(
         "pulse_rate_stale",
         "probe_off",
         "device_disconnected",
+        "device_failed",
         "bp_overdue",
         "cuff_error",
         "notify_failed",
         "storage_degraded",
         "journal_failed",
+        "hl7_out_down",
     }
 )
 _CONDITION_ID = re.compile(r"^[a-z][a-z0-9_]*$")

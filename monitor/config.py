@@ -195,6 +195,9 @@ class Settings(BaseSettings):
     # journal, monitor/resume.py) when it started less than this many hours ago; an older
     # one is closed. 0: close every one.
     resume_max_age_h: float = Field(6.0, ge=0)
+    # The live stream sends a room's readings at most once per this many seconds (the newest
+    # values); alarm, phase and device messages never wait (monitor/stream_coalescing.py).
+    stream_interval_s: float = Field(0.25, ge=0, le=10)
     demo: bool = False
     # Seconds an alarm may stay unacknowledged before tier 2, then tier 3, is paged
     # (clinical-defaults.md "Escalation to phones"). Low-priority alarms never escalate.

@@ -232,7 +232,9 @@ function setLink(up, text) {
 function connect() {
   lastConnect = Date.now();
   if (source) source.close();
-  source = new EventSource("/api/stream");
+  // `?rooms=A,B` in the page's address: watch those rooms only (the stream sends no others).
+  const watched = new URLSearchParams(location.search).get("rooms");
+  source = new EventSource(watched ? "/api/stream?rooms=" + encodeURIComponent(watched) : "/api/stream");
   for (const type of ["snapshot", "reading", "alarm", "phase", "device", "heartbeat", "room"]) {
     source.addEventListener(type, ev => {
       lastBeat = Date.now();
@@ -247,7 +249,7 @@ function connect() {
     // A closed stream may mean the login expired: check, and go to the login page if so.
     try {
       const r = await fetch("/api/auth/me", { credentials: "same-origin" });
-      if (r.status === 401) location.replace("/login?next=" + encodeURIComponent(location.pathname + location.hash));
+      if (r.status === 401) location.replace("/login?next=" + encodeURIComponent(location.pathname + location.search + location.hash));
     } catch (e) { /* server down: keep retrying */ }
   };
 }

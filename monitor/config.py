@@ -198,6 +198,9 @@ class Settings(BaseSettings):
     # journal, monitor/resume.py) when it started less than this many hours ago; an older
     # one is closed. 0: close every one.
     resume_max_age_h: float = Field(6.0, ge=0)
+    # The live stream sends a room's readings at most once per this many seconds (the newest
+    # values); alarm, phase and device messages never wait (monitor/stream_coalescing.py).
+    stream_interval_s: float = Field(0.25, ge=0, le=10)
     demo: bool = False
     # Seconds an alarm may stay unacknowledged before tier 2, then tier 3, is paged
     # (clinical-defaults.md "Escalation to phones"). Low-priority alarms never escalate.
@@ -214,6 +217,11 @@ class Settings(BaseSettings):
     # Vigil refuses to start when it is missing or a known default (monitor.auth.setup).
     secret_key: str = ""
     users_db: Path | None = None  # default .vigil/users.db (.vigil/demo-users.db in the demo)
+    # The clinic's time zone (IANA name): reports, the CLI and the dashboard show clock times
+    # in it, labelled. Default UTC, not the machine's zone: a container's zone is UTC anyway
+    # and a default that changes with the host would make two exports of one session differ.
+    timezone: str = "UTC"
+    report_paper: Literal["A4", "letter"] = "A4"  # the PDF report's page size
 
     _toml_data: dict[str, Any] = {}
 
@@ -223,6 +231,14 @@ class Settings(BaseSettings):
         # Without a scheme the client fails only once running (health "degraded").
         if not re.fullmatch(HTTP_URL, v):
             raise ValueError("give an http:// or https:// URL, e.g. http://127.0.0.1:8086")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from monitor.clinic_time import zone
+
+        zone(v)  # ValueError names the zone; _describe prefixes the field
         return v
 
     @model_validator(mode="after")

@@ -1,45 +1,35 @@
-"""Open-file limit for many serial devices: each needs a file descriptor (a simulated one
-two more, for its pty), and so does every dashboard connection.
+"""Open-files limit for many devices: a serial port takes 5 descriptors (the port and
+pyserial's two abort pipes; a simulated one also its pty pair), so Debian's default soft
+limit (1,024) stops at about 200 ports.
 
-Many systems start processes with a soft limit of 1,024, which 500 rooms of an oximeter and
-a cuff exceed; the hard limit is usually far higher. `vigil run` raises the soft limit at
-start-up and says so on the console when it cannot raise it far enough.
+`vigil run` raises its soft limit as far as the hard limit allows (as servers do), and says
+so on the console when even the hard limit is too low for the configured ports.
 """
 
 from __future__ import annotations
 
 import resource
 
-from monitor.config import Settings
-
-BASE_FILES = 512  # the journal, InfluxDB and paging connections, dashboards' streams
-
-
-def files_needed(settings: Settings) -> int:
-    n = 0
-    for room in settings.rooms:
-        for dev in room.devices:
-            n += 3 if dev.simulate is not None else 1
-    return BASE_FILES + n
+PER_DEVICE = 8  # a serial port's 5, a simulator's pty pair, a margin
+HEADROOM = 1024  # stream clients, InfluxDB and SQLite, BLE sockets, logs
 
 
-def raise_open_files(needed: int) -> str | None:
-    """Raise the soft RLIMIT_NOFILE to `needed` if lower; a console line when it cannot."""
+def needed(devices: int) -> int:
+    return devices * PER_DEVICE + HEADROOM
+
+
+def raise_open_files_limit(devices: int) -> str | None:
+    """Raise the soft RLIMIT_NOFILE to what `devices` need; a warning when impossible."""
+    want = needed(devices)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY or soft >= needed:
+    if soft == resource.RLIM_INFINITY or soft >= want:
         return None
-    target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
-    try:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-    except (ValueError, OSError) as exc:
-        target = soft
-        why = str(exc)
-    else:
-        why = f"the hard limit is {hard}"
-    if target >= needed:
-        return None
-    return (
-        f"open files: the configured devices need about {needed} but the limit is {target} "
-        f"({why}); some devices will fail to open. Raise it (ulimit -n, or LimitNOFILE= in "
-        "the systemd unit)"
-    )
+    target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    if target < want:
+        return (
+            f"open files: the hard limit {hard} is below the {want} that {devices} devices "
+            f"need; devices past it cannot be opened (raise it: ulimit -Hn, or "
+            f"LimitNOFILE= in the systemd unit)"
+        )
+    return None

@@ -114,7 +114,7 @@ class Vigil:
     def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self.clock = clock
-        self.hub = Hub()
+        self.hub = Hub(room_interval_s=settings.stream_interval_s)
         # Device trouble on the console: once per change, not once per reconnect attempt.
         self.link_log = LinkLog()
         self.cuff_failures = RepeatFilter()

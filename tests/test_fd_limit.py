@@ -1,56 +1,38 @@
-"""`vigil run` raises the open-files limit for many devices, or says it cannot."""
+"""`vigil run` raises its open-files soft limit for its devices (a child process each, as
+lowering a hard limit cannot be undone)."""
 
 from __future__ import annotations
 
 import resource
 import subprocess
 import sys
-from collections.abc import Iterator
 
-import pytest
-
-from monitor.config import DeviceConfig, RoomConfig, Settings, SimulatorConfig
-from monitor.fd_limit import BASE_FILES, files_needed, raise_open_files
-
-
-@pytest.fixture
-def restore_limit() -> Iterator[tuple[int, int]]:
-    limits = resource.getrlimit(resource.RLIMIT_NOFILE)
-    yield limits
-    resource.setrlimit(resource.RLIMIT_NOFILE, limits)
+SCRIPT = """
+import resource, sys
+from monitor.fd_limit import raise_open_files_limit
+print(raise_open_files_limit(int(sys.argv[1])))
+print(resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+"""
 
 
-def test_files_needed_counts_devices_and_simulator_ptys() -> None:
-    rooms = [
-        RoomConfig(
-            id=f"R{i}",
-            devices=[
-                DeviceConfig(id=f"R{i}-ox", protocol="masimo-ascii", port="/dev/ttyUSB0"),
-                DeviceConfig(id=f"R{i}-cuff", protocol="suntech", simulate=SimulatorConfig()),
-            ],
-        )
-        for i in range(10)
-    ]
-    assert files_needed(Settings(rooms=rooms)) == BASE_FILES + 10 * (1 + 3)
+def run_with_limit(soft: int, hard: int, devices: int) -> list[str]:
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+    out = subprocess.run([sys.executable, "-c", SCRIPT, str(devices)], preexec_fn=limit,
+                         capture_output=True, text=True, check=True, timeout=30)  # fmt: skip
+    return out.stdout.splitlines()
 
 
-def test_low_soft_limit_is_raised(restore_limit: tuple[int, int]) -> None:
-    soft, hard = restore_limit
-    resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
-    want = 1000 if hard == resource.RLIM_INFINITY else min(1000, hard)
-    assert raise_open_files(want) is None
-    assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] == want
+def test_soft_limit_is_raised_to_what_the_devices_need() -> None:
+    assert run_with_limit(1024, 4096, 300) == ["None", str(300 * 8 + 1024)]
 
 
-def test_limit_that_cannot_be_raised_is_named() -> None:
-    # A lowered hard limit cannot be raised again: in a process of its own.
-    code = (
-        "import resource; from monitor.fd_limit import raise_open_files; "
-        "resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256)); "
-        "print(raise_open_files(5000))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=30
-    ).stdout
-    assert out.startswith("open files: the configured devices need about 5000 but the limit")
-    assert "hard limit is 256" in out and "ulimit -n" in out
+def test_enough_already_is_left_alone() -> None:
+    assert run_with_limit(4000, 4096, 100) == ["None", "4000"]
+
+
+def test_a_hard_limit_too_low_is_said_with_the_numbers() -> None:
+    warning, soft = run_with_limit(1024, 2048, 1000)
+    assert soft == "2048"
+    assert warning.startswith("open files: the hard limit 2048 is below the 9024 that 1000 devices")

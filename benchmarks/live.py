@@ -121,7 +121,8 @@ async def measuring_client(url: str, token: str, rec: StreamRecord, stop: asynci
                         rec.events += 1
                         if '"perfusion_index"' in line:
                             m = json.loads(line[5:])
-                            if m.get("type") == "reading" and m.get("value") is not None:
+                            value = m.get("value")  # warm-up frames (0.5) are not timed
+                            if m.get("type") == "reading" and value is not None and value >= 1:
                                 rec.readings.append((m["room"], m["value"], now))
                         elif '"type": "alarm"' in line or '"type":"alarm"' in line:
                             rec.alarms.append((json.loads(line[5:]), now))
@@ -306,7 +307,7 @@ async def _run(rooms: int, seconds: float, tmp: Path, clients: int = CLIENTS) ->
         go = simres["go"]
         q = (
             "SELECT count(\"valid\") FROM reading WHERE channel='perfusion_index' "
-            f"AND time >= {int((go - 5) * 1e9)}"
+            f"AND value >= 1.0 AND time >= {int((go - 5) * 1e9)}"
         )
         stored, drain_s, d0 = -1, 0.0, time.monotonic()
         while time.monotonic() - d0 < 120:
@@ -356,12 +357,13 @@ async def _run(rooms: int, seconds: float, tmp: Path, clients: int = CLIENTS) ->
             params={
                 "db": "vigil",
                 "epoch": "ns",
-                "q": "SELECT condition, room FROM alarm WHERE kind='physiological' AND "
+                # InfluxQL returns nothing for tags alone: a field (reason) is selected too.
+                "q": "SELECT reason, room FROM alarm WHERE kind='physiological' AND "
                 f"state='active' AND time >= {int((go - 5) * 1e9)}",
             },
         )
         series = r.json()["results"][0].get("series", [])
-        stored_rooms = {v[2] for s in series for v in s["values"]}
+        stored_rooms = {v[s["columns"].index("room")] for s in series for v in s["values"]}
         alarmed = {m["room"] for m in active} | stored_rooms
         # A page's acknowledge link carries its alarm (room, condition, since: the event's
         # time), signed: the first page of each alarm is timed from the transition.
@@ -369,7 +371,8 @@ async def _run(rooms: int, seconds: float, tmp: Path, clients: int = CLIENTS) ->
         for page in pages:
             alarm = ack_payload(page.get("text", ""))
             key = (alarm.get("room"), alarm.get("condition"), alarm.get("since"))
-            if alarm and key not in paged:
+            # Alarms raised before the first frame (devices still silent) are not timed.
+            if alarm and key not in paged and float(alarm["since"]) >= go:
                 paged.add(key)
                 phone_lat.append((page["t"] - float(alarm["since"])) * 1000)
         result["pages_received"] = len(pages)

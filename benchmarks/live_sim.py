@@ -96,14 +96,24 @@ async def serve(rooms: list[SimRoom], seconds: float) -> float | None:
                     r.cuff.write(out)
             await asyncio.sleep(0.25)
 
+    async def warm_up() -> None:
+        # Oximeters run before "go" too (a silent one in a session raises stale alarms);
+        # these frames' perfusion index (0.5) is outside the counted range (>= 1.0).
+        while True:
+            for r in rooms:
+                r.oximeter.write(r.sim.emit(Vitals(perfusion_index=0.5), time.time()))
+            await asyncio.sleep(1.0)
+
     for r in rooms:
         loop.add_reader(r.cuff.master_fd, cuff_readable, r)
     cuff_task = asyncio.create_task(cuffs())
+    warm = asyncio.create_task(warm_up())
     try:
-        if (await asyncio.to_thread(sys.stdin.readline)).strip() != "go":
-            return None
-        return await play(rooms, seconds)
+        go = (await asyncio.to_thread(sys.stdin.readline)).strip() == "go"
+        warm.cancel()
+        return await play(rooms, seconds) if go else None
     finally:
+        warm.cancel()
         cuff_task.cancel()
         for r in rooms:
             loop.remove_reader(r.cuff.master_fd)

@@ -54,6 +54,7 @@ from monitor.core.policy import CorePolicy
 from monitor.core.rules import (
     CONTINUOUS_CHANNELS,
     EPISODIC_CHANNELS,
+    Rule,
     RuleState,
     evaluate_continuous,
     evaluate_episodic,
@@ -88,6 +89,32 @@ EXTERNAL_TECHNICAL: dict[str, str] = {
 MONITORING_INTERRUPTED = "monitoring_interrupted"
 
 
+def _rule_rows(
+    rules: Iterable[Rule], reuse: list[RuleState]
+) -> tuple[dict[str, list[RuleState]], dict[str, list[RuleState]]]:
+    """The evaluator rows of `rules`, by channel and by condition. A row of `reuse` whose
+    rule is unchanged is kept with its state (a live rule change: monitor/config_store.py)."""
+    kept = list(reuse)
+    by_channel: dict[str, list[RuleState]] = {
+        ch: [] for ch in CONTINUOUS_CHANNELS + EPISODIC_CHANNELS
+    }
+    by_condition: dict[str, list[RuleState]] = {}
+    shared_hits: dict[tuple[str, int, float], list[float]] = {}
+    for rule in rules:
+        state = next((row for row in kept if row.rule == rule), None)
+        if state is not None:
+            kept.remove(state)
+        else:
+            state = RuleState(rule)
+        if rule.confirm_count > 1:
+            # One condition's confirming rows count readings together (see rules.py).
+            key = (rule.id, rule.confirm_count, rule.confirm_window_s)
+            state.hits = shared_hits.setdefault(key, state.hits)
+        by_channel[rule.channel].append(state)
+        by_condition.setdefault(rule.id, []).append(state)
+    return by_channel, by_condition
+
+
 class RoomPipeline:
     """Feed readings, device states, controls and ticks; get events back."""
 
@@ -113,19 +140,7 @@ class RoomPipeline:
         self._smoothers = {
             ch: TimeRollingMedian(p.conditioning.smoothing_window_s) for ch in CONTINUOUS_CHANNELS
         }
-        self._rows: dict[str, list[RuleState]] = {
-            ch: [] for ch in CONTINUOUS_CHANNELS + EPISODIC_CHANNELS
-        }
-        self._rows_by_condition: dict[str, list[RuleState]] = {}
-        shared_hits: dict[tuple[str, int, float], list[float]] = {}
-        for rule in p.rules:
-            state = RuleState(rule)
-            if rule.confirm_count > 1:
-                # One condition's confirming rows count readings together (see rules.py).
-                key = (rule.id, rule.confirm_count, rule.confirm_window_s)
-                state.hits = shared_hits.setdefault(key, state.hits)
-            self._rows[rule.channel].append(state)
-            self._rows_by_condition.setdefault(rule.id, []).append(state)
+        self._rows, self._rows_by_condition = _rule_rows(p.rules, [])
         self._assembler = BpAssembler(p.conditioning.bp_group_s)
         # Sources known to be BP cuffs: their pulse_rate is the cuff's, never the oximeter's.
         # The runtime may name them from the device config; any source that sends a
@@ -584,6 +599,25 @@ class RoomPipeline:
                     hi = min(hi, limit - 1e-9)
             self._quiet[channel] = (lo, hi)
             self._engaged[channel] = True  # evaluate the next sample fully
+
+    def set_policy(self, policy: CorePolicy, t: float) -> list[PipelineEvent]:
+        """The clinic's rules changed while the room runs (the admin page). Unchanged rule rows
+        keep their state; a condition raised under a rule that changed or was disabled is
+        lowered here and judged again from the next reading under the new rule (its delay
+        counts from there). Thresholds read at use (technical, baseline, discharge) apply at
+        once; the BP schedule from the next dose; smoothing windows at the next start."""
+        old = [row for rows in self._rows.values() for row in rows]
+        before = {row.rule.id for row in old if row.triggered}
+        self.policy = policy
+        self.engine.audio_pause_s = policy.audio_pause_s
+        self._rows, self._rows_by_condition = _rule_rows(policy.rules, old)
+        out: list[PipelineEvent] = []
+        self._apply_limits(out, t)
+        for condition in sorted(before):
+            rows = self._rows_by_condition.get(condition, [])
+            if not any(row.triggered for row in rows):
+                out += self.engine.lower(t, condition, reason="rule changed by an admin")
+        return out
 
     # -- conditions -------------------------------------------------------------------------
     def _condition_changed(self, t: float, condition: str) -> list[AlarmEvent]:

@@ -1,0 +1,116 @@
+"""The clinic-wide alarm log and the shift hand-off view, from the journal's audit entries.
+
+An alarm *episode* is one condition in one room from the moment it became active until it
+cleared: its transitions (`alarm` entries) share room, condition and `since`. The log shows
+each episode once, with its highest priority, who acknowledged it and how long that took.
+The functions on entries are pure (no I/O, no clock); the two queries read the journal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from monitor.report.model import AlarmEpisode, episodes
+from monitor.report.query import _alarm_from
+from monitor.store.journal import AuditEntry, Journal
+
+#: An episode is looked for this long after the window's end (it started inside the window
+#: and cleared later); longer ones show as still open.
+EPISODE_TAIL_S = 12 * 3600.0
+MAX_SPAN_S = 92 * 86400.0  # a quarter: the log is a clinic's review, not a data export
+#: Controls the hand-off view lists (session starts and ends come from the sessions table).
+HANDOFF_CONTROLS = ("dose", "note", "baseline", "confirm_baseline", "discharge_review")
+
+
+@dataclass(frozen=True, slots=True)
+class RoomEpisode:
+    """An alarm episode (the reports' own grouping: monitor/report/model.py) and its room."""
+
+    room: str
+    episode: AlarmEpisode
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"room": self.room, **self.episode.to_dict()}
+
+
+def room_episodes(entries: list[AuditEntry]) -> list[RoomEpisode]:
+    """`alarm` audit entries of any rooms grouped into episodes, by start time."""
+    by_room: dict[str, list[AuditEntry]] = {}
+    for e in entries:
+        by_room.setdefault(str(e.payload.get("room") or e.room), []).append(e)
+    out = [
+        RoomEpisode(room, ep)
+        for room, es in by_room.items()
+        for ep in episodes([_alarm_from({**e.payload, "t": e.t}) for e in es])
+    ]
+    return sorted(out, key=lambda r: (r.episode.started, r.room, r.episode.condition))
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    t0: float
+    t1: float
+    room: str | None = None
+    priority: str | None = None
+    acknowledged_by: str | None = None  # "": not acknowledged
+    kind: str | None = None  # physiological | technical
+
+    def keeps(self, r: RoomEpisode) -> bool:
+        ep = r.episode
+        return (
+            self.t0 <= ep.started < self.t1
+            and (self.room is None or r.room == self.room)
+            and (self.priority is None or ep.priority == self.priority)
+            and (self.kind is None or ep.kind == self.kind)
+            and (self.acknowledged_by is None or (ep.acknowledged_by or "") == self.acknowledged_by)
+        )
+
+
+def alarm_log(journal: Journal, f: LogFilter) -> list[RoomEpisode]:
+    """Episodes that started in [f.t0, f.t1) and pass the filter (blocking: a thread)."""
+    entries = journal.audit_between(["alarm"], f.t0, f.t1 + EPISODE_TAIL_S)
+    return [r for r in room_episodes(entries) if f.keeps(r)]
+
+
+def handoff(journal: Journal, rooms: list[str], t0: float, t1: float) -> list[dict[str, Any]]:
+    """Per room, what happened in [t0, t1): sessions (also those started earlier and still
+    open or ended inside), alarm episodes, doses, notes and other clinical controls, and
+    every acknowledgement with who made it. Rooms seen only in the journal are included."""
+    sessions = [s for s in journal.sessions(t1=t1) if s.ended is None or s.ended >= t0]
+    eps = alarm_log(journal, LogFilter(t0, t1))
+    controls = journal.audit_between(["control"], t0, t1)
+    names = list(rooms) + sorted({s.room for s in sessions} | {r.room for r in eps} - set(rooms))
+    out = []
+    for room in names:
+        events = [
+            {
+                "t": c.t,
+                "event": c.payload.get("event"),
+                "by": c.who,
+                "args": c.payload.get("args", {}),
+                "outcome": c.payload.get("outcome", ""),
+            }
+            for c in controls
+            if c.room == room and c.payload.get("event") in HANDOFF_CONTROLS
+        ]
+        room_eps = [r.episode for r in eps if r.room == room]
+        out.append(
+            {
+                "room": room,
+                "sessions": [s.to_dict() for s in sessions if s.room == room],
+                "alarms": [ep.to_dict() for ep in room_eps],
+                "events": events,
+                "acknowledgements": [
+                    {
+                        "t": ep.acknowledged,
+                        "condition": ep.condition,
+                        "by": ep.acknowledged_by,
+                        "time_to_ack_s": ep.time_to_ack_s,
+                    }
+                    for ep in room_eps
+                    if ep.acknowledged is not None
+                ],
+            }
+        )
+    return out

@@ -130,6 +130,7 @@ function renderRules() {
   const body = $("rules").tBodies[0];
   body.replaceChildren();
   const select = document.querySelector("#form-rule [name=condition]");
+  const chosen = select.value;  // kept across a reload after a save
   select.replaceChildren();
   for (const [id, c] of Object.entries(view.conditions)) {
     select.append(el("option", { value: id }, id));
@@ -141,6 +142,7 @@ function renderRules() {
       el("td", {}, c.limits.map(limitText).join("; ")),
       el("td", {}, c.overridden ? el("button", { type: "button", onclick: () => change("DELETE", `/api/admin/rules/conditions/${id}`) }, "Back to default") : null)));
   }
+  if (chosen in view.conditions) select.value = chosen;
   fillRule();
 }
 

@@ -228,12 +228,18 @@ class ConfigStore:
         KeyError when the edit names something the file does not have."""
         with self._lock:
             doc = self.read()
+            had_rooms = bool(doc.get("rooms"))
             edit(doc)
+            if had_rooms and not doc.get("rooms"):
+                # Vigil runs the demo when no rooms are configured: never by an admin's click.
+                raise ConfigChangeError(
+                    ["rooms: the last room cannot be removed (without rooms Vigil runs the demo)"]
+                )
             try:
                 settings = settings_from_data(doc.unwrap(), str(self.path))
             except ConfigError as exc:
                 raise ConfigChangeError(_error_lines(exc)) from None
-            self._write(tomlkit.dumps(doc))
+            self._write(tomlkit.dumps(doc).rstrip("\n") + "\n")
             return settings
 
     def _write(self, text: str) -> None:

@@ -61,8 +61,8 @@ def test_a_change_keeps_the_rest_of_the_file_word_for_word(store: ConfigStore) -
 
 def test_devices_rooms_and_contacts_are_written_as_people_write_them(store: ConfigStore) -> None:
     store.change(set_device("A", "A-cuff", {"protocol": "suntech", "port": "/dev/ttyUSB1"}))
-    store.change(set_room("B", {"name": "Room B", "devices": [
-        {"id": "B-ox", "protocol": "masimo-ascii", "simulate": {"scenario": "steady"}}]}))  # fmt: skip
+    b_ox = {"id": "B-ox", "protocol": "masimo-ascii", "simulate": {"scenario": "steady"}}
+    store.change(set_room("B", {"name": "Room B", "devices": [b_ox]}))
     store.change(set_contact("Ana", {"tier": 1, "rooms": ["A", "B"]}))  # URLs kept
     text = store.path.read_text()
     assert '[[rooms.devices]]\nid = "A-cuff"\nprotocol = "suntech"\nport = "/dev/ttyUSB1"\n' in text

@@ -669,6 +669,7 @@ async function start() {
     if (r.ok) me = await r.json();
   } catch (e) { /* the stream reports the link */ }
   setText($("who"), `${me.username} (${me.role})`);
+  $("admin-link").hidden = !can("admin");  // the admin page: admin.html
   applyRoles();
   setLink(false, "connecting to Vigil…");
   connect();

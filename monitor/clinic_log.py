@@ -15,11 +15,12 @@ from monitor.report.model import AlarmEpisode, episodes
 from monitor.report.query import _alarm_from
 from monitor.store.journal import AuditEntry, Journal
 
-#: An episode is looked for this long after the window's end (it started inside the window
-#: and cleared later); longer ones show as still open.
+#: An episode's transitions are looked for this long before and after the window (it began
+#: before and still ran, or started inside and cleared later); longer ones show as open.
 EPISODE_TAIL_S = 12 * 3600.0
 MAX_SPAN_S = 92 * 86400.0  # a quarter: the log is a clinic's review, not a data export
 #: Controls the hand-off view lists (session starts and ends come from the sessions table).
+MAX_SESSION_S = 86400.0  # a session begun longer before the hand-off window is not looked for
 HANDOFF_CONTROLS = ("dose", "note", "baseline", "confirm_baseline", "discharge_review")
 
 
@@ -67,10 +68,32 @@ class LogFilter:
         )
 
 
-def alarm_log(journal: Journal, f: LogFilter) -> list[RoomEpisode]:
+#: Alarm transitions read for one log query (a busy clinic's quarter is ~70,000: 2.7 s).
+MAX_ENTRIES = 200_000
+
+
+@dataclass(frozen=True)
+class AlarmLog:
+    episodes: list[RoomEpisode]
+    #: The window held more than MAX_ENTRIES transitions: the log stops early (said, never
+    #: silently short); `complete_until` is where it is complete.
+    truncated: bool = False
+    complete_until: float | None = None
+
+
+def alarm_log(journal: Journal, f: LogFilter) -> AlarmLog:
     """Episodes that started in [f.t0, f.t1) and pass the filter (blocking: a thread)."""
-    entries = journal.audit_between(["alarm"], f.t0, f.t1 + EPISODE_TAIL_S)
-    return [r for r in room_episodes(entries) if f.keeps(r)]
+    # Read a tail on both sides: an episode is grouped from its first transition (one that
+    # began before the window is then not taken for one that began inside it), and ends later.
+    entries = journal.audit_between(
+        ["alarm"], f.t0 - EPISODE_TAIL_S, f.t1 + EPISODE_TAIL_S, limit=MAX_ENTRIES
+    )
+    truncated = len(entries) == MAX_ENTRIES
+    until = entries[-1].t if truncated else None
+    eps = room_episodes(entries)
+    if until is not None:  # episodes starting after the last entry read may be missing
+        eps = [r for r in eps if r.episode.started < until]
+    return AlarmLog([r for r in eps if f.keeps(r)], truncated, until)
 
 
 def handoff(journal: Journal, rooms: list[str], t0: float, t1: float) -> list[dict[str, Any]]:
@@ -78,9 +101,10 @@ def handoff(journal: Journal, rooms: list[str], t0: float, t1: float) -> list[di
     open or ended inside), alarm episodes, doses, notes and other clinical controls, and
     every acknowledgement with who made it. Rooms seen only in the journal are included."""
     sessions = [s for s in journal.sessions(t1=t1) if s.ended is None or s.ended >= t0]
-    eps = alarm_log(journal, LogFilter(t0, t1))
+    eps = alarm_log(journal, LogFilter(t0, t1)).episodes
     controls = journal.audit_between(["control"], t0, t1)
-    names = list(rooms) + sorted({s.room for s in sessions} | {r.room for r in eps} - set(rooms))
+    seen = {s.room for s in sessions} | {r.room for r in eps}
+    names = list(rooms) + sorted(seen - set(rooms))
     out = []
     for room in names:
         events = [

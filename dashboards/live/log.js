@@ -11,7 +11,8 @@ async function loadLog() {
   let r;
   try { r = await api("GET", "/api/alarms?" + q); } catch (e) { $("log-summary").textContent = `Not loaded: ${e.message}`; return; }
   const median = r.median_time_to_ack_s === null ? "—" : secs(r.median_time_to_ack_s);
-  $("log-summary").textContent = `${r.count} alarms from ${clock(r.from)} to ${clock(r.to)}; ${r.acknowledged} acknowledged, median time to acknowledge ${median}.`;
+  $("log-summary").textContent = `${r.count} alarms from ${clock(r.from)} to ${clock(r.to)}; ${r.acknowledged} acknowledged, median time to acknowledge ${median}.` +
+    (r.truncated ? ` TOO MANY ALARMS: the log is complete only until ${clock(r.complete_until)}; choose a shorter range.` : "");
   const body = $("log").tBodies[0];
   body.replaceChildren(...r.episodes.map((e) => el("tr", { "data-room": e.room },
     el("td", {}, clock(e.started)), el("td", {}, e.room), el("td", {}, words(e.condition), el("span", { class: "muted" }, e.kind === "technical" ? " (technical)" : "")),

@@ -51,7 +51,8 @@ async def get_alarm_log(
     if t1 - t0 > MAX_SPAN_S:
         raise HTTPException(422, f"from: at most {MAX_SPAN_S / 86400:.0f} days in one query")
     f = LogFilter(t0, t1, room or None, priority, acknowledged_by, kind)
-    eps = await run_in_threadpool(alarm_log, vigil.recorder.journal, f)
+    log = await run_in_threadpool(alarm_log, vigil.recorder.journal, f)
+    eps = log.episodes
     stats = clinic_stats([[r.episode for r in eps]])
 
     def build() -> dict[str, Any]:
@@ -62,6 +63,8 @@ async def get_alarm_log(
             "count": stats.alarms,
             "acknowledged": stats.acknowledged,
             "median_time_to_ack_s": stats.median_time_to_ack_s,
+            "truncated": log.truncated,  # too many alarms: complete until `complete_until`
+            "complete_until": log.complete_until,
         }
 
     return await json_off_loop(build)

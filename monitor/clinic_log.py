@@ -100,7 +100,8 @@ def handoff(journal: Journal, rooms: list[str], t0: float, t1: float) -> list[di
     """Per room, what happened in [t0, t1): sessions (also those started earlier and still
     open or ended inside), alarm episodes, doses, notes and other clinical controls, and
     every acknowledgement with who made it. Rooms seen only in the journal are included."""
-    sessions = [s for s in journal.sessions(t1=t1) if s.ended is None or s.ended >= t0]
+    started = journal.sessions(t0=t0 - MAX_SESSION_S, t1=t1)
+    sessions = [s for s in started if s.ended is None or s.ended >= t0]
     eps = alarm_log(journal, LogFilter(t0, t1)).episodes
     controls = journal.audit_between(["control"], t0, t1)
     seen = {s.room for s in sessions} | {r.room for r in eps}

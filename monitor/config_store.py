@@ -76,6 +76,19 @@ def _index(items: AoT, field: str, value: str) -> int | None:
     return next((i for i, t in enumerate(items) if t.get(field) == value), None)
 
 
+def _upsert(items: AoT, i: int | None, table: Table) -> None:
+    if i is None:
+        items.append(table)
+    else:
+        items[i] = table
+
+
+def _remove(items: AoT, i: int | None, what: str) -> None:
+    if i is None:
+        raise KeyError(f"no {what} in the file")
+    del items[i]
+
+
 def _inline(value: Any) -> Any:
     """Nested values written inline (`simulate = { scenario = "steady" }`, `limits = [{...}]`),
     as people write them, rather than as sub-tables far from their device."""
@@ -122,9 +135,7 @@ def set_room(room_id: str, values: dict[str, Any] | None) -> Callable[[TOMLDocum
         rooms = _aot(doc, "rooms")
         i = _index(rooms, "id", room_id)
         if values is None:
-            if i is None:
-                raise KeyError(f"no room {room_id!r} in the file")
-            del rooms[i]
+            _remove(rooms, i, f"room {room_id!r}")
             return
         if i is None:
             given = dict(values)
@@ -166,13 +177,9 @@ def set_device(
         devices = _aot(rooms[r], "devices")
         i = _index(devices, "id", device_id)
         if values is None:
-            if i is None:
-                raise KeyError(f"no device {device_id!r} in room {room_id!r}")
-            del devices[i]
-        elif i is None:
-            devices.append(_table({"id": device_id, **values}))
+            _remove(devices, i, f"device {device_id!r} in room {room_id!r}")
         else:
-            devices[i] = _table({"id": device_id, **values})
+            _upsert(devices, i, _table({"id": device_id, **values}))
 
     return edit
 
@@ -185,18 +192,12 @@ def set_contact(name: str, values: dict[str, Any] | None) -> Callable[[TOMLDocum
         contacts = _aot(_super_table(doc, "alerts"), "contacts")
         i = _index(contacts, "name", name)
         if values is None:
-            if i is None:
-                raise KeyError(f"no contact {name!r} in the file")
-            del contacts[i]
+            _remove(contacts, i, f"contact {name!r}")
             return
         given = dict(values)
         if "urls" not in given and i is not None:
             given["urls"] = list(contacts[i].get("urls", []))
-        table = _table({"name": name, **given})
-        if i is None:
-            contacts.append(table)
-        else:
-            contacts[i] = table
+        _upsert(contacts, i, _table({"name": name, **given}))
 
     return edit
 

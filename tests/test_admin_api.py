@@ -69,14 +69,18 @@ def config_path(app: VigilProcess) -> Path:
     return app.workdir / "vigil.toml"
 
 
-def admin_entries(app: VigilProcess) -> list[tuple[str, dict[str, Any]]]:
-    """The `admin` audit entries as written to the journal (who, payload)."""
+def audit_entries(app: VigilProcess, kind: str) -> list[tuple[str, dict[str, Any]]]:
+    """The audit entries of `kind` as written to the journal (who, payload)."""
     db = sqlite3.connect(app.workdir / ".vigil" / "journal.sqlite3")
     try:
-        rows = db.execute("SELECT who, payload FROM audit WHERE kind = 'admin' ORDER BY id")
+        rows = db.execute("SELECT who, payload FROM audit WHERE kind = ? ORDER BY id", (kind,))
         return [(who, json.loads(p)) for who, p in rows]
     finally:
         db.close()
+
+
+def admin_entries(app: VigilProcess) -> list[tuple[str, dict[str, Any]]]:
+    return audit_entries(app, "admin")
 
 
 def wait_for(check: Any, timeout: float = 15.0) -> Any:
@@ -145,6 +149,10 @@ def test_rule_change_applies_live_is_written_back_and_audited(app: VigilProcess)
     who, entry = admin_entries(app)[-1]
     assert who == "test-admin"
     assert (entry["what"], entry["target"], entry["value"]) == ("rules", "spo2_low", strict)
+    # The running configuration's audit entry follows the live change.
+    who, running = audit_entries(app, "config")[-1]
+    assert who == "test-admin"
+    assert running["rules"]["conditions"]["spo2_low"]["limits"][0]["absolute"] == 99
 
     # Acknowledged, then the override removed: back to the default (90 %), the alarm ends.
     with app.client() as c:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from tomlkit.toml_document import TOMLDocument
 
-from monitor.api.deps import Admin, VigilDep
+from monitor.api.deps import Admin, Staff, VigilDep
 from monitor.config import Settings
 from monitor.config_store import (
     ConfigChangeError,
@@ -32,7 +32,7 @@ from monitor.config_store import (
 from monitor.dashboard import DASHBOARD_DIR
 from monitor.device_probe import MAX_PROBE_S, probe
 from monitor.live_config import TAKES_EFFECT, apply_contacts, apply_rules, pending_restart
-from monitor.redact import redact_url
+from monitor.redact import auditable_settings, redact_url
 from monitor.runtime import Vigil
 
 router = APIRouter(tags=["admin"])
@@ -115,7 +115,7 @@ async def get_config(request: Request, vigil: VigilDep, user: Admin) -> dict[str
 async def _change(
     request: Request,
     vigil: Vigil,
-    user: Any,
+    user: Staff,
     what: str,
     target: str,
     edit: Callable[[TOMLDocument], None],
@@ -130,11 +130,14 @@ async def _change(
     except KeyError as exc:
         raise HTTPException(404, str(exc.args[0])) from None
     live: list[str] = []
+    running = vigil.settings
     if what == "rules":
         rooms = await apply_rules(vigil, new.rules)
         live.append(f"rules applied in rooms {', '.join(rooms) or '(none)'}")
     elif what == "contacts" and apply_contacts(vigil, new):
         live.append("paging contacts applied")
+    if vigil.settings != running:  # the running configuration's own `config` entry follows
+        vigil.recorder.audit("config", user.username, auditable_settings(vigil.settings))
     pending = pending_restart(vigil, new)
     vigil.recorder.audit(
         AUDIT_KIND,

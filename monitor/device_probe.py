@@ -15,6 +15,8 @@ import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from monitor.config import BLE_PROTOCOL, DeviceConfig
 from monitor.core.models import DeviceState, Reading
 
@@ -44,6 +46,11 @@ def port_user(vigil: Vigil, dc: DeviceConfig) -> str | None:
             if same_port or same_address:
                 return f"{c.id} in room {room.config.id}"
     return None
+
+
+def sse_messages(chunk: bytes) -> list[dict[str, Any]]:
+    """The messages in a chunk of the hub's Server-Sent Events (`data: {json}` lines)."""
+    return [orjson.loads(line[5:]) for line in chunk.split(b"\n") if line.startswith(b"data:")]
 
 
 def _message(item: Reading | DeviceState) -> dict[str, Any]:
@@ -95,26 +102,23 @@ async def _live(
         "text": f"{dev.config.id} runs in room {rid}: its live readings "
         f"(state {dev.driver.state.value})",
     }
-    q = vigil.hub.subscribe()
+    sub = vigil.hub.subscribe([rid])
     n = 0
     deadline = time.monotonic() + seconds
     try:
         while (left := deadline - time.monotonic()) > 0:
             try:
-                m = await asyncio.wait_for(q.get(), left)
+                chunk = await asyncio.wait_for(sub.get(), left)
             except TimeoutError:
                 break
-            if m is None:
+            if chunk is None:
                 break
-            if (
-                m.get("room") == rid
-                and m.get("type") in ("reading", "device")
-                and (m.get("source") in sources)
-            ):
-                n += m["type"] == "reading"
-                yield {k: v for k, v in m.items() if k != "smoothed"}
+            for m in sse_messages(chunk):
+                if m.get("type") in ("reading", "device") and m.get("source") in sources:
+                    n += m["type"] == "reading"
+                    yield {k: v for k, v in m.items() if k != "smoothed"}
     finally:
-        vigil.hub.unsubscribe(q)
+        vigil.hub.unsubscribe(sub)
     yield {"type": "end", "readings": n, "frames": dev.driver.decoder.frames}
 
 

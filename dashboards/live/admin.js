@@ -68,7 +68,7 @@ async function testDevice(room, device) {
 }
 
 function line(m) {
-  const t = m.t ? new Date(m.t * 1000).toLocaleTimeString() + " " : "";
+  const t = m.t ? hms(m.t) + " " : "";
   if (m.type === "reading") {
     const flags = m.status && m.status.length ? ` [${m.status.join(", ")}]` : "";
     return `${t}${m.source} ${m.channel} = ${m.value ?? "—"}${flags}`;

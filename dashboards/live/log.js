@@ -24,15 +24,15 @@ async function loadLog() {
   if (!r.episodes.length) body.append(el("tr", {}, el("td", { colspan: 8, class: "muted" }, "No alarms match.")));
 }
 
-function item(t, text) { return el("li", {}, el("span", { class: "muted" }, new Date(t * 1000).toLocaleTimeString() + " "), text); }
+function item(t, text) { return el("li", {}, el("span", { class: "muted" }, hms(t) + " "), text); }
 
 async function loadHandoff() {
   const hours = $("form-handoff").hours.value || 8;
   const r = await api("GET", `/api/handoff?hours=${encodeURIComponent(hours)}`);
   $("handoff").replaceChildren(...r.rooms.map((room) => {
     const sessions = room.sessions.map((s) => item(s.started,
-      `session ${s.patient || s.id} started by ${s.started_by || "?"}` + (s.dose_t ? `, dose ${new Date(s.dose_t * 1000).toLocaleTimeString()} by ${s.dosed_by || "?"}` : "") +
-      (s.ended ? `, ended ${new Date(s.ended * 1000).toLocaleTimeString()}` : ", still running")));
+      `session ${s.patient || s.id} started by ${s.started_by || "?"}` + (s.dose_t ? `, dose ${hms(s.dose_t)} by ${s.dosed_by || "?"}` : "") +
+      (s.ended ? `, ended ${hms(s.ended)}` : ", still running")));
     const alarms = room.alarms.map((a) => item(a.started, el("span", { class: "p-" + a.priority },
       `${words(a.condition)} (${a.priority})` + (a.acknowledged_by ? ` — acknowledged by ${a.acknowledged_by} after ${secs(a.time_to_ack_s)}` : " — not acknowledged") +
       (a.ended ? "" : " — STILL ON"))));

@@ -40,10 +40,21 @@ function el(tag, attrs = {}, ...children) {
   return e;
 }
 
-const ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
+// Times in the clinic's timezone (setting `timezone`, from /api/auth/me), labelled; the
+// browser's own only when this browser does not know that zone, and then the label says so.
+let clinicZone;
+let zoneLabel = "";
+function setZone(tz) {
+  try { new Intl.DateTimeFormat([], { timeZone: tz }); clinicZone = tz; zoneLabel = `times: ${tz}`; }
+  catch (e) { clinicZone = undefined; zoneLabel = `times: this browser's zone (${tz} unknown here)`; }
+  for (const z of document.querySelectorAll(".zone")) z.textContent = zoneLabel;
+}
 function clock(t) {
   if (t === null || t === undefined) return "—";
-  return new Date(t * 1000).toLocaleString(undefined, { dateStyle: "short", timeStyle: "medium" });
+  return new Date(t * 1000).toLocaleString([], { timeZone: clinicZone, dateStyle: "short", timeStyle: "medium", hourCycle: "h23" });
+}
+function hms(t) {
+  return new Date(t * 1000).toLocaleTimeString([], { timeZone: clinicZone, hourCycle: "h23" });
 }
 function secs(s) {
   if (s === null || s === undefined) return "—";
@@ -59,6 +70,6 @@ async function signedIn() {
     await api("POST", "/api/auth/logout").catch(() => {});
     location.href = "/login";
   });
-  for (const z of document.querySelectorAll(".zone")) z.textContent = `times in ${ZONE}`;
+  setZone(me.timezone || "UTC");
   return me;
 }

@@ -44,7 +44,7 @@ async def get_alarm_log(
 ) -> Response:
     """Alarm episodes of every room that started in [from, to] (default: the last 24 h),
     with who acknowledged and the time to acknowledge, oldest first."""
-    t0, t1 = _range(start, end)
+    t0, t1 = _range(start, end, vigil)
     now = time.time()
     t1 = now if t1 is None else t1
     t0 = t1 - 86400 if t0 is None else t0

@@ -3,6 +3,7 @@ app. Screenshots land in test-artifacts/admin-*.png for a person to look at."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,10 +121,32 @@ def test_admin_page_changes_rules_devices_and_accounts(browser: Browser, app: Vi
 def test_nurse_gets_no_admin_page_but_the_log_and_hand_off(
     browser: Browser, app: VigilProcess
 ) -> None:
+    # An alarm to log: a limit above the steady 97 %, acknowledged by the nurse, then undone.
+    strict = {"delay_s": 0, "limits": [{"channel": "spo2", "comparator": "<", "absolute": 99}]}
+    nurse = app.user_token(NURSE, "nurse", NURSE_PASSWORD)
+    with app.client() as admin, app.client(nurse) as c:
+        assert admin.put("/api/admin/rules/conditions/spo2_low", json=strict).status_code == 200
+        deadline = time.monotonic() + 10
+        while c.post("/api/rooms/A/events", json={"event": "ack", "args": {
+                "condition": "spo2_low"}}).status_code != 200:  # fmt: skip
+            assert time.monotonic() < deadline, "spo2_low never became active"
+            time.sleep(0.2)
+        assert admin.delete("/api/admin/rules/conditions/spo2_low").status_code == 200
+
     page = sign_in(browser, app, "/log", NURSE, NURSE_PASSWORD)
     expect(page.locator("body")).to_have_attribute("data-ready", "1", timeout=10_000)
-    expect(page.locator("#handoff section[data-room='A'] h3")).to_have_text("Room A")
-    expect(page.locator("#log-summary")).to_contain_text("alarms from")
+    card = page.locator("#handoff section[data-room='A']")
+    expect(card.locator("h3")).to_have_text("Room A")
+    expect(card).to_contain_text(f"spo2 low (medium) — acknowledged by {NURSE} after ")
+    row = page.locator("#log tbody tr[data-room='A']")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(NURSE)
+    assert row.locator("td.p-medium").evaluate("e => getComputedStyle(e).color") == (
+        "rgb(255, 214, 0)"  # medium priority in the alarm colour (vigil.css --medium)
+    )
+    expect(page.locator("#log-summary")).to_contain_text("1 alarm from")
+    expect(page.locator(".zone")).to_have_text("times: UTC")
+    expect(page.locator("#admin-link")).to_be_hidden()
     shot(page, "log")
     r = page.goto(app.url + "/admin")
     assert r is not None and r.status == 403

@@ -11,7 +11,7 @@ async function loadLog() {
   let r;
   try { r = await api("GET", "/api/alarms?" + q); } catch (e) { $("log-summary").textContent = `Not loaded: ${e.message}`; return; }
   const median = r.median_time_to_ack_s === null ? "—" : secs(r.median_time_to_ack_s);
-  $("log-summary").textContent = `${r.count} alarms from ${clock(r.from)} to ${clock(r.to)}; ${r.acknowledged} acknowledged, median time to acknowledge ${median}.` +
+  $("log-summary").textContent = `${r.count} alarm${r.count === 1 ? "" : "s"} from ${clock(r.from)} to ${clock(r.to)}; ${r.acknowledged} acknowledged, median time to acknowledge ${median}.` +
     (r.truncated ? ` TOO MANY ALARMS: the log is complete only until ${clock(r.complete_until)}; choose a shorter range.` : "");
   const body = $("log").tBodies[0];
   body.replaceChildren(...r.episodes.map((e) => el("tr", { "data-room": e.room },
@@ -50,7 +50,8 @@ $("form-log").addEventListener("submit", (e) => { e.preventDefault(); loadLog();
 $("form-handoff").addEventListener("submit", (e) => { e.preventDefault(); loadHandoff(); });
 
 (async () => {
-  await signedIn();
+  const me = await signedIn();
+  $("admin-link").hidden = me.role !== "admin";
   await Promise.all([loadHandoff(), loadLog()]);
   document.body.dataset.ready = "1";
 })().catch((e) => { $("log-summary").textContent = e.message; });

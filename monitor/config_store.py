@@ -127,6 +127,25 @@ def set_condition(condition: str, values: dict[str, Any] | None) -> Callable[[TO
     return edit
 
 
+#: `[rules.<section>]` tables an admin may change (conditions have their own edit).
+RULE_SECTIONS = ("conditioning", "baseline", "technical", "bp_schedule", "discharge")
+
+
+def set_rule_section(section: str, values: dict[str, Any] | None) -> Callable[[TOMLDocument], None]:
+    """`[rules.<section>]` set to `values` (None: removed, back to the defaults)."""
+    if section not in RULE_SECTIONS:
+        raise KeyError(f"no rules section {section!r} (known: {', '.join(RULE_SECTIONS)})")
+
+    def edit(doc: TOMLDocument) -> None:
+        rules = _super_table(doc, "rules")
+        if values is None:
+            rules.pop(section, None)
+        else:
+            rules[section] = _table(values)
+
+    return edit
+
+
 def set_room(room_id: str, values: dict[str, Any] | None) -> Callable[[TOMLDocument], None]:
     """A `[[rooms]]` entry's own fields (name, ...) set, a new room added, or (None) removed.
     Its devices stay as they are unless `values` has `devices`."""

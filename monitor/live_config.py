@@ -33,7 +33,11 @@ TAKES_EFFECT = {
 
 
 async def apply_rules(vigil: Vigil, rules: RulesConfig) -> list[str]:
-    """New rules in every running room; the rooms that applied them within CONTROL_WAIT_S."""
+    """New rules in every running room; the rooms that applied them within CONTROL_WAIT_S.
+    Smoothing windows stay as they run (a room's smoothers are built at start): a change of
+    `[rules.conditioning]` waits for a restart and `pending_restart` says so."""
+    running = vigil.settings.rules.conditioning
+    rules = rules.model_copy(update={"conditioning": running})
     vigil.settings = vigil.settings.model_copy(update={"rules": rules})
     policy = rules.to_core()
     loop = asyncio.get_running_loop()

@@ -223,3 +223,25 @@ def probe(client: Any, device: str, seconds: float) -> list[dict[str, Any]]:
     with client.stream("POST", "/api/admin/devices/test", json=body, timeout=20) as r:
         assert r.status_code == 200
         return [json.loads(line) for line in r.iter_lines() if line]
+
+
+def test_rule_settings_sections_live_or_at_restart(app: VigilProcess) -> None:
+    with app.client() as c:
+        r = c.put("/api/admin/rules/technical", json={"stale_after_s": 0})
+        assert r.status_code == 422
+        assert r.json()["detail"].startswith("rules.technical.stale_after_s: ")
+        assert c.put("/api/admin/rules/nonsense", json={}).status_code == 404
+        r = c.put("/api/admin/rules/technical", json={"stale_after_s": 15})
+        assert r.status_code == 200 and "rules" not in r.json()["pending_restart"]
+        # Smoothing windows are built when a room starts: this one waits, and says so.
+        r = c.put("/api/admin/rules/conditioning", json={"smoothing_window_s": 8})
+        assert r.status_code == 200 and "rules" in r.json()["pending_restart"]
+        view = c.get("/api/admin/config").json()
+        assert view["section_overrides"] == {
+            "technical": {"stale_after_s": 15},
+            "conditioning": {"smoothing_window_s": 8},
+        }
+        assert view["rule_sections"]["technical"]["stale_after_s"] == 15
+        r = c.delete("/api/admin/rules/conditioning")
+        assert r.status_code == 200 and "rules" not in r.json()["pending_restart"]
+    assert load_settings(config_path(app)).rules.technical.stale_after_s == 15

@@ -144,6 +144,16 @@ function renderRules() {
   }
   if (chosen in view.conditions) select.value = chosen;
   fillRule();
+  const sections = document.querySelector("#form-section [name=section]");
+  const shown = sections.value;
+  sections.replaceChildren(...Object.keys(view.rule_sections).map((k) => el("option", { value: k }, k)));
+  if (shown in view.rule_sections) sections.value = shown;
+  fillSection();
+}
+
+function fillSection() {
+  const f = $("form-section");
+  f.values.value = JSON.stringify(view.rule_sections[f.section.value] || {}, null, 1);
 }
 
 function fillRule() {
@@ -233,6 +243,18 @@ $("form-rule").addEventListener("submit", (e) => {
     if (JSON.stringify(v) !== JSON.stringify(was)) body[k] = v;
   }
   change("PUT", `/api/admin/rules/conditions/${id}`, body);
+});
+$("form-section").section.addEventListener("change", fillSection);
+$("form-section").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const f = e.target;
+  let values;
+  try { values = JSON.parse(f.values.value); } catch (err) { say(`Not saved: ${f.section.value}: not valid JSON (${err.message})`, true); return; }
+  // Only what differs from what is in effect now joins the file's own table.
+  const now = view.rule_sections[f.section.value];
+  const body = { ...(view.section_overrides?.[f.section.value] || {}) };
+  for (const [k, v] of Object.entries(values)) if (JSON.stringify(v) !== JSON.stringify(now[k])) body[k] = v;
+  change("PUT", `/api/admin/rules/${f.section.value}`, body);
 });
 $("form-user").addEventListener("submit", async (e) => {
   e.preventDefault();

@@ -21,12 +21,14 @@ from tomlkit.toml_document import TOMLDocument
 from monitor.api.deps import Admin, Staff, VigilDep
 from monitor.config import Settings
 from monitor.config_store import (
+    RULE_SECTIONS,
     ConfigChangeError,
     ConfigStore,
     set_condition,
     set_contact,
     set_device,
     set_room,
+    set_rule_section,
     toml_ready,
 )
 from monitor.dashboard import DASHBOARD_DIR
@@ -64,7 +66,9 @@ def _contact_view(c: Any) -> dict[str, Any]:
     }
 
 
-def _view(vigil: Vigil, file: Settings | None, overrides: dict[str, Any]) -> dict[str, Any]:
+def _view(vigil: Vigil, file: Settings | None, rules: dict[str, Any]) -> dict[str, Any]:
+    """What the page shows; `rules` is the file's own [rules] table (what the clinic set)."""
+    overrides = rules.get("conditions", {})
     shown = file or vigil.settings
     running = {d.config.id: vigil.device_view(d) for r in vigil.rooms.values() for d in r.devices}
     return {
@@ -88,6 +92,10 @@ def _view(vigil: Vigil, file: Settings | None, overrides: dict[str, Any]) -> dic
             for cid, c in shown.rules.conditions.items()
         },
         "overrides": overrides,
+        "section_overrides": {k: v for k, v in rules.items() if k in RULE_SECTIONS},
+        "rule_sections": {
+            k: v for k, v in shown.rules.model_dump(mode="json").items() if k in RULE_SECTIONS
+        },
         "takes_effect": TAKES_EFFECT,
         "pending_restart": pending_restart(vigil, file) if file is not None else [],
     }
@@ -103,13 +111,13 @@ async def get_config(request: Request, vigil: VigilDep, user: Admin) -> dict[str
 
     def read() -> tuple[Settings, dict[str, Any]]:
         doc = store.read().unwrap()
-        return store.settings(), doc.get("rules", {}).get("conditions", {})
+        return store.settings(), doc.get("rules", {})
 
     try:
-        file, overrides = await run_in_threadpool(read)
+        file, rules_table = await run_in_threadpool(read)
     except ConfigChangeError as exc:  # edited by hand into an invalid state
         raise HTTPException(409, f"the config file does not validate: {exc}") from None
-    return {"file": str(store.path), **_view(vigil, file, overrides)}
+    return {"file": str(store.path), **_view(vigil, file, rules_table)}
 
 
 async def _change(
@@ -180,6 +188,29 @@ async def delete_condition(
     """Remove a rule override: back to the default of clinical-defaults.md."""
     edit = set_condition(condition, None)
     return await _change(request, vigil, user, "rules", condition, edit, None)
+
+
+@router.put("/api/admin/rules/{section}")
+async def put_rule_section(
+    section: str, values: Values, request: Request, vigil: VigilDep, user: Admin
+) -> dict[str, Any]:
+    """`[rules.<section>]` (technical, baseline, discharge, bp_schedule, conditioning)."""
+    try:
+        edit = set_rule_section(section, values)
+    except KeyError as exc:
+        raise HTTPException(404, str(exc.args[0])) from None
+    return await _change(request, vigil, user, "rules", section, edit, toml_ready(values))
+
+
+@router.delete("/api/admin/rules/{section}")
+async def delete_rule_section(
+    section: str, request: Request, vigil: VigilDep, user: Admin
+) -> dict[str, Any]:
+    try:
+        edit = set_rule_section(section, None)
+    except KeyError as exc:
+        raise HTTPException(404, str(exc.args[0])) from None
+    return await _change(request, vigil, user, "rules", section, edit, None)
 
 
 @router.put("/api/admin/rooms/{room_id}")

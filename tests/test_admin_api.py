@@ -213,6 +213,15 @@ def test_device_change_waits_for_restart_and_test_connection_reads_it(app: Vigil
     assert opened[-1]["type"] == "end" and opened[-1]["readings"] >= 3
     assert running[0]["text"].startswith("A-ox runs in room A: its live readings")
     assert any(m["type"] == "reading" and m["source"] == "A-ox" for m in running)
+    # A port that is not there: the driver's own words, not a crash.
+    with app.client() as c:
+        gone = {"protocol": "masimo-ascii", "port": "/dev/ttyVIGILgone"}
+        assert c.put("/api/admin/rooms/A/devices/A-gone", json=gone).status_code == 200
+        failed = probe(c, "A-gone", 1)
+        assert c.delete("/api/admin/rooms/A/devices/A-gone").status_code == 200
+    states = {(m["state"], m["detail"].split(":")[0]) for m in failed if m["type"] == "device"}
+    assert ("disconnected", "open failed") in states
+    assert failed[-1] == {"type": "end", "readings": 0, "frames": 0, "dropped": {}}
     # The test did not disturb the running room: its oximeter is still connected.
     devices = app.get("/api/rooms/A").json()["devices"]
     assert [d["state"] for d in devices if d["id"] == "A-ox"] == ["connected"]

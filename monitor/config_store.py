@@ -133,10 +133,10 @@ RULE_SECTIONS = ("conditioning", "baseline", "technical", "bp_schedule", "discha
 
 def set_rule_section(section: str, values: dict[str, Any] | None) -> Callable[[TOMLDocument], None]:
     """`[rules.<section>]` set to `values` (None: removed, back to the defaults)."""
-    if section not in RULE_SECTIONS:
-        raise KeyError(f"no rules section {section!r} (known: {', '.join(RULE_SECTIONS)})")
 
     def edit(doc: TOMLDocument) -> None:
+        if section not in RULE_SECTIONS:
+            raise KeyError(f"no rules section {section!r} (known: {', '.join(RULE_SECTIONS)})")
         rules = _super_table(doc, "rules")
         if values is None:
             rules.pop(section, None)

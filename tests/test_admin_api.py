@@ -207,7 +207,7 @@ def test_device_change_waits_for_restart_and_test_connection_reads_it(app: Vigil
         assert r.json()["pending_restart"] == ["devices"]
         assert c.get("/api/admin/config").json()["pending_restart"] == ["devices"]
         opened = probe(c, "A-ox2", 3)
-        running = probe(c, "A-ox", 2)
+        running = probe(c, "A-ox", 3)
     assert opened[0] == {"type": "info", "text": "opened A-ox2 (masimo-ascii) through its driver"}
     assert {m["channel"] for m in opened if m["type"] == "reading"} >= {"spo2", "pulse_rate"}
     assert opened[-1]["type"] == "end" and opened[-1]["readings"] >= 3

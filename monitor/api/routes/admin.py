@@ -195,10 +195,7 @@ async def put_rule_section(
     section: str, values: Values, request: Request, vigil: VigilDep, user: Admin
 ) -> dict[str, Any]:
     """`[rules.<section>]` (technical, baseline, discharge, bp_schedule, conditioning)."""
-    try:
-        edit = set_rule_section(section, values)
-    except KeyError as exc:
-        raise HTTPException(404, str(exc.args[0])) from None
+    edit = set_rule_section(section, values)
     return await _change(request, vigil, user, "rules", section, edit, toml_ready(values))
 
 
@@ -206,10 +203,7 @@ async def put_rule_section(
 async def delete_rule_section(
     section: str, request: Request, vigil: VigilDep, user: Admin
 ) -> dict[str, Any]:
-    try:
-        edit = set_rule_section(section, None)
-    except KeyError as exc:
-        raise HTTPException(404, str(exc.args[0])) from None
+    edit = set_rule_section(section, None)
     return await _change(request, vigil, user, "rules", section, edit, None)
 
 

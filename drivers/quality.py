@@ -9,12 +9,14 @@ at or below 85 % — a desaturation alarm from a loose cable or a wrong baud rat
 (the decoder's drop counters), implausible values and impossible jumps against good frames
 over a trailing window and gives a verdict:
 
-- `settling` — a new stream is not trusted until it has been clean (no bad event) for
-  `settle_s` and `settle_frames` frames. Protocols whose frames carry a check (checksum,
-  rigid text layout) settle at once.
+- `settling` — a new stream is not trusted until its trailing window has stayed clean
+  (bad events at most `ok_bad_fraction` of all events) for `settle_s`, over at least
+  `settle_frames` frames. Protocols whose frames carry a check (a checksum, a rigid text
+  layout) settle at once.
 - `clean` — values are used.
 - `garbled` — within `window_s` at least `min_bad` bad events made up more than
-  `max_bad_fraction` of all events. Back to `clean` only after `clean_after_s` without one.
+  `max_bad_fraction` of all events. Back to `clean` once the window has stayed clean for
+  `clean_after_s`.
 
 `QualityGated` wraps a decoder with a tracker. While the stream is not clean, every reading
 keeps its value (recorded, stored `valid=false`) but carries `Flag.GARBLED` or
@@ -58,6 +60,9 @@ class QualityPolicy:
     window_s: float = 5.0
     min_bad: int = 10  # a connect in mid-frame costs a few resync bytes: never garbled for it
     max_bad_fraction: float = 0.2
+    #: A window whose bad share stays at or below this counts as clean: a line with an
+    #: occasional glitch (one damaged packet a second at 100/s) is still trusted.
+    ok_bad_fraction: float = 0.05
     settle_s: float = 2.0
     settle_frames: int = 3
     clean_after_s: float = 10.0
@@ -65,8 +70,10 @@ class QualityPolicy:
     def __post_init__(self) -> None:
         if not (self.window_s > 0 and self.clean_after_s >= 0 and self.settle_s >= 0):
             raise ValueError("window_s must be > 0; settle_s and clean_after_s >= 0")
-        if not 0 < self.max_bad_fraction < 1 or self.min_bad < 1 or self.settle_frames < 0:
-            raise ValueError("max_bad_fraction must be in (0, 1), min_bad >= 1")
+        if not 0 <= self.ok_bad_fraction < self.max_bad_fraction < 1:
+            raise ValueError("need 0 <= ok_bad_fraction < max_bad_fraction < 1")
+        if self.min_bad < 1 or self.settle_frames < 0:
+            raise ValueError("min_bad must be >= 1 and settle_frames >= 0")
 
 
 #: For protocols whose frames carry a check: a frame that passed it is trusted at once.
@@ -83,40 +90,38 @@ class StreamQuality:
     _window: deque[tuple[float, int, int]] = field(default_factory=deque)
     _good: int = 0
     _bad: int = 0
-    _last_bad: float | None = None
-    _first: float | None = None
-    _good_since_bad: int = 0
+    _frames: int = 0
+    _ok_since: float | None = None  # since when the window's bad share has stayed low
 
     def observe(self, t: float, good: int, bad: int) -> Verdict:
         """Count `good` frames and `bad` events seen at `t`; returns the verdict after them."""
         p = self.policy
-        if self._first is None:
-            self._first = t
         if good or bad:
             self._window.append((t, good, bad))
             self._good += good
             self._bad += bad
+            self._frames += good
         while self._window and self._window[0][0] <= t - p.window_s:
             _, g, b = self._window.popleft()
             self._good -= g
             self._bad -= b
-        if bad:
-            self._last_bad = t
-            self._good_since_bad = 0
-        else:
-            self._good_since_bad += good
-        quiet_since = self._first if self._last_bad is None else self._last_bad
-        quiet_s = t - quiet_since
-        if self._bad >= p.min_bad and self._bad > p.max_bad_fraction * (self._bad + self._good):
-            self.verdict = Verdict.GARBLED
+        events = self._bad + self._good
+        if self._bad >= p.min_bad and self._bad > p.max_bad_fraction * events:
+            self.verdict, self._ok_since = Verdict.GARBLED, None
             self.detail = (
                 f"{self._bad} framing errors, implausible values or jumps against "
                 f"{self._good} good frames in {p.window_s:g} s: {GARBLED_ADVICE}"
             )
-        elif (self.verdict == Verdict.GARBLED and quiet_s >= p.clean_after_s) or (
+            return self.verdict
+        if self._bad > p.ok_bad_fraction * events:
+            self._ok_since = None
+        elif self._ok_since is None:
+            self._ok_since = t
+        ok_s = -1.0 if self._ok_since is None else t - self._ok_since
+        if (self.verdict == Verdict.GARBLED and ok_s >= p.clean_after_s) or (
             self.verdict == Verdict.SETTLING
-            and quiet_s >= p.settle_s
-            and self._good_since_bad >= p.settle_frames
+            and ok_s >= p.settle_s
+            and self._frames >= p.settle_frames
         ):
             self.verdict, self.detail = Verdict.CLEAN, ""
         return self.verdict
@@ -136,6 +141,7 @@ class QualityGated:
     #: Readings marked because the stream was not clean, by verdict.
     held: Counter[str] = field(default_factory=Counter)
     _last: dict[str, tuple[float, float]] = field(default_factory=dict)
+    _framed: bool = False  # a frame has been decoded since the stream began
 
     def __post_init__(self) -> None:
         self.quality = StreamQuality(self.policy)
@@ -159,7 +165,13 @@ class QualityGated:
     def feed(self, data: bytes, t: float) -> list[Reading]:
         frames, dropped = self.inner.frames, _total(self.inner.dropped)
         readings = self.inner.feed(data, t)
+        good = self.inner.frames - frames
         bad = _total(self.inner.dropped) - dropped
+        if not self._framed:
+            # Joining a stream mid-frame costs resync bytes (Nonin: up to a whole packet):
+            # what the decoder drops before its first frame is start-up, not evidence.
+            self._framed = good > 0
+            bad = 0
         for r in readings:
             if Flag.IMPLAUSIBLE in r.status:
                 bad += 1
@@ -168,7 +180,7 @@ class QualityGated:
                 if last is not None and r.t - last[0] < JUMP_WINDOW_S:
                     bad += abs(r.value - last[1]) > MAX_STEP[r.channel]
                 self._last[r.channel] = (r.t, r.value)
-        verdict = self.quality.observe(t, self.inner.frames - frames, bad)
+        verdict = self.quality.observe(t, good, bad)
         if verdict == Verdict.CLEAN or not readings:
             return readings
         self.held[verdict] += len(readings)

@@ -128,6 +128,7 @@ class RoomPipeline:
         self._cuff_sources: set[str] = set(cuff_sources)
         self._channel_source: dict[str, str] = {}
         self._link_up: dict[str, float] = {}  # when each source's link last came back
+        self._garbled: dict[str, str] = {}  # sources whose bytes are noise, with the detail
         self._now = float("-inf")
         self._timer_due = float("-inf")
         self._reset_session()
@@ -280,6 +281,12 @@ class RoomPipeline:
         out: list[PipelineEvent] = self._timers(t) if t >= self._timer_due else []
         self._now = max(self._now, t)
         self.devices[state.source] = state
+        if state.state == LinkState.GARBLED:
+            # The link is up but carries noise (drivers/quality.py): not a disconnect.
+            self._garbled[state.source] = state.detail
+            return out + self._garbled_alarm(t)
+        if self._garbled.pop(state.source, None) is not None:
+            out += self._garbled_alarm(t)
         if state.state == LinkState.CONNECTED:
             if self._down_since.pop(state.source, None) is not None:
                 self._link_up[state.source] = t
@@ -630,6 +637,8 @@ class RoomPipeline:
                 out += self._probe_off(now)
             if self._down_since or self.engine.present.get("device_disconnected"):
                 out += self._disconnected(now)
+            if self._garbled or self.engine.present.get("device_garbled"):
+                out += self._garbled_alarm(now)
             out += self._bp_schedule(now)
             out += self._phases(now)
         out += self.engine.tick(now)
@@ -652,7 +661,7 @@ class RoomPipeline:
             # Probe off and a lost device have their own alarms; stale means data stopped or
             # stayed invalid for another reason.
             explained = self._probe_off_since is not None or any(
-                s in self._down_since for s in sources
+                s in self._down_since or s in self._garbled for s in sources
             )
             if now - ref >= after and not explained:
                 if not self.engine.present.get(condition):
@@ -713,6 +722,26 @@ class RoomPipeline:
             )
         if not down:
             return list(self.engine.lower(now, "device_disconnected", reason="link restored"))
+        return []
+
+    def _garbled_alarm(self, now: float) -> list[PipelineEvent]:
+        """`device_garbled` while a device's stream is noise: staff should check the cable
+        and baud rate, not the patient (its values are held back, so `*_stale` would
+        otherwise point at the patient)."""
+        if self._garbled and self.phase in IN_SESSION:
+            why = "; ".join(f"{s}: {d}" for s, d in sorted(self._garbled.items()))
+            return list(
+                self.engine.raise_(
+                    now,
+                    "device_garbled",
+                    kind=_TECH,
+                    channel=None,
+                    priority=Priority.MEDIUM,
+                    reason=why,
+                )
+            )
+        if not self._garbled:
+            return list(self.engine.lower(now, "device_garbled", reason="stream clean again"))
         return []
 
     def _bp_schedule(self, now: float) -> list[PipelineEvent]:

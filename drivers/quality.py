@@ -18,7 +18,9 @@ over a trailing window and gives a verdict:
   `max_bad_fraction` of all events. Back to `clean` once the window has stayed clean for
   `clean_after_s`.
 
-`QualityGated` wraps a decoder with a tracker. While the stream is not clean, every reading
+`QualityGated` wraps a decoder with a tracker. While the stream is not clean, and for the
+`suspect_frames` frames after any bad event (the first frames of a noise burst arrive
+before the verdict can change), every reading
 keeps its value (recorded, stored `valid=false`) but carries `Flag.GARBLED` or
 `Flag.UNVERIFIED` instead of the device's status bits, which are noise too; both flags keep
 it out of the core (`Reading.usable` is False). The serial driver turns `garbled` into
@@ -59,25 +61,28 @@ KEPT_FLAGS = frozenset({Flag.INVALID, Flag.IMPLAUSIBLE})
 class QualityPolicy:
     window_s: float = 5.0
     min_bad: int = 10  # a connect in mid-frame costs a few resync bytes: never garbled for it
-    max_bad_fraction: float = 0.2
+    max_bad_fraction: float = 0.3
     #: A window whose bad share stays at or below this counts as clean: a line with an
     #: occasional glitch (one damaged packet a second at 100/s) is still trusted.
-    ok_bad_fraction: float = 0.05
+    ok_bad_fraction: float = 0.15
     settle_s: float = 2.0
     settle_frames: int = 3
     clean_after_s: float = 10.0
+    #: Frames after a bad event whose values are held back even in a clean stream: the
+    #: first frames of a noise burst come before the verdict can change.
+    suspect_frames: int = 5
 
     def __post_init__(self) -> None:
         if not (self.window_s > 0 and self.clean_after_s >= 0 and self.settle_s >= 0):
             raise ValueError("window_s must be > 0; settle_s and clean_after_s >= 0")
         if not 0 <= self.ok_bad_fraction < self.max_bad_fraction < 1:
             raise ValueError("need 0 <= ok_bad_fraction < max_bad_fraction < 1")
-        if self.min_bad < 1 or self.settle_frames < 0:
-            raise ValueError("min_bad must be >= 1 and settle_frames >= 0")
+        if self.min_bad < 1 or self.settle_frames < 0 or self.suspect_frames < 0:
+            raise ValueError("min_bad must be >= 1; settle_frames, suspect_frames >= 0")
 
 
 #: For protocols whose frames carry a check: a frame that passed it is trusted at once.
-CHECKED = QualityPolicy(settle_s=0.0, settle_frames=0)
+CHECKED = QualityPolicy(settle_s=0.0, settle_frames=0, suspect_frames=0)
 
 
 @dataclass
@@ -142,6 +147,7 @@ class QualityGated:
     held: Counter[str] = field(default_factory=Counter)
     _last: dict[str, tuple[float, float]] = field(default_factory=dict)
     _framed: bool = False  # a frame has been decoded since the stream began
+    _suspect: int = 0  # frames still to hold back after the last bad event
 
     def __post_init__(self) -> None:
         self.quality = StreamQuality(self.policy)
@@ -181,7 +187,9 @@ class QualityGated:
                     bad += abs(r.value - last[1]) > MAX_STEP[r.channel]
                 self._last[r.channel] = (r.t, r.value)
         verdict = self.quality.observe(t, good, bad)
-        if verdict == Verdict.CLEAN or not readings:
+        suspect = self._suspect > 0 or bad > 0
+        self._suspect = self.policy.suspect_frames if bad else max(0, self._suspect - good)
+        if (verdict == Verdict.CLEAN and not suspect) or not readings:
             return readings
         self.held[verdict] += len(readings)
         flag = Flag.GARBLED if verdict == Verdict.GARBLED else Flag.UNVERIFIED

@@ -68,6 +68,8 @@ PROBE_FLAGS: frozenset[str] = frozenset({Flag.PROBE_OFF, Flag.SEARCHING, Flag.SE
 #: Cuff readings that are not the patient's BP now (EXCLUDING_FLAGS keeps them out of the
 #: continuous channels; a cuff cycle needs its own check, as motion etc. do not void it).
 NOT_MEASURED_NOW: frozenset[str] = frozenset({Flag.STORED, Flag.DEMO})
+#: Link states in which the device is reachable (garbled: up, but its bytes are noise).
+LINK_UP = frozenset({LinkState.CONNECTED, LinkState.GARBLED})
 TIMER_STEP_S = 1.0  # timers are checked at most once per second of input time
 HISTORY_IN_SNAPSHOT = 100
 _TECH = AlarmKind.TECHNICAL
@@ -150,7 +152,7 @@ class RoomPipeline:
         self._last_valid: dict[str, float | None] = {ch: None for ch in CONTINUOUS_CHANNELS}
         self._probe_off_since: float | None = None
         self._down_since: dict[str, float] = {
-            s: d.t for s, d in self.devices.items() if d.state != LinkState.CONNECTED
+            s: d.t for s, d in self.devices.items() if d.state not in LINK_UP
         }
         self._spo2_ok_since: float | None = None
         self._spo2_ok_threshold = spo2_threshold(self.baseline, self.policy.discharge)

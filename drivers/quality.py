@@ -33,7 +33,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from drivers.base import StreamDecoder
+from drivers.base import DecoderWrapper
 from monitor.core.models import Channel, Flag, Reading
 
 GARBLED_ADVICE = "check cable / baud rate"
@@ -137,10 +137,9 @@ def _total(c: Counter[str]) -> int:
 
 
 @dataclass
-class QualityGated:
+class QualityGated(DecoderWrapper):
     """A StreamDecoder whose readings are only usable while its stream is clean."""
 
-    inner: StreamDecoder
     policy: QualityPolicy = field(default_factory=QualityPolicy)
     quality: StreamQuality = field(init=False)
     #: Readings marked because the stream was not clean, by verdict.
@@ -151,18 +150,6 @@ class QualityGated:
 
     def __post_init__(self) -> None:
         self.quality = StreamQuality(self.policy)
-
-    @property
-    def protocol_id(self) -> str:
-        return self.inner.protocol_id
-
-    @property
-    def dropped(self) -> Counter[str]:
-        return self.inner.dropped
-
-    @property
-    def frames(self) -> int:
-        return self.inner.frames
 
     @property
     def garbled(self) -> bool:

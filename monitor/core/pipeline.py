@@ -712,16 +712,7 @@ class RoomPipeline:
         after = self.policy.technical.disconnected_after_s
         down = sorted(s for s, since in self._down_since.items() if now - since >= after)
         if down and self.phase in IN_SESSION:
-            return list(
-                self.engine.raise_(
-                    now,
-                    "device_disconnected",
-                    kind=_TECH,
-                    channel=None,
-                    priority=Priority.MEDIUM,
-                    reason=f"no link to {', '.join(down)}",
-                )
-            )
+            return self._device_alarm(now, "device_disconnected", f"no link to {', '.join(down)}")
         if not down:
             return list(self.engine.lower(now, "device_disconnected", reason="link restored"))
         return []
@@ -732,19 +723,18 @@ class RoomPipeline:
         otherwise point at the patient)."""
         if self._garbled and self.phase in IN_SESSION:
             why = "; ".join(f"{s}: {d}" for s, d in sorted(self._garbled.items()))
-            return list(
-                self.engine.raise_(
-                    now,
-                    "device_garbled",
-                    kind=_TECH,
-                    channel=None,
-                    priority=Priority.MEDIUM,
-                    reason=why,
-                )
-            )
+            return self._device_alarm(now, "device_garbled", why)
         if not self._garbled:
             return list(self.engine.lower(now, "device_garbled", reason="stream clean again"))
         return []
+
+    def _device_alarm(self, now: float, condition: str, reason: str) -> list[PipelineEvent]:
+        """A device's technical alarm (medium, no channel: it concerns every channel)."""
+        return list(
+            self.engine.raise_(
+                now, condition, kind=_TECH, channel=None, priority=Priority.MEDIUM, reason=reason
+            )
+        )
 
     def _bp_schedule(self, now: float) -> list[PipelineEvent]:
         out: list[PipelineEvent] = []

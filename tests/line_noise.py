@@ -2,21 +2,22 @@
 frames read at the wrong baud rate (a simple, documented UART model).
 
 UART model (`misclocked`): the transmitter sends each byte as start bit 0, 8 data bits
-LSB first, a parity bit when the line has parity, stop bit 1, back to back (the line idles
-high between bursts). The receiver, clocked at another rate, waits for a falling edge,
-samples the middle of each of its own bit periods (1.5, 2.5, ... bit times after the
-edge) for 8 data bits (+ parity), then the stop bit; a stop bit read as 0 is a framing
-error, which Linux delivers as byte 0x00 (termios without IGNPAR or PARMRK), as it does a
-parity error when the port checks parity. Then it looks for the next falling edge from the
-stop-bit sample on.
+LSB first, a parity bit when the line has parity, stop bit 1; the bytes of one burst (a
+packet, a line) back to back, one burst per device period, the line idling high in
+between. The receiver, clocked at another rate, waits for a falling edge, samples the
+middle of each of its own bit periods (1.5, 2.5, ... bit times after the edge) for 8 data
+bits (+ parity), then the stop bit; a stop bit read as 0 is a framing error, which Linux
+delivers as byte 0x00 (termios without IGNPAR or PARMRK), as it does a parity error when
+the port checks parity. Then it looks for the next falling edge from the stop-bit sample.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 
-from drivers import suntech
+from drivers import berrymed, contec, suntech
 from drivers.registry import protocol_info
 from drivers.sim.devices import make_sim
 from drivers.sim.scenarios import scenario
@@ -26,25 +27,28 @@ def random_bytes(n: int, seed: int) -> bytes:
     return random.Random(seed).randbytes(n)
 
 
-def _bits(data: bytes, parity: str, idle_bits: int) -> list[int]:
+def _bits(data: bytes, parity: str) -> list[int]:
     line: list[int] = []
     for b in data:
         bits = [(b >> i) & 1 for i in range(8)]
         line.append(0)
         line += bits
         if parity in "OE":
-            ones = sum(bits)
-            line.append((ones + (parity == "O")) & 1)
+            line.append((sum(bits) + (parity == "O")) & 1)
         line.append(1)
-        line += [1] * idle_bits
     return line
 
 
 def misclocked(
-    data: bytes, tx_baud: int, rx_baud: int, *, parity: str = "N", idle_bits: int = 0
+    bursts: list[bytes], tx_baud: int, rx_baud: int, *, parity: str = "N", period_s: float = 0.0
 ) -> bytes:
-    """The bytes a receiver at `rx_baud` reads from `data` sent at `tx_baud` (model above)."""
-    line = _bits(data, parity, idle_bits)
+    """The bytes a receiver at `rx_baud` reads from `bursts` sent at `tx_baud`, one burst
+    every `period_s` (the line idles high in between; 0: back to back). Model above."""
+    line = bytearray()
+    slot = round(period_s * tx_baud)
+    for burst in bursts:
+        bits = _bits(burst, parity)
+        line += bytes(bits) + b"\x01" * max(0, slot - len(bits))
     n = len(line)
 
     def level(pos: float) -> int:
@@ -58,7 +62,11 @@ def misclocked(
     pos = 0.0
     while pos < n:
         if level(pos) == 1:
-            pos += step
+            # Idle: the first of the receiver's edge samples that falls on the next 0 bit.
+            zero = line.find(0, int(pos))
+            if zero < 0:
+                break
+            pos += max(1, math.ceil((zero - pos) / step)) * step
             continue
         value = 0
         for i in range(8):
@@ -75,28 +83,43 @@ def misclocked(
     return bytes(out)
 
 
-def device_output(protocol: str, seconds: float) -> bytes:
-    """`seconds` of what the simulated device sends, its vitals wobbling as in the demo."""
+def _pleth(t: float) -> int:
+    """A pulse waveform at 72/min: the one field of an oximeter packet that moves fast."""
+    return int(50 + 40 * math.sin(2 * math.pi * 1.2 * t))
+
+
+def device_bursts(protocol: str, seconds: float) -> tuple[list[bytes], float]:
+    """`seconds` of what the device sends, as (bursts, seconds between bursts): streaming
+    oximeters one packet per frame with a moving pleth; the others as their simulator
+    emits (vitals wobbling as in the demo); SunTech a cuff cycle's answers."""
+    info = protocol_info(protocol)
     if protocol == "suntech":
-        # Request/response: cuff pressures while measuring, then the result.
-        return b"".join(suntech.encode_cuff_pressure(p) for p in range(0, 160, 2)) + (
-            suntech.encode_bp_data(128, 82, 97, 71)
-        ) * max(1, int(seconds / 5))
+        answers = [suntech.encode_cuff_pressure(p) for p in range(0, 160, 2)]
+        answers += [suntech.encode_bp_data(128, 82, 97, 71)] * max(1, int(seconds / 5))
+        return answers, seconds / len(answers)
+    packet = {
+        berrymed.PROTOCOL_ID: lambda t: berrymed.encode(72, 97, pleth=_pleth(t)),
+        contec.LEGACY_ID: lambda t: contec.encode_legacy(72, 97, pleth=_pleth(t)),
+        contec.NEW_ID: lambda t: contec.encode_live(72, 97, pleth=_pleth(t)),
+    }.get(protocol)
+    if packet is not None:
+        period = 1 / info.frame_rate_hz
+        return [packet(i * period) for i in range(int(seconds / period))], period
     sim = make_sim(protocol)
-    if hasattr(sim, "streaming"):
-        sim.streaming = True  # Contec's new protocol, after "start live stream"
     vitals: Callable[[float], object] = scenario("steady")
-    out = bytearray()
-    t = 0.0
-    while t < seconds:
-        out += sim.emit(vitals(t), 1_700_000_000.0 + t)
-        t += sim.tick_s
-    return bytes(out)
+    ticks = int(seconds / sim.tick_s)
+    bursts = [
+        sim.emit(vitals(i * sim.tick_s), 1_700_000_000.0 + i * sim.tick_s) for i in range(ticks)
+    ]
+    return bursts, sim.tick_s
+
+
+def device_output(protocol: str, seconds: float) -> bytes:
+    return b"".join(device_bursts(protocol, seconds)[0])
 
 
 def wrong_baud_rates(protocol: str) -> list[int]:
-    """Half, double and the neighbouring standard rates of the protocol's own."""
+    """The standard rates from a quarter to four times the protocol's own."""
     own = protocol_info(protocol).baudrate or 9600
     standard = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400]
-    near = [b for b in standard if b != own and own / 4 <= b <= own * 4]
-    return sorted(set(near))
+    return [b for b in standard if b != own and own / 4 <= b <= own * 4]

@@ -9,13 +9,18 @@ documents the UART model), random BLE records. None may yield a reading the core
 
 from __future__ import annotations
 
+import io
+import json
 import random
+import subprocess
+import sys
 
 import pytest
 
 from drivers.base import StreamDecoder
 from drivers.quality import QualityGated, QualityPolicy, StreamQuality, Verdict
 from drivers.registry import PROTOCOLS, ProtocolInfo, protocol_info
+from monitor.cli.decode import decode_stream
 from monitor.core.models import Reading
 from tests.line_noise import (
     device_bursts,
@@ -206,3 +211,38 @@ def test_a_bad_policy_is_refused_at_once() -> None:
         QualityPolicy(ok_bad_fraction=0.3, max_bad_fraction=0.2)
     with pytest.raises(ValueError, match="window_s"):
         QualityPolicy(window_s=0)
+
+
+# -- vigil decode reports the verdict ---------------------------------------------------------
+def test_vigil_decode_reports_a_garbled_stream_and_uses_none_of_it() -> None:
+    noise = random_bytes(20_000, SEED)
+    out = io.StringIO()
+    decode_stream("berrymed", io.BytesIO(noise), out)
+    lines = [json.loads(x) for x in out.getvalue().splitlines()]
+    verdicts = [x for x in lines if "stream" in x]
+    assert verdicts and verdicts[0]["stream"] == "garbled"
+    assert "check cable / baud rate" in verdicts[0]["detail"]
+    values = [x for x in lines if x.get("channel") == "spo2"]
+    assert values and all(x["value"] is None or x["status"] for x in values)
+    proc = subprocess.run(
+        [sys.executable, "-m", "monitor", "decode", "--protocol", "berrymed", "-"],
+        input=noise,
+        capture_output=True,
+        check=True,
+    )
+    assert b"; stream: garbled (" in proc.stderr
+
+
+def test_vigil_decode_of_a_clean_capture_says_clean() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "monitor", "decode", "--protocol", "contec-5byte", "-"],
+        input=device_output("contec-5byte", 3.0),
+        capture_output=True,
+        check=True,
+    )
+    lines = [json.loads(x) for x in proc.stdout.decode().splitlines()]
+    assert not [x for x in lines if "stream" in x or "error" in x]
+    assert {(x["value"], tuple(x["status"])) for x in lines if x["channel"] == "spo2"} == {
+        (97.0, ())
+    }
+    assert proc.stderr.endswith(b"; stream: clean\n")

@@ -63,3 +63,14 @@ def test_a_garbled_device_that_goes_away_is_disconnected_not_garbled() -> None:
         (5.0, "device_garbled", "cleared"),
         (15.0, "device_disconnected", "active"),
     ]
+
+
+def test_noise_values_do_not_say_the_sensor_is_back_on() -> None:
+    p = dosed({"spo2": 97, "pulse_rate": 70})
+    items: list[Item] = [DeviceState(1, "ox", UP), spo2(2, None, Flag.PROBE_OFF, Flag.INVALID)]
+    items += [spo2(t, 40 + t, Flag.GARBLED) for t in range(3, 8)]
+    items += [spo2(8, 0, Flag.IMPLAUSIBLE), spo2(9, 97)]
+    assert transitions(run(p, items)) == [
+        (2.0, "probe_off", "active"),
+        (9.0, "probe_off", "cleared"),
+    ]

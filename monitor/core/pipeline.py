@@ -68,6 +68,8 @@ PROBE_FLAGS: frozenset[str] = frozenset({Flag.PROBE_OFF, Flag.SEARCHING, Flag.SE
 #: Cuff readings that are not the patient's BP now (EXCLUDING_FLAGS keeps them out of the
 #: continuous channels; a cuff cycle needs its own check, as motion etc. do not void it).
 NOT_MEASURED_NOW: frozenset[str] = frozenset({Flag.STORED, Flag.DEMO})
+#: A value carrying these is noise, not a sign that the sensor is back on the patient.
+UNTRUSTED_FLAGS: frozenset[str] = frozenset({Flag.IMPLAUSIBLE, Flag.GARBLED, Flag.UNVERIFIED})
 #: Link states in which the device is reachable (garbled: up, but its bytes are noise).
 LINK_UP = frozenset({LinkState.CONNECTED, LinkState.GARBLED})
 TIMER_STEP_S = 1.0  # timers are checked at most once per second of input time
@@ -223,7 +225,8 @@ class RoomPipeline:
                 if self.phase in IN_SESSION:
                     out += self._probe_off(t)
             return out
-        if self._probe_off_since is not None and value is not None:
+        trusted = not (status and status & UNTRUSTED_FLAGS)
+        if self._probe_off_since is not None and value is not None and trusted:
             self._probe_off_since = None
             out += self.engine.lower(t, "probe_off", reason="sensor back on")
         if value is None or (status and status & EXCLUDING_FLAGS):

@@ -28,7 +28,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -37,9 +37,10 @@ from urllib.parse import parse_qs, quote, urlsplit
 import apprise
 
 from alerts import pushover
+from alerts.alarm_manager import AlarmManager
 from alerts.config import AlertsConfig, Contact
 from alerts.message import Message, render
-from alerts.policy import NOTIFY_FAILED, EscalationPolicy, Page, PageKind
+from alerts.policy import NOTIFY_FAILED, EscalationPolicy, Page, PageKind, technical_control
 from alerts.receipts import ReceiptStore, StoredReceipt
 from alerts.tokens import AckClaim, AckTokens, UsedTokens
 from monitor.core.models import AlarmEvent, AlarmKind, AlarmState, Control, Event, Priority
@@ -164,8 +165,10 @@ class Notifier:
         inject: Callable[[str, Control], None],
         dose_time: Callable[[str], float | None] = lambda room: None,
         clock: Callable[[], float] = time.time,
+        alarm_manager: AlarmManager | None = None,
     ) -> None:
         self.config = config
+        self.alarm_manager = alarm_manager  # every transition as HL7 ORU^R40 (optional)
         self.base_url = (config.ack_base_url or base_url).rstrip("/")
         self.room_names = dict(room_names)
         self.policy = EscalationPolicy({str(k): v for k, v in config.repeat_s.items()})
@@ -187,6 +190,7 @@ class Notifier:
         self.pushover = pushover.PushoverApi(config.pushover_api_url, config.send_timeout_s)
         self.receipts: dict[str, OpenReceipt] = {}  # receipt → what it pages about
         self._background: set[asyncio.Task[None]] = set()  # receipt cancels in flight
+        self._left_receipts_cancelled = False
 
     @classmethod
     def for_runtime(cls, vigil: Vigil) -> Notifier:
@@ -205,7 +209,7 @@ class Notifier:
                 host,
                 s.port,
             )
-        return cls(
+        notifier = cls(
             s.alerts,
             base_url=f"http://{host}:{s.port}",
             room_names={r.id: r.name or r.id for r in s.rooms},
@@ -215,6 +219,17 @@ class Notifier:
             dose_time=dose_time,
             clock=vigil.clock,
         )
+        if s.alerts.alarm_manager.enabled:
+            notifier.alarm_manager = AlarmManager(
+                s.alerts.alarm_manager,
+                vigil.recorder.journal,  # the outbox: alarms are journaled before published
+                retry_attempts=s.alerts.retry_attempts,
+                inject=vigil.control,
+                record=notifier._record,
+                clock=vigil.clock,
+                phones_failing=lambda room: bool(notifier._failed_tiers.get(room)),
+            )
+        return notifier
 
     @property
     def enabled(self) -> bool:
@@ -223,16 +238,24 @@ class Notifier:
     def health(self) -> dict[str, Any]:
         """For /api/health: can pages get through? (never a URL: they hold tokens)"""
         unreachable = {room: sorted(tiers) for room, tiers in self._failed_tiers.items()}
+        manager = self.alarm_manager.health() if self.alarm_manager else {"status": "off"}
+        degraded = bool(unreachable) or manager["status"] == "degraded"
         return {
-            "status": "degraded" if unreachable else "ok" if self.enabled else "off",
+            "status": "degraded" if degraded else "ok" if self.enabled else "off",
             "contacts": len(self.config.contacts),
             "unreachable_tiers": unreachable,
             "open_pushover_receipts": len(self.receipts),
+            "alarm_manager": manager,
         }
 
     # -- inputs -------------------------------------------------------------------------------
     def on_event(self, event: Event) -> None:
         """Called for every published event; cheap and never raises into the room loop."""
+        if self.alarm_manager is not None:
+            try:
+                self.alarm_manager.on_event(event)
+            except Exception:
+                log.exception("notifier: alarm manager could not queue %r", event)
         if not self.enabled:
             return
         try:
@@ -259,35 +282,58 @@ class Notifier:
             result="accepted",
         )
 
+    def supervised_tasks(self) -> dict[str, Callable[[], Awaitable[None]]]:
+        """The notifier's long-lived parts, each restartable on its own: the runtime runs
+        them under its supervisor (monitor/supervisor.py) and calls `aclose()` at the end."""
+        tasks: dict[str, Callable[[], Awaitable[None]]] = {
+            "notifier": self._ticks,
+            "notify-worker": self._worker,
+            "pushover-receipts": self._poll_receipts,
+        }
+        if self.alarm_manager is not None:
+            tasks["alarm-manager"] = self.alarm_manager.run
+        return tasks
+
     async def run(self) -> None:
-        loop = asyncio.get_running_loop()
-        for left in await loop.run_in_executor(self._store_thread, self.receipt_store.all):
-            # A previous run's page: the alarm it was about is no longer tracked (the core
-            # raises it again if the condition is still there), so stop it ringing.
-            self._store_write(self.receipt_store.remove, left.receipt)
-            self._cancel_soon(left, "left ringing by a previous run of Vigil")
+        """Every part in one task, closed when it is cancelled (for embedding and tests)."""
         workers = [
             asyncio.create_task(self._worker(), name="notify-worker"),
             asyncio.create_task(self._poll_receipts(), name="pushover-receipts"),
         ]
+        if self.alarm_manager is not None:
+            workers.append(asyncio.create_task(self.alarm_manager.run(), name="alarm-manager"))
         try:
-            while True:
-                await asyncio.sleep(TICK_S)
-                if self.enabled:
-                    for page in self.policy.tick(self.clock()):
-                        self._dispatch(page)
+            await self._ticks()
         finally:
             for w in workers:
                 w.cancel()
             for w in workers:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await w
-            for t in list(self._background):
-                t.cancel()
-            await self.pushover.aclose()
-            self.tokens.used.close()
-            self._store_thread.submit(self.receipt_store.close)
-            self._store_thread.shutdown(wait=True)  # what was written is on disk
+            await self.aclose()
+
+    async def _ticks(self) -> None:
+        if not self._left_receipts_cancelled:  # once: a restart must not cancel live pages
+            self._left_receipts_cancelled = True
+            loop = asyncio.get_running_loop()
+            for left in await loop.run_in_executor(self._store_thread, self.receipt_store.all):
+                # A previous run's page: the alarm it was about is no longer tracked (the
+                # core raises it again if the condition is still there), so stop it ringing.
+                self._store_write(self.receipt_store.remove, left.receipt)
+                self._cancel_soon(left, "left ringing by a previous run of Vigil")
+        while True:
+            await asyncio.sleep(TICK_S)
+            if self.enabled:
+                for page in self.policy.tick(self.clock()):
+                    self._dispatch(page)
+
+    async def aclose(self) -> None:
+        for t in list(self._background):
+            t.cancel()
+        await self.pushover.aclose()
+        self.tokens.used.close()
+        self._store_thread.submit(self.receipt_store.close)
+        self._store_thread.shutdown(wait=True)  # what was written is on disk
 
     # -- planning -------------------------------------------------------------------------------
     def _dispatch(self, page: Page) -> None:
@@ -634,6 +680,12 @@ class Notifier:
         del self._failed_tiers[room]
         now = self.clock()
         reason = f"tier {tier} reached again"
+        if self.alarm_manager is not None and room in self.alarm_manager.failing_rooms:
+            # One notify_failed per room: it stays while the alarm manager cannot be reached.
+            log.warning(
+                "room %s: phones reached again (%s); alarm manager still down", room, reason
+            )
+            return
         log.warning("room %s: paging works again (%s)", room, reason)
         self._record(
             "notify_failed",
@@ -647,17 +699,7 @@ class Notifier:
 
     @staticmethod
     def _technical_control(t: float, state: AlarmState, reason: str) -> Control:
-        return Control(
-            t=t,
-            event="technical_alarm",
-            args={
-                "condition": NOTIFY_FAILED,
-                "priority": Priority.HIGH.value,
-                "state": state.value,
-                "reason": reason,
-            },
-            by="notifier",
-        )
+        return technical_control(t, state, reason, "notifier")
 
     # -- records --------------------------------------------------------------------------------
     def _record(self, event: str, *, room: str, condition: str, **fields: Any) -> None:

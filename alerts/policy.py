@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from monitor.core.models import AlarmEvent, AlarmState, Event, Priority
+from monitor.core.models import AlarmEvent, AlarmState, Control, Event, Priority
 
 NOTIFY_FAILED = "notify_failed"
 ALL_TIERS = (1, 2, 3)
@@ -173,3 +173,18 @@ class EscalationPolicy:
         if cur is not None and cur.next_repeat is not None:
             return cur.next_repeat
         return self._next(event.t, event.priority)
+
+
+def technical_control(t: float, state: AlarmState, reason: str, by: str) -> Control:
+    """The control that raises (or clears) `notify_failed` in a room's core, which owns it."""
+    return Control(
+        t=t,
+        event="technical_alarm",
+        args={
+            "condition": NOTIFY_FAILED,
+            "priority": Priority.HIGH.value,
+            "state": state.value,
+            "reason": reason,
+        },
+        by=by,
+    )

@@ -24,6 +24,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from alerts.config import HTTP_URL, AlertsConfig
 from monitor.config_guards import config_conflicts
+from monitor.hl7out.config import Hl7OutConfig
 from monitor.rules_config import RulesConfig
 
 BLE_PROTOCOL = "ble"
@@ -180,6 +181,10 @@ class Settings(BaseSettings):
     journal_retention_days: float | None = Field(None, ge=0)
     # InfluxDB unreachable this long raises `storage_degraded` (clinical-defaults.md: 60 s).
     storage_degraded_after_s: float = Field(60.0, gt=0)
+    # A session a stopped Vigil left open is resumed at start-up (its state rebuilt from the
+    # journal, monitor/resume.py) when it started less than this many hours ago; an older
+    # one is closed. 0: close every one.
+    resume_max_age_h: float = Field(6.0, ge=0)
     demo: bool = False
     # Seconds an alarm may stay unacknowledged before tier 2, then tier 3, is paged
     # (clinical-defaults.md "Escalation to phones"). Low-priority alarms never escalate.
@@ -190,6 +195,8 @@ class Settings(BaseSettings):
     rules: RulesConfig = Field(default_factory=RulesConfig)
     # Paging: contacts per tier, repeat intervals, acknowledge links (alerts/config.py).
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    # IHE PCD-01 readings to an EHR over HL7 v2 / MLLP ([hl7_out]; monitor/hl7out/).
+    hl7_out: Hl7OutConfig = Field(default_factory=Hl7OutConfig)
     # Staff accounts (issue #6). The key hashes API tokens and session ids; outside the demo
     # Vigil refuses to start when it is missing or a known default (monitor.auth.setup).
     secret_key: str = ""

@@ -42,11 +42,14 @@ TECHNICAL_CONDITIONS = frozenset(
         "pulse_rate_stale",
         "probe_off",
         "device_disconnected",
+        "device_failed",
         "bp_overdue",
         "cuff_error",
         "notify_failed",
         "storage_degraded",
         "journal_failed",
+        "monitoring_interrupted",
+        "hl7_out_down",
     }
 )
 _CONDITION_ID = re.compile(r"^[a-z][a-z0-9_]*$")

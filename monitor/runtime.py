@@ -12,12 +12,12 @@ import contextlib
 import logging
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from alerts.notifier import Notifier
-from drivers.ble.demo import create_ble_device, create_simulated_ble_device
 from drivers.ble.driver import BleDriver
 from drivers.registry import build_serial_driver, protocol_info
 from drivers.serial_port import SerialDriver
@@ -35,14 +35,17 @@ from monitor.core.models import (
     PhaseEvent,
     Reading,
 )
-from monitor.core.pipeline import RoomPipeline
+from monitor.core.pipeline import PipelineEvent, RoomPipeline
 from monitor.core.schedule import BpRequest
+from monitor.hl7out.sender import Pcd01Sender
 from monitor.hub import Hub
 from monitor.link_log import LinkLog, RepeatFilter
 from monitor.redact import auditable_settings
+from monitor.restart import Restart
 from monitor.store.influx import InfluxStore
 from monitor.store.journal import Journal
 from monitor.store.recorder import Recorder
+from monitor.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -96,13 +99,9 @@ def configured_cuffs(room: RoomConfig) -> list[str]:
     return out
 
 
-def _report_task_end(task: asyncio.Task[None]) -> None:
-    """Long-lived tasks (drivers, room loops, forwarder) must not die unnoticed."""
-    if task.cancelled():
-        return
-    exc = task.exception()
-    if exc is not None:
-        log.error("task %s stopped: %r", task.get_name(), exc, exc_info=exc)
+def _sources(driver: SerialDriver | BleDriver) -> list[str]:
+    """The sources a driver feeds (a BLE device may feed a cuff and an oximeter)."""
+    return list(driver.sources) if isinstance(driver, BleDriver) else [driver.source]
 
 
 class Vigil:
@@ -140,56 +139,65 @@ class Vigil:
         )
         self.hub.add_listener(self.recorder.hub_message)
         self.rooms: dict[str, Room] = {
-            rc.id: Room(
-                config=rc,
-                pipeline=RoomPipeline(
-                    rc.id,
-                    escalation_after_s={str(k): v for k, v in settings.escalation_after_s.items()},
-                    policy=settings.rules.to_core(),
-                    cuff_sources=configured_cuffs(rc),
-                ),
-            )
-            for rc in settings.rooms
+            rc.id: Room(config=rc, pipeline=self.new_pipeline(rc)) for rc in settings.rooms
         }
-        self._tasks: list[asyncio.Task[None]] = []
+        # IHE PCD-01 out: reads the journal after its own cursor (monitor/hl7out/sender.py).
+        self.hl7_out = (
+            Pcd01Sender(journal, settings.hl7_out, on_alarm=self._storage_alarm, clock=clock)
+            if settings.hl7_out.enabled
+            else None
+        )
+        # Every long-lived task: restarted after an unexpected exception, shown in health.
+        self.supervisor = Supervisor(clock=clock)
         self.started_at: float | None = None
+        self.restart = Restart(self)  # sessions a stopped run left open: monitor/restart.py
         self.notifier = Notifier.for_runtime(self)  # pages phones; alerts/notifier.py
+
+    def new_pipeline(self, rc: RoomConfig) -> RoomPipeline:
+        s = self.settings
+        return RoomPipeline(
+            rc.id,
+            escalation_after_s={str(k): v for k, v in s.escalation_after_s.items()},
+            policy=s.rules.to_core(),
+            cuff_sources=configured_cuffs(rc),
+        )
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
         self.started_at = self.clock()
         self.recorder.config(auditable_settings(self.settings))  # no secrets: monitor/redact.py
-        self.recorder.close_stale_sessions()  # left open by a run that stopped during them
-        self._spawn(self.recorder.run(), "journal-forwarder")
+        self.restart.begin(self.started_at)  # sessions a stopped run left open: resume/close
+        self._spawn(self.recorder.run, "journal-forwarder")
+        if self.hl7_out is not None:
+            self._spawn(self.hl7_out.run, "hl7-out")
         for room in self.rooms.values():
             for dc in room.config.devices:
                 self._start_device(room, dc)
-            self._spawn(self._consume(room), f"room-{room.config.id}")
+            self._spawn(partial(self._consume, room), f"room-{room.config.id}")
             if room.config.auto_session_dose_after_s is not None:
-                self._spawn(self._demo_session(room), f"demo-{room.config.id}")
-        self._spawn(self._ticker(), "ticker")
-        self._spawn(self.notifier.run(), "notifier")
+                self._spawn(partial(self._demo_session, room), f"demo-{room.config.id}")
+        self._spawn(self._ticker, "ticker")
+        for name, part in self.notifier.supervised_tasks().items():
+            self._spawn(part, name)
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks.clear()
+        await self.supervisor.stop()
+        with contextlib.suppress(Exception):
+            await self.notifier.aclose()
         with contextlib.suppress(Exception):
             await self.recorder.final_flush()
         await self.store.aclose()
+        if self.hl7_out is not None:
+            await self.hl7_out.aclose()
         self.recorder.close()
         for room in self.rooms.values():
             for dev in room.devices:
                 if dev.pty is not None:
                     dev.pty.close()
 
-    def _spawn(self, coro: Any, name: str) -> None:
-        task = asyncio.create_task(coro, name=name)
-        task.add_done_callback(_report_task_end)
-        self._tasks.append(task)
+    def _spawn(self, factory: Callable[[], Awaitable[None]], name: str) -> None:
+        """A long-lived task under the supervisor: `factory()` again after each failure."""
+        self.supervisor.spawn(name, factory)
 
     def _start_device(self, room: Room, dc: DeviceConfig) -> None:
         if dc.protocol == BLE_PROTOCOL:
@@ -201,7 +209,8 @@ class Vigil:
             pty = PtyPair()
             port = pty.port
             self._spawn(
-                run_serial_sim(
+                partial(
+                    run_serial_sim,
                     pty,
                     make_sim(dc.protocol, dc.simulate.device_options),
                     scenario(dc.simulate.scenario, dc.simulate.options),
@@ -214,10 +223,13 @@ class Vigil:
         driver = build_serial_driver(
             dc.protocol, port, dc.id, baudrate=dc.baudrate, clock=self.clock, options=dc.options
         )
-        room.devices.append(Device(config=dc, driver=driver, pty=pty))
-        self._spawn(driver.run(room.queue.put_nowait), f"driver-{dc.id}")
+        self._run_driver(room, Device(config=dc, driver=driver, pty=pty))
 
     def _start_ble_device(self, room: Room, dc: DeviceConfig) -> None:
+        # Imported here: bumble takes about a third of start-up's imports, and a restart
+        # without BLE devices should get its alarms back sooner (monitor/restart.py).
+        from drivers.ble.demo import create_ble_device, create_simulated_ble_device
+
         driver: BleDriver
         if dc.simulate is not None:
             # A bumble GATT server on an in-process link, read by the same BleDriver that
@@ -225,19 +237,46 @@ class Vigil:
             options = dict(dc.simulate.options)
             if dc.simulate.interval_s is not None:
                 options["interval_s"] = dc.simulate.interval_s
-            driver, _peripheral, coros = create_simulated_ble_device(
+            driver, peripheral, coros = create_simulated_ble_device(
                 dc.id, dc.simulate.profile, dc.simulate.scenario, options, self.clock
             )
-            for i, coro in enumerate(coros):
-                self._spawn(coro, f"sim-{dc.id}-{i}")
+            for coro in coros:  # = [peripheral.run()]: a restart needs the method itself
+                coro.close()
+            self._spawn(peripheral.run, f"sim-{dc.id}")
         else:
             assert dc.address is not None  # the config validator demands address or simulate
             driver = create_ble_device(dc.id, dc.address, self.clock, transport=dc.transport)
-        room.devices.append(Device(config=dc, driver=driver))
-        self._spawn(driver.run(room.queue.put_nowait), f"driver-{dc.id}")
+        self._run_driver(room, Device(config=dc, driver=driver))
+
+    def _run_driver(self, room: Room, dev: Device) -> None:
+        """A driver under the supervisor. A failure makes each of its sources `failed` in
+        the room (the `device_failed` alarm); the link states the restarted driver reports
+        are held back until it has recovered, so the alarm does not flap with each retry
+        (readings still flow: whatever it still decodes is monitored)."""
+        room.devices.append(dev)
+        name = f"driver-{dev.config.id}"
+
+        def emit(item: Reading | DeviceState) -> None:
+            if not (isinstance(item, DeviceState) and self.supervisor.failing(name)):
+                room.queue.put_nowait(item)
+
+        def states(state: LinkState, detail: str) -> None:
+            t = self.clock()
+            for source in _sources(dev.driver):
+                room.queue.put_nowait(DeviceState(t=t, source=source, state=state, detail=detail))
+
+        self.supervisor.spawn(
+            name,
+            partial(dev.driver.run, emit),
+            on_failure=partial(states, LinkState.FAILED),
+            on_recovery=lambda: states(dev.driver.state, dev.driver.detail),
+        )
 
     # -- the room loop ----------------------------------------------------------------------
     async def _consume(self, room: Room) -> None:
+        # A session a stopped run left open is rebuilt first; inputs wait in the queue.
+        sources = [s for dev in room.devices for s in _sources(dev.driver)]
+        self._dispatch(room, await self.restart.resume(room, sources))
         pipeline = room.pipeline
         rid = room.config.id
         while True:
@@ -287,15 +326,18 @@ class Vigil:
                 if waiter is not None and not waiter.done():
                     waiter.set_result("failed: internal error (see the log)")
                 continue
-            for event in events:
-                if isinstance(event, BpRequest):
-                    self._request_bp(room, event)
-                else:
-                    self._publish_event(event)
+            self._dispatch(room, events)
             if isinstance(item, Control):
                 self.recorder.control_after(rid, item, pipeline.snapshot(), outcome)
             if waiter is not None and not waiter.done():  # done: the API gave up waiting
                 waiter.set_result(outcome)
+
+    def _dispatch(self, room: Room, events: list[PipelineEvent]) -> None:
+        for event in events:
+            if isinstance(event, BpRequest):
+                self._request_bp(room, event)
+            else:
+                self._publish_event(event)
 
     def _request_bp(self, room: Room, request: BpRequest) -> None:
         """The BP schedule asks for a reading: start every cuff that accepts a command."""
@@ -383,18 +425,27 @@ class Vigil:
 
     def device_view(self, dev: Device) -> dict[str, Any]:
         dec = dev.driver.decoder
+        task = self.supervisor.status.get(f"driver-{dev.config.id}")
+        failed = task is not None and task.state == "failed"
         return {
             "id": dev.config.id,
             "protocol": dev.config.protocol,
             "port": dev.driver.port,
             "simulated": dev.config.simulate is not None,
-            "state": dev.driver.state.value,
-            "detail": dev.driver.detail,
+            "state": LinkState.FAILED.value if failed else dev.driver.state.value,
+            "detail": task.reason if failed and task is not None else dev.driver.detail,
             "frames": dec.frames,
             "dropped": dict(dec.dropped),
             # A BLE device may feed two sources (cuff + oximeter): each with its GATT services.
             **({"sources": dev.driver.sources} if isinstance(dev.driver, BleDriver) else {}),
         }
+
+    def status_line(self) -> str:
+        """One line for `systemctl status`: serving, or the failed parts of Vigil."""
+        failed = self.supervisor.health()["failed"]
+        if not failed:
+            return "serving"
+        return "error: " + "; ".join(f"{n} failed ({t['reason']})" for n, t in failed.items())
 
     def health(self) -> dict[str, Any]:
         drivers = {d.config.id: self.device_view(d) for r in self.rooms.values() for d in r.devices}
@@ -403,12 +454,21 @@ class Vigil:
         ok = influx["status"] == "ok" and all(d["state"] == "connected" for d in drivers.values())
         paging = self.notifier.health()
         ok = ok and journal["status"] == "ok" and paging["status"] != "degraded"
+        resume = self.restart.health()
+        ok = ok and resume["status"] == "ok"
+        hl7_out = self.hl7_out.health() if self.hl7_out is not None else {"status": "off"}
+        ok = ok and hl7_out["status"] != "degraded"
+        tasks = self.supervisor.health()
         return {
-            "status": "ok" if ok else "degraded",
+            # error: a part of Vigil itself failed (named under tasks); degraded: outside it.
+            "status": "error" if tasks["status"] != "ok" else "ok" if ok else "degraded",
+            "tasks": tasks,
             "demo": self.settings.demo,
             "drivers": drivers,
             "influxdb": influx,
             "journal": journal,
             "paging": paging,
+            "resume": resume,
+            "hl7_out": hl7_out,
             "stream_subscribers": self.hub.subscribers,
         }

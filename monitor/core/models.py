@@ -120,6 +120,9 @@ class LinkState(StrEnum):
     CONNECTED = "connected"
     DISCONNECTED = "disconnected"
     GARBLED = "garbled"  # connected, but the bytes are noise: wrong baud rate, bad cable
+    # The driver itself stopped with an unexpected error (a bug, not the device): the
+    # supervisor restarts it; until it has recovered the device is `failed`.
+    FAILED = "failed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,7 +84,12 @@ EXTERNAL_TECHNICAL: dict[str, str] = {
     "notify_failed": "high",
     "storage_degraded": "low",
     "journal_failed": "high",
+    "hl7_out_down": "low",  # the PCD-01 receiver unreachable (monitor/hl7out/)
 }
+#: Raised when Vigil comes back after a restart (`resumed` control, monitor/resume.py): it
+#: reports an event (nobody watched for a while), not a lasting state, so acknowledging it
+#: ends it.
+MONITORING_INTERRUPTED = "monitoring_interrupted"
 
 
 class RoomPipeline:
@@ -133,6 +138,7 @@ class RoomPipeline:
         self._channel_source: dict[str, str] = {}
         self._link_up: dict[str, float] = {}  # when each source's link last came back
         self._garbled: dict[str, str] = {}  # sources whose bytes are noise, with the detail
+        self._failed: dict[str, str] = {}  # sources whose driver failed, with the reason
         self._now = float("-inf")
         self._timer_due = float("-inf")
         self._reset_session()
@@ -286,6 +292,11 @@ class RoomPipeline:
         out: list[PipelineEvent] = self._timers(t) if t >= self._timer_due else []
         self._now = max(self._now, t)
         self.devices[state.source] = state
+        failed = state.state == LinkState.FAILED
+        if failed:
+            self._failed[state.source] = state.detail
+        elif self._failed.pop(state.source, None) is not None:
+            out += self._device_failed(t)
         if state.state == LinkState.GARBLED:
             # The link is up but carries noise (drivers/quality.py): not a disconnect.
             self._garbled[state.source] = state.detail
@@ -297,7 +308,10 @@ class RoomPipeline:
                 self._link_up[state.source] = t
             out += self._disconnected(t)
         else:
+            # Down or failed: it explains the silence of its channels (no `*_stale`).
             self._down_since.setdefault(state.source, t)
+            if failed:
+                out += self._device_failed(t)
         return out
 
     def tick(self, now: float) -> list[PipelineEvent]:
@@ -307,7 +321,10 @@ class RoomPipeline:
 
     def control(self, control: Control) -> list[PipelineEvent]:
         t = control.t
-        out: list[PipelineEvent] = self._timers(t) if t >= self._timer_due else []
+        # `resumed` first says what the time since the last input was (nobody watching),
+        # so the timers must not judge that gap before it is applied.
+        due = t >= self._timer_due and control.event != "resumed"
+        out: list[PipelineEvent] = self._timers(t) if due else []
         self._now = max(self._now, t)
         handler = getattr(self, "_c_" + control.event, None)
         outcome = "ignored: unknown event"
@@ -422,6 +439,8 @@ class RoomPipeline:
             # sent about; arriving late, it must not acknowledge a newer one nobody saw.
             return "ignored: that alarm episode is over", []
         events = self.engine.acknowledge(c.t, condition, c.by)
+        if events and condition == MONITORING_INTERRUPTED:
+            events += self.engine.lower(c.t, condition, reason="taken note of")
         if events:
             return "ok", list(events)
         if current is None:
@@ -448,6 +467,51 @@ class RoomPipeline:
             c.t, condition, kind=_TECH, channel=None, priority=priority, reason=reason
         )
         return "ok", list(events)
+
+    def _c_resumed(self, c: Control) -> tuple[str, list[PipelineEvent]]:
+        """Vigil restarted at `c.t`; this state was rebuilt from the journal's inputs up to
+        the last one before the stop (monitor/resume.py). Nothing was observed in between, so
+        the gap is not judged as stale data or a lost link: each link that was up counts as
+        reconnecting from now, with the grace a new link gets (a driver that does not report
+        back within the delay raises `device_disconnected` as usual). Conditions the stopped
+        process owned (storage, paging) are lowered for the new one to check again (a latched
+        one stays until acknowledged). In a session, `monitoring_interrupted` says how long
+        nobody was watching. `sources` (optional): the device links the restarted run has; a
+        link no longer configured is forgotten."""
+        t = c.t
+        configured = c.args.get("sources")  # the links the restarted run has (config changes)
+        for source, state in list(self.devices.items()):
+            if isinstance(configured, list) and source not in configured:
+                # Gone from the config: no alarm can be about a link nobody will report.
+                del self.devices[source]
+                self._down_since.pop(source, None)
+                self._failed.pop(source, None)
+                self._garbled.pop(source, None)
+            elif state.state in LINK_UP:
+                # A garbled stream starts over too: the restarted run judges it afresh.
+                self.devices[source] = DeviceState(t, source, LinkState.CONNECTING, "restarted")
+                self._down_since[source] = t
+                self._garbled.pop(source, None)
+        for source in self._channel_source.values():
+            self._link_up[source] = t
+        out: list[PipelineEvent] = []
+        for condition in EXTERNAL_TECHNICAL:
+            out += self.engine.lower(t, condition, reason="Vigil restarted: checked again")
+        out += self._timers(t)
+        if self.phase not in IN_SESSION:
+            return "ok: no session", out
+        reason = str(c.args.get("reason") or "Vigil restarted")
+        # Restarted again before anyone took note: a new interruption, with its own length.
+        out += self.engine.lower(t, MONITORING_INTERRUPTED, reason="Vigil restarted again")
+        out += self.engine.raise_(
+            t,
+            MONITORING_INTERRUPTED,
+            kind=_TECH,
+            channel=None,
+            priority=Priority.MEDIUM,
+            reason=reason,
+        )
+        return "ok", out
 
     def _c_audio_pause(self, c: Control) -> tuple[str, list[PipelineEvent]]:
         self.engine.audio_pause(c.t, c.by)
@@ -646,6 +710,9 @@ class RoomPipeline:
                 out += self._garbled_alarm(now)
             out += self._bp_schedule(now)
             out += self._phases(now)
+        if self._failed or self.engine.present.get("device_failed"):
+            # Also outside a session (dashboard only there); its priority follows the phase.
+            out += self._device_failed(now)
         out += self.engine.tick(now)
         return out
 
@@ -713,7 +780,12 @@ class RoomPipeline:
 
     def _disconnected(self, now: float) -> list[PipelineEvent]:
         after = self.policy.technical.disconnected_after_s
-        down = sorted(s for s, since in self._down_since.items() if now - since >= after)
+        # A failed driver has its own alarm (`device_failed`): one fault, one alarm.
+        down = sorted(
+            s
+            for s, since in self._down_since.items()
+            if now - since >= after and s not in self._failed
+        )
         if down and self.phase in IN_SESSION:
             return self._device_alarm(now, "device_disconnected", f"no link to {', '.join(down)}")
         if not down:
@@ -736,6 +808,25 @@ class RoomPipeline:
         return list(
             self.engine.raise_(
                 now, condition, kind=_TECH, channel=None, priority=Priority.MEDIUM, reason=reason
+            )
+        )
+
+    def _device_failed(self, now: float) -> list[PipelineEvent]:
+        """A driver stopped with an unexpected error (the supervisor restarts it). On the
+        dashboard at once, with or without a session; low (never paged) outside a session,
+        medium (paged) in one, as nobody's patient is watched by it otherwise."""
+        if not self._failed:
+            return list(self.engine.lower(now, "device_failed", reason="driver recovered"))
+        failed = "; ".join(f"{s}: {why}" for s, why in sorted(self._failed.items()))
+        in_session = self.phase in IN_SESSION
+        return list(
+            self.engine.raise_(
+                now,
+                "device_failed",
+                kind=_TECH,
+                channel=None,
+                priority=Priority.MEDIUM if in_session else Priority.LOW,
+                reason=f"driver failed, restarting ({failed})",
             )
         )
 

@@ -26,6 +26,8 @@ Tables:
             sha256(previous hash + canonical JSON of the entry), so editing or deleting an
             entry breaks the chain at that entry (`vigil audit verify`).
   sessions  one row per room session: pseudonym/initials only, start, dose, end and who.
+  cursors   the last point id another outbox sent (e.g. "hl7_pcd01"): a second reader of
+            `points` beside InfluxDB's `forwarded` flag (monitor/hl7out/sender.py).
 
 A write failure never raises into the caller: the writer sets `failed` and `last_error`, keeps
 the rows in memory and retries them in order (so the hash chain has no hole), and reports a
@@ -112,6 +114,10 @@ CREATE TABLE IF NOT EXISTS sessions (
     ended_by TEXT
 );
 CREATE INDEX IF NOT EXISTS sessions_room_started ON sessions (room, started);
+CREATE TABLE IF NOT EXISTS cursors (
+    name TEXT PRIMARY KEY,
+    last_id INTEGER NOT NULL
+);
 """
 
 
@@ -181,6 +187,16 @@ class PointRow:
     room: str | None
     session: str | None
     payload: dict[str, Any]
+
+
+def _payload(data: Any) -> dict[str, Any]:
+    """A point's JSON payload; a damaged one reads as {"unparseable": ...}, never raises (an
+    outbox must not stop at one bad row)."""
+    try:
+        payload = json.loads(data)
+    except (TypeError, ValueError):
+        return {"unparseable": str(data)}
+    return payload if isinstance(payload, dict) else {"unparseable": str(data)}
 
 
 def _line(item: tuple[Any, ...]) -> str:
@@ -261,6 +277,7 @@ class Journal:
         self.commits = 0  # transactions committed by the writer (each one fsync)
         self.dropped = 0  # point rows given up after a long failure (their lines went to InfluxDB)
         self.unsent_counted: int | None = None  # the latest count_unsent() (for health)
+        self.outboxes: set[str] = set()  # cursors whose rows prune() keeps until delivered
         # Called from the writer thread whenever an outcome is queued (the Recorder hands it
         # to its event loop with call_soon_threadsafe).
         self.on_outcome: Callable[[], None] | None = None
@@ -722,6 +739,40 @@ class Journal:
         self._put((_SQL, q, (min(ids), max(ids))))
         return not self.failed
 
+    # -- other outboxes: a named cursor over `points` ----------------------------------------
+    def cursor(self, name: str) -> int | None:
+        """The last point id the outbox `name` has delivered (None: it never ran here)."""
+        with self._reader() as db:
+            row = db.execute("SELECT last_id FROM cursors WHERE name = ?", (name,)).fetchone()
+        return int(row["last_id"]) if row else None
+
+    def last_point_id(self) -> int:
+        """The newest committed point's id (0 in an empty journal)."""
+        with self._reader() as db:
+            return int(db.execute("SELECT coalesce(max(id), 0) FROM points").fetchone()[0])
+
+    def set_cursor(self, name: str, last_id: int) -> None:
+        """Queue moving the cursor forward (never back); `committed()` waits for it. A move
+        lost in a crash only re-sends: outboxes are at-least-once."""
+        q = (
+            "INSERT INTO cursors (name, last_id) VALUES (?, ?) ON CONFLICT(name) DO UPDATE "
+            "SET last_id = excluded.last_id WHERE excluded.last_id > cursors.last_id"
+        )
+        self._put((_SQL, q, (name, int(last_id))))
+
+    def points_after(self, after_id: int, kind: str, limit: int) -> list[PointRow]:
+        """Committed points of `kind` with id > `after_id`, by id (blocks: off the loop)."""
+        with self._reader() as db:
+            rows = db.execute(
+                "SELECT id, t, kind, room, session, payload FROM points "
+                "WHERE id > ? AND kind = ? ORDER BY id LIMIT ?",
+                (after_id, kind, limit),
+            ).fetchall()
+        return [
+            PointRow(r["id"], r["t"], r["kind"], r["room"], r["session"], _payload(r["payload"]))
+            for r in rows
+        ]
+
     def prune(self, before_t: float, *, limit: int = PRUNE_CHUNK) -> int:
         """Delete up to `limit` readings older than `before_t` that InfluxDB already has; how
         many. Only `reading` rows: audit entries (and their points), sessions, alarms, phases
@@ -729,10 +780,18 @@ class Journal:
         chain. Runs on the writer thread in its own short transaction (call it until 0)."""
 
         def do(db: sqlite3.Connection) -> int:
+            # Nor rows a running outbox (HL7 out) has still to deliver: below every cursor.
+            held = [
+                int(r[0]) if r else 0
+                for r in (
+                    db.execute("SELECT last_id FROM cursors WHERE name = ?", (n,)).fetchone()
+                    for n in sorted(self.outboxes)
+                )
+            ]
             cur = db.execute(
                 "DELETE FROM points WHERE id IN (SELECT id FROM points WHERE kind = 'reading' "
-                "AND t < ? AND forwarded = 1 LIMIT ?)",
-                (before_t, limit),
+                "AND t < ? AND forwarded = 1 AND id <= ? LIMIT ?)",
+                (before_t, min(held, default=2**63 - 1), limit),
             )
             return int(cur.rowcount)
 
@@ -844,6 +903,29 @@ class Journal:
             cur = db.cursor()
             cur.row_factory = None  # plain tuples
             return cur.execute(sql, (room, t0, t1)).fetchall()
+
+    def room_controls(self, room: str, t0: float, t1: float) -> list[AuditEntry]:
+        """A room's `control` entries in [t0, t1) outside any session (before a session
+        starts: acknowledgements of alarms raised while the patient was connected)."""
+        self._barrier()
+        sql = (
+            "SELECT * FROM audit WHERE kind = 'control' AND room = ? AND session IS NULL "
+            "AND t >= ? AND t < ? ORDER BY id"
+        )
+        with self._reader() as db:
+            return [self._entry(r) for r in db.execute(sql, (room, t0, t1))]
+
+    def device_states_before(self, room: str, t: float) -> list[dict[str, Any]]:
+        """Each of a room's device sources' last recorded link state before `t` (payloads of
+        `device` points): how the links stood when a session began (for resuming it)."""
+        self._barrier()
+        # SQLite takes the other columns from the row holding max(t) (one per source).
+        sql = (
+            "SELECT payload, max(t) FROM points WHERE room = ? AND kind = 'device' AND t < ? "
+            "GROUP BY json_extract(payload, '$.source') ORDER BY max(t)"
+        )
+        with self._reader() as db:
+            return [json.loads(r[0]) for r in db.execute(sql, (room, t))]
 
     @staticmethod
     def _entry(r: sqlite3.Row) -> AuditEntry:

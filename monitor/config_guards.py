@@ -1,8 +1,9 @@
 """Whole-configuration checks that one room's table cannot make on its own.
 
-Two rooms reading one serial port or one BLE device would show room A's patient in room B
-(issue #11: both started, room B showed room A's SpO2); a device id used twice hides one
-device in `/api/health`; room ids that differ only by case collide in URLs and records.
+Two rooms reading one serial port, one BLE device or one HL7 monitor endpoint would show
+room A's patient in room B (issue #11: both started, room B showed room A's SpO2); a device
+id used twice hides one device in `/api/health`; room ids that differ only by case collide
+in URLs and records.
 Each refusal names both places: `rooms[1].devices[0].port: /dev/ttyUSB0 is already used by
 rooms[0].devices[0] (room a, device ox-a)`.
 """
@@ -40,6 +41,7 @@ def config_conflicts(rooms: Sequence[RoomConfig]) -> list[str]:
     device_seen: dict[str, tuple[int, int]] = {}
     port_seen: dict[str, tuple[int, int]] = {}
     ble_seen: dict[tuple[str, str], tuple[int, int]] = {}
+    hl7_seen: dict[tuple[str, int], tuple[int, int]] = {}
 
     def where(ri: int, di: int) -> str:
         return f"rooms[{ri}].devices[{di}] (room {rooms[ri].id}, device {rooms[ri].devices[di].id})"
@@ -61,6 +63,14 @@ def config_conflicts(rooms: Sequence[RoomConfig]) -> list[str]:
                 seen = port_seen.setdefault(port_key(dev.port), here)
                 if seen != here:
                     problems.append(f"{at}.port: {dev.port} is already used by {where(*seen)}")
+            hl7 = dev.hl7
+            if hl7 is not None and hl7.port != 0:  # port 0: any free port, never shared
+                # One monitor's feed (connect) or one listening socket (listen) per device.
+                seen = hl7_seen.setdefault((hl7.host.casefold(), hl7.port), here)
+                if seen != here:
+                    problems.append(
+                        f"{at}.hl7: {hl7.host}:{hl7.port} is already used by {where(*seen)}"
+                    )
             if dev.address is not None:
                 seen = ble_seen.setdefault(ble_key(dev.address, dev.transport), here)
                 if seen != here:

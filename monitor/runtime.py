@@ -19,6 +19,8 @@ from typing import Any
 
 from alerts.notifier import Notifier
 from drivers.ble.driver import BleDriver
+from drivers.hl7.decoder import NIBP_SUFFIX
+from drivers.hl7.driver import Hl7Driver
 from drivers.registry import build_serial_driver, protocol_info
 from drivers.serial_port import SerialDriver
 from drivers.sim.devices import make_sim
@@ -37,6 +39,7 @@ from monitor.core.models import (
 )
 from monitor.core.pipeline import PipelineEvent, RoomPipeline
 from monitor.core.schedule import BpRequest
+from monitor.hl7_device import HL7_PROTOCOL, build_hl7_device, resp_sources
 from monitor.hl7out.sender import Pcd01Sender
 from monitor.hub import Hub
 from monitor.link_log import LinkLog, RepeatFilter
@@ -70,7 +73,7 @@ QueueItem = Reading | DeviceState | Control | AwaitedControl | float
 @dataclass
 class Device:
     config: DeviceConfig
-    driver: SerialDriver | BleDriver
+    driver: SerialDriver | BleDriver | Hl7Driver
     pty: PtyPair | None = None
     measuring: bool = False  # a commanded BP measurement is under way
 
@@ -94,12 +97,14 @@ def configured_cuffs(room: RoomConfig) -> list[str]:
             services = dc.simulate.profile.split("+") if dc.simulate is not None else []
             if "bps" in services and "hrs" not in services:
                 out.append(dc.id)
+        elif dc.protocol == HL7_PROTOCOL:
+            out.append(dc.id + NIBP_SUFFIX)  # its NIBP pulse is the cuff's from the first
         elif protocol_info(dc.protocol).can_start_measurement:
             out.append(dc.id)
     return out
 
 
-def _sources(driver: SerialDriver | BleDriver) -> list[str]:
+def _sources(driver: SerialDriver | BleDriver | Hl7Driver) -> list[str]:
     """The sources a driver feeds (a BLE device may feed a cuff and an oximeter)."""
     return list(driver.sources) if isinstance(driver, BleDriver) else [driver.source]
 
@@ -108,7 +113,7 @@ class Vigil:
     def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self.clock = clock
-        self.hub = Hub()
+        self.hub = Hub(room_interval_s=settings.stream_interval_s)
         # Device trouble on the console: once per change, not once per reconnect attempt.
         self.link_log = LinkLog()
         self.cuff_failures = RepeatFilter()
@@ -160,6 +165,7 @@ class Vigil:
             escalation_after_s={str(k): v for k, v in s.escalation_after_s.items()},
             policy=s.rules.to_core(),
             cuff_sources=configured_cuffs(rc),
+            resp_sources=resp_sources(rc.devices),
         )
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -202,6 +208,12 @@ class Vigil:
     def _start_device(self, room: Room, dc: DeviceConfig) -> None:
         if dc.protocol == BLE_PROTOCOL:
             self._start_ble_device(room, dc)
+            return
+        if dc.protocol == HL7_PROTOCOL:
+            driver, sims = build_hl7_device(dc, self.clock)
+            for i, sim in enumerate(sims):
+                self._spawn(sim, f"sim-{dc.id}-{i}")
+            self._run_driver(room, Device(config=dc, driver=driver))
             return
         pty = None
         port = dc.port

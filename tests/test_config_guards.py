@@ -165,3 +165,12 @@ def test_secret_key_and_alerts_secret_refuse_placeholders(
     assert len(lines) == 1 and lines[0].startswith("alerts.secret: set a random signing secret")
     path.write_text(f'secret_key = "{STRONG}"\n' + base)
     check_secrets(load_settings(path))  # a generated key starts
+
+
+def test_two_devices_on_one_hl7_endpoint_are_refused(tmp_path: Path) -> None:
+    toml = room("a", device("mon-a", 'hl7 = { mode = "connect", host = "10.0.0.5" }', "hl7"))
+    toml += room("b", device("mon-b", 'hl7 = { mode = "connect", host = "10.0.0.5" }', "hl7"))
+    assert refusal(tmp_path, toml) == [
+        "rooms[1].devices[0].hl7: 10.0.0.5:2575 is already used by rooms[0].devices[0] "
+        "(room a, device mon-a)"
+    ]

@@ -51,9 +51,12 @@ from monitor.core.models import (
     Reading,
 )
 from monitor.core.policy import CorePolicy
+from monitor.core.respiration import RESP_STALE, breaths_counted, resp_stale_reason
 from monitor.core.rules import (
     CONTINUOUS_CHANNELS,
     EPISODIC_CHANNELS,
+    OXIMETRY_CHANNELS,
+    RESPIRATION_CHANNELS,
     RuleState,
     evaluate_continuous,
     evaluate_episodic,
@@ -102,6 +105,7 @@ class RoomPipeline:
         policy: CorePolicy | None = None,
         escalation_after_s: dict[str, list[float]] | None = None,
         cuff_sources: Iterable[str] = (),
+        resp_sources: Iterable[str] = (),
     ) -> None:
         self.room = room
         self.policy = p = policy or CorePolicy()
@@ -135,6 +139,8 @@ class RoomPipeline:
         # The runtime may name them from the device config; any source that sends a
         # pressure channel joins (a BLE cuff's inflation pulse comes before its first SBP).
         self._cuff_sources: set[str] = set(cuff_sources)
+        # Sources expected to deliver respiration (configured, or heard from): resp_stale.
+        self._resp_sources: set[str] = set(resp_sources)
         self._channel_source: dict[str, str] = {}
         self._link_up: dict[str, float] = {}  # when each source's link last came back
         self._garbled: dict[str, str] = {}  # sources whose bytes are noise, with the detail
@@ -225,7 +231,12 @@ class RoomPipeline:
         self._channel_source[channel] = source
         status = reading.status
         value = reading.value
-        if status and status & PROBE_FLAGS:
+        respiration = channel in RESPIRATION_CHANNELS
+        if respiration:
+            if source:
+                self._resp_sources.add(source)
+            value, status = breaths_counted(channel, value, status)
+        if status and status & PROBE_FLAGS and not respiration:
             if self._probe_off_since is None:
                 self._probe_off_since = t
                 if self.phase in IN_SESSION:
@@ -248,7 +259,10 @@ class RoomPipeline:
             self.rejected[channel + "_out_of_order"] += 1
             return out
         rows = self._rows[channel]
-        if last is None or t - last > self.policy.technical.stale_after_s:
+        tech = self.policy.technical
+        if last is None or t - last > (
+            tech.resp_stale_after_s if respiration else tech.stale_after_s
+        ):
             # After a gap the dwell timers restart: the value during the gap is unknown.
             for row in rows:
                 row.pending_since = row.clear_since = None
@@ -270,6 +284,13 @@ class RoomPipeline:
             engaged = False
             for row in rows:
                 if row.limit is None:
+                    continue
+                if row.rule.requires is not None and not self._present(row.rule.requires, t):
+                    # Not this condition's situation now (EtCO2 low without breathing).
+                    row.pending_since = row.clear_since = None
+                    if row.triggered:
+                        row.triggered = False
+                        out += self._condition_changed(t, row.rule.id)
                     continue
                 if evaluate_continuous(row, t, smoothed) is not None:
                     out += self._condition_changed(t, row.rule.id)
@@ -554,6 +575,7 @@ class RoomPipeline:
             sbp=sbp,
             dbp=dbp,
             map=mean,
+            etco2=continuous_baseline(self._pre_dose["etco2"], dose_t, bl),
         )
 
     def _confirm(self, t: float, by: str | None) -> list[PipelineEvent]:
@@ -702,6 +724,7 @@ class RoomPipeline:
                 out += self._on_cuff(result)
         if self.phase in IN_SESSION:
             out += self._stale(now)
+            out += self._resp_stale(now)
             if self._probe_off_since is not None:
                 out += self._probe_off(now)
             if self._down_since or self.engine.present.get("device_disconnected"):
@@ -721,7 +744,7 @@ class RoomPipeline:
         after = self.policy.technical.stale_after_s
         started = self.session.started_t if self.session.started_t is not None else now
         present = self.engine.present
-        for channel in CONTINUOUS_CHANNELS:
+        for channel in OXIMETRY_CHANNELS:
             condition = channel + "_stale"
             last = self._last_valid[channel]
             if last is not None and now - last < after and not present.get(condition):
@@ -748,6 +771,41 @@ class RoomPipeline:
             elif self.engine.present.get(condition) and explained:
                 out += self.engine.lower(now, condition, reason="explained by probe off / link")
         return out
+
+    def _resp_stale(self, now: float) -> list[PipelineEvent]:
+        reason = resp_stale_reason(
+            now,
+            sources=self._resp_sources,
+            last_valid=self._last_valid,
+            session_started=self.session.started_t,
+            down_since=self._down_since,
+            link_up=self._link_up,
+            after_s=self.policy.technical.resp_stale_after_s,
+        )
+        present = self.engine.present.get(RESP_STALE)
+        if reason is not None and not present:
+            return list(
+                self.engine.raise_(
+                    now,
+                    RESP_STALE,
+                    kind=_TECH,
+                    channel="resp_rate",
+                    priority=Priority.MEDIUM,
+                    reason=reason,
+                )
+            )
+        if reason is None and present:
+            return list(self.engine.lower(now, RESP_STALE, reason="respiration data again"))
+        return []
+
+    def _present(self, channel: str, t: float) -> bool:
+        """A current, usable value above 0 of `channel` (e.g. "with RR present")."""
+        last = self._last_valid.get(channel)
+        return (
+            last is not None
+            and t - last <= self.policy.technical.resp_stale_after_s
+            and self.smoothed.get(channel, 0.0) > 0
+        )
 
     def _possible_sources(self, channel: str) -> list[str]:
         """The sources that may deliver `channel`: the one it came from, or, before any

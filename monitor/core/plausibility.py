@@ -22,6 +22,8 @@ MAP_MIN_MMHG = 20.0  # between the DBP floor and the SBP floor
 MAP_MAX_MMHG = 300.0
 CUFF_MAX_MMHG = 320.0  # cuffs cut inflation at 300 (SunTech error 89 over-pressure) + margin
 PI_MAX_PCT = 20.0  # perfusion index displays 0.02–20 %
+RESP_MAX_PER_MIN = 150.0  # 0 is a real value (no breath); above 150/min nobody breathes
+ETCO2_MAX_MMHG = 150.0  # capnographs display 0–99 mmHg (0–150 on some): beyond, not CO2
 
 PLAUSIBLE: dict[str, tuple[float, float]] = {
     Channel.SPO2: (SPO2_MIN_PCT, SPO2_MAX_PCT),
@@ -32,6 +34,9 @@ PLAUSIBLE: dict[str, tuple[float, float]] = {
     Channel.DBP: (DBP_MIN_MMHG, DBP_MAX_MMHG),
     Channel.MAP: (MAP_MIN_MMHG, MAP_MAX_MMHG),
     Channel.CUFF_PRESSURE: (0.0, CUFF_MAX_MMHG),  # 0: deflated
+    Channel.RESP_RATE: (0.0, RESP_MAX_PER_MIN),
+    Channel.ETCO2: (0.0, ETCO2_MAX_MMHG),
+    Channel.APNEA: (0.0, 1.0),  # a flag, 1 = no breath detected by the source
 }
 
 

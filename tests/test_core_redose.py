@@ -69,7 +69,7 @@ def test_the_acute_window_and_the_discharge_clock_restart_at_a_top_up() -> None:
         ([Control(0, "session_start")], {"amount_mg": True},
          "rejected: amount_mg True is not a dose in mg (0–1000)"),
         ([Control(0, "session_start"), Control(1, "dose", by="dr")], {},
-         "ignored: a dose was marked 29 s ago by dr"),
+         "ignored: a dose was marked less than 60 s ago by dr"),
         ([Control(0, "session_start"), Control(1, "dose", by="dr"),
           Control(20, "session_end", by="dr")], {}, "ignored: dose in phase ended"),
     ],

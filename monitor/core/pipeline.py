@@ -430,7 +430,11 @@ class RoomPipeline:
         if last is not None and c.t - last < DOSE_REPEAT_GUARD_S:
             # Two marks seconds apart are a double tap, not two doses.
             who = s.doses[-1].get("by") if s.doses else s.dose_by
-            return f"ignored: a dose was marked {c.t - last:.0f} s ago by {who or 'unknown'}", []
+            return (
+                f"ignored: a dose was marked less than {DOSE_REPEAT_GUARD_S:g} s ago "
+                f"by {who or 'unknown'}",
+                [],
+            )
         dose, problem = _dose_entry(c)
         if problem:
             return problem, []

@@ -25,6 +25,7 @@ run: $(STAMP)
 test: $(STAMP)
 	scripts/ensure-influxdb.sh install
 	scripts/apt-ensure.sh chromium chromium
+	scripts/apt-ensure.sh systemd-analyze systemd  # tests/test_deploy.py verifies the unit
 	$(BIN)/pytest
 
 ## Stop the local influxd that `make run` started (its data stays in .vigil/influxdb)

@@ -28,7 +28,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -190,6 +190,7 @@ class Notifier:
         self.pushover = pushover.PushoverApi(config.pushover_api_url, config.send_timeout_s)
         self.receipts: dict[str, OpenReceipt] = {}  # receipt → what it pages about
         self._background: set[asyncio.Task[None]] = set()  # receipt cancels in flight
+        self._left_receipts_cancelled = False
 
     @classmethod
     def for_runtime(cls, vigil: Vigil) -> Notifier:
@@ -281,13 +282,20 @@ class Notifier:
             result="accepted",
         )
 
+    def supervised_tasks(self) -> dict[str, Callable[[], Awaitable[None]]]:
+        """The notifier's long-lived parts, each restartable on its own: the runtime runs
+        them under its supervisor (monitor/supervisor.py) and calls `aclose()` at the end."""
+        tasks: dict[str, Callable[[], Awaitable[None]]] = {
+            "notifier": self._ticks,
+            "notify-worker": self._worker,
+            "pushover-receipts": self._poll_receipts,
+        }
+        if self.alarm_manager is not None:
+            tasks["alarm-manager"] = self.alarm_manager.run
+        return tasks
+
     async def run(self) -> None:
-        loop = asyncio.get_running_loop()
-        for left in await loop.run_in_executor(self._store_thread, self.receipt_store.all):
-            # A previous run's page: the alarm it was about is no longer tracked (the core
-            # raises it again if the condition is still there), so stop it ringing.
-            self._store_write(self.receipt_store.remove, left.receipt)
-            self._cancel_soon(left, "left ringing by a previous run of Vigil")
+        """Every part in one task, closed when it is cancelled (for embedding and tests)."""
         workers = [
             asyncio.create_task(self._worker(), name="notify-worker"),
             asyncio.create_task(self._poll_receipts(), name="pushover-receipts"),
@@ -295,23 +303,37 @@ class Notifier:
         if self.alarm_manager is not None:
             workers.append(asyncio.create_task(self.alarm_manager.run(), name="alarm-manager"))
         try:
-            while True:
-                await asyncio.sleep(TICK_S)
-                if self.enabled:
-                    for page in self.policy.tick(self.clock()):
-                        self._dispatch(page)
+            await self._ticks()
         finally:
             for w in workers:
                 w.cancel()
             for w in workers:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await w
-            for t in list(self._background):
-                t.cancel()
-            await self.pushover.aclose()
-            self.tokens.used.close()
-            self._store_thread.submit(self.receipt_store.close)
-            self._store_thread.shutdown(wait=True)  # what was written is on disk
+            await self.aclose()
+
+    async def _ticks(self) -> None:
+        if not self._left_receipts_cancelled:  # once: a restart must not cancel live pages
+            self._left_receipts_cancelled = True
+            loop = asyncio.get_running_loop()
+            for left in await loop.run_in_executor(self._store_thread, self.receipt_store.all):
+                # A previous run's page: the alarm it was about is no longer tracked (the
+                # core raises it again if the condition is still there), so stop it ringing.
+                self._store_write(self.receipt_store.remove, left.receipt)
+                self._cancel_soon(left, "left ringing by a previous run of Vigil")
+        while True:
+            await asyncio.sleep(TICK_S)
+            if self.enabled:
+                for page in self.policy.tick(self.clock()):
+                    self._dispatch(page)
+
+    async def aclose(self) -> None:
+        for t in list(self._background):
+            t.cancel()
+        await self.pushover.aclose()
+        self.tokens.used.close()
+        self._store_thread.submit(self.receipt_store.close)
+        self._store_thread.shutdown(wait=True)  # what was written is on disk
 
     # -- planning -------------------------------------------------------------------------------
     def _dispatch(self, page: Page) -> None:

@@ -42,6 +42,7 @@ TECHNICAL_CONDITIONS = frozenset(
         "pulse_rate_stale",
         "probe_off",
         "device_disconnected",
+        "device_failed",
         "bp_overdue",
         "cuff_error",
         "notify_failed",

@@ -12,8 +12,9 @@ import contextlib
 import logging
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from alerts.notifier import Notifier
@@ -44,6 +45,7 @@ from monitor.redact import auditable_settings
 from monitor.store.influx import InfluxStore
 from monitor.store.journal import Journal
 from monitor.store.recorder import Recorder
+from monitor.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -97,13 +99,9 @@ def configured_cuffs(room: RoomConfig) -> list[str]:
     return out
 
 
-def _report_task_end(task: asyncio.Task[None]) -> None:
-    """Long-lived tasks (drivers, room loops, forwarder) must not die unnoticed."""
-    if task.cancelled():
-        return
-    exc = task.exception()
-    if exc is not None:
-        log.error("task %s stopped: %r", task.get_name(), exc, exc_info=exc)
+def _sources(driver: SerialDriver | BleDriver) -> list[str]:
+    """The sources a driver feeds (a BLE device may feed a cuff and an oximeter)."""
+    return list(driver.sources) if isinstance(driver, BleDriver) else [driver.source]
 
 
 class Vigil:
@@ -158,7 +156,8 @@ class Vigil:
             if settings.hl7_out.enabled
             else None
         )
-        self._tasks: list[asyncio.Task[None]] = []
+        # Every long-lived task: restarted after an unexpected exception, shown in health.
+        self.supervisor = Supervisor(clock=clock)
         self.started_at: float | None = None
         self.notifier = Notifier.for_runtime(self)  # pages phones; alerts/notifier.py
 
@@ -167,25 +166,23 @@ class Vigil:
         self.started_at = self.clock()
         self.recorder.config(auditable_settings(self.settings))  # no secrets: monitor/redact.py
         self.recorder.close_stale_sessions()  # left open by a run that stopped during them
-        self._spawn(self.recorder.run(), "journal-forwarder")
+        self._spawn(self.recorder.run, "journal-forwarder")
         if self.hl7_out is not None:
-            self._spawn(self.hl7_out.run(), "hl7-out")
+            self._spawn(self.hl7_out.run, "hl7-out")
         for room in self.rooms.values():
             for dc in room.config.devices:
                 self._start_device(room, dc)
-            self._spawn(self._consume(room), f"room-{room.config.id}")
+            self._spawn(partial(self._consume, room), f"room-{room.config.id}")
             if room.config.auto_session_dose_after_s is not None:
-                self._spawn(self._demo_session(room), f"demo-{room.config.id}")
-        self._spawn(self._ticker(), "ticker")
-        self._spawn(self.notifier.run(), "notifier")
+                self._spawn(partial(self._demo_session, room), f"demo-{room.config.id}")
+        self._spawn(self._ticker, "ticker")
+        for name, part in self.notifier.supervised_tasks().items():
+            self._spawn(part, name)
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks.clear()
+        await self.supervisor.stop()
+        with contextlib.suppress(Exception):
+            await self.notifier.aclose()
         with contextlib.suppress(Exception):
             await self.recorder.final_flush()
         await self.store.aclose()
@@ -197,10 +194,9 @@ class Vigil:
                 if dev.pty is not None:
                     dev.pty.close()
 
-    def _spawn(self, coro: Any, name: str) -> None:
-        task = asyncio.create_task(coro, name=name)
-        task.add_done_callback(_report_task_end)
-        self._tasks.append(task)
+    def _spawn(self, factory: Callable[[], Awaitable[None]], name: str) -> None:
+        """A long-lived task under the supervisor: `factory()` again after each failure."""
+        self.supervisor.spawn(name, factory)
 
     def _start_device(self, room: Room, dc: DeviceConfig) -> None:
         if dc.protocol == BLE_PROTOCOL:
@@ -212,7 +208,8 @@ class Vigil:
             pty = PtyPair()
             port = pty.port
             self._spawn(
-                run_serial_sim(
+                partial(
+                    run_serial_sim,
                     pty,
                     make_sim(dc.protocol, dc.simulate.device_options),
                     scenario(dc.simulate.scenario, dc.simulate.options),
@@ -225,8 +222,7 @@ class Vigil:
         driver = build_serial_driver(
             dc.protocol, port, dc.id, baudrate=dc.baudrate, clock=self.clock, options=dc.options
         )
-        room.devices.append(Device(config=dc, driver=driver, pty=pty))
-        self._spawn(driver.run(room.queue.put_nowait), f"driver-{dc.id}")
+        self._run_driver(room, Device(config=dc, driver=driver, pty=pty))
 
     def _start_ble_device(self, room: Room, dc: DeviceConfig) -> None:
         driver: BleDriver
@@ -236,16 +232,40 @@ class Vigil:
             options = dict(dc.simulate.options)
             if dc.simulate.interval_s is not None:
                 options["interval_s"] = dc.simulate.interval_s
-            driver, _peripheral, coros = create_simulated_ble_device(
+            driver, peripheral, coros = create_simulated_ble_device(
                 dc.id, dc.simulate.profile, dc.simulate.scenario, options, self.clock
             )
-            for i, coro in enumerate(coros):
-                self._spawn(coro, f"sim-{dc.id}-{i}")
+            for coro in coros:  # = [peripheral.run()]: a restart needs the method itself
+                coro.close()
+            self._spawn(peripheral.run, f"sim-{dc.id}")
         else:
             assert dc.address is not None  # the config validator demands address or simulate
             driver = create_ble_device(dc.id, dc.address, self.clock, transport=dc.transport)
-        room.devices.append(Device(config=dc, driver=driver))
-        self._spawn(driver.run(room.queue.put_nowait), f"driver-{dc.id}")
+        self._run_driver(room, Device(config=dc, driver=driver))
+
+    def _run_driver(self, room: Room, dev: Device) -> None:
+        """A driver under the supervisor. A failure makes each of its sources `failed` in
+        the room (the `device_failed` alarm); the link states the restarted driver reports
+        are held back until it has recovered, so the alarm does not flap with each retry
+        (readings still flow: whatever it still decodes is monitored)."""
+        room.devices.append(dev)
+        name = f"driver-{dev.config.id}"
+
+        def emit(item: Reading | DeviceState) -> None:
+            if not (isinstance(item, DeviceState) and self.supervisor.failing(name)):
+                room.queue.put_nowait(item)
+
+        def states(state: LinkState, detail: str) -> None:
+            t = self.clock()
+            for source in _sources(dev.driver):
+                room.queue.put_nowait(DeviceState(t=t, source=source, state=state, detail=detail))
+
+        self.supervisor.spawn(
+            name,
+            partial(dev.driver.run, emit),
+            on_failure=partial(states, LinkState.FAILED),
+            on_recovery=lambda: states(dev.driver.state, dev.driver.detail),
+        )
 
     # -- the room loop ----------------------------------------------------------------------
     async def _consume(self, room: Room) -> None:
@@ -394,18 +414,27 @@ class Vigil:
 
     def device_view(self, dev: Device) -> dict[str, Any]:
         dec = dev.driver.decoder
+        task = self.supervisor.status.get(f"driver-{dev.config.id}")
+        failed = task is not None and task.state == "failed"
         return {
             "id": dev.config.id,
             "protocol": dev.config.protocol,
             "port": dev.driver.port,
             "simulated": dev.config.simulate is not None,
-            "state": dev.driver.state.value,
-            "detail": dev.driver.detail,
+            "state": LinkState.FAILED.value if failed else dev.driver.state.value,
+            "detail": task.reason if failed and task is not None else dev.driver.detail,
             "frames": dec.frames,
             "dropped": dict(dec.dropped),
             # A BLE device may feed two sources (cuff + oximeter): each with its GATT services.
             **({"sources": dev.driver.sources} if isinstance(dev.driver, BleDriver) else {}),
         }
+
+    def status_line(self) -> str:
+        """One line for `systemctl status`: serving, or the failed parts of Vigil."""
+        failed = self.supervisor.health()["failed"]
+        if not failed:
+            return "serving"
+        return "error: " + "; ".join(f"{n} failed ({t['reason']})" for n, t in failed.items())
 
     def health(self) -> dict[str, Any]:
         drivers = {d.config.id: self.device_view(d) for r in self.rooms.values() for d in r.devices}
@@ -416,8 +445,11 @@ class Vigil:
         ok = ok and journal["status"] == "ok" and paging["status"] != "degraded"
         hl7_out = self.hl7_out.health() if self.hl7_out is not None else {"status": "off"}
         ok = ok and hl7_out["status"] != "degraded"
+        tasks = self.supervisor.health()
         return {
-            "status": "ok" if ok else "degraded",
+            # error: a part of Vigil itself failed (named under tasks); degraded: outside it.
+            "status": "error" if tasks["status"] != "ok" else "ok" if ok else "degraded",
+            "tasks": tasks,
             "demo": self.settings.demo,
             "drivers": drivers,
             "influxdb": influx,

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,7 @@ class VigilProcess:
         workdir: Path,
         env: dict[str, str] | None = None,
         port: int | None = None,  # when the config must name it (e.g. alerts.ack_base_url)
+        module: str = "monitor",  # tests.faulty_protocol: vigil plus a test-only protocol
     ) -> None:
         from monitor.auth.store import UserStore
 
@@ -141,7 +143,7 @@ class VigilProcess:
             [
                 sys.executable,
                 "-m",
-                "monitor",
+                module,
                 "run",
                 "--config",
                 str(config),
@@ -208,3 +210,17 @@ def collect_stream(app: VigilProcess, out: list[dict[str, Any]], stop: threading
                             return
             except httpx.HTTPError:
                 time.sleep(0.2)
+
+
+@contextmanager
+def streamed(app: VigilProcess) -> Iterator[list[dict[str, Any]]]:
+    """The app's stream messages, collected in the background while the block runs."""
+    out: list[dict[str, Any]] = []
+    stop = threading.Event()
+    reader = threading.Thread(target=collect_stream, args=(app, out, stop))
+    reader.start()
+    try:
+        yield out
+    finally:
+        stop.set()
+        reader.join(10)

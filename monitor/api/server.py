@@ -15,17 +15,31 @@ from types import FrameType
 import uvicorn
 
 from monitor.hub import Hub
+from monitor.watchdog import SystemdNotify
 
 
 class StreamEndingServer(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, hub: Hub) -> None:
+    def __init__(
+        self, config: uvicorn.Config, hub: Hub, systemd: SystemdNotify | None = None
+    ) -> None:
         super().__init__(config)
         self.hub = hub
+        self.systemd = systemd  # READY / WATCHDOG / STOPPING (monitor/watchdog.py)
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
         self._loop = asyncio.get_running_loop()
         await super().serve(sockets)
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)  # Vigil started (lifespan), then listening
+        if self.started and self.systemd is not None:
+            self.systemd.started()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self.systemd is not None:
+            await self.systemd.stopping()
+        await super().shutdown(sockets)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)

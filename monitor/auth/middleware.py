@@ -31,7 +31,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 #: Reachable without logging in: health, the login page and endpoint, static assets (no data
 #: in them) and the phone acknowledge-link confirm pages (they carry their own signed token).
-PUBLIC_EXACT = frozenset({"/api/health", "/login", "/api/auth/login", "/favicon.ico"})
+PUBLIC_EXACT = frozenset(
+    {"/api/health", "/api/health/live", "/login", "/api/auth/login", "/favicon.ico"}
+)
 PUBLIC_PREFIXES = ("/static/", "/ack/")
 
 

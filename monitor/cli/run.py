@@ -32,6 +32,7 @@ def run(
 
     from monitor.api.app import create_app
     from monitor.api.server import StreamEndingServer
+    from monitor.watchdog import SystemdNotify
 
     try:
         settings = load_settings(config)
@@ -80,6 +81,8 @@ def run(
             timeout_graceful_shutdown=GRACEFUL_S,
         ),
         application.state.vigil.hub,
+        # Only when systemd runs it (NOTIFY_SOCKET): deploy/vigil.service.
+        SystemdNotify(status=application.state.vigil.status_line),
     )
     # uvicorn re-raises the Ctrl-C it handled once stopped: a normal stop, exit 0.
     with contextlib.suppress(KeyboardInterrupt):

@@ -113,6 +113,9 @@ class LinkState(StrEnum):
     CONNECTING = "connecting"
     CONNECTED = "connected"
     DISCONNECTED = "disconnected"
+    # The driver itself stopped with an unexpected error (a bug, not the device): the
+    # supervisor restarts it; until it has recovered the device is `failed`.
+    FAILED = "failed"
 
 
 @dataclass(frozen=True, slots=True)

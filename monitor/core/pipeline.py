@@ -143,6 +143,7 @@ class RoomPipeline:
         self._cuff_sources: set[str] = set(cuff_sources)
         self._channel_source: dict[str, str] = {}
         self._link_up: dict[str, float] = {}  # when each source's link last came back
+        self._failed: dict[str, str] = {}  # sources whose driver failed, with the reason
         self._now = float("-inf")
         self._timer_due = float("-inf")
         self._reset_session()
@@ -295,12 +296,20 @@ class RoomPipeline:
         out: list[PipelineEvent] = self._timers(t) if t >= self._timer_due else []
         self._now = max(self._now, t)
         self.devices[state.source] = state
+        failed = state.state == LinkState.FAILED
+        if failed:
+            self._failed[state.source] = state.detail
+        elif self._failed.pop(state.source, None) is not None:
+            out += self._device_failed(t)
         if state.state == LinkState.CONNECTED:
             if self._down_since.pop(state.source, None) is not None:
                 self._link_up[state.source] = t
             out += self._disconnected(t)
         else:
+            # Down or failed: it explains the silence of its channels (no `*_stale`).
             self._down_since.setdefault(state.source, t)
+            if failed:
+                out += self._device_failed(t)
         return out
 
     def tick(self, now: float) -> list[PipelineEvent]:
@@ -710,6 +719,9 @@ class RoomPipeline:
                 out += self._disconnected(now)
             out += self._bp_schedule(now)
             out += self._phases(now)
+        if self._failed or self.engine.present.get("device_failed"):
+            # Also outside a session (dashboard only there); its priority follows the phase.
+            out += self._device_failed(now)
         out += self.engine.tick(now)
         return out
 
@@ -777,7 +789,12 @@ class RoomPipeline:
 
     def _disconnected(self, now: float) -> list[PipelineEvent]:
         after = self.policy.technical.disconnected_after_s
-        down = sorted(s for s, since in self._down_since.items() if now - since >= after)
+        # A failed driver has its own alarm (`device_failed`): one fault, one alarm.
+        down = sorted(
+            s
+            for s, since in self._down_since.items()
+            if now - since >= after and s not in self._failed
+        )
         if down and self.phase in IN_SESSION:
             return list(
                 self.engine.raise_(
@@ -792,6 +809,25 @@ class RoomPipeline:
         if not down:
             return list(self.engine.lower(now, "device_disconnected", reason="link restored"))
         return []
+
+    def _device_failed(self, now: float) -> list[PipelineEvent]:
+        """A driver stopped with an unexpected error (the supervisor restarts it). On the
+        dashboard at once, with or without a session; low (never paged) outside a session,
+        medium (paged) in one, as nobody's patient is watched by it otherwise."""
+        if not self._failed:
+            return list(self.engine.lower(now, "device_failed", reason="driver recovered"))
+        failed = "; ".join(f"{s}: {why}" for s, why in sorted(self._failed.items()))
+        in_session = self.phase in IN_SESSION
+        return list(
+            self.engine.raise_(
+                now,
+                "device_failed",
+                kind=_TECH,
+                channel=None,
+                priority=Priority.MEDIUM if in_session else Priority.LOW,
+                reason=f"driver failed, restarting ({failed})",
+            )
+        )
 
     def _bp_schedule(self, now: float) -> list[PipelineEvent]:
         out: list[PipelineEvent] = []

@@ -18,3 +18,10 @@ async def health(vigil: VigilDep) -> dict[str, Any]:
     # outage): counted in a worker thread; the rest is the loop's own state, read here.
     await run_in_threadpool(vigil.recorder.journal.count_unsent)
     return vigil.health()
+
+
+@router.get("/health/live")
+async def live() -> dict[str, str]:
+    """Liveness (docker's healthcheck): answered on Vigil's event loop, so a 200 says the
+    loop runs; a stuck loop times out. What works and what does not: /api/health."""
+    return {"status": "alive"}

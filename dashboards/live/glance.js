@@ -10,6 +10,8 @@
 
 const PHONE_QUERY = window.matchMedia("(max-width: 600px)");
 const RELATIVE_WORD = { "<": "drop", "<=": "drop", ">": "rise", ">=": "rise" };
+const COMPARATOR = { "<": "<", "<=": "≤", ">": ">", ">=": "≥" };
+const comp = c => COMPARATOR[c] || c;
 
 // The limit rows of a channel that are in force: {condition, comparator, limit, relative, priority}.
 function limitRules(room, ch) {
@@ -28,7 +30,7 @@ function ruleWords(r, base, withName = true) {
     const delta = Math.abs(base - r.limit);
     return `${RELATIVE_WORD[r.comparator] || "change"} ≥ ${fmt(delta)} ${lower(r) ? "below" : "over"} baseline (${fmt(r.limit)})`;
   }
-  return `${withName ? label(r.condition) + " " : ""}${r.comparator} ${fmt(r.limit)}`;
+  return `${withName ? label(r.condition) + " " : ""}${comp(r.comparator)} ${fmt(r.limit)}`;
 }
 
 // The tile's limit label: per direction, the narrowest absolute rule (the first to alarm;
@@ -45,13 +47,28 @@ function limitText(room, ch, base) {
   return parts.join(" · ");
 }
 
+// The BP column is narrow: per channel and direction only the limit that alarms first, and
+// when it is the baseline-relative one, which rise or drop it is ("SBP ≥ 150 (rise ≥ 30)").
+function bpLimitText(room, ch, base) {
+  const parts = [];
+  for (const low of [true, false]) {
+    const side = limitRules(room, ch).filter(r => lower(r) === low)
+      .sort((a, b) => (low ? b.limit - a.limit : a.limit - b.limit) || a.relative - b.relative);
+    const r = side[0];
+    if (!r) continue;
+    const rel = r.relative && typeof base === "number";
+    parts.push(`${comp(r.comparator)} ${fmt(r.limit)}` +
+      (rel ? ` (${RELATIVE_WORD[r.comparator]} ≥ ${fmt(Math.abs(base - r.limit))})` : ""));
+  }
+  return parts.length ? `${label(ch)} ${parts.join(" · ")}` : "";
+}
+
 // The limit part of an alarm's text, in the tile label's words: "< 90", "< 93 (drop ≥ 4
 // below baseline 97)". The comparator comes from the room's rule for that condition.
 function alarmLimitText(room, a) {
   if (a.limit == null) return "";
   const rule = (room && limitRules(room, a.channel).find(r => r.condition === a.condition)) || null;
-  const comp = rule ? rule.comparator : "limit";
-  let text = `${comp} ${fmt(a.limit)}`;
+  let text = `${rule ? comp(rule.comparator) : "limit"} ${fmt(a.limit)}`;
   if (a.baseline != null && rule && rule.relative) {
     text += ` (${RELATIVE_WORD[rule.comparator] || "change"} ≥ ${fmt(Math.abs(a.baseline - a.limit))} ${lower(rule) ? "below" : "over"} baseline ${fmt(a.baseline)})`;
   }
@@ -92,7 +109,7 @@ function setOut(e, cls) {
 // a room that alarmed and calmed down still says so until the session ends.
 function earlierAlarm(room, log) {
   const start = startedT(room);
-  if (start == null || !IN_SESSION_PHASES.has(room.phase)) return null;
+  if (start == null || !IN_SESSION.has(room.phase)) return null;  // vigil.js
   const now = new Set(presentPhys(room).map(a => a.condition));
   let first = null;
   for (const a of log) {
@@ -101,7 +118,6 @@ function earlierAlarm(room, log) {
   }
   return first;
 }
-const IN_SESSION_PHASES = new Set(["pre_dose", "dosed", "recovery", "discharge_ready"]);
 
 // Phone: alarming rooms first (unacknowledged by priority, then acknowledged, then technical).
 function tileRank(room) {

@@ -57,7 +57,9 @@ def app(influxd: Influxd, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     config = workdir / "vigil.toml"
     # A clinic that pauses alarm audio for 90 s: the page must say and use 90 s, not 120.
     config.write_text(
-        f'journal_path = "{workdir / "journal.sqlite3"}"\n' + text + "\n[rules]\naudio_pause_s = 90\n"
+        f'journal_path = "{workdir / "journal.sqlite3"}"\n'
+        + text
+        + "\n[rules]\naudio_pause_s = 90\n"
     )
     proc = VigilProcess(config, workdir)
     proc.user_token(NURSE, "nurse", NURSE_PASSWORD)
@@ -125,7 +127,10 @@ def room(
 INJECT = """rooms => {
   const now = serverNow();
   const fix = v => typeof v === "string" && v.startsWith("NOW") ? now + Number(v.slice(3)) : v;
-  const walk = o => { for (const k in o) { if (o[k] && typeof o[k] === "object") walk(o[k]); else o[k] = fix(o[k]); } return o; };
+  const walk = o => {
+    for (const k in o) { if (o[k] && typeof o[k] === "object") walk(o[k]); else o[k] = fix(o[k]); }
+    return o;
+  };
   const list = walk(JSON.parse(rooms));
   for (const r of list) for (let i = 0; i < 40; i++) {
     pushTrend(r.room, "spo2", now - 400 + i * 10, 97);
@@ -172,10 +177,10 @@ def test_the_injected_rooms_are_what_the_tests_say() -> None:
 def test_tiles_at_a_glance(browser: Browser, app: VigilProcess) -> None:
     page = login(browser, app, **DESKTOP)  # type: ignore[arg-type]
     # The clinic's pause length (90 s), from the room's snapshot, not a constant of the page.
-    expect(page.locator(f'{tile("A")} button.pause')).to_have_text("Pause audio 1:30")
+    expect(page.locator(f"{tile('A')} button.pause")).to_have_text("Pause audio 1:30")
     inject(page, ALL)
     expect(page.locator(tile("G6"))).to_be_visible()
-    expect(page.locator(f'{tile("G1")} button.pause')).to_have_text("Pause audio 2 min")
+    expect(page.locator(f"{tile('G1')} button.pause")).to_have_text("Pause audio 2 min")
     # Acknowledged but still present: coloured by its priority, steady, never the grey line.
     top = max((a["priority"] for a in ACKED["alarms"]), key=["low", "medium", "high"].index)
     expect(page.locator(tile("G1"))).to_have_class(re.compile(rf"\backed-{top}\b"))
@@ -186,12 +191,15 @@ def test_tiles_at_a_glance(browser: Browser, app: VigilProcess) -> None:
     spo2 = f'{tile("G1")} .value[data-channel="spo2"]'
     expect(page.locator(spo2)).to_have_text("86")
     low_prio = next(a["priority"] for a in ACKED["alarms"] if a["condition"] == "spo2_low")
-    assert style(page, spo2, "color") == PRIORITY_COLOUR[max(low_prio, top, key=["low", "medium", "high"].index)]
+    assert (
+        style(page, spo2, "color")
+        == PRIORITY_COLOUR[max(low_prio, top, key=["low", "medium", "high"].index)]
+    )
     assert style(page, f'{tile("G4")} .value[data-channel="spo2"]', "color") != MEDIUM
-    expect(page.locator(f'{tile("G1")} .value.bp')).to_have_text("120/78 (92)")
-    assert style(page, f'{tile("G1")} .value.bp', "color") == TEXT
+    expect(page.locator(f"{tile('G1')} .value.bp")).to_have_text("120/78 (92)")
+    assert style(page, f"{tile('G1')} .value.bp", "color") == TEXT
     # The limit label names each rule, in the words of the alarm text.
-    expect(page.locator(f'{tile("G1")} .v-spo2 .base')).to_have_text(
+    expect(page.locator(f"{tile('G1')} .v-spo2 .base")).to_have_text(
         "baseline 97 · SpO₂ low < 90 · drop ≥ 4 below baseline (93)"
     )
     expect(page.locator(f'{tile("G1")} .alarm[data-condition="spo2_low"] .what')).to_contain_text(
@@ -201,19 +209,19 @@ def test_tiles_at_a_glance(browser: Browser, app: VigilProcess) -> None:
         "SpO₂ below baseline 86 ≤ 93 (drop ≥ 4 below baseline 97)"
     )
     # A room that alarmed earlier in this session says so.
-    expect(page.locator(f'{tile("G2")} .earlier')).to_have_text(
+    expect(page.locator(f"{tile('G2')} .earlier")).to_have_text(
         re.compile(r"^⚑ Alarm earlier this session: SpO₂ (low|below baseline) at \d\d:\d\d:\d\d$")
     )
-    expect(page.locator(f'{tile("G4")} .earlier')).to_have_text("")
+    expect(page.locator(f"{tile('G4')} .earlier")).to_have_text("")
     # An ended room shows nothing running; a room dosed without a baseline says so, lastingly.
-    expect(page.locator(f'{tile("G3")} .phase')).to_have_text("ended")
-    expect(page.locator(f'{tile("G3")} .dose')).to_have_text("")
-    expect(page.locator(f'{tile("G3")} .next-bp')).to_have_text("")
-    expect(page.locator(f'{tile("G4")} .tile-flags .flag')).to_have_text(
+    expect(page.locator(f"{tile('G3')} .phase")).to_have_text("ended")
+    expect(page.locator(f"{tile('G3')} .dose")).to_have_text("")
+    expect(page.locator(f"{tile('G3')} .next-bp")).to_have_text("")
+    expect(page.locator(f"{tile('G4')} .tile-flags .flag")).to_have_text(
         "⚠ No baseline confirmed: absolute limits only, relative limits off"
     )
-    expect(page.locator(f'{tile("G1")} .tile-flags')).to_be_hidden()
-    expect(page.locator(f'{tile("G6")} .dose')).to_have_text(
+    expect(page.locator(f"{tile('G1')} .tile-flags")).to_be_hidden()
+    expect(page.locator(f"{tile('G6')} .dose")).to_have_text(
         re.compile(r"^Dose \+5:\d\d · top-up \+2:\d\d$")
     )
     # A desk keeps the configured order (the ended room first).
@@ -239,11 +247,18 @@ CANVAS_LOG = """() => {
   // Record what each canvas draws, from its last clearRect (its latest frame).
   window.drawn = {};
   const P = CanvasRenderingContext2D.prototype;
-  const log = (ctx, e) => (window.drawn[ctx.canvas.id || ctx.canvas.className] ||= []).push(e);
+  const name = ctx => ctx.canvas.id || ctx.canvas.className;
+  const log = (ctx, e) => (window.drawn[name(ctx)] ||= []).push(e);
   const clear = P.clearRect, text = P.fillText, rect = P.fillRect;
-  P.clearRect = function (...a) { window.drawn[this.canvas.id || this.canvas.className] = []; return clear.apply(this, a); };
-  P.fillText = function (t, x, y, ...a) { log(this, { op: "text", t, x, y, style: this.fillStyle }); return text.call(this, t, x, y, ...a); };
-  P.fillRect = function (...a) { log(this, { op: "rect", style: this.fillStyle, y: a[1], h: a[3] }); return rect.apply(this, a); };
+  P.clearRect = function (...a) { window.drawn[name(this)] = []; return clear.apply(this, a); };
+  P.fillText = function (t, x, y, ...a) {
+    log(this, { op: "text", t, x, y, style: this.fillStyle });
+    return text.call(this, t, x, y, ...a);
+  };
+  P.fillRect = function (...a) {
+    log(this, { op: "rect", style: this.fillStyle, y: a[1], h: a[3] });
+    return rect.apply(this, a);
+  };
 }"""
 
 
@@ -255,20 +270,26 @@ def test_detail_plots_one_label_per_tick_bp_legend_and_bands(
     page.reload()
     expect(page.locator("body")).to_have_attribute("data-link", "up", timeout=10_000)
     inject(page, ALL)
-    page.click(f'{tile("G1")} a.details')
+    page.click(f"{tile('G1')} a.details")
     expect(page.locator("#detail-title")).to_have_text("Room G1")
     page.wait_for_function("window.drawn['plot-bp'] && window.drawn['plot-bp'].length > 5")
     drawn = page.evaluate("window.drawn")
     for plot in ("plot-spo2", "plot-pulse", "plot-bp"):
-        labels = [e["t"] for e in drawn[plot] if e["op"] == "text" and re.match(r"^\d\d:\d\d$", e["t"])]
+        labels = [
+            e["t"] for e in drawn[plot] if e["op"] == "text" and re.match(r"^\d\d:\d\d$", e["t"])
+        ]
         assert len(labels) >= 2 and len(labels) == len(set(labels)), (plot, labels)
     legend = {e["t"]: e["style"] for e in drawn["plot-bp"] if e["op"] == "text"}
     assert (legend["SBP"], legend["DBP"], legend["MAP"]) == ("#ff8a80", "#ffab40", "#e0e0e0")
     # SBP and DBP each shaded in their own band, in their own colour (not DBP on SBP's band).
     bands = [e["style"] for e in drawn["plot-bp"] if e["op"] == "rect"]
     assert any("255, 138, 128" in b for b in bands) and any("255, 171, 64" in b for b in bands)
-    dbp_band = next(e for e in drawn["plot-bp"] if e["op"] == "rect" and "255, 171, 64" in e["style"])
-    sbp_band = next(e for e in drawn["plot-bp"] if e["op"] == "rect" and "255, 138, 128" in e["style"])
+    dbp_band = next(
+        e for e in drawn["plot-bp"] if e["op"] == "rect" and "255, 171, 64" in e["style"]
+    )
+    sbp_band = next(
+        e for e in drawn["plot-bp"] if e["op"] == "rect" and "255, 138, 128" in e["style"]
+    )
     assert dbp_band["y"] > sbp_band["y"]  # the diastolic band sits lower on the plot
     shot(page, "glance-detail-plots")
 
@@ -280,7 +301,7 @@ def test_session_lifecycle_from_the_detail_view(browser: Browser, app: VigilProc
     expect(a.locator(".tile-flags .flag")).to_have_text(
         "⚠ No baseline confirmed: absolute limits only, relative limits off", timeout=10_000
     )
-    page.click(f'{tile("A")} a.details')
+    page.click(f"{tile('A')} a.details")
     phase = page.locator("#detail-phase")
     expect(phase).to_have_text("dosed")
     dose, end = page.locator("#btn-dose"), page.locator("#btn-end")
@@ -309,7 +330,9 @@ def test_session_lifecycle_from_the_detail_view(browser: Browser, app: VigilProc
     # Ending asks first, warning that no review cleared the patient; Cancel changes nothing.
     end.click()
     expect(dialog).to_be_visible()
-    expect(page.locator("#confirm-warn")).to_contain_text("The last discharge review says NOT READY")
+    expect(page.locator("#confirm-warn")).to_contain_text(
+        "The last discharge review says NOT READY"
+    )
     shot(page, "lifecycle-confirm-end")
     page.click("#confirm-cancel")
     expect(dialog).to_be_hidden()
@@ -328,7 +351,7 @@ def test_session_lifecycle_from_the_detail_view(browser: Browser, app: VigilProc
     expect(a.locator(".tile-flags")).to_be_hidden()
     shot(page, "lifecycle-ended-tile")
     # A new session: a dose without a baseline asks first.
-    page.click(f'{tile("A")} a.details')
+    page.click(f"{tile('A')} a.details")
     page.fill("#pseudonym", "JD-8")
     page.click("#form-start button")
     expect(phase).to_have_text("pre dose")
@@ -342,7 +365,7 @@ def test_session_lifecycle_from_the_detail_view(browser: Browser, app: VigilProc
 def test_top_up_doses_in_the_session_status(browser: Browser, app: VigilProcess) -> None:
     page = login(browser, app, **DESKTOP)  # type: ignore[arg-type]
     inject(page, ALL)
-    page.click(f'{tile("G6")} a.details')
+    page.click(f"{tile('G6')} a.details")
     expect(page.locator("#session-status")).to_contain_text(
         re.compile(
             r"Dose at \d\d:\d\d:\d\d SL 200 mg by doc-kim; "
@@ -358,7 +381,7 @@ def test_print_stylesheet(browser: Browser, app: VigilProcess) -> None:
     page.emulate_media(media="print")
     assert style(page, "body", "backgroundColor") == "rgb(255, 255, 255)"
     assert style(page, f'{tile("G5")} .value[data-channel="spo2"]', "color") == "rgb(0, 0, 0)"
-    assert style(page, f'{tile("G5")} button.pause', "display") == "none"
+    assert style(page, f"{tile('G5')} button.pause", "display") == "none"
     assert style(page, tile("G5"), "breakInside") == "avoid"
     assert style(page, ".disclaimer", "display") != "none"  # the secondary-alarm notice stays
     shot(page, "print")

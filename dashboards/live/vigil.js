@@ -438,7 +438,8 @@ function renderTile(room) {
   // Nothing runs in a room whose session is over (or not started): no dose clock, no BP due.
   const running = POST_DOSE_PHASES.has(room.phase);
   const dt = running ? doseT(room) : null;
-  const last = running ? session(room).last_dose_t : null;
+  const topUp = running && (session(room).doses || []).length > 1;  // a top-up: its own clock
+  const last = topUp ? session(room).last_dose_t : null;
   setText(t.dose, dt ? `Dose +${dur(now - dt)}` + (last && last !== dt ? ` · top-up +${dur(now - last)}` : "")
                      : (room.phase === "pre_dose" ? "Before dose" : ""));
   const earlier = earlierAlarm(room, (alarmLog.get(room.room) || new Map()).values());

@@ -98,18 +98,18 @@ def _bp_criterion(
         if not has_base:
             why = f"not below {below} (no BP baseline)"
         return Criterion("bp", False, f"last two BP {shown}: {', '.join(map(_bp, bad))} {why}")
-    how = "below " + below if all(map(below_limit, last_two)) else rule
+    if all(map(below_limit, last_two)):
+        how = "below " + below
+    elif all(map(near_base, last_two)):
+        how = f"within {_pct(f)} of baseline {base}"
+    else:
+        how = rule
     return Criterion("bp", True, f"last two BP {shown}: {how}")
 
 
 def _spo2_criterion(
-    now: float,
-    ok_since: float | None,
-    spo2_now: float | None,
-    baseline: Baseline,
-    policy: DischargePolicy,
+    now: float, ok_since: float | None, spo2_now: float | None, thr: float, policy: DischargePolicy
 ) -> Criterion:
-    thr = spo2_threshold(baseline, policy)
     window_min = policy.spo2_window_s / 60
     target = f"SpO2 ≥ {thr:g} %"
     if ok_since is not None and now - ok_since >= policy.spo2_window_s:
@@ -145,9 +145,12 @@ def discharge_criteria(
     pulse_rate: float | None,
     policy: DischargePolicy,
     spo2_now: float | None = None,
+    spo2_target: float | None = None,
     top_up: bool = False,
 ) -> list[Criterion]:
-    """Every criterion with whether it holds now (`dose_t` is the latest dose mark)."""
+    """Every criterion with whether it holds now (`dose_t` is the latest dose mark).
+    `spo2_target` is the threshold `spo2_ok_since` was tracked against (default: from the
+    baseline), so the text and the verdict use the same number."""
     which = "the last dose" if top_up else "the dose"
     need, since = policy.min_after_dose_s, max(0.0, now - dose_t)
     text = f"{_hm(need)} since {which}: {_hm(since)} so far"
@@ -157,7 +160,8 @@ def discharge_criteria(
     else:
         out.append(Criterion("alarms", True, "no active alarm"))
     out.append(_bp_criterion(bp, baseline, policy))
-    out.append(_spo2_criterion(now, spo2_ok_since, spo2_now, baseline, policy))
+    thr = spo2_target if spo2_target is not None else spo2_threshold(baseline, policy)
+    out.append(_spo2_criterion(now, spo2_ok_since, spo2_now, thr, policy))
     if baseline.pulse_rate is not None:
         out.append(_pulse_criterion(pulse_rate, baseline.pulse_rate, policy))
     return out

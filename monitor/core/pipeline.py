@@ -909,6 +909,7 @@ class RoomPipeline:
             baseline=self.baseline,
             spo2_ok_since=self._spo2_ok_since if spo2_now is not None else None,
             spo2_now=spo2_now,
+            spo2_target=self._spo2_ok_threshold,
             pulse_rate=pr,
             policy=self.policy.discharge,
             top_up=len(self.session.doses) > 1,

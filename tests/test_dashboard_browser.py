@@ -492,3 +492,16 @@ def test_login_next_never_leaves_the_site(browser: Browser, app: VigilProcess) -
         page.context.close()
     assert got == cases
     assert violations == []
+
+
+def test_a_page_watching_some_rooms_streams_only_those(browser: Browser, app: VigilProcess) -> None:
+    page = login(browser, app, viewport={"width": 390, "height": 844}, is_mobile=True)
+    streams: list[str] = []
+    page.on("request", lambda r: streams.append(r.url) if "/api/stream" in r.url else None)
+    page.goto(app.url + "/?rooms=B,C")  # a nurse's phone bookmark: her two rooms
+    expect(page.locator('section.room[data-room="B"] .value[data-channel="spo2"]')).to_have_text(
+        re.compile(r"^\d+$")
+    )
+    expect(page.locator("section.room")).to_have_count(2)
+    expect(page.locator('section.room[data-room="A"]')).to_have_count(0)
+    assert streams and all(u.endswith("/api/stream?rooms=B%2CC") for u in streams)

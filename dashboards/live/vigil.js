@@ -20,6 +20,9 @@ const LABEL = {
   bp_severe: "BP severely high", bp_rise: "BP rise over baseline", bp_high: "BP high",
   map_rise: "MAP rise", bp_low: "BP low", hr_high: "Pulse high", hr_severe_high: "Pulse very high",
   hr_low: "Pulse low", hr_severe_low: "Pulse very low",
+  resp_rate: "RR", etco2: "EtCO₂", apnea: "Apnea", resp_rate_low: "Resp. rate low",
+  resp_rate_high: "Resp. rate high", etco2_high: "EtCO₂ high", etco2_rise: "EtCO₂ rise over baseline",
+  etco2_low: "EtCO₂ low", resp_stale: "No respiration data",
 };
 const TREND_KEEP_S = 4 * 3600;
 
@@ -123,6 +126,7 @@ function fmtLimits(lim) {
   return lim.low != null ? `≥ ${fmt(lim.low)}` : `≤ ${fmt(lim.high)}`;
 }
 function isTechnical(a) { return a.kind === "technical"; }
+function isFlag(a) { return a.channel === "apnea"; }  // 1/0, not a number worth showing
 function unacked(a) { return SOUNDING.has(a.state); }
 function onset(a) { return a.since ?? a.t; }
 // Where a room's plots start: the session start, else the first data we hold; at least
@@ -235,7 +239,9 @@ function setLink(up, text) {
 function connect() {
   lastConnect = Date.now();
   if (source) source.close();
-  source = new EventSource("/api/stream");
+  // `?rooms=A,B` in the page's address: watch those rooms only (the stream sends no others).
+  const watched = new URLSearchParams(location.search).get("rooms");
+  source = new EventSource(watched ? "/api/stream?rooms=" + encodeURIComponent(watched) : "/api/stream");
   for (const type of ["snapshot", "reading", "alarm", "phase", "device", "heartbeat", "room"]) {
     source.addEventListener(type, ev => {
       lastBeat = Date.now();
@@ -250,7 +256,7 @@ function connect() {
     // A closed stream may mean the login expired: check, and go to the login page if so.
     try {
       const r = await fetch("/api/auth/me", { credentials: "same-origin" });
-      if (r.status === 401) location.replace("/login?next=" + encodeURIComponent(location.pathname + location.hash));
+      if (r.status === 401) location.replace("/login?next=" + encodeURIComponent(location.pathname + location.search + location.hash));
     } catch (e) { /* server down: keep retrying */ }
   };
 }
@@ -353,6 +359,7 @@ function buildTiles() {
         <div class="vital v-spo2"><div class="label">SpO₂ %</div><div class="value" data-channel="spo2"></div><div class="base"></div><div class="flags"></div></div>
         <div class="vital v-pulse"><div class="label">Pulse bpm</div><div class="value" data-channel="pulse_rate"></div><div class="base"></div><div class="flags"></div></div>
         <div class="vital v-bp"><div class="label">BP mmHg</div><div class="value bp" data-channel="bp"></div><div class="age"></div><div class="base"></div></div>
+        <div class="vital v-resp" hidden><div class="label">RR /min · EtCO₂ mmHg</div><div class="value resp" data-channel="resp"></div><div class="base"></div></div>
       </div>
       <canvas class="spark" aria-label="SpO2 trend this session"></canvas>
       <div class="meta"><span class="dose"></span><span class="next-bp"></span><span class="paused"></span><span class="earlier"></span></div>
@@ -382,8 +389,8 @@ function alarmItem(roomId, a, withButton) {
   li.append(el("span", "icon", tech ? "⚙" : ICON[a.priority] || "▲"));
   li.append(el("b", "prio", (tech ? "TECHNICAL " : "") + String(a.priority).toUpperCase()));
   let text = ` ${label(a.condition)}`;
-  if (a.value !== null && a.value !== undefined) text += ` ${fmt(a.value)}` + (a.limit != null ? ` ${alarmLimitText(room, a)}` : "");
-  if (a.worst !== null && a.worst !== undefined && fmt(a.worst) !== fmt(a.value)) text += ` · worst ${fmt(a.worst)}`;
+  if (a.value !== null && a.value !== undefined && !isFlag(a)) text += ` ${fmt(a.value)}` + (a.limit != null ? ` ${alarmLimitText(room, a)}` : "");
+  if (a.worst !== null && a.worst !== undefined && !isFlag(a) && fmt(a.worst) !== fmt(a.value)) text += ` · worst ${fmt(a.worst)}`;
   text += ` · since ${clock(onset(a))}`;
   if (a.tier > 1) text += ` · escalated to tier ${a.tier}`;
   li.append(el("span", "what", text));
@@ -422,6 +429,7 @@ function renderTile(room) {
     t.alarms.replaceChildren(...phys.map(a => alarmItem(room.room, a, true)));
   }
   if (typeof renderTileFlags === "function") renderTileFlags(t.root.querySelector(".tile-flags"), room);
+  if (typeof renderRespTile === "function") renderRespTile(t.root.querySelector(".v-resp"), room);  // resp.js
   const b = baseline(room);
   vital(room, t.spo2, "spo2", b.spo2);
   vital(room, t.pulse, "pulse_rate", b.pulse_rate);
@@ -507,7 +515,7 @@ function renderBanners() {
       banner.className = "banner " + a.priority;
       banner.dataset.priority = a.priority;
       const text = `${ICON[a.priority]} ${a.priority.toUpperCase()} — ${room.name || room.room}: ${label(a.condition)}` +
-        (a.value != null ? ` ${fmt(a.value)}` : "") + (phys.length > 1 ? ` · and ${phys.length - 1} more` : "") +
+        (a.value != null && !isFlag(a) ? ` ${fmt(a.value)}` : "") + (phys.length > 1 ? ` · and ${phys.length - 1} more` : "") +
         (room.audio_paused_until > serverNow() ? " · audio paused" : "");
       const btn = el("button", "ack", "✔ Acknowledge");
       btn.type = "button";
@@ -597,6 +605,7 @@ function renderDetail() {
     baselines: [{ v: b.sbp, color: "#ff8a80", label: "SBP baseline" }, { v: b.dbp, color: "#ffab40", label: "DBP baseline" }],
     bands: [bpBand("sbp", "255, 138, 128"), bpBand("dbp", "255, 171, 64")].filter(Boolean), marks,
   });
+  if (typeof renderRespDetail === "function") renderRespDetail(room, t0, now, marks);  // resp.js
   renderBaseline(room);
   if (typeof renderRecord === "function") renderRecord(room);  // record.js: notes, discharge, sessions
   const hkey = log.length + ":" + (log.length ? log[log.length - 1].t : 0);
@@ -616,6 +625,7 @@ function renderDetail() {
 function renderBaseline(room) {
   const b = baseline(room);
   const rows = [["spo2", "SpO₂ %"], ["pulse_rate", "Pulse bpm"], ["sbp", "SBP mmHg"], ["dbp", "DBP mmHg"], ["map", "MAP mmHg"]];
+  if (b.etco2 != null || latest(room, "etco2")) rows.push(["etco2", "EtCO₂ mmHg"], ["resp_rate", "RR /min"]);
   const key = JSON.stringify([b, room.limit_band ?? null]);
   const view = $("baseline-view");
   if (view.dataset.key === key) return;

@@ -23,6 +23,9 @@ class Channel(StrEnum):
     MAP = "map"
     CUFF_PRESSURE = "cuff_pressure"
     HEART_RATE = "heart_rate"
+    RESP_RATE = "resp_rate"  # breaths/min, from a capnograph or a multiparameter monitor
+    ETCO2 = "etco2"  # end-tidal CO2, mmHg
+    APNEA = "apnea"  # the source's own no-breath detection: 1 apnea, 0 breathing
 
 
 #: Canonical unit of each channel (kPa from a cuff is converted; the original unit is kept).
@@ -35,6 +38,9 @@ CANONICAL_UNIT: dict[str, str] = {
     Channel.MAP: "mmHg",
     Channel.CUFF_PRESSURE: "mmHg",
     Channel.HEART_RATE: "bpm",
+    Channel.RESP_RATE: "/min",
+    Channel.ETCO2: "mmHg",
+    Channel.APNEA: "",
 }
 
 

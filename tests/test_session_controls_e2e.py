@@ -99,6 +99,8 @@ def test_controls_answer_with_the_cores_outcome_and_the_journal_follows_it(
     # The report's session events say which controls the core refused, and why.
     refused = [body["detail"] for _, _, code, body in STEPS[:9] if code == 409]
     assert [r for r in refused if r in report] == refused
+    # The discharge review the core accepted is in the report's review table with its outcome.
+    assert "not ready: drowsy" in report
     # The state files a config leaves at their defaults are the test's, not the checkout's.
     journal = Journal(tmp_path / ".vigil" / "journal.sqlite3", readonly=True)
     try:

@@ -319,6 +319,7 @@ TIME_KEYS = {
     "reviewed_t",
     "discharge_reviewed_t",
     "ended_t",
+    "acknowledged_t",
 }
 
 

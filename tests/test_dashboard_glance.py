@@ -31,6 +31,7 @@ from tests.test_dashboard_browser import (
     browser,
     close_pages,
     login,
+    relative_times,
     shot,
 )
 
@@ -44,9 +45,6 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "i
 HIGH, MEDIUM, LOW = "rgb(255, 23, 68)", "rgb(255, 214, 0)", "rgb(0, 229, 255)"
 PRIORITY_COLOUR = {"high": HIGH, "medium": MEDIUM, "low": LOW}
 TEXT, LINE_GREY = "rgb(230, 235, 242)", "rgb(42, 50, 64)"
-TIME_KEYS = {"t", "since", "started_t", "dose_t", "last_dose_t", "bp_due", "ended_t",
-             "baseline_confirmed_t", "audio_paused_until", "reviewed_t", "discharge_reviewed_t",
-             "acknowledged_t"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -66,20 +64,6 @@ def app(influxd: Influxd, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     proc.user_token(CLINICIAN, "clinician", CLINICIAN_PASSWORD)
     yield proc
     proc.stop()
-
-
-def relative(o: Any, now: float) -> Any:
-    """Core times (seconds) as "NOW±s": the page puts them on its own server clock."""
-    if isinstance(o, dict):
-        return {
-            k: f"NOW{v - now:+g}"
-            if k in TIME_KEYS and isinstance(v, int | float) and not isinstance(v, bool)
-            else relative(v, now)
-            for k, v in o.items()
-        }
-    if isinstance(o, list):
-        return [relative(v, now) for v in o]
-    return o
 
 
 def room(
@@ -121,7 +105,7 @@ def room(
     snap = p.snapshot()
     snap["name"] = f"Room {rid}"
     snap["devices"] = []
-    return relative(snap, now)  # type: ignore[no-any-return]
+    return relative_times(snap, now)  # type: ignore[return-value]
 
 
 INJECT = """rooms => {

@@ -29,6 +29,7 @@ function applyPhases(room) {
 // warning colour above the question.
 function ask({ title, text, warn = [], ok }) {
   const dlg = $("confirm");
+  if (dlg.open) return Promise.resolve(false);  // a second click while it asks: not a yes
   setText($("confirm-title"), title);
   $("confirm-warn").replaceChildren(...warn.map(w => el("p", "warn", "⚠ " + w)));
   setText($("confirm-text"), text);

@@ -576,7 +576,7 @@ function renderDetail() {
       [d.route, d.amount_mg != null ? `${fmt(d.amount_mg, d.amount_mg % 1 ? 1 : 0)} mg` : null].filter(Boolean).map(x => " " + x).join("") +
       (d.by ? ` by ${d.by}` : "")).join("; ") + ".";
     const lastT = doses[doses.length - 1].t;
-    if (POST_DOSE_PHASES.has(room.phase)) st += ` Last dose ${dur(now - lastT)} ago.`;
+    if (POST_DOSE_PHASES.has(room.phase)) st += ` ${doses.length > 1 ? "Last dose" : "Dose"} ${dur(now - lastT)} ago.`;
   } else st += " No dose marked.";
   if (s.ended_t) st += ` Ended at ${clock(s.ended_t)} by ${s.ended_by || "?"}.`;
   setText($("session-status"), st);
@@ -641,7 +641,10 @@ function renderBaseline(room) {
   }
   const notes = [];
   if (b.confirmed) notes.push(el("p", "ok", `✔ Confirmed by ${b.confirmed_by || "?"}`));
-  else if (b.confirmed === false) notes.push(el("p", "warn", "⚠ Not confirmed yet: check and confirm before the dose."));
+  else if (b.confirmed === false) {
+    notes.push(el("p", "warn", room.phase === "pre_dose" ? "⚠ Not confirmed yet: check and confirm before the dose."
+      : "⚠ Not confirmed: the limits relative to the baseline are off until a clinician confirms or enters one."));
+  }
   if (b.pathological) notes.push(el("p", "warn", "⚠ Pathological baseline (" + b.refused.join(", ") + "): no relative limits derived; enter or confirm limits explicitly."));
   if (b.advisory) notes.push(el("p", "info", "ℹ Pre-dose advisory: " + b.advisory));
   view.replaceChildren(table, ...notes);

@@ -214,6 +214,11 @@ class Settings(BaseSettings):
     # Vigil refuses to start when it is missing or a known default (monitor.auth.setup).
     secret_key: str = ""
     users_db: Path | None = None  # default .vigil/users.db (.vigil/demo-users.db in the demo)
+    # The clinic's time zone (IANA name): reports, the CLI and the dashboard show clock times
+    # in it, labelled. Default UTC, not the machine's zone: a container's zone is UTC anyway
+    # and a default that changes with the host would make two exports of one session differ.
+    timezone: str = "UTC"
+    report_paper: Literal["A4", "letter"] = "A4"  # the PDF report's page size
 
     _toml_data: dict[str, Any] = {}
 
@@ -223,6 +228,14 @@ class Settings(BaseSettings):
         # Without a scheme the client fails only once running (health "degraded").
         if not re.fullmatch(HTTP_URL, v):
             raise ValueError("give an http:// or https:// URL, e.g. http://127.0.0.1:8086")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from monitor.clinic_time import zone
+
+        zone(v)  # ValueError names the zone; _describe prefixes the field
         return v
 
     @model_validator(mode="after")

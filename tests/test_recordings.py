@@ -200,7 +200,7 @@ def test_vigil_replay_is_deterministic_and_prints_transitions(tmp_path: Path) ->
          "value": 87, "limit": 90, "baseline": 97},
         {"t": 1563.0, "room": "A", "type": "alarm", "condition": "spo2_low",
          "kind": "physiological", "channel": "spo2", "priority": "medium", "state": "cleared",
-         "value": 97, "limit": 90, "baseline": 97},
+         "value": 97, "limit": 90, "baseline": 97, "ended": "resolved"},
     ]  # fmt: skip
     # The same recording against changed rules: a clinic that waits 60 s for spo2_low.
     config = tmp_path / "vigil.toml"

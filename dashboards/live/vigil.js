@@ -52,7 +52,29 @@ function el(tag, cls, text) {
   return e;
 }
 function setText(e, text) { if (e.textContent !== text) e.textContent = text; }
-function clock(t) { return t ? new Date(t * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false }) : "—"; }
+// Clock times in the clinic's zone (config `timezone`, from /api/auth/me and the snapshot),
+// not the browser's: one clinic, one zone, labelled in the header (issue #13).
+let clinicZone;  // undefined until the server names it: the browser's zone meanwhile
+const zoneFmts = {};
+function zoneFmt(kind) {
+  const opts = { clock: { hour: "2-digit", minute: "2-digit", second: "2-digit" }, hm: { hour: "2-digit", minute: "2-digit" },
+                 day: { year: "numeric", month: "2-digit", day: "2-digit" } }[kind];
+  const key = kind + "|" + clinicZone;
+  // en-CA writes dates year first (2026-11-23); h23: 00:30, never 24:30.
+  if (!zoneFmts[key]) zoneFmts[key] = new Intl.DateTimeFormat(kind === "day" ? "en-CA" : "en-GB", { timeZone: clinicZone, hourCycle: "h23", ...opts });
+  return zoneFmts[key];
+}
+function setZone(tz) {
+  if (!tz || tz === clinicZone) return;
+  try { new Intl.DateTimeFormat([], { timeZone: tz }); clinicZone = tz; }
+  catch (e) { clinicZone = undefined; }  // an unknown zone: the browser's, and the label says so
+  const zone = $("zone");
+  if (zone) zone.textContent = clinicZone ? `times: ${tz}` : `times: this browser's zone (${tz} unknown here)`;
+  queueRender();
+}
+function clock(t) { return t ? zoneFmt("clock").format(new Date(t * 1000)) : "—"; }
+function zoneHM(t) { return zoneFmt("hm").format(new Date(t * 1000)); }
+function zoneDay(t) { return zoneFmt("day").format(new Date(t * 1000)); }
 function dur(s) {
   s = Math.max(0, Math.round(s));
   const h = Math.floor(s / 3600), m = Math.floor(s % 3600 / 60), sec = s % 60;
@@ -158,6 +180,7 @@ function logAlarm(roomId, a) {
 // -- stream -------------------------------------------------------------------------------
 function onMessage(msg) {
   if (msg.type === "snapshot") {
+    setZone(msg.timezone);
     rooms.clear();
     for (const r of msg.rooms) {
       rooms.set(r.room, normalise(r));
@@ -221,7 +244,7 @@ async function loadHistory(room) {
     if (!r.ok) return;
     const h = await r.json();
     for (const [ch, pts] of Object.entries(h.trend || {})) for (const [t, v] of pts) pushTrend(room.room, ch, t, v);
-    for (const a of h.alarms || []) logAlarm(room.room, { ...a, by: a.by || null });
+    for (const a of h.alarms || []) logAlarm(room.room, { ...a, by: a.by || null, acknowledged_by: a.acknowledged_by || null });
     queueRender();
   } catch (e) { /* history is a nicety; live values still show */ }
 }
@@ -616,10 +639,21 @@ function renderDetail() {
     body.replaceChildren(...log.slice(0, 200).map(a => {
       const tr = el("tr", `h-${a.priority}`);
       tr.append(el("td", "", clock(a.t)), el("td", "", (isTechnical(a) ? "⚙ " : "") + label(a.condition)),
-        el("td", "", `${ICON[a.priority] || ""} ${a.priority}`), el("td", "", a.state + (a.tier > 1 ? ` (tier ${a.tier})` : "")), el("td", "by", a.by || ""));
+        el("td", "", `${ICON[a.priority] || ""} ${a.priority}`), el("td", "", a.state + (a.tier > 1 ? ` (tier ${a.tier})` : "")), el("td", "by", attribution(a)));
       return tr;
     }));
   }
+}
+
+// Who acknowledged and how the alarm ended are separate facts (issue #13): an alarm that went
+// away by itself after an ack reads "ended: resolved · acknowledged by X at T".
+const ENDED = { resolved: "ended: resolved", acknowledged: "ended: acknowledged after it resolved", session_end: "ended: session ended" };
+function attribution(a) {
+  const parts = [];
+  if (a.state === "cleared") parts.push((ENDED[a.ended] || "ended") + (a.ended === "session_end" && a.by ? ` by ${a.by}` : ""));
+  if (a.acknowledged_by) parts.push(`acknowledged by ${a.acknowledged_by} at ${clock(a.acknowledged_t)}`);
+  else if (a.by && a.state !== "cleared") parts.push(`by ${a.by}`);
+  return parts.join(" · ");
 }
 
 function renderBaseline(room) {
@@ -710,6 +744,7 @@ async function start() {
     if (r.ok) me = await r.json();
   } catch (e) { /* the stream reports the link */ }
   setText($("who"), `${me.username} (${me.role})`);
+  setZone(me.timezone);
   applyRoles();
   setLink(false, "connecting to Vigil…");
   connect();

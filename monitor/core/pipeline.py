@@ -500,7 +500,10 @@ class RoomPipeline:
             return "ok", list(events)
         if current is None:
             return f"ignored: no {condition} alarm is active", []
-        return f"ignored: {condition} already acknowledged by {current.by or 'someone'}", []
+        return (
+            f"ignored: {condition} already acknowledged by {current.acknowledged_by or 'someone'}",
+            [],
+        )
 
     def _c_technical_alarm(self, c: Control) -> tuple[str, list[PipelineEvent]]:
         """A technical condition seen outside the room's data: the notifier could not page

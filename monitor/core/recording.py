@@ -270,6 +270,9 @@ def event_line(event: AlarmEvent | PhaseEvent) -> str:
 
     Alarm lines carry t, room, type, condition, kind, channel, priority, state, value, limit,
     baseline; escalated transitions add `tier`, and transitions made by a person add `by`.
+    Once acknowledged, an episode's lines add `acknowledged_by` and `acknowledged_t`; a
+    cleared line adds `ended` (resolved, acknowledged or session_end): who acknowledged and
+    how it ended are separate facts.
     """
     if isinstance(event, PhaseEvent):
         return json.dumps(
@@ -294,4 +297,9 @@ def event_line(event: AlarmEvent | PhaseEvent) -> str:
         d["tier"] = event.tier
     if event.by is not None:
         d["by"] = event.by
+    if event.acknowledged_by is not None:
+        d["acknowledged_by"] = event.acknowledged_by
+        d["acknowledged_t"] = _num(event.acknowledged_t)
+    if event.ended:
+        d["ended"] = event.ended
     return json.dumps(d, ensure_ascii=False)

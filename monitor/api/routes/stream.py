@@ -43,7 +43,13 @@ async def stream(
         sub = vigil.hub.subscribe(watched)  # before the snapshot: nothing falls in between
         try:
             shown = vigil.rooms.values() if watched is None else [vigil.rooms[r] for r in watched]
-            yield encode_event({"type": "snapshot", "rooms": [vigil.room_view(r) for r in shown]})
+            # The clinic's timezone rides along: the page shows every clock time in it.
+            snapshot = {
+                "type": "snapshot",
+                "rooms": [vigil.room_view(r) for r in shown],
+                "timezone": vigil.settings.timezone,
+            }
+            yield encode_event(snapshot)
             while (data := await sub.get()) is not None:
                 yield data
             # None: we fell behind or the server stops; the client reconnects for a snapshot

@@ -1,5 +1,6 @@
 """A top-up dose in the session record: the journal keeps the first dose as the session's
-dose time and its baseline; every dose mark is audited with its route and amount."""
+dose time and its baseline; every dose mark is audited with its route and amount, and the
+report lists the top-ups and says what each dose control did."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from pathlib import Path
 
 from monitor.core.models import Control
 from monitor.core.pipeline import RoomPipeline
+from monitor.report import document, plots
+from monitor.report.query import SessionQueries
 from monitor.store.influx import InfluxStore
 from monitor.store.journal import Journal
 from monitor.store.recorder import Recorder
@@ -25,6 +28,8 @@ async def test_a_top_up_is_audited_and_leaves_the_sessions_dose_and_baseline(
         Control(10, "dose", {"route": "SL", "amount_mg": 200}, by="dr"),
         Control(1210, "dose", {"route": "IM", "amount_mg": 25}, by="dr_k"),
         Control(1215, "dose", {"route": "IM"}, by="dr_k"),  # a double tap: refused
+        Control(1300, "discharge_review", {"outcome": "override"}, by="dr_k"),  # no reason
+        Control(1310, "discharge_review", {"outcome": "override", "reason": "escort"}, by="dr_k"),
         Control(9000, "session_end", by="dr"),
     ]
     for c in controls:
@@ -53,5 +58,25 @@ async def test_a_top_up_is_audited_and_leaves_the_sessions_dose_and_baseline(
     # Baseline entries: the one entered and the one the first dose put in use; none at the
     # top-up (the baseline stays the pre-first-dose one).
     assert [e.t for e in rec.journal.audit_entries(kinds=["baseline"])] == [5, 10]
+    record = await SessionQueries(rec.journal, store).record(sessions[0].id)
+    doc = document.build(record)
+    facts = dict(doc.facts)
+    assert facts["Top-up doses"] == "00:20:10 IM 25 mg by dr_k"
+    events = next(t for t in doc.tables if t.title == "Session events")
+    assert [r[1:] for r in events.rows if r[1] in ("dose", "discharge review")] == [
+        ["dose", "dr", "amount mg: 200; route: SL"],
+        ["dose", "dr_k", "top-up dose 2; BP schedule restarted · amount mg: 25; route: IM"],
+        ["dose", "dr_k", "ignored: a dose was marked less than 60 s ago by dr_k"],
+        ["discharge review", "dr_k", "rejected: an override needs a reason"],
+        [
+            "discharge review",
+            "dr_k",
+            "override of 4 unmet criteria · outcome: override; reason: escort",
+        ],
+    ]
+    reviews = next(t for t in doc.tables if t.title == "Discharge review")
+    assert [r[1:3] for r in reviews.rows if r[2] == "review"] == [["dr_k", "review"]]
+    assert [r[3] for r in reviews.rows if r[2] == "review"] == ["override: escort"]
+    assert len(plots.figure(record).axes[0].lines) >= 2  # the dose and the top-up marks
     rec.close()
     await store.aclose()

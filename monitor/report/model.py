@@ -115,6 +115,17 @@ class SessionRecord:
     def notes(self) -> list[AuditEntry]:
         return self._written("note")
 
+    def doses(self) -> list[AuditEntry]:
+        """Every dose mark the core applied, in order: the first dose, then any top-ups (their
+        args carry route and amount_mg when given)."""
+        return [
+            e
+            for e in self.audit
+            if e.kind == "control"
+            and e.payload.get("event") == "dose"
+            and accepted(str(e.payload.get("outcome", "ok")))
+        ]
+
     def discharge_reviews(self) -> list[AuditEntry]:
         return self._written("discharge_review")
 

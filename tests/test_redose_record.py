@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from pydantic import ValidationError
+
+from monitor.api.routes.events import EVENT_ARGS, describe_error
 from monitor.core.models import Control
 from monitor.core.pipeline import RoomPipeline
 from monitor.report import document, plots
@@ -80,3 +84,32 @@ async def test_a_top_up_is_audited_and_leaves_the_sessions_dose_and_baseline(
     assert len(plots.figure(record).axes[0].lines) >= 2  # the dose and the top-up marks
     rec.close()
     await store.aclose()
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        ({"route": "rectal"}, "route: Input should be 'IV', 'IM', 'SL', 'IN' or 'PO'"),
+        ({"amount_mg": 0}, "amount_mg: Input should be greater than 0"),
+        ({"amount_mg": 1001}, "amount_mg: Input should be less than or equal to 1000"),
+        ({"amount_mg": "inf"}, "amount_mg: Input should be a finite number"),
+        ({"mg": 25}, "mg: Extra inputs are not permitted"),
+    ],
+)
+def test_the_api_refuses_a_dose_it_cannot_record(args: dict[str, object], error: str) -> None:
+    with pytest.raises(ValidationError) as exc:
+        EVENT_ARGS["dose"].model_validate(args)
+    assert describe_error(exc.value) == error
+    assert EVENT_ARGS["dose"].model_validate({"route": "IM", "amount_mg": 25.5}).model_dump() == {
+        "route": "IM",
+        "amount_mg": 25.5,
+    }
+
+
+def test_the_api_takes_the_review_outcomes() -> None:
+    model = EVENT_ARGS["discharge_review"]
+    assert model.model_validate({"outcome": "override", "reason": "escort"}).model_dump(
+        exclude_none=True
+    ) == {"outcome": "override", "reason": "escort"}
+    with pytest.raises(ValidationError):
+        model.model_validate({"outcome": "maybe"})

@@ -19,7 +19,7 @@ from tests.receivers import HttpReceiver
 
 pytestmark = pytest.mark.slow
 
-SECRET = "admin-test-signing-secret-0123456789abcdef"
+SECRET = "Vq3xT9mLp2Zr7KwB4nYc8HdF1sJg6QeU0aRtXoNi5Pk"  # random: main checks entropy
 CONFIG = """\
 # Clinic config: kept by IT in git. Comments must survive the admin page.
 influx_url = "{url}"

@@ -18,7 +18,7 @@ from monitor.config_store import (
     set_room,
 )
 
-SECRET = "config-store-test-secret-0123456789abcdef"
+SECRET = "Vq3xT9mLp2Zr7KwB4nYc8HdF1sJg6QeU0aRtXoNi5Pk"  # random: main checks entropy
 FILE = f"""\
 # Vigil at the clinic. Owner: IT (ticket 4711).
 influx_url = "http://127.0.0.1:8086"

@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from alerts.config import HTTP_URL, AlertsConfig
+from monitor.config_guards import config_conflicts
 from monitor.hl7_device import HL7_PROTOCOL, Hl7Config, check_hl7_device
 from monitor.hl7out.config import Hl7OutConfig
 from monitor.rules_config import RulesConfig
@@ -367,6 +368,12 @@ def load_settings(path: Path | None = None) -> Settings:
             raise ConfigError(f"config file not found: {path}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    return settings_from_data(data, source)
+
+
+def settings_from_data(data: dict[str, Any], source: str) -> Settings:
+    """Validate a parsed config (the file's tables) as start-up does; the admin API's edits
+    go through here too, so there is one validator (monitor/config_store.py)."""
     try:
         settings = Settings(**data)
     except ValidationError as exc:
@@ -382,8 +389,7 @@ def load_settings(path: Path | None = None) -> Settings:
     if not settings.rooms:
         settings = settings.model_copy(update={"rooms": demo_rooms(), "demo": True})
         settings = _demo_state(settings)
-    ids = [r.id for r in settings.rooms]
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
-    if dupes:
-        raise ConfigError(f"invalid configuration ({source}):\n  rooms: duplicate id {dupes}")
+    conflicts = config_conflicts(settings.rooms)
+    if conflicts:
+        raise ConfigError("\n  ".join([f"invalid configuration ({source}):", *conflicts]))
     return settings

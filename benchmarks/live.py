@@ -24,6 +24,7 @@ import base64
 import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -68,7 +69,7 @@ def write_config(path: Path, ports: dict[str, dict[str, str]], influx: str, phon
         "high = [3600.0, 7200.0]",  # only the first page (tier 1) falls in the run
         "medium = [3600.0, 7200.0]",
         "[alerts]",
-        f'secret = "{"s" * 40}"',
+        f'secret = "{secrets.token_urlsafe(32)}"',
         'token_db = "ack_tokens.sqlite"',
         "[alerts.repeat_s]",
         "high = 3600.0",

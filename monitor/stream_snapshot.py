@@ -3,8 +3,9 @@
 A snapshot of 1,000 rooms takes a few hundred milliseconds of the event loop to build and
 encode (and is ~4 MB). When 200 dashboards (re)connect together, building one per client
 stalls every room for a minute. Clients that ask within `window_s` of each other, for the
-same rooms, get the same encoded bytes, built once; and a new build waits at least as long
-as the last one took, so snapshots never take more than about half of the loop.
+same rooms, get the same encoded bytes, built once; and a new build waits at least
+`SPACING` times as long as the last one took, so snapshots take at most a third of the loop
+(the rooms' readings and alarms get the rest).
 
 Callers subscribe to the hub *before* asking: the build runs after every sharing client has
 subscribed, so nothing published falls between a client's snapshot and its first message.
@@ -17,6 +18,7 @@ import time
 from collections.abc import Callable
 
 SHARE_WINDOW_S = 0.05  # how long a first client waits for others to share its snapshot
+SPACING = 2.0  # idle time after a build, in multiples of its cost
 
 Key = frozenset[str] | None  # the watched rooms (None: every room)
 
@@ -37,7 +39,7 @@ class SnapshotShare:
             future = loop.create_future()
             self._pending[rooms] = future
             now = loop.time()
-            delay = max(self.window_s, self._last_end + self._last_cost - now)
+            delay = max(self.window_s, self._last_end + SPACING * self._last_cost - now)
             loop.call_later(delay, self._build, rooms, future, build)
         # Shielded: one client hanging up must not cancel the others' snapshot.
         return await asyncio.shield(future)

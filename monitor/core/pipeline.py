@@ -75,6 +75,10 @@ TIMER_STEP_S = 1.0  # timers are checked at most once per second of input time
 HISTORY_IN_SNAPSHOT = 100
 _TECH = AlarmKind.TECHNICAL
 _NUMERIC = (int, float)
+# The channel groups as sets of plain strings, for the per-reading membership tests.
+_EPISODIC: frozenset[str] = frozenset(map(str, EPISODIC_CHANNELS))
+_RESPIRATION: frozenset[str] = frozenset(map(str, RESPIRATION_CHANNELS))
+_STALE_CONDITIONS = tuple((ch, ch + "_stale") for ch in OXIMETRY_CHANNELS)
 
 
 #: Technical conditions other parts of Vigil report through the `technical_alarm` control,
@@ -206,7 +210,7 @@ class RoomPipeline:
             if source:
                 self._cuff_sources.add(source)
             return out  # inflation pressure: shown, not evaluated
-        if channel in EPISODIC_CHANNELS or (
+        if channel in _EPISODIC or (
             channel == "pulse_rate" and source and source in self._cuff_sources
         ):
             if channel != "pulse_rate":
@@ -226,7 +230,7 @@ class RoomPipeline:
         self._channel_source[channel] = source
         status = reading.status
         value = reading.value
-        respiration = channel in RESPIRATION_CHANNELS
+        respiration = channel in _RESPIRATION
         if respiration:
             if source:
                 self._resp_sources.add(source)
@@ -730,8 +734,7 @@ class RoomPipeline:
         after = self.policy.technical.stale_after_s
         started = self.session.started_t if self.session.started_t is not None else now
         present = self.engine.present
-        for channel in OXIMETRY_CHANNELS:
-            condition = channel + "_stale"
+        for channel, condition in _STALE_CONDITIONS:
             last = self._last_valid[channel]
             if last is not None and now - last < after and not present.get(condition):
                 continue  # fresh data, no alarm: the common case
@@ -759,6 +762,8 @@ class RoomPipeline:
         return out
 
     def _resp_stale(self, now: float) -> list[PipelineEvent]:
+        if not self._resp_sources and not self.engine.present.get(RESP_STALE):
+            return []  # no respiration source, no alarm: resp_stale_reason says None
         reason = resp_stale_reason(
             now,
             sources=self._resp_sources,

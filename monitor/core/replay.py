@@ -42,17 +42,17 @@ def replay(
                     yield from p.tick(tick_t)
         if now is None or t > now:
             now = t
-        p = pipelines.get(rec.room)
-        if p is None:
-            p = pipelines[rec.room] = RoomPipeline(
+        room = pipelines.get(rec.room)
+        if room is None:
+            room = pipelines[rec.room] = RoomPipeline(
                 rec.room, policy=policy, escalation_after_s=escalation_after_s
             )
         if isinstance(item, Reading):
-            events = p.feed(item)
+            events = room.feed(item)
         elif isinstance(item, Control):
-            events = p.control(item)
+            events = room.control(item)
         elif isinstance(item, DeviceState):
-            events = p.device_state(item)
+            events = room.device_state(item)
         else:
             continue
         if events:  # most inputs cause none: no iterator for an empty list

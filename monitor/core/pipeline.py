@@ -714,9 +714,18 @@ class RoomPipeline:
         if self._assembler.pending:
             for result in self._assembler.flush(now):
                 out += self._on_cuff(result)
+        engine = self.engine
         if self.phase in IN_SESSION:
-            out += self._stale(now)
-            out += self._resp_stale(now)
+            # Each check is called only when it may have something to do (they run for
+            # every room every second): fresh oximetry with no stale alarm, no respiration.
+            last_valid, after = self._last_valid, self.policy.technical.stale_after_s
+            for channel, condition in _STALE_CONDITIONS:
+                last = last_valid[channel]
+                if last is None or now - last >= after or engine.present.get(condition):
+                    out += self._stale(now)
+                    break
+            if self._resp_sources or engine.present.get(RESP_STALE):
+                out += self._resp_stale(now)
             if self._probe_off_since is not None:
                 out += self._probe_off(now)
             if self._down_since or self.engine.present.get("device_disconnected"):
@@ -726,7 +735,8 @@ class RoomPipeline:
         if self._failed or self.engine.present.get("device_failed"):
             # Also outside a session (dashboard only there); its priority follows the phase.
             out += self._device_failed(now)
-        out += self.engine.tick(now)
+        if engine.current or engine.audio_paused_until is not None:
+            out += engine.tick(now)  # escalation, the end of an audio pause
         return out
 
     def _stale(self, now: float) -> list[PipelineEvent]:
@@ -762,8 +772,6 @@ class RoomPipeline:
         return out
 
     def _resp_stale(self, now: float) -> list[PipelineEvent]:
-        if not self._resp_sources and not self.engine.present.get(RESP_STALE):
-            return []  # no respiration source, no alarm: resp_stale_reason says None
         reason = resp_stale_reason(
             now,
             sources=self._resp_sources,

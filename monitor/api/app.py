@@ -27,6 +27,7 @@ from monitor.api.routes import (
     users,
 )
 from monitor.api.routes import sessions as sessions_routes
+from monitor.api.routes import vocabulary as vocabulary_routes
 from monitor.auth.middleware import AuthMiddleware
 from monitor.auth.setup import ensure_demo_users, open_store
 from monitor.auth.throttle import LoginThrottle
@@ -81,6 +82,7 @@ def create_app(settings: Settings, config_path: Path | None = None) -> FastAPI:
     app.include_router(sessions_routes.router)
     app.include_router(admin.router)
     app.include_router(clinic_log.router)
+    app.include_router(vocabulary_routes.router)
 
     @app.get("/", include_in_schema=False)
     async def dashboard() -> FileResponse:

@@ -8,7 +8,7 @@ here (GET /api/vocabulary), each from its one home:
 - labels: `alerts.message` (CONDITION_LABELS, CHANNEL_LABELS), shown with `display_words`;
 - conditions: the configured rules (`[rules.conditions]`) and Vigil's technical conditions
   (`monitor.rules_config.TECHNICAL_CONDITIONS`);
-- phases: `monitor.core.session`; units: `monitor.core.models.CANONICAL_UNIT`;
+- phases: `monitor.core.session`; roles: `monitor.auth.store.ROLES`; units: `monitor.core.models.CANONICAL_UNIT`;
 - timings: the running settings (`[rules]`, `[rules.technical]`, `stream_interval_s`) and the
   runtime's heartbeat (`monitor.runtime.TICK_S`).
 """
@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from alerts.message import CHANNEL_LABELS, condition_label, display_words
+from monitor.auth.store import ROLES
 from monitor.config import Settings
 from monitor.core.models import CANONICAL_UNIT, AlarmKind, Channel, Priority
 from monitor.core.pipeline import EXTERNAL_TECHNICAL
@@ -67,6 +68,7 @@ def vocabulary(settings: Settings) -> dict[str, Any]:
     return {
         "conditions": conditions,
         "priorities": [p.value for p in PRIORITY_RANK],
+        "roles": list(ROLES),  # fewest rights first: a role may what every earlier one may
         "phases": {
             "all": [p.value for p in Phase],
             "in_session": [p.value for p in Phase if p in IN_SESSION],

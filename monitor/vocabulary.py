@@ -8,7 +8,8 @@ here (GET /api/vocabulary), each from its one home:
 - labels: `alerts.message` (CONDITION_LABELS, CHANNEL_LABELS), shown with `display_words`;
 - conditions: the configured rules (`[rules.conditions]`) and Vigil's technical conditions
   (`monitor.rules_config.TECHNICAL_CONDITIONS`);
-- phases: `monitor.core.session`; roles: `monitor.auth.store.ROLES`; units: `monitor.core.models.CANONICAL_UNIT`;
+- phases: `monitor.core.session`; roles: `monitor.auth.store.ROLES`;
+  units: `monitor.core.models.CANONICAL_UNIT`;
 - timings: the running settings (`[rules]`, `[rules.technical]`, `stream_interval_s`) and the
   runtime's heartbeat (`monitor.runtime.TICK_S`).
 """

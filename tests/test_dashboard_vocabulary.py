@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, expect
 
 from drivers.sim.pty import PtyPair
 from tests.conftest import Influxd, VigilProcess
-from tests.test_dashboard_browser import (  # noqa: F401 (fixtures)
+from tests.test_dashboard_browser import (  # noqa: F401 - fixtures
     NURSE,
     NURSE_PASSWORD,
     browser,
@@ -58,7 +58,8 @@ port = "{line.port}"
 
 
 def test_a_new_technical_alarm_shows_with_its_served_label(
-    browser: Browser, app: tuple[VigilProcess, PtyPair]
+    browser: Browser,  # noqa: F811 - the imported fixture
+    app: tuple[VigilProcess, PtyPair],
 ) -> None:
     vigil, line = app
     served = vigil.get("/api/vocabulary").json()

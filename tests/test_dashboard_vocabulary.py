@@ -23,7 +23,7 @@ from tests.test_dashboard_browser import (  # noqa: F401 - fixtures
     login,
     shot,
 )
-from tests.test_garbled_e2e import _noise
+from tests.test_garbled_e2e import _noise, start_noisy_room
 
 pytestmark = pytest.mark.slow
 
@@ -32,25 +32,7 @@ GARBLED = "Device sends noise: check cable / baud rate"
 
 @pytest.fixture
 def app(influxd: Influxd, tmp_path: Path) -> Iterator[tuple[VigilProcess, PtyPair]]:
-    line = PtyPair()
-    config = tmp_path / "vigil.toml"
-    config.write_text(f"""
-influx_url = "{influxd.url}"
-influx_database = "vigil_vocabulary"
-
-[rules]
-audio_pause_s = 300.0
-
-[[rooms]]
-id = "G"
-name = "Room G"
-auto_session_dose_after_s = 0
-[[rooms.devices]]
-id = "G-ox"
-protocol = "berrymed"
-port = "{line.port}"
-""")
-    proc = VigilProcess(config, tmp_path)
+    proc, line = start_noisy_room(influxd, tmp_path, "[rules]\naudio_pause_s = 300.0\n")
     proc.user_token(NURSE, "nurse", NURSE_PASSWORD)
     yield proc, line
     proc.stop()

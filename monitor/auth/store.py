@@ -22,7 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from monitor.auth import tokens
 from monitor.auth.tokens import TokenInfo
-from monitor.store.private import make_private
+from monitor.private_files import make_private
 
 #: Each role can do everything the roles before it can.
 ROLES: tuple[str, ...] = ("viewer", "nurse", "clinician", "admin")

@@ -56,8 +56,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from monitor.private_files import make_private
 from monitor.store import lineproto
-from monitor.store.private import make_private
 
 log = logging.getLogger(__name__)
 

@@ -18,12 +18,13 @@ from functools import partial
 from typing import Any
 
 from alerts.notifier import Notifier
-from drivers.ble.demo import create_ble_device, create_simulated_ble_device
 from drivers.ble.driver import BleDriver
+from drivers.ble.factory import create_ble_device
 from drivers.registry import build_serial_driver, protocol_info
 from drivers.serial_port import SerialDriver
-from drivers.sim.devices import make_sim
+from drivers.sim.ble_factory import create_simulated_ble_device
 from drivers.sim.pty import PtyPair
+from drivers.sim.registry import make_sim
 from drivers.sim.runner import run_serial_sim
 from drivers.sim.scenarios import scenario
 from monitor.config import BLE_PROTOCOL, ConfigError, DeviceConfig, RoomConfig, Settings

@@ -18,7 +18,7 @@ from dataclasses import replace
 import pytest
 
 from drivers.ble.bumble_link import SimRadio
-from drivers.ble.demo import create_simulated_ble_device
+from drivers.sim.ble_factory import create_simulated_ble_device
 from drivers.sim.scenarios import Vitals
 from monitor.core.models import AlarmEvent, Control, DeviceState, Flag, LinkState, Reading
 from monitor.core.pipeline import PipelineEvent, RoomPipeline

@@ -25,10 +25,10 @@ from drivers.ble.common import (
     PLX_FEATURES_CHAR,
     PLX_SPOT_CHAR,
 )
-from drivers.ble.demo import create_simulated_ble_device
 from drivers.ble.driver import BleDriver, oximeter_source
 from drivers.ble.link import BleUnavailable, scan_ble
 from drivers.sim.ble import PLX_FEATURES, SimulatedBlePeripheral
+from drivers.sim.ble_factory import create_simulated_ble_device
 from drivers.sim.scenarios import Vitals, scenario
 from monitor.core.models import DeviceState, Flag, LinkState, Reading
 

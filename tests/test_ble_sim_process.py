@@ -188,7 +188,7 @@ async def central_session(
     `until_connections` times and then received readings; then cancelled."""
     import asyncio
 
-    from drivers.ble.demo import create_ble_device
+    from drivers.ble.factory import create_ble_device
     from monitor.core.models import DeviceState
 
     out = Session()

@@ -9,8 +9,9 @@ from collections.abc import Callable
 import pytest
 
 from drivers import contec
-from drivers.registry import build_serial_driver, protocol_info
+from drivers.registry import build_serial_driver
 from drivers.sim.pty import PtyPair
+from drivers.sim.registry import make_sim
 from drivers.sim.runner import run_serial_sim
 from drivers.sim.scenarios import scenario
 from monitor.core.models import DeviceState, Flag, LinkState, Reading
@@ -35,9 +36,7 @@ async def run_device(
     sims: list[object] | None = None,
 ) -> tuple[Items, object, object]:
     pty = PtyPair()
-    info = protocol_info(protocol)
-    assert info.simulator is not None
-    sim = info.simulator()
+    sim = make_sim(protocol)
     if sims is not None:
         sims.append(sim)
     driver = build_serial_driver(protocol, pty.port, "dev")
@@ -155,8 +154,6 @@ async def test_unplug_and_return_reconnects_and_reports_states() -> None:
 @pytest.mark.parametrize("protocol", OXIMETERS)
 async def test_line_noise_is_dropped_and_counted_and_values_stay_right(protocol: str) -> None:
     pty = PtyPair()
-    info = protocol_info(protocol)
-    assert info.simulator is not None
     driver = build_serial_driver(protocol, pty.port, "dev")
     decoder = driver.decoder
     items: Items = []
@@ -164,7 +161,7 @@ async def test_line_noise_is_dropped_and_counted_and_values_stay_right(protocol:
         asyncio.create_task(
             run_serial_sim(
                 pty,
-                info.simulator(),
+                make_sim(protocol),
                 scenario("steady", {"wobble": False}),
                 interval_s=0.02,
                 corrupt_every=2,

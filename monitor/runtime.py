@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from alerts.notifier import Notifier
 from drivers.ble.driver import BleDriver
 from drivers.ble.factory import create_ble_device
 from drivers.registry import build_serial_driver, protocol_info
@@ -47,6 +46,7 @@ from monitor.store.influx import InfluxStore
 from monitor.store.journal import Journal
 from monitor.store.recorder import Recorder
 from monitor.supervisor import Supervisor
+from monitor.wiring import build_notifier
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ class Vigil:
         # Every long-lived task: restarted after an unexpected exception, shown in health.
         self.supervisor = Supervisor(clock=clock)
         self.started_at: float | None = None
-        self.notifier = Notifier.for_runtime(self)  # pages phones; alerts/notifier.py
+        self.notifier = build_notifier(self)  # pages phones; alerts/notifier.py, monitor/wiring.py
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:

@@ -27,6 +27,7 @@ from alerts.pushover import (
 )
 from monitor.core.models import AlarmEvent, AlarmKind, AlarmState, Control, Priority
 from tests.conftest import free_port
+from tests.paging_helpers import RecordingHost
 from tests.receivers import FakePushover
 
 APP = "a" * 30
@@ -226,9 +227,7 @@ class Harness:
             config,
             base_url="http://127.0.0.1:1",
             room_names={"B": "Room B"},
-            publish=self.published.append,
-            store_line=lambda line: None,
-            inject=lambda room, c: self.injected.append((room, c)),
+            host=RecordingHost(published=self.published, injected=self.injected),
         )
 
     def records(self, event: str) -> list[tuple[Any, ...]]:

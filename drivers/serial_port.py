@@ -14,6 +14,7 @@ from collections.abc import Callable
 import serial
 
 from drivers.base import StreamDecoder
+from drivers.errors import NotConnected as NotConnected  # its home: drivers/errors.py
 from monitor.core.models import DeviceState, LinkState, Reading
 
 log = logging.getLogger(__name__)
@@ -137,7 +138,3 @@ def _read_available(ser: serial.SerialBase) -> bytes:
         return b""
     waiting = ser.in_waiting
     return first + bytes(ser.read(waiting)) if waiting else first
-
-
-class NotConnected(Exception):
-    """The device's port is not open (unplugged, or not yet connected)."""

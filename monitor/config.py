@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from alerts.config import HTTP_URL, AlertsConfig
+from monitor.errors import ConfigError as ConfigError  # its home: monitor/errors.py
 from monitor.hl7out.config import Hl7OutConfig
 from monitor.rules_config import RulesConfig
 
@@ -33,10 +34,6 @@ EscalatingPriority = Literal["high", "medium"]  # low-priority alarms never page
 def _default_escalation() -> dict[EscalatingPriority, list[float]]:
     """clinical-defaults.md: high to tier 2 after 60 s, tier 3 after 120 s; medium 120/240."""
     return {"high": [60.0, 120.0], "medium": [120.0, 240.0]}
-
-
-class ConfigError(Exception):
-    """The configuration is invalid; the message names the field."""
 
 
 # Strict types in the rooms, rules and alerts tables: `baudrate = "9600"` or

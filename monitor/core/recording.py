@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from monitor.core.errors import RecordingError as RecordingError  # its home: monitor/core/errors.py
 from monitor.core.models import (
     CANONICAL_UNIT,
     AlarmEvent,
@@ -31,15 +32,6 @@ from monitor.core.models import (
 
 RecordItem = Reading | Control | DeviceState
 _RESERVED = frozenset({"t", "room", "type", "event", "by"})
-
-
-class RecordingError(ValueError):
-    """A recording line that cannot be read; names the line and the field."""
-
-    def __init__(self, line_no: int, message: str) -> None:
-        super().__init__(f"line {line_no}: {message}")
-        self.line_no = line_no
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,17 +15,10 @@ from drivers.sim.registry import make_sim
 from drivers.sim.runner import run_serial_sim
 from drivers.sim.scenarios import scenario
 from monitor.core.models import DeviceState, Flag, LinkState, Reading
+from tests.waiting import wait_for_async
 
 OXIMETERS = ["masimo-ascii", "nonin-df2", "contec-5byte", "contec-9byte", "berrymed"]
 Items = list[Reading | DeviceState]
-
-
-async def wait_for(pred: Callable[[], bool], timeout: float = 10.0) -> None:
-    async def loop() -> None:
-        while not pred():
-            await asyncio.sleep(0.02)
-
-    await asyncio.wait_for(loop(), timeout)
 
 
 async def run_device(
@@ -49,7 +42,7 @@ async def run_device(
         asyncio.create_task(driver.run(items.append)),
     ]
     try:
-        await wait_for(lambda: until(items))
+        await wait_for_async(lambda: until(items))
     finally:
         for t in tasks:
             t.cancel()
@@ -170,7 +163,7 @@ async def test_line_noise_is_dropped_and_counted_and_values_stay_right(protocol:
         asyncio.create_task(driver.run(items.append)),
     ]
     try:
-        await wait_for(lambda: sum(decoder.dropped.values()) >= 4 and decoder.frames >= 4)
+        await wait_for_async(lambda: sum(decoder.dropped.values()) >= 4 and decoder.frames >= 4)
     finally:
         for t in tasks:
             t.cancel()

@@ -91,7 +91,7 @@ async def test_a_stuck_event_loop_stops_the_pings(
     assert notify.interval_s == 0.05
     notify.started()
     wait_ready = asyncio.get_running_loop().run_in_executor(
-        None, wait_for, "3 pings", lambda: len(notify_socket.messages("WATCHDOG=1")) >= 3, 5
+        None, wait_for, lambda: len(notify_socket.messages("WATCHDOG=1")) >= 3, 5, "3 pings"
     )
     await wait_ready
     # The loop is stuck for 0.6 s (a blocking call on it): no ping in that time.

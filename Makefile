@@ -26,6 +26,8 @@ test: $(STAMP)
 	scripts/ensure-influxdb.sh install
 	scripts/apt-ensure.sh chromium chromium
 	scripts/apt-ensure.sh systemd-analyze systemd  # tests/test_deploy.py verifies the unit
+	scripts/apt-ensure.sh npm npm
+	scripts/fhir-packages.sh .vigil/fhir-packages >/dev/null  # HL7's R4 definitions, for tests/test_fhir_profiles.py
 	$(BIN)/pytest
 
 ## Stop the local influxd that `make run` started (its data stays in .vigil/influxdb)

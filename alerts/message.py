@@ -39,6 +39,7 @@ CONDITION_LABELS: dict[str, str] = {
     "hr_low": "Pulse low",
     "hr_severe_low": "Pulse very low",
     "notify_failed": "Paging failed",
+    "monitoring_interrupted": "Vigil restarted: monitoring was interrupted",
     "device_failed": "Device driver failed",
     "hl7_out_down": "HL7 receiver down",
 }

@@ -75,8 +75,10 @@ def main() -> None:
         f"replay, 2-h single-room session: {rate:,.0f} readings/s, {seconds * 1000:.0f} ms "
         f"per session, {events} events (target >= {target:,}): {verdict}"
     )
-    from benchmarks import ble, decoders, journal, loop_lag, paging
+    from benchmarks import ble, decoders, journal, loop_lag, paging, replay_large, serial_latency
 
+    replay_large.main()
+    serial_latency.main()
     decoders.main()
     ble.report()
     paging.main()

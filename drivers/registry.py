@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from drivers.base import StreamDecoder
 
-Transport = Literal["serial", "ble"]
+Transport = Literal["serial", "ble", "mllp"]
 InputMode = Literal["bytes", "hex-lines"]
 
 
@@ -146,8 +146,19 @@ def _ble_protocols() -> None:
         )
 
 
+def _hl7_protocol() -> None:
+    # `vigil decode --protocol hl7` reads an MLLP capture; the runtime starts HL7 devices from
+    # their [hl7] table (monitor.hl7_device), not through this table's serial driver.
+    from drivers.hl7 import PROTOCOL_ID
+    from drivers.hl7.decoder import Hl7Decoder
+
+    register(ProtocolInfo(PROTOCOL_ID, "HL7 v2 ORU^R01 over MLLP (bedside monitors)", "mllp",
+                          decoder=Hl7Decoder))  # fmt: skip
+
+
 _serial_protocols()
 _ble_protocols()
+_hl7_protocol()
 
 
 def build_decoder(protocol_id: str, source: str, *, throttle: bool = True) -> StreamDecoder:

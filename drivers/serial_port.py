@@ -2,25 +2,36 @@
 
 The port may be a device path (/dev/ttyUSB0) or any pyserial URL (socket://host:port,
 rfc2217://...). The transport does no decoding of its own.
+
+A device path is read and written on the event loop itself: pyserial opens and configures
+the port (in a thread: opening can block), then the loop watches the port's file descriptor
+(epoll) and `os.read`/`os.write` move the bytes. No thread hop per read, and no `select()`:
+pyserial's own `read()`/`write()` (and pyserial-asyncio(-fast), which calls them) use
+`select.select`, which fails for any descriptor above 1024, i.e. past ~200 open ports.
+A URL port has no descriptor the loop can watch, so it keeps a blocking read in a thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable
 
 import serial
 
 from drivers.base import StreamDecoder
+from drivers.byte_queue import ByteQueue
 from drivers.errors import NotConnected as NotConnected  # its home: drivers/errors.py
 from monitor.core.models import DeviceState, LinkState, Reading
 
 log = logging.getLogger(__name__)
 
 Emit = Callable[[Reading | DeviceState], None]
-READ_TIMEOUT_S = 0.25  # bounds how long a blocking read holds the worker thread
+READ_TIMEOUT_S = 0.25  # bounds how long a blocking read holds a worker thread (URL ports)
+WRITE_TIMEOUT_S = 2.0  # a port that takes no bytes for this long is treated as gone
+READ_CHUNK = 4096
 BACKOFF_START_S = 0.5
 BACKOFF_MAX_S = 10.0
 
@@ -58,7 +69,13 @@ class SerialDriver:
         self.greeting = greeting
         self.keepalive = keepalive
         self.keepalive_s = keepalive_s
-        self._ser: serial.SerialBase | None = None
+        self._link: FdLink | ThreadLink | None = None
+
+    @property
+    def fd(self) -> int | None:
+        """The open port's file descriptor when the event loop reads it (else None)."""
+        link = self._link
+        return link.fd if isinstance(link, FdLink) else None
 
     def _set_state(self, emit: Emit, state: LinkState, detail: str = "") -> None:
         if state != self.state or detail != self.detail:
@@ -83,23 +100,22 @@ class SerialDriver:
                 backoff = min(backoff * 2, BACKOFF_MAX_S)
                 continue
             backoff = BACKOFF_START_S
+            link = open_link(ser)
             self._set_state(emit, LinkState.CONNECTED, self.port)
-            self._ser = ser
+            self._link = link
             keeper = asyncio.create_task(self._keep_alive()) if self.keepalive else None
             try:
                 if self.greeting:
                     await self.write(self.greeting)
                 while True:
-                    data = await asyncio.to_thread(_read_available, ser)
-                    if data:
-                        self.handle(data, emit)
+                    self.handle(await link.read(), emit)
             except (serial.SerialException, OSError, NotConnected) as exc:
                 self._set_state(emit, LinkState.DISCONNECTED, f"read failed: {exc}")
             finally:
-                self._ser = None
+                self._link = None
                 if keeper is not None:
                     keeper.cancel()
-                await asyncio.to_thread(ser.close)
+                await link.close()
             await asyncio.sleep(backoff)
 
     def handle(self, data: bytes, emit: Emit) -> None:
@@ -109,11 +125,11 @@ class SerialDriver:
 
     async def write(self, data: bytes) -> None:
         """Send bytes to the device; NotConnected when the port is not open."""
-        ser = self._ser
-        if ser is None:
+        link = self._link
+        if link is None:
             raise NotConnected(f"{self.source}: port {self.port} is not open")
         try:
-            await asyncio.to_thread(ser.write, data)
+            await link.write(data)
         except (serial.SerialException, OSError) as exc:
             raise NotConnected(f"{self.source}: write failed: {exc}") from exc
 
@@ -125,6 +141,113 @@ class SerialDriver:
                 await self.write(self.keepalive)
             except NotConnected:
                 return  # the read loop sees the failure and reconnects
+
+
+def open_link(ser: serial.SerialBase) -> FdLink | ThreadLink:
+    """The event-loop link for a local port; the thread link for a URL port (no descriptor)."""
+    if isinstance(ser, serial.Serial) and os.name == "posix":
+        return FdLink(ser)
+    return ThreadLink(ser)
+
+
+class FdLink:
+    """An open local port read and written on the event loop through its descriptor.
+
+    The descriptor stays registered with the loop while the port is open; each wake-up
+    reads what the kernel holds, so a request/response device (SunTech) is answered as soon
+    as its bytes arrive.
+    """
+
+    def __init__(self, ser: serial.SerialBase) -> None:
+        self._ser = ser
+        self.fd: int = ser.fileno()
+        os.set_blocking(self.fd, False)  # os.read/os.write must never block the loop
+        self._loop = asyncio.get_running_loop()
+        self._received = ByteQueue()
+        self._loop.add_reader(self.fd, self._readable)
+        self._reading = True
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self.fd, READ_CHUNK)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:  # EIO: the other end is gone (unplugged adapter, closed pty)
+            self._fail(exc)
+            return
+        if not data:
+            self._fail(serial.SerialException("device disconnected (end of file)"))
+            return
+        self._received.put(data)
+
+    def _fail(self, exc: BaseException) -> None:
+        self._stop_reading()  # a dead descriptor stays "readable": stop the busy wake-ups
+        self._received.close(exc)
+
+    def _stop_reading(self) -> None:
+        if self._reading:
+            self._reading = False
+            self._loop.remove_reader(self.fd)
+
+    async def read(self) -> bytes:
+        """The bytes received since the last call, waiting for at least one."""
+        data = await self._received.get()
+        if data is None:  # closed without a failure: only close() does that
+            raise NotConnected("port closed")
+        return data
+
+    async def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        deadline = self._loop.time() + WRITE_TIMEOUT_S
+        while view:
+            try:
+                view = view[os.write(self.fd, view) :]
+            except (BlockingIOError, InterruptedError):
+                timeout = deadline - self._loop.time()
+                if timeout <= 0:
+                    raise serial.SerialTimeoutException("write timed out") from None
+                await self._writable(timeout)
+
+    async def _writable(self, timeout: float) -> None:
+        ready: asyncio.Future[None] = self._loop.create_future()
+        self._loop.add_writer(self.fd, _resolve, ready)
+        try:
+            await asyncio.wait_for(ready, timeout)
+        except TimeoutError:
+            pass  # the caller's deadline check says so
+        finally:
+            self._loop.remove_writer(self.fd)
+
+    async def close(self) -> None:
+        self._stop_reading()
+        self._received.close()
+        self._ser.close()  # a local port closes at once (no thread needed)
+
+
+class ThreadLink:
+    """A URL port (socket://, rfc2217://): pyserial's blocking calls, each in a thread."""
+
+    fd = None
+
+    def __init__(self, ser: serial.SerialBase) -> None:
+        self._ser = ser
+
+    async def read(self) -> bytes:
+        while True:
+            data = await asyncio.to_thread(_read_available, self._ser)
+            if data:
+                return data
+
+    async def write(self, data: bytes) -> None:
+        await asyncio.to_thread(self._ser.write, data)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._ser.close)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _read_available(ser: serial.SerialBase) -> bytes:

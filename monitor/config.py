@@ -24,6 +24,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from alerts.config import HTTP_URL, AlertsConfig
 from monitor.errors import ConfigError as ConfigError  # its home: monitor/errors.py
+from monitor.hl7_device import HL7_PROTOCOL, Hl7Config, check_hl7_device
 from monitor.hl7out.config import Hl7OutConfig
 from monitor.rules_config import RulesConfig
 
@@ -79,6 +80,7 @@ class DeviceConfig(BaseModel):
     baudrate: int | None = Field(default=None, gt=0)  # None: the protocol's own baud rate
     simulate: SimulatorConfig | None = None
     options: dict[str, Any] = Field(default_factory=dict)  # per-protocol driver options
+    hl7: Hl7Config | None = None  # protocol "hl7": listen/connect, vendor, mapping
 
     @field_validator("protocol")
     @classmethod
@@ -101,6 +103,11 @@ class DeviceConfig(BaseModel):
     def _protocol_options(self) -> DeviceConfig:
         from drivers.registry import protocol_info
 
+        if self.protocol == HL7_PROTOCOL:
+            check_hl7_device(self)
+            return self
+        if self.hl7 is not None:
+            raise ValueError('hl7: only for protocol = "hl7"')
         if self.protocol == BLE_PROTOCOL:
             if self.port is not None:
                 raise ValueError("port: a BLE device has an 'address', not a serial 'port'")
@@ -140,7 +147,11 @@ class DeviceConfig(BaseModel):
 
     @model_validator(mode="after")
     def _port_or_sim(self) -> DeviceConfig:
-        if self.protocol != BLE_PROTOCOL and self.port is None and self.simulate is None:
+        if (
+            self.protocol not in (BLE_PROTOCOL, HL7_PROTOCOL)
+            and self.port is None
+            and self.simulate is None
+        ):
             raise ValueError("give either 'port' (a serial device) or 'simulate'")
         return self
 
@@ -177,6 +188,13 @@ class Settings(BaseSettings):
     journal_retention_days: float | None = Field(None, ge=0)
     # InfluxDB unreachable this long raises `storage_degraded` (clinical-defaults.md: 60 s).
     storage_degraded_after_s: float = Field(60.0, gt=0)
+    # A session a stopped Vigil left open is resumed at start-up (its state rebuilt from the
+    # journal, monitor/resume.py) when it started less than this many hours ago; an older
+    # one is closed. 0: close every one.
+    resume_max_age_h: float = Field(6.0, ge=0)
+    # The live stream sends a room's readings at most once per this many seconds (the newest
+    # values); alarm, phase and device messages never wait (monitor/stream_coalescing.py).
+    stream_interval_s: float = Field(0.25, ge=0, le=10)
     demo: bool = False
     # Seconds an alarm may stay unacknowledged before tier 2, then tier 3, is paged
     # (clinical-defaults.md "Escalation to phones"). Low-priority alarms never escalate.
@@ -193,6 +211,11 @@ class Settings(BaseSettings):
     # Vigil refuses to start when it is missing or a known default (monitor.auth.setup).
     secret_key: str = ""
     users_db: Path | None = None  # default .vigil/users.db (.vigil/demo-users.db in the demo)
+    # The clinic's time zone (IANA name): reports, the CLI and the dashboard show clock times
+    # in it, labelled. Default UTC, not the machine's zone: a container's zone is UTC anyway
+    # and a default that changes with the host would make two exports of one session differ.
+    timezone: str = "UTC"
+    report_paper: Literal["A4", "letter"] = "A4"  # the PDF report's page size
 
     _toml_data: dict[str, Any] = {}
 
@@ -202,6 +225,14 @@ class Settings(BaseSettings):
         # Without a scheme the client fails only once running (health "degraded").
         if not re.fullmatch(HTTP_URL, v):
             raise ValueError("give an http:// or https:// URL, e.g. http://127.0.0.1:8086")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from monitor.clinic_time import zone
+
+        zone(v)  # ValueError names the zone; _describe prefixes the field
         return v
 
     @model_validator(mode="after")

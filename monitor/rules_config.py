@@ -40,6 +40,7 @@ TECHNICAL_CONDITIONS = frozenset(
     {
         "spo2_stale",
         "pulse_rate_stale",
+        "resp_stale",
         "probe_off",
         "device_disconnected",
         "device_failed",
@@ -48,6 +49,7 @@ TECHNICAL_CONDITIONS = frozenset(
         "notify_failed",
         "storage_degraded",
         "journal_failed",
+        "monitoring_interrupted",
         "hl7_out_down",
     }
 )
@@ -60,7 +62,7 @@ class LimitConfig(BaseModel):
     """One limit: absolute, or relative to the baseline (offset or factor) with a clamp."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-    channel: Literal["spo2", "pulse_rate", "sbp", "dbp", "map"]
+    channel: Literal["spo2", "pulse_rate", "sbp", "dbp", "map", "resp_rate", "etco2", "apnea"]
     comparator: Literal["<", "<=", ">", ">="]
     absolute: float | None = Field(None, ge=0, le=400)
     offset: float | None = Field(None, ge=-200, le=200)
@@ -68,6 +70,11 @@ class LimitConfig(BaseModel):
     clamp: float | None = Field(None, ge=0, le=400)
     confirm_count: int = Field(1, ge=1, le=10)
     confirm_window_s: float = Field(0.0, ge=0, le=3600)
+    # This limit's own delay where it differs from the condition's (apnea: the flag at once,
+    # a respiration rate of 0 after 20 s). None: the condition's delay_s.
+    delay_s: float | None = Field(None, ge=0, le=600)
+    # Apply only while this channel has a current value above 0 (etco2_low: "with RR present").
+    requires: Literal["resp_rate", "etco2", "spo2", "pulse_rate"] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> LimitConfig:
@@ -84,6 +91,8 @@ class LimitConfig(BaseModel):
             raise ValueError("'confirm_count' > 1 needs 'confirm_window_s' > 0")
         if self.confirm_count > 1 and self.channel not in EPISODIC_CHANNELS:
             raise ValueError("confirmation by a repeat reading applies to sbp, dbp, map only")
+        if self.delay_s and self.channel in EPISODIC_CHANNELS:
+            raise ValueError("BP is episodic: use 'confirm_count', not 'delay_s'")
         return self
 
 
@@ -121,10 +130,13 @@ def default_conditions() -> dict[str, ConditionConfig]:
                 "limits": [],
             },
         )
+        own_delay = r.delay_s if r.delay_s != cond["delay_s"] else None
         cond["limits"].append(
             {
                 k: v
                 for k, v in {
+                    "delay_s": own_delay,
+                    "requires": r.requires,
                     "channel": r.channel,
                     "comparator": r.comparator,
                     "absolute": r.absolute,
@@ -175,6 +187,7 @@ class TechnicalConfig(_Section):
     stale_after_s: float = Field(10.0, gt=0, le=600)
     probe_off_medium_after_s: float = Field(30.0, ge=0, le=3600)
     disconnected_after_s: float = Field(10.0, ge=0, le=600)
+    resp_stale_after_s: float = Field(30.0, gt=0, le=600)
 
 
 class BpScheduleConfig(_Section):
@@ -267,11 +280,12 @@ class RulesConfig(BaseModel):
                         offset=lim.offset,
                         factor=lim.factor,
                         clamp=lim.clamp,
-                        delay_s=cond.delay_s,
+                        delay_s=cond.delay_s if lim.delay_s is None else lim.delay_s,
                         hysteresis=cond.hysteresis,
                         rapid_margin=cond.rapid_margin,
                         confirm_count=lim.confirm_count,
                         confirm_window_s=lim.confirm_window_s,
+                        requires=lim.requires,
                     )
                 )
         assert all(r.channel in RULE_CHANNELS for r in out)

@@ -18,10 +18,10 @@ from functools import partial
 from typing import Any
 
 from drivers.ble.driver import BleDriver
-from drivers.ble.factory import create_ble_device
+from drivers.hl7.decoder import NIBP_SUFFIX
+from drivers.hl7.driver import Hl7Driver
 from drivers.registry import build_serial_driver, protocol_info
 from drivers.serial_port import SerialDriver
-from drivers.sim.ble_factory import create_simulated_ble_device
 from drivers.sim.pty import PtyPair
 from drivers.sim.registry import make_sim
 from drivers.sim.runner import run_serial_sim
@@ -36,12 +36,14 @@ from monitor.core.models import (
     PhaseEvent,
     Reading,
 )
-from monitor.core.pipeline import RoomPipeline
+from monitor.core.pipeline import PipelineEvent, RoomPipeline
 from monitor.core.schedule import BpRequest
+from monitor.hl7_device import HL7_PROTOCOL, build_hl7_device, resp_sources
 from monitor.hl7out.sender import Pcd01Sender
 from monitor.hub import Hub
 from monitor.link_log import LinkLog, RepeatFilter
 from monitor.redact import auditable_settings
+from monitor.restart import Restart
 from monitor.store.influx import InfluxStore
 from monitor.store.journal import Journal
 from monitor.store.recorder import Recorder
@@ -71,7 +73,7 @@ QueueItem = Reading | DeviceState | Control | AwaitedControl | float
 @dataclass
 class Device:
     config: DeviceConfig
-    driver: SerialDriver | BleDriver
+    driver: SerialDriver | BleDriver | Hl7Driver
     pty: PtyPair | None = None
     measuring: bool = False  # a commanded BP measurement is under way
 
@@ -95,12 +97,14 @@ def configured_cuffs(room: RoomConfig) -> list[str]:
             services = dc.simulate.profile.split("+") if dc.simulate is not None else []
             if "bps" in services and "hrs" not in services:
                 out.append(dc.id)
+        elif dc.protocol == HL7_PROTOCOL:
+            out.append(dc.id + NIBP_SUFFIX)  # its NIBP pulse is the cuff's from the first
         elif protocol_info(dc.protocol).can_start_measurement:
             out.append(dc.id)
     return out
 
 
-def _sources(driver: SerialDriver | BleDriver) -> list[str]:
+def _sources(driver: SerialDriver | BleDriver | Hl7Driver) -> list[str]:
     """The sources a driver feeds (a BLE device may feed a cuff and an oximeter)."""
     return list(driver.sources) if isinstance(driver, BleDriver) else [driver.source]
 
@@ -109,7 +113,7 @@ class Vigil:
     def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self.clock = clock
-        self.hub = Hub()
+        self.hub = Hub(room_interval_s=settings.stream_interval_s)
         # Device trouble on the console: once per change, not once per reconnect attempt.
         self.link_log = LinkLog()
         self.cuff_failures = RepeatFilter()
@@ -140,16 +144,7 @@ class Vigil:
         )
         self.hub.add_listener(self.recorder.hub_message)
         self.rooms: dict[str, Room] = {
-            rc.id: Room(
-                config=rc,
-                pipeline=RoomPipeline(
-                    rc.id,
-                    escalation_after_s={str(k): v for k, v in settings.escalation_after_s.items()},
-                    policy=settings.rules.to_core(),
-                    cuff_sources=configured_cuffs(rc),
-                ),
-            )
-            for rc in settings.rooms
+            rc.id: Room(config=rc, pipeline=self.new_pipeline(rc)) for rc in settings.rooms
         }
         # IHE PCD-01 out: reads the journal after its own cursor (monitor/hl7out/sender.py).
         self.hl7_out = (
@@ -160,13 +155,24 @@ class Vigil:
         # Every long-lived task: restarted after an unexpected exception, shown in health.
         self.supervisor = Supervisor(clock=clock)
         self.started_at: float | None = None
+        self.restart = Restart(self)  # sessions a stopped run left open: monitor/restart.py
         self.notifier = build_notifier(self)  # pages phones; alerts/notifier.py, monitor/wiring.py
+
+    def new_pipeline(self, rc: RoomConfig) -> RoomPipeline:
+        s = self.settings
+        return RoomPipeline(
+            rc.id,
+            escalation_after_s={str(k): v for k, v in s.escalation_after_s.items()},
+            policy=s.rules.to_core(),
+            cuff_sources=configured_cuffs(rc),
+            resp_sources=resp_sources(rc.devices),
+        )
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
         self.started_at = self.clock()
         self.recorder.config(auditable_settings(self.settings))  # no secrets: monitor/redact.py
-        self.recorder.close_stale_sessions()  # left open by a run that stopped during them
+        self.restart.begin(self.started_at)  # sessions a stopped run left open: resume/close
         self._spawn(self.recorder.run, "journal-forwarder")
         if self.hl7_out is not None:
             self._spawn(self.hl7_out.run, "hl7-out")
@@ -203,6 +209,12 @@ class Vigil:
         if dc.protocol == BLE_PROTOCOL:
             self._start_ble_device(room, dc)
             return
+        if dc.protocol == HL7_PROTOCOL:
+            driver, sims = build_hl7_device(dc, self.clock)
+            for i, sim in enumerate(sims):
+                self._spawn(sim, f"sim-{dc.id}-{i}")
+            self._run_driver(room, Device(config=dc, driver=driver))
+            return
         pty = None
         port = dc.port
         if dc.simulate is not None:
@@ -226,6 +238,11 @@ class Vigil:
         self._run_driver(room, Device(config=dc, driver=driver, pty=pty))
 
     def _start_ble_device(self, room: Room, dc: DeviceConfig) -> None:
+        # Imported here: bumble takes about a third of start-up's imports, and a restart
+        # without BLE devices should get its alarms back sooner (monitor/restart.py).
+        from drivers.ble.factory import create_ble_device
+        from drivers.sim.ble_factory import create_simulated_ble_device
+
         driver: BleDriver
         if dc.simulate is not None:
             # A bumble GATT server on an in-process link, read by the same BleDriver that
@@ -270,6 +287,9 @@ class Vigil:
 
     # -- the room loop ----------------------------------------------------------------------
     async def _consume(self, room: Room) -> None:
+        # A session a stopped run left open is rebuilt first; inputs wait in the queue.
+        sources = [s for dev in room.devices for s in _sources(dev.driver)]
+        self._dispatch(room, await self.restart.resume(room, sources))
         pipeline = room.pipeline
         rid = room.config.id
         while True:
@@ -319,15 +339,18 @@ class Vigil:
                 if waiter is not None and not waiter.done():
                     waiter.set_result("failed: internal error (see the log)")
                 continue
-            for event in events:
-                if isinstance(event, BpRequest):
-                    self._request_bp(room, event)
-                else:
-                    self._publish_event(event)
+            self._dispatch(room, events)
             if isinstance(item, Control):
                 self.recorder.control_after(rid, item, pipeline.snapshot(), outcome)
             if waiter is not None and not waiter.done():  # done: the API gave up waiting
                 waiter.set_result(outcome)
+
+    def _dispatch(self, room: Room, events: list[PipelineEvent]) -> None:
+        for event in events:
+            if isinstance(event, BpRequest):
+                self._request_bp(room, event)
+            else:
+                self._publish_event(event)
 
     def _request_bp(self, room: Room, request: BpRequest) -> None:
         """The BP schedule asks for a reading: start every cuff that accepts a command."""
@@ -444,6 +467,8 @@ class Vigil:
         ok = influx["status"] == "ok" and all(d["state"] == "connected" for d in drivers.values())
         paging = self.notifier.health()
         ok = ok and journal["status"] == "ok" and paging["status"] != "degraded"
+        resume = self.restart.health()
+        ok = ok and resume["status"] == "ok"
         hl7_out = self.hl7_out.health() if self.hl7_out is not None else {"status": "off"}
         ok = ok and hl7_out["status"] != "degraded"
         tasks = self.supervisor.health()
@@ -456,6 +481,7 @@ class Vigil:
             "influxdb": influx,
             "journal": journal,
             "paging": paging,
+            "resume": resume,
             "hl7_out": hl7_out,
             "stream_subscribers": self.hub.subscribers,
         }

@@ -108,7 +108,11 @@ def test_admins_list_and_revoke_single_tokens_that_expire(app: VigilProcess) -> 
     old = app.users.issue_token("tok-nurse", "old", days=7, now=time.time() - 8 * DAY_S)
 
     with app.client(ehr["token"]) as c:
-        assert c.get("/api/auth/me").json() == {"username": "tok-nurse", "role": "nurse"}
+        assert c.get("/api/auth/me").json() == {
+            "username": "tok-nurse",
+            "role": "nurse",
+            "timezone": "UTC",
+        }
     with app.client(old.secret) as c:
         expired = c.get("/api/auth/me")
     assert (expired.status_code, expired.headers["www-authenticate"]) == (401, "Bearer")

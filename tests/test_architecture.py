@@ -24,7 +24,7 @@ MODELS = "monitor.core.models"  # the frozen dataclasses that cross every layer
 ENTRY_POINTS = frozenset({"monitor.__main__"})  # and `vigil = "monitor.cli:main"`
 
 #: Each library a package may use, by top-level import name.
-DRIVER_LIBRARIES = frozenset({"serial", "bleak", "bleak_retry_connector", "bumble"})
+DRIVER_LIBRARIES = frozenset({"serial", "bleak", "bleak_retry_connector", "bumble", "hl7"})
 ALERT_LIBRARIES = frozenset({"apprise", "httpx", "pydantic"})
 
 #: Imports that break the rules today, each with the step of issue #14 that removes it. The

@@ -141,7 +141,11 @@ def test_login_session_cookie_and_csrf(app: VigilProcess) -> None:
         session = next(h for h in set_cookie if h.startswith("vigil_session="))
         assert "HttpOnly" in session and "SameSite=strict" in session
         csrf = c.cookies["vigil_csrf"]
-        assert c.get("/api/auth/me").json() == {"username": "cookie-nurse", "role": "nurse"}
+        assert c.get("/api/auth/me").json() == {
+            "username": "cookie-nurse",
+            "role": "nurse",
+            "timezone": "UTC",  # the clinic's zone: the page shows times in it
+        }
         # Another app's odd cookie on the same host does not hide the session.
         sid = c.cookies["vigil_session"]
         odd = {"Cookie": f"grafana_session=x; flag; a b=1; vigil_session={sid}"}
@@ -212,7 +216,11 @@ def test_cli_makes_accounts_and_tokens_that_the_app_accepts(
     tok = vigil_cli("users", "token", "cli-clin", "-c", str(config), env=env, cwd=tmp_path)
     assert tok.returncode == 0
     with app.client(tok.stdout.strip()) as c:
-        assert c.get("/api/auth/me").json() == {"username": "cli-clin", "role": "clinician"}
+        assert c.get("/api/auth/me").json() == {
+            "username": "cli-clin",
+            "role": "clinician",
+            "timezone": "UTC",
+        }
 
 
 @pytest.mark.parametrize("secret", [None, "change-me", "short"])
@@ -309,4 +317,4 @@ def test_admins_manage_accounts_over_the_api(app: VigilProcess) -> None:
         (404, None),
         (409, None),
     ]
-    assert (me, gone) == ({"username": "new-clin", "role": "viewer"}, 401)
+    assert (me, gone) == ({"username": "new-clin", "role": "viewer", "timezone": "UTC"}, 401)

@@ -28,8 +28,9 @@ def rooms(*ids: str, device: str = "", room: str = "") -> str:
 
 
 KNOWN_CONDITIONS = (
-    "bp_high, bp_low, bp_rise, bp_severe, hr_high, hr_low, hr_severe_high, hr_severe_low, "
-    "map_rise, spo2_drop, spo2_low, spo2_severe"
+    "apnea, bp_high, bp_low, bp_rise, bp_severe, etco2_high, etco2_low, etco2_rise, hr_high, "
+    "hr_low, hr_severe_high, hr_severe_low, map_rise, resp_rate_high, resp_rate_low, spo2_drop, "
+    "spo2_low, spo2_severe"
 )
 
 BAD: list[tuple[str, str, str]] = [
@@ -80,9 +81,9 @@ BAD: list[tuple[str, str, str]] = [
     (
         "unknown-scenario",
         rooms("A").replace('port = "/dev/ttyUSB9"', 'simulate = { scenario = "desat" }'),
-        "rooms.0.devices.0.simulate.scenario: unknown scenario 'desat'; known: cuff_error, "
-        "desaturation, disconnect_return, hypertensive_surge, motion_artefact, post_dose_rise, "
-        "probe_off, steady",
+        "rooms.0.devices.0.simulate.scenario: unknown scenario 'desat'; known: apnea, "
+        "cuff_error, desaturation, disconnect_return, hypertensive_surge, hypoventilation, "
+        "motion_artefact, post_dose_rise, probe_off, steady",
     ),
     (
         "dose-after-string",

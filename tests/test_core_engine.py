@@ -41,10 +41,10 @@ TIMELINES = [
      [(10, "x", "active", H, None), (20, "x", "resolved", H, None), (25, "x", "active", H, None)]),
     ("acknowledged, then condition gone: cleared", [up(10), ack(12), ack(13), down(20)],
      [(10, "x", "active", M, None), (12, "x", "acknowledged", M, "nurse"),
-      (20, "x", "cleared", M, "nurse")]),
+      (20, "x", "cleared", M, None)]),  # it went away by itself: nobody cleared it
     ("acknowledged high does not latch again", [up(10, prio=H), ack(11), down(20)],
      [(10, "x", "active", H, None), (11, "x", "acknowledged", H, "nurse"),
-      (20, "x", "cleared", H, "nurse")]),
+      (20, "x", "cleared", H, None)]),
     ("acknowledged re-notifies only when worse", [up(10, prio=L), ack(11), up(15, prio=L),
                                                   up(40, prio=M)],
      [(10, "x", "active", L, None), (11, "x", "acknowledged", L, "nurse"),

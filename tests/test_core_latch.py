@@ -92,7 +92,7 @@ ENGINE_TIMELINES: list[tuple[str, list[Step], list[Row]]] = [
     ("acknowledged before it resolved: cleared when it resolves, never escalated",
      [up(0), ack(10), down(20), *ticks(20, 400)],
      [(0, "active", 1, 0, None), (10, "acknowledged", 1, 0, "nurse"),
-      (20, "cleared", 1, 0, "nurse")]),
+      (20, "cleared", 1, 0, None)]),
     ("medium does not latch: cleared when it resolves, nothing to escalate",
      [up(0, M), down(20), *ticks(20, 400)],
      [(0, "active", 1, 0, None), (20, "cleared", 1, 0, None)]),

@@ -152,8 +152,10 @@ def test_first_severe_reading_asks_the_cuff_for_a_confirmation() -> None:
 
 
 def test_every_default_condition_has_a_timeline() -> None:
+    from tests.test_core_respiration import RESPIRATION
+
     covered = {row[0].split()[0] for row in CONTINUOUS} | {
-        c for row in EPISODIC for _, c, _ in row[3]
+        c for row in EPISODIC + RESPIRATION for _, c, _ in row[-1]
     }
     assert {r.id for r in DEFAULT_RULES} <= covered
 

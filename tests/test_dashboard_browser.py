@@ -10,8 +10,10 @@ import os
 import re
 import signal
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -35,6 +37,7 @@ NURSE, NURSE_PASSWORD = "nurse-ana", "ana-password-42"
 CLINICIAN, CLINICIAN_PASSWORD = "doc-kim", "kim-password-42"
 
 CONFIG = """
+timezone = "America/New_York"
 influx_url = "{url}"
 influx_database = "vigil_browser"
 influx_batch_s = 0.2
@@ -148,9 +151,11 @@ def login(
 
 
 def test_login_values_alarm_and_acknowledge(browser: Browser, app: VigilProcess) -> None:
-    page = login(browser, app, viewport={"width": 1280, "height": 900})
+    # The browser sits in Tokyo; the clinic is in New York: times show in the clinic's zone.
+    page = login(browser, app, viewport={"width": 1280, "height": 900}, timezone_id="Asia/Tokyo")
     shot(page, "login-done")
     expect(page.locator("#who")).to_have_text(f"{NURSE} (nurse)")
+    expect(page.locator("#zone")).to_have_text("times: America/New_York")
     spo2_a = page.locator('section.room[data-room="A"] .value[data-channel="spo2"]')
     expect(spo2_a).to_have_text(re.compile(r"^\d{2,3}$"), timeout=10_000)  # a number, not "—"
     # Values move: the pulse-rate text of room B changes within a few seconds.
@@ -196,8 +201,15 @@ def test_login_values_alarm_and_acknowledge(browser: Browser, app: VigilProcess)
     # The room detail: plots and the alarm history with who acknowledged.
     page.click('section.room[data-room="B"] a.details')
     expect(page.locator("#detail")).to_be_visible()
-    row = page.locator("#history-body tr", has_text="acknowledged")
-    expect(row.locator("td.by")).to_have_text(NURSE)
+    row = page.locator("#history-body tr", has_text="acknowledged").first
+    by = row.locator("td.by")
+    expect(by).to_contain_text(f"acknowledged by {NURSE} at ")
+    shown = re.search(r"at (\d\d):(\d\d):\d\d", by.inner_text())
+    assert shown is not None
+    now = datetime.now(ZoneInfo("America/New_York"))
+    # Minutes apart on the clock face (Tokyo would be 13-14 hours off).
+    apart = (now.hour * 60 + now.minute - int(shown[1]) * 60 - int(shown[2])) % 1440
+    assert apart <= 5 or apart >= 1435, f"{shown[0]} is not New York time ({now:%H:%M})"
     # A nurse may not run sessions: those controls are disabled, notes are allowed.
     expect(page.locator("#btn-dose")).to_be_disabled()
     expect(page.locator("#form-note button")).to_be_enabled()
@@ -480,3 +492,16 @@ def test_login_next_never_leaves_the_site(browser: Browser, app: VigilProcess) -
         page.context.close()
     assert got == cases
     assert violations == []
+
+
+def test_a_page_watching_some_rooms_streams_only_those(browser: Browser, app: VigilProcess) -> None:
+    page = login(browser, app, viewport={"width": 390, "height": 844}, is_mobile=True)
+    streams: list[str] = []
+    page.on("request", lambda r: streams.append(r.url) if "/api/stream" in r.url else None)
+    page.goto(app.url + "/?rooms=B,C")  # a nurse's phone bookmark: her two rooms
+    expect(page.locator('section.room[data-room="B"] .value[data-channel="spo2"]')).to_have_text(
+        re.compile(r"^\d+$")
+    )
+    expect(page.locator("section.room")).to_have_count(2)
+    expect(page.locator('section.room[data-room="A"]')).to_have_count(0)
+    assert streams and all(u.endswith("/api/stream?rooms=B%2CC") for u in streams)

@@ -234,5 +234,5 @@ def test_a_viewer_lists_the_rooms_sessions_and_opens_the_reports(
     report = popup.value
     expect(report.locator("h1")).to_have_text(f"Session report {listed['id']}")
     alarm_rows = report.locator("table#alarms tbody tr")
-    expect(alarm_rows.first).to_contain_text("spo2_low")
+    expect(alarm_rows.first).to_contain_text("SpO2 low (medium)")  # words, not the rule's id
     shot(report, f"record-report-{name}")

@@ -56,6 +56,8 @@ def test_dashboard_queries_find_vigil_data(influxd: Influxd) -> None:
             ("sbp", 120.0),
             ("dbp", 80.0),
             ("map", 93.0),
+            ("resp_rate", 14.0),
+            ("etco2", 38.0),
         )
     ]
     lines.append(lineproto.phase_line(PhaseEvent(now - 20, "A", "dosed")))
@@ -80,7 +82,7 @@ def test_dashboard_queries_find_vigil_data(influxd: Influxd) -> None:
     dash = json.loads((GRAFANA / "dashboards" / "vigil-session.json").read_text())
     results = {name: len(influxd.query(expand(q), db=DB)) > 0 for name, q in queries(dash)}
     assert results == {name: True for name in results}
-    assert len(results) == 11
+    assert len(results) == 13
 
 
 def test_provisioning_points_at_the_dashboard_data_source() -> None:

@@ -4,19 +4,16 @@ pure parts of the session record (episodes, figures, time parsing, FHIR)."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from monitor.core.models import AlarmEvent, AlarmKind, AlarmState, Control, Priority, Reading
-from monitor.report import fhir
 from monitor.report.model import (
     AlarmEpisode,
     AlarmRow,
     ClinicStats,
-    ReadingRow,
     SessionRecord,
     clinic_stats,
     episodes,
@@ -250,14 +247,52 @@ EPISODES: list[tuple[str, list[AlarmRow], list[AlarmEpisode]]] = [
             alarm(75, "acknowledged", by="n"),
             alarm(100, "cleared", value=95.0),
         ],
-        [AlarmEpisode("spo2_low", "physiological", "medium", 10, 75, "n", 100, 1, 86.0, 90.0)],
+        [
+            AlarmEpisode(
+                "spo2_low",
+                "physiological",
+                "medium",
+                10,
+                75,
+                "n",
+                100,
+                1,
+                86.0,
+                90.0,
+                baseline=97.0,
+            )
+        ],
     ),
     (
         "two episodes of one condition; the second still open",
         [alarm(10, "active"), alarm(40, "cleared"), alarm(50, "active", priority="high")],
         [
-            AlarmEpisode("spo2_low", "physiological", "medium", 10, None, None, 40, 0, 88.0, 90.0),
-            AlarmEpisode("spo2_low", "physiological", "high", 50, None, None, None, 0, 88.0, 90.0),
+            AlarmEpisode(
+                "spo2_low",
+                "physiological",
+                "medium",
+                10,
+                None,
+                None,
+                40,
+                0,
+                88.0,
+                90.0,
+                baseline=97.0,
+            ),
+            AlarmEpisode(
+                "spo2_low",
+                "physiological",
+                "high",
+                50,
+                None,
+                None,
+                None,
+                0,
+                88.0,
+                90.0,
+                baseline=97.0,
+            ),
         ],
     ),
     ("a clear without its start is ignored", [alarm(5, "cleared")], []),
@@ -269,7 +304,22 @@ EPISODES: list[tuple[str, list[AlarmRow], list[AlarmEpisode]]] = [
             alarm(30, "acknowledged", "spo2_severe", "high", by="n"),
             alarm(30, "cleared", "spo2_severe", "high"),
         ],
-        [AlarmEpisode("spo2_severe", "physiological", "high", 10, 30, "n", 30, 0, 84.0, 90.0, 20)],
+        [
+            AlarmEpisode(
+                "spo2_severe",
+                "physiological",
+                "high",
+                10,
+                30,
+                "n",
+                30,
+                0,
+                84.0,
+                90.0,
+                20,
+                baseline=97.0,
+            )
+        ],
     ),
 ]
 
@@ -344,40 +394,6 @@ def test_parse_when(text: str, end: bool, expected: float | None) -> None:
             parse_when(text, end_of_day=end)
     else:
         assert parse_when(text, end_of_day=end) == expected
-
-
-def test_fhir_bundle_codes_every_vital_and_validates() -> None:
-    t0 = 1_795_395_600.0
-    session = SessionRow("A-1", "A", "JD", t0, "n", None, None, t0 + 60, "n")
-    rows = [
-        ReadingRow(t0 + 1, "spo2", 97.0, True),
-        ReadingRow(t0 + 1, "pulse_rate", 72.0, True),
-        ReadingRow(t0 + 2, "sbp", 121.0, True),
-        ReadingRow(t0 + 2, "dbp", 79.0, True),
-        ReadingRow(t0 + 2, "map", 93.0, True),
-        ReadingRow(t0 + 3, "spo2", None, False, "probe_off"),  # no value: no Observation
-        ReadingRow(t0 + 3, "perfusion_index", 3.5, True),  # no LOINC mapping asked for
-    ]
-    rec = SessionRecord(session, t0 + 60, rows, [], [], [])
-    data = fhir.bundle(rec)
-    fhir.validate(data)
-    obs = [e["resource"] for e in data["entry"]]
-    assert [
-        (o["code"]["coding"][0]["code"], o["valueQuantity"]["value"], o["valueQuantity"]["code"])
-        for o in obs
-    ] == [
-        ("59408-5", 97.0, "%"),
-        ("8889-8", 72.0, "/min"),
-        ("8480-6", 121.0, "mm[Hg]"),
-        ("8462-4", 79.0, "mm[Hg]"),
-        ("8478-0", 93.0, "mm[Hg]"),
-    ]
-    assert obs[0]["effectiveDateTime"] == "2026-11-23T01:00:01.000Z"
-    assert fhir.bundle(rec) == data  # stable ids: the same export twice is the same bundle
-    broken: Callable[[dict[str, Any]], None] = fhir.validate
-    data["entry"][0]["resource"]["valueQuantity"]["value"] = "ninety-seven"
-    with pytest.raises(ValueError):
-        broken(data)
 
 
 def test_config_is_audited_when_it_changes(tmp_path: Path) -> None:

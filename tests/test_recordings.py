@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import orjson
 import pytest
 
 from monitor.core.models import (
@@ -50,7 +51,29 @@ SCENARIOS = [
     ("probe_off", [("probe_off", "active", "low"), ("probe_off", "active", "medium"),
                    ("probe_off", "cleared", "medium")]),
     ("missing_40min_bp", [("bp_overdue", "active", "low"), ("bp_overdue", "cleared", "low")]),
+    # Respiratory depression: EtCO2 and RR alarm minutes before SpO2 falls.
+    ("hypoventilation", [
+        ("etco2_high", "active", "medium"), ("etco2_rise", "active", "low"),
+        ("resp_rate_low", "active", "medium"),
+        ("etco2_high", "escalated", "medium"), ("resp_rate_low", "escalated", "medium"),
+        ("spo2_low", "active", "medium"), ("spo2_drop", "active", "low"),
+        ("etco2_high", "escalated", "medium"), ("resp_rate_low", "escalated", "medium"),
+        ("spo2_low", "escalated", "medium"), ("spo2_low", "cleared", "medium"),
+        ("resp_rate_low", "cleared", "medium"), ("etco2_high", "cleared", "medium"),
+        ("etco2_rise", "cleared", "low"), ("spo2_drop", "cleared", "low")]),
+    # The monitor's apnea flag raises a high alarm at once, before RR and SpO2 alarms.
+    ("apnea", [
+        ("apnea", "active", "high"), ("resp_rate_low", "active", "medium"),
+        ("spo2_low", "active", "medium"), ("apnea", "acknowledged", "high"),
+        ("apnea", "cleared", "high"), ("resp_rate_low", "cleared", "medium"),
+        ("spo2_low", "cleared", "medium")]),
 ]  # fmt: skip
+
+
+def test_hypoventilation_alarms_before_spo2_falls() -> None:
+    events = [e for e in replay_file("hypoventilation") if isinstance(e, AlarmEvent)]
+    first = {e.condition: e.t for e in reversed(events) if e.state == AlarmState.ACTIVE}
+    assert first["spo2_low"] - max(first["etco2_high"], first["resp_rate_low"]) > 120
 
 
 @pytest.mark.parametrize(("name", "expected"), SCENARIOS)
@@ -177,7 +200,7 @@ def test_vigil_replay_is_deterministic_and_prints_transitions(tmp_path: Path) ->
          "value": 87, "limit": 90, "baseline": 97},
         {"t": 1563.0, "room": "A", "type": "alarm", "condition": "spo2_low",
          "kind": "physiological", "channel": "spo2", "priority": "medium", "state": "cleared",
-         "value": 97, "limit": 90, "baseline": 97},
+         "value": 97, "limit": 90, "baseline": 97, "ended": "resolved"},
     ]  # fmt: skip
     # The same recording against changed rules: a clinic that waits 60 s for spo2_low.
     config = tmp_path / "vigil.toml"
@@ -212,3 +235,52 @@ def test_vigil_replay_bad_input_exits_2_naming_the_line(tmp_path: Path) -> None:
     config.write_text("[rules.conditions.spo2_low]\nhysteresis = -2\n")
     result = vigil("replay", str(RECORDINGS / "desaturation.jsonl"), "--config", str(config))
     assert result.returncode == 2 and "rules.conditions.spo2_low.hysteresis" in result.stderr
+
+
+# `vigil replay` parses with orjson and a fast path for plain reading lines: the same records
+# and the same refusals as the standard library path, line for line.
+ODD_READINGS = [
+    '{"t": 3, "room": "A", "type": "reading", "channel": "spo2", "value": 97}',
+    '{"t": 3.5, "room": "A", "type": "reading", "channel": "spo2", "value": null,'
+    ' "status": ["probe_off"], "source": "ox"}',
+    '{"t": 4.0, "room": "A", "type": "reading", "channel": "sbp", "value": 120.5,'
+    ' "unit": "kPa", "status": [], "source": "cuff", "extra": 1}',
+    '{"t": 4.0, "room": "A", "type": "reading", "channel": "custom", "value": 1e3}',
+]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in RECORDINGS.glob("*.jsonl")))
+def test_fast_parse_gives_the_same_records(name: str) -> None:
+    text = (RECORDINGS / name).read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    fast = parse_recording([line.encode() for line in lines], orjson.loads)
+    assert fast == parse_recording(lines)
+    assert [type(r.item) for r in fast] == [type(r.item) for r in parse_recording(lines)]
+
+
+def test_fast_parse_of_odd_readings_matches() -> None:
+    assert parse_recording(ODD_READINGS, orjson.loads) == parse_recording(ODD_READINGS)
+
+
+BAD_FAST = [
+    ('{"t": Infinity, "room": "A", "type": "reading", "channel": "spo2", "value": 9}',
+     "line 2: 't' must be"),
+    ('{"t": 5, "room": "A", "type": "reading", "channel": "spo2", "value": 9, "status": null}',
+     "line 2: 'status' must be"),
+    ('{"t": 5, "room": "A", "type": "reading", "channel": "spo2", "value": 9, "unit": null}',
+     "line 2: 'unit' and 'source'"),
+    ('{"t": 5, "room": "A", "type": "reading", "channel": "", "value": 9}',
+     "line 2: 'channel' must be"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("line", "message"), BAD_LINES + BAD_FAST)
+def test_fast_parse_refuses_what_the_standard_path_refuses(line: str, message: str) -> None:
+    first = '{"t": 1, "room": "A", "type": "event", "event": "session_start"}'
+    for lines, loads in (
+        ([first, line], json.loads),
+        ([first.encode(), line.encode()], orjson.loads),
+    ):
+        with pytest.raises(RecordingError) as err:
+            parse_recording(lines, loads)
+        assert str(err.value).startswith(message)

@@ -51,7 +51,7 @@ BAD = [
     ("[rules.conditions.spo2_low]\npriority = \"urgent\"\n", "rules.conditions.spo2_low.priority"),
     ("[rules.conditions.x]\npriority = \"low\"\nlimits = [{ channel = \"spo2\", "
      "comparator = \"<\" }]\n", "rules.conditions.x.limits.0"),
-    ("[rules.conditions.x]\npriority = \"low\"\nlimits = [{ channel = \"etco2\", "
+    ("[rules.conditions.x]\npriority = \"low\"\nlimits = [{ channel = \"lactate\", "
      "comparator = \"<\", absolute = 3 }]\n", "rules.conditions.x.limits.0.channel"),
     ("[rules.conditions.bp_high]\ndelay_s = 10\n", "rules.conditions.bp_high"),
     ("[rules.conditions.probe_off]\npriority = \"low\"\nlimits = [{ channel = \"spo2\", "

@@ -23,7 +23,30 @@ def test_all_named_scenarios_exist() -> None:
         "probe_off",
         "cuff_error",
         "disconnect_return",
+        "hypoventilation",
+        "apnea",
     }
+
+
+def test_hypoventilation_and_apnea_scenarios() -> None:
+    hypo = scenario("hypoventilation")
+    start, mid, late = hypo(60), hypo(240), hypo(500)
+    assert (start.resp_rate, start.etco2, start.spo2 is not None and start.spo2 >= 96) == (
+        14,
+        38,
+        True,
+    )
+    # Breathing is depressed (RR 6, EtCO2 58) while SpO2 has not yet fallen.
+    assert (mid.resp_rate, mid.etco2) == (6, 58) and mid.spo2 is not None and mid.spo2 >= 95
+    assert late.spo2 == 87
+    pause = scenario("apnea", {"apnea_start_s": 10, "apnea_duration_s": 30, "spo2_lag_s": 5})
+    assert (pause(5).apnea, pause(12).apnea, pause(12).resp_rate, pause(12).etco2) == (
+        False,
+        True,
+        0.0,
+        0.0,
+    )
+    assert pause(35).spo2 is not None and pause(35).spo2 < 90 and not pause(41).apnea
 
 
 def test_post_dose_rise_peaks_at_40_min_with_13_over_9() -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 
+import pytest
+
 from drivers.masimo import MasimoDecoder
-from drivers.serial_port import SerialDriver
+from drivers.serial_port import NotConnected, SerialDriver
 from drivers.sim.devices import MasimoSim
 from drivers.sim.pty import PtyPair
 from drivers.sim.runner import run_serial_sim
@@ -86,3 +88,33 @@ async def test_missing_port_reports_disconnected_and_retries() -> None:
         i for i in items if isinstance(i, DeviceState) and i.state == LinkState.DISCONNECTED
     ]
     assert disconnected and "open failed" in disconnected[0].detail
+
+
+async def test_write_larger_than_the_tty_buffer_waits_for_room_then_times_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import drivers.serial_port as serial_port
+
+    monkeypatch.setattr(serial_port, "WRITE_TIMEOUT_S", 0.3)
+    pty = PtyPair()
+    driver = SerialDriver(pty.port, MasimoDecoder(source="ox"), source="ox")
+    task = asyncio.create_task(driver.run(lambda item: None))
+    try:
+        await collect_until([], lambda: driver.state == LinkState.CONNECTED)
+        payload = bytes(range(256)) * 1024  # 256 KiB: far more than a tty buffer holds
+        received = bytearray()
+
+        async def drain() -> None:
+            while len(received) < len(payload):
+                received.extend(pty.read())
+                await asyncio.sleep(0.001)
+
+        await asyncio.gather(driver.write(payload), asyncio.wait_for(drain(), 10))
+        assert bytes(received) == payload
+
+        with pytest.raises(NotConnected, match="write timed out"):  # nobody reads any more
+            await driver.write(payload)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        pty.close()

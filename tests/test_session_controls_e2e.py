@@ -2,7 +2,8 @@
 
 `vigil run` with one simulated room: a second session_start while a session runs is refused
 (409 with the core's reason) and opens no journal session; a session left open by a process
-killed mid-session is closed at the next start-up at its last journal entry. Demo and tests
+killed mid-session and older than `resume_max_age_h` is closed at the next start-up at its
+last journal entry. Demo and tests
 keep their state files apart from a clinic's (`.vigil/demo/...`, VigilProcess's workdir).
 """
 
@@ -53,9 +54,10 @@ STEPS: list[tuple[str, dict[str, Any], int, dict[str, str]]] = [
 ]  # fmt: skip
 
 
-def start(influxd: Influxd, workdir: Path) -> VigilProcess:
+def start(influxd: Influxd, workdir: Path, extra: str = "") -> VigilProcess:
     config = workdir / "vigil.toml"
-    config.write_text(ROOM_CONFIG.format(url=influxd.url))  # journal_path left at its default
+    # journal_path left at its default; `extra` goes before the tables
+    config.write_text(extra + ROOM_CONFIG.format(url=influxd.url))
     return VigilProcess(config, workdir)
 
 
@@ -105,7 +107,9 @@ def test_controls_answer_with_the_cores_outcome_and_the_journal_follows_it(
 def test_a_session_left_open_by_a_killed_process_is_closed_at_the_next_start(
     influxd: Influxd, tmp_path: Path
 ) -> None:
-    app = start(influxd, tmp_path)
+    # A session older than resume_max_age_h is closed, not resumed (test_resume_e2e.py):
+    # with 0 h, every one is.
+    app = start(influxd, tmp_path, "resume_max_age_h = 0\n")
     try:
         r = app.post(
             "/api/rooms/A/events", json={"event": "session_start", "args": {"pseudonym": "K-1"}}
@@ -129,7 +133,7 @@ def test_a_session_left_open_by_a_killed_process_is_closed_at_the_next_start(
     assert ended is None and last_point > session["started"]
     expected_end = max(last_point, last_audit)
 
-    again = start(influxd, tmp_path)
+    again = start(influxd, tmp_path, "resume_max_age_h = 0\n")
     try:
         first = again.get(f"/api/sessions/{session['id']}").json()
         time.sleep(1.1)

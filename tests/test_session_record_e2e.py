@@ -104,11 +104,14 @@ def test_session_record_matches_what_happened(
         stop.set()
         reader.join(10)
 
-    transitions = [(a["condition"], a["state"], a["by"]) for a in alarms()]
+    transitions = [
+        (a["condition"], a["state"], a["by"], a["acknowledged_by"], a["ended"]) for a in alarms()
+    ]
     assert transitions == [
-        ("spo2_low", "active", None),
-        ("spo2_low", "acknowledged", ADMIN),
-        ("spo2_low", "cleared", ADMIN),  # the core names who ended an acknowledged alarm
+        ("spo2_low", "active", None, None, ""),
+        ("spo2_low", "acknowledged", ADMIN, ADMIN, ""),
+        # It went away by itself after the ack: nobody cleared it (issue #13).
+        ("spo2_low", "cleared", None, ADMIN, "resolved"),
     ]
     t_active, t_ack, t_clear = (a["t"] for a in alarms())
     phases = [(m["phase"], m["t"]) for m in messages if m.get("type") == "phase"]
@@ -144,6 +147,9 @@ def test_session_record_matches_what_happened(
             "worst_value": alarms()[0]["value"],
             "limit": 90.0,
             "resolved": None,
+            "how_ended": "resolved",  # by itself, after the ack: nobody ended it
+            "ended_by": None,
+            "baseline": alarms()[0]["baseline"],
             "time_to_ack_s": pytest.approx(t_ack - t_active, abs=1e-5),
             "duration_s": pytest.approx(t_clear - t_active, abs=1e-5),
         }
@@ -205,13 +211,13 @@ def test_session_record_matches_what_happened(
     assert all(
         cell in alarm_table
         for cell in (
-            "spo2_low",
-            "medium",
-            ADMIN,
+            "SpO2 low (medium)",  # words, not the rule's id
+            f"by {ADMIN} at ",
+            "resolved by itself at ",  # how it ended, apart from who acknowledged
             secs(t_ack - t_active),
             secs(t_clear - t_active),
         )
-    )
+    ), alarm_table
     assert "calm, eyes closed" in page and "fit for discharge" in page
     baseline_table = page[page.index('<table id="baseline-and-limits">') :]
     baseline_table = baseline_table[: baseline_table.index("</table>")]
@@ -225,11 +231,17 @@ def test_session_record_matches_what_happened(
 
     csv_text = app.get(f"/api/sessions/{sid}/report", params={"format": "csv"}).text
     rows = list(csv.DictReader(io.StringIO(csv_text)))
-    assert [(r["condition"], r["state"], r["who"]) for r in rows if r["type"] == "alarm"] == [
-        ("spo2_low", "active", ""),
-        ("spo2_low", "acknowledged", ADMIN),
-        ("spo2_low", "cleared", ADMIN),
+    # Who acknowledged and how it ended are separate: it went away by itself after the ack.
+    alarm_rows = [r for r in rows if r["type"] == "alarm"]
+    assert [
+        (r["condition"], r["state"], r["who"], r["acknowledged_by"], r["ended"]) for r in alarm_rows
+    ] == [
+        ("spo2_low", "active", "", "", ""),
+        ("spo2_low", "acknowledged", ADMIN, ADMIN, ""),
+        ("spo2_low", "cleared", "", ADMIN, "resolved"),
     ]
+    assert alarm_rows[2]["acknowledged_at"] == alarm_rows[1]["time"]
+    assert alarm_rows[0]["time"].endswith("+00:00")  # ISO 8601 with the (default UTC) offset
     assert [float(r["t"]) for r in rows if r["type"] == "reading" and r["channel"] == "spo2"] == (
         pytest.approx(streamed, abs=1e-3)
     )
@@ -238,10 +250,11 @@ def test_session_record_matches_what_happened(
     from fhir.resources.R4B.bundle import Bundle
 
     bundle = Bundle.model_validate(fhir)
-    codes = [e.resource.code.coding[0].code for e in bundle.entry]
+    obs = [e.resource for e in bundle.entry if e.resource.__resource_type__ == "Observation"]
+    codes = [o.code.coding[0].code for o in obs if o.valueQuantity is not None]
     valid = [r for r in rows if r["type"] == "reading" and r["valid"] == "true"]
     assert sorted(codes) == sorted(
-        {"spo2": "59408-5", "pulse_rate": "8889-8"}[r["channel"]]
+        {"spo2": "2708-6", "pulse_rate": "8867-4"}[r["channel"]]
         for r in valid
         if r["channel"] in ("spo2", "pulse_rate")
     )
@@ -279,7 +292,7 @@ def test_session_record_matches_what_happened(
     assert r.returncode == 0, r.stderr
     replayed = [json.loads(x) for x in r.stdout.splitlines()]
     replayed_alarms = [(x["condition"], x["state"]) for x in replayed if x["type"] == "alarm"]
-    assert replayed_alarms == [(c, st) for c, st, _ in transitions]
+    assert replayed_alarms == [(c, st) for c, st, *_ in transitions]
     assert replayed[[x["type"] for x in replayed].index("alarm")]["t"] == pytest.approx(
         t_active - s["started"], abs=1.0
     )
@@ -330,11 +343,15 @@ def test_session_record_matches_what_happened(
     assert (
         r.returncode == 0 and json.loads(r.stdout) == app.get(f"/api/sessions/{sid}/alarms").json()
     )
-    r = cli("sessions", "list", "--room", "B", "--from", today, *j, influx_url=influxd.url)
+    r = cli(
+        "sessions", "list", "--room", "B", "--from", today, "--json", *j, influx_url=influxd.url
+    )
     assert json.loads(r.stdout) == listed
-    r = cli("stats", "--from", today, "--to", today, *j, influx_url=influxd.url)
-    assert json.loads(r.stdout) == {
-        k: v for k, v in stats.items() if k not in ("from", "to", "room")
+    r = cli("stats", "--from", today, "--to", today, "--json", *j, influx_url=influxd.url)
+    assert json.loads(r.stdout) == {  # rounded to one decimal for a person
+        k: round(v, 1) if isinstance(v, float) else v
+        for k, v in stats.items()
+        if k not in ("from", "to", "room")
     }
 
     app.stop()

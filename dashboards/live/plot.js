@@ -13,6 +13,7 @@ function niceStep(span, ticks) {
 }
 
 function hhmm(t) {
+  if (typeof zoneHM === "function") return zoneHM(t);  // the clinic's zone (vigil.js)
   const d = new Date(t * 1000);
   return d.getHours().toString().padStart(2, "0") + ":" + d.getMinutes().toString().padStart(2, "0");
 }

@@ -164,8 +164,7 @@ async function loadSessions(roomId) {
 function sessionRow(s) {
   const tr = el("tr", "session-row");
   tr.dataset.session = s.id;
-  const d = new Date(s.started * 1000);  // local date, year first: never ambiguous
-  const day = `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+  const day = zoneDay(s.started);  // the clinic's zone, year first: never ambiguous
   const links = el("td", "reports");
   for (const [fmtName, text] of REPORT_FORMATS) {
     const a = el("a", "report", text);

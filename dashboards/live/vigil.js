@@ -17,6 +17,9 @@ const LABEL = {
   bp_severe: "BP severely high", bp_rise: "BP rise over baseline", bp_high: "BP high",
   map_rise: "MAP rise", bp_low: "BP low", hr_high: "Pulse high", hr_severe_high: "Pulse very high",
   hr_low: "Pulse low", hr_severe_low: "Pulse very low",
+  resp_rate: "RR", etco2: "EtCO₂", apnea: "Apnea", resp_rate_low: "Resp. rate low",
+  resp_rate_high: "Resp. rate high", etco2_high: "EtCO₂ high", etco2_rise: "EtCO₂ rise over baseline",
+  etco2_low: "EtCO₂ low", resp_stale: "No respiration data",
 };
 const TREND_KEEP_S = 4 * 3600;
 
@@ -46,7 +49,29 @@ function el(tag, cls, text) {
   return e;
 }
 function setText(e, text) { if (e.textContent !== text) e.textContent = text; }
-function clock(t) { return t ? new Date(t * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false }) : "—"; }
+// Clock times in the clinic's zone (config `timezone`, from /api/auth/me and the snapshot),
+// not the browser's: one clinic, one zone, labelled in the header (issue #13).
+let clinicZone;  // undefined until the server names it: the browser's zone meanwhile
+const zoneFmts = {};
+function zoneFmt(kind) {
+  const opts = { clock: { hour: "2-digit", minute: "2-digit", second: "2-digit" }, hm: { hour: "2-digit", minute: "2-digit" },
+                 day: { year: "numeric", month: "2-digit", day: "2-digit" } }[kind];
+  const key = kind + "|" + clinicZone;
+  // en-CA writes dates year first (2026-11-23); h23: 00:30, never 24:30.
+  if (!zoneFmts[key]) zoneFmts[key] = new Intl.DateTimeFormat(kind === "day" ? "en-CA" : "en-GB", { timeZone: clinicZone, hourCycle: "h23", ...opts });
+  return zoneFmts[key];
+}
+function setZone(tz) {
+  if (!tz || tz === clinicZone) return;
+  try { new Intl.DateTimeFormat([], { timeZone: tz }); clinicZone = tz; }
+  catch (e) { clinicZone = undefined; }  // an unknown zone: the browser's, and the label says so
+  const zone = $("zone");
+  if (zone) zone.textContent = clinicZone ? `times: ${tz}` : `times: this browser's zone (${tz} unknown here)`;
+  queueRender();
+}
+function clock(t) { return t ? zoneFmt("clock").format(new Date(t * 1000)) : "—"; }
+function zoneHM(t) { return zoneFmt("hm").format(new Date(t * 1000)); }
+function zoneDay(t) { return zoneFmt("day").format(new Date(t * 1000)); }
 function dur(s) {
   s = Math.max(0, Math.round(s));
   const h = Math.floor(s / 3600), m = Math.floor(s % 3600 / 60), sec = s % 60;
@@ -116,6 +141,7 @@ function fmtLimits(lim) {
   return lim.low != null ? `≥ ${fmt(lim.low)}` : `≤ ${fmt(lim.high)}`;
 }
 function isTechnical(a) { return a.kind === "technical"; }
+function isFlag(a) { return a.channel === "apnea"; }  // 1/0, not a number worth showing
 function unacked(a) { return SOUNDING.has(a.state); }
 function onset(a) { return a.since ?? a.t; }
 // Where a room's plots start: the session start, else the first data we hold; at least
@@ -147,6 +173,7 @@ function logAlarm(roomId, a) {
 // -- stream -------------------------------------------------------------------------------
 function onMessage(msg) {
   if (msg.type === "snapshot") {
+    setZone(msg.timezone);
     rooms.clear();
     for (const r of msg.rooms) {
       rooms.set(r.room, normalise(r));
@@ -210,7 +237,7 @@ async function loadHistory(room) {
     if (!r.ok) return;
     const h = await r.json();
     for (const [ch, pts] of Object.entries(h.trend || {})) for (const [t, v] of pts) pushTrend(room.room, ch, t, v);
-    for (const a of h.alarms || []) logAlarm(room.room, { ...a, by: a.by || null });
+    for (const a of h.alarms || []) logAlarm(room.room, { ...a, by: a.by || null, acknowledged_by: a.acknowledged_by || null });
     queueRender();
   } catch (e) { /* history is a nicety; live values still show */ }
 }
@@ -228,7 +255,9 @@ function setLink(up, text) {
 function connect() {
   lastConnect = Date.now();
   if (source) source.close();
-  source = new EventSource("/api/stream");
+  // `?rooms=A,B` in the page's address: watch those rooms only (the stream sends no others).
+  const watched = new URLSearchParams(location.search).get("rooms");
+  source = new EventSource(watched ? "/api/stream?rooms=" + encodeURIComponent(watched) : "/api/stream");
   for (const type of ["snapshot", "reading", "alarm", "phase", "device", "heartbeat", "room"]) {
     source.addEventListener(type, ev => {
       lastBeat = Date.now();
@@ -243,7 +272,7 @@ function connect() {
     // A closed stream may mean the login expired: check, and go to the login page if so.
     try {
       const r = await fetch("/api/auth/me", { credentials: "same-origin" });
-      if (r.status === 401) location.replace("/login?next=" + encodeURIComponent(location.pathname + location.hash));
+      if (r.status === 401) location.replace("/login?next=" + encodeURIComponent(location.pathname + location.search + location.hash));
     } catch (e) { /* server down: keep retrying */ }
   };
 }
@@ -340,6 +369,7 @@ function buildTiles() {
         <div class="vital v-spo2"><div class="label">SpO₂ %</div><div class="value" data-channel="spo2"></div><div class="base"></div><div class="flags"></div></div>
         <div class="vital v-pulse"><div class="label">Pulse bpm</div><div class="value" data-channel="pulse_rate"></div><div class="base"></div><div class="flags"></div></div>
         <div class="vital v-bp"><div class="label">BP mmHg</div><div class="value bp" data-channel="bp"></div><div class="age"></div><div class="base"></div></div>
+        <div class="vital v-resp" hidden><div class="label">RR /min · EtCO₂ mmHg</div><div class="value resp" data-channel="resp"></div><div class="base"></div></div>
       </div>
       <canvas class="spark" aria-label="SpO2 trend this session"></canvas>
       <div class="meta"><span class="dose"></span><span class="next-bp"></span><span class="paused"></span></div>
@@ -368,8 +398,8 @@ function alarmItem(roomId, a, withButton) {
   li.append(el("span", "icon", tech ? "⚙" : ICON[a.priority] || "▲"));
   li.append(el("b", "prio", (tech ? "TECHNICAL " : "") + String(a.priority).toUpperCase()));
   let text = ` ${label(a.condition)}`;
-  if (a.value !== null && a.value !== undefined) text += ` ${fmt(a.value)}` + (a.limit !== null && a.limit !== undefined ? ` (limit ${fmt(a.limit)})` : "");
-  if (a.worst !== null && a.worst !== undefined && fmt(a.worst) !== fmt(a.value)) text += ` · worst ${fmt(a.worst)}`;
+  if (a.value !== null && a.value !== undefined && !isFlag(a)) text += ` ${fmt(a.value)}` + (a.limit !== null && a.limit !== undefined ? ` (limit ${fmt(a.limit)})` : "");
+  if (a.worst !== null && a.worst !== undefined && !isFlag(a) && fmt(a.worst) !== fmt(a.value)) text += ` · worst ${fmt(a.worst)}`;
   text += ` · since ${clock(onset(a))}`;
   if (a.tier > 1) text += ` · escalated to tier ${a.tier}`;
   li.append(el("span", "what", text));
@@ -410,6 +440,7 @@ function renderTile(room) {
     t.alarms.replaceChildren(...phys.map(a => alarmItem(room.room, a, true)));
   }
   if (typeof renderTileFlags === "function") renderTileFlags(t.root.querySelector(".tile-flags"), room);
+  if (typeof renderRespTile === "function") renderRespTile(t.root.querySelector(".v-resp"), room);  // resp.js
   const b = baseline(room);
   vital(t.spo2, latest(room, "spo2"), b.spo2, limitsFor(room, "spo2"));
   vital(t.pulse, latest(room, "pulse_rate"), b.pulse_rate, limitsFor(room, "pulse_rate"));
@@ -481,7 +512,7 @@ function renderBanners() {
       banner.className = "banner " + a.priority;
       banner.dataset.priority = a.priority;
       const text = `${ICON[a.priority]} ${a.priority.toUpperCase()} — ${room.name || room.room}: ${label(a.condition)}` +
-        (a.value != null ? ` ${fmt(a.value)}` : "") + (phys.length > 1 ? ` · and ${phys.length - 1} more` : "") +
+        (a.value != null && !isFlag(a) ? ` ${fmt(a.value)}` : "") + (phys.length > 1 ? ` · and ${phys.length - 1} more` : "") +
         (room.audio_paused_until > serverNow() ? " · audio paused" : "");
       const btn = el("button", "ack", "✔ Acknowledge");
       btn.type = "button";
@@ -558,6 +589,7 @@ function renderDetail() {
     series: [{ points: tr.sbp || [], color: "#ff8a80", dots: true }, { points: tr.dbp || [], color: "#ffab40", dots: true }, { points: tr.map || [], color: "#e0e0e0", dots: true }],
     baseline: b.sbp ?? undefined, band: limitsFor(room, "sbp"), marks,
   });
+  if (typeof renderRespDetail === "function") renderRespDetail(room, t0, now, marks);  // resp.js
   renderBaseline(room);
   if (typeof renderRecord === "function") renderRecord(room);  // record.js: notes, discharge, sessions
   const hkey = log.length + ":" + (log.length ? log[log.length - 1].t : 0);
@@ -568,15 +600,27 @@ function renderDetail() {
     body.replaceChildren(...log.slice(0, 200).map(a => {
       const tr = el("tr", `h-${a.priority}`);
       tr.append(el("td", "", clock(a.t)), el("td", "", (isTechnical(a) ? "⚙ " : "") + label(a.condition)),
-        el("td", "", `${ICON[a.priority] || ""} ${a.priority}`), el("td", "", a.state + (a.tier > 1 ? ` (tier ${a.tier})` : "")), el("td", "by", a.by || ""));
+        el("td", "", `${ICON[a.priority] || ""} ${a.priority}`), el("td", "", a.state + (a.tier > 1 ? ` (tier ${a.tier})` : "")), el("td", "by", attribution(a)));
       return tr;
     }));
   }
 }
 
+// Who acknowledged and how the alarm ended are separate facts (issue #13): an alarm that went
+// away by itself after an ack reads "ended: resolved · acknowledged by X at T".
+const ENDED = { resolved: "ended: resolved", acknowledged: "ended: acknowledged after it resolved", session_end: "ended: session ended" };
+function attribution(a) {
+  const parts = [];
+  if (a.state === "cleared") parts.push((ENDED[a.ended] || "ended") + (a.ended === "session_end" && a.by ? ` by ${a.by}` : ""));
+  if (a.acknowledged_by) parts.push(`acknowledged by ${a.acknowledged_by} at ${clock(a.acknowledged_t)}`);
+  else if (a.by && a.state !== "cleared") parts.push(`by ${a.by}`);
+  return parts.join(" · ");
+}
+
 function renderBaseline(room) {
   const b = baseline(room);
   const rows = [["spo2", "SpO₂ %"], ["pulse_rate", "Pulse bpm"], ["sbp", "SBP mmHg"], ["dbp", "DBP mmHg"], ["map", "MAP mmHg"]];
+  if (b.etco2 != null || latest(room, "etco2")) rows.push(["etco2", "EtCO₂ mmHg"], ["resp_rate", "RR /min"]);
   const key = JSON.stringify([b, room.limit_band ?? null]);
   const view = $("baseline-view");
   if (view.dataset.key === key) return;
@@ -669,6 +713,7 @@ async function start() {
     if (r.ok) me = await r.json();
   } catch (e) { /* the stream reports the link */ }
   setText($("who"), `${me.username} (${me.role})`);
+  setZone(me.timezone);
   applyRoles();
   setLink(false, "connecting to Vigil…");
   connect();

@@ -27,6 +27,10 @@ class Vitals:
     dbp: float | None = 78.0
     cuff_error: bool = False
     connected: bool = True  # False: the device is unplugged / out of range
+    # Respiration, for a capnograph / multiparameter monitor (the HL7 simulator sends them).
+    resp_rate: float | None = 14.0
+    etco2: float | None = 38.0
+    apnea: bool = False  # the monitor's own no-breath detection
 
 
 Scenario = Callable[[float], Vitals]
@@ -178,6 +182,54 @@ def disconnect_return(options: Mapping[str, Any]) -> Scenario:
     return at
 
 
+def _ramp(elapsed: float, start: float, duration: float) -> float:
+    """0 before start, rising linearly to 1 after `duration`."""
+    return min(max((elapsed - start) / duration, 0.0), 1.0) if duration > 0 else 1.0
+
+
+def hypoventilation(options: Mapping[str, Any]) -> Scenario:
+    """Opioid/benzodiazepine-style respiratory depression: RR falls and EtCO2 rises over
+    `hypo_duration_s`; SpO2 follows only `spo2_lag_s` later (on oxygen it falls late)."""
+    base = steady(options)
+    start = _f(options, "hypo_start_s", 120.0)
+    duration = _f(options, "hypo_duration_s", 120.0)
+    lag = _f(options, "spo2_lag_s", 120.0)
+    rr_to, co2_to = _f(options, "resp_rate_to", 6.0), _f(options, "etco2_to", 58.0)
+    nadir = _f(options, "nadir", 87.0)
+
+    def at(elapsed: float) -> Vitals:
+        v = base(elapsed)
+        k = _ramp(elapsed, start, duration)
+        k_spo2 = _ramp(elapsed, start + lag, duration)
+        return replace(
+            v,
+            resp_rate=round(14.0 + (rr_to - 14.0) * k),
+            etco2=round(38.0 + (co2_to - 38.0) * k),
+            spo2=round((v.spo2 or 97.0) + (nadir - (v.spo2 or 97.0)) * k_spo2),
+        )
+
+    return at
+
+
+def apnea(options: Mapping[str, Any]) -> Scenario:
+    """Breathing stops for `apnea_duration_s`: the monitor flags apnea, RR and EtCO2 read 0;
+    SpO2 falls `spo2_lag_s` into the pause."""
+    base = steady(options)
+    inside = _window(options, "apnea", 120.0, 60.0)
+    start = _f(options, "apnea_start_s", 120.0)
+    lag = _f(options, "spo2_lag_s", 30.0)
+
+    def at(elapsed: float) -> Vitals:
+        v = base(elapsed)
+        if not inside(elapsed):
+            return v
+        k = _ramp(elapsed, start + lag, 20.0)
+        spo2 = round((v.spo2 or 97.0) - 10 * k)
+        return replace(v, apnea=True, resp_rate=0.0, etco2=0.0, spo2=spo2)
+
+    return at
+
+
 SCENARIOS: dict[str, Callable[[Mapping[str, Any]], Scenario]] = {
     "steady": steady,
     "post_dose_rise": post_dose_rise,
@@ -187,6 +239,8 @@ SCENARIOS: dict[str, Callable[[Mapping[str, Any]], Scenario]] = {
     "probe_off": probe_off,
     "cuff_error": cuff_error,
     "disconnect_return": disconnect_return,
+    "hypoventilation": hypoventilation,
+    "apnea": apnea,
 }
 
 

@@ -51,7 +51,10 @@ def run_query(
 
     async def go() -> T:
         try:
-            return await ask(SessionQueries(j, store))
+            queries = SessionQueries(
+                j, store, timezone=settings.timezone, paper=settings.report_paper
+            )
+            return await ask(queries)
         finally:
             await store.aclose()
 
@@ -107,7 +110,9 @@ def report(
             f"vigil: unknown format {format!r}; use one of {', '.join(reports.FORMATS)}", err=True
         )
         raise typer.Exit(2)
-    rec = run_query(config, journal, lambda q: q.record(session))
+    from monitor.auth.audit import cli_actor
+
+    rec = run_query(config, journal, lambda q: q.record(session, generated_by=cli_actor()))
     if rec.source == "journal":
         typer.echo("vigil: InfluxDB did not answer; the report comes from the journal", err=True)
 

@@ -12,6 +12,7 @@ import typer
 
 from monitor.cli import app
 from monitor.config import ConfigError, load_settings
+from monitor.fd_limit import raise_open_files_limit
 from monitor.redact import without_credentials
 
 #: Open dashboards' streams end at once on a stop; this bounds anything else still running
@@ -41,6 +42,8 @@ def run(
     except ConfigError as exc:
         typer.echo(f"vigil: {exc}", err=True)
         raise typer.Exit(2) from None
+    if fd_warning := raise_open_files_limit(sum(len(r.devices) for r in settings.rooms)):
+        typer.echo(f"vigil: {fd_warning}", err=True)
     # Before anything is printed or started: a port held by another server would otherwise
     # be announced as our dashboard.
     sock = listen_socket(settings.host, settings.port)

@@ -24,7 +24,7 @@ def simulate(
         str,
         typer.Option(
             help="Scenario: steady, post_dose_rise, hypertensive_surge, desaturation, "
-            "motion_artefact, probe_off, cuff_error, disconnect_return."
+            "motion_artefact, probe_off, cuff_error, disconnect_return, hypoventilation, apnea."
         ),
     ] = "steady",
     port: Annotated[
@@ -70,6 +70,13 @@ def simulate(
     name: Annotated[
         str | None, typer.Option(help="BLE: advertised name (default Vigil-Sim-<profile>).")
     ] = None,
+    mllp: Annotated[
+        str | None,
+        typer.Option(
+            help="HL7 (--protocol hl7): connect:HOST:PORT sends to vigil's listener, "
+            "serve:HOST:PORT serves vigil's client mode."
+        ),
+    ] = None,
 ) -> None:
     """Run a simulated device until interrupted."""
     if ble or (protocol or "").startswith("ble"):
@@ -91,6 +98,22 @@ def simulate(
             },
         )
         return
+    if protocol == "hl7":
+        from monitor.cli.simulate_hl7 import simulate_hl7
+
+        simulate_hl7(
+            scenario=scenario,
+            mllp=mllp,
+            options=options,
+            device_options=device_options,
+            interval=interval,
+            serial_only={"--port": port is not None, "--pty": pty,
+                         "--corrupt-every": corrupt_every != 0},
+        )  # fmt: skip
+        return
+    if mllp is not None:
+        typer.echo("vigil: --mllp is an HL7 simulator option; add --protocol hl7", err=True)
+        raise typer.Exit(2)
     for opt, value in (("--profile", profile), ("--transport", transport), ("--name", name)):
         if value is not None:
             typer.echo(f"vigil: {opt} is a BLE simulator option; add --ble", err=True)

@@ -16,7 +16,7 @@ from typing import Any
 from monitor.core.conditioning import BpReading
 from monitor.core.policy import BaselinePolicy
 
-BASELINE_CHANNELS = ("spo2", "pulse_rate", "sbp", "dbp", "map")
+BASELINE_CHANNELS = ("spo2", "pulse_rate", "sbp", "dbp", "map", "etco2")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,7 @@ class Baseline:
     sbp: float | None = None
     dbp: float | None = None
     map: float | None = None
+    etco2: float | None = None  # for etco2_rise (respiration source only)
 
     def get(self, channel: str) -> float | None:
         value: float | None = getattr(self, channel, None)

@@ -24,6 +24,11 @@ PLAUSIBLE: dict[str, tuple[float, float]] = {
     "sbp": (40.0, 300.0),
     "dbp": (40.0, 300.0),
     "map": (40.0, 300.0),
+    # 0 breaths/min is a real value (no breath); above 150/min no adult or child breathes.
+    "resp_rate": (0.0, 150.0),
+    # Capnographs display 0–99 mmHg (0–150 on some): beyond that it is not exhaled CO2.
+    "etco2": (0.0, 150.0),
+    "apnea": (0.0, 1.0),  # a flag, 1 = no breath detected by the source
 }
 
 #: Cuff flags that make a cycle a failed measurement (a technical event, not a reading).

@@ -36,7 +36,15 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from monitor.core.models import AlarmEvent, AlarmKind, AlarmState, Priority
+from monitor.core.models import (
+    ENDED_ACKNOWLEDGED,
+    ENDED_RESOLVED,
+    ENDED_SESSION_END,
+    AlarmEvent,
+    AlarmKind,
+    AlarmState,
+    Priority,
+)
 
 RANK: dict[str, int] = {Priority.LOW: 1, Priority.MEDIUM: 2, Priority.HIGH: 3}
 DEFAULT_ESCALATION_S: dict[str, list[float]] = {"high": [60.0, 120.0], "medium": [120.0, 240.0]}
@@ -121,6 +129,8 @@ class AlarmEngine:
                 baseline=baseline,
                 reason=f"worsened to {priority.value}: {reason}",
                 by=None,
+                acknowledged_by=None,
+                acknowledged_t=None,
                 tier=1,
                 since=t,
                 worst=worst,
@@ -136,6 +146,7 @@ class AlarmEngine:
                 value=value,
                 limit=limit,
                 reason=f"present again before acknowledgement: {reason}",
+                by=None,
                 worst=worst,
             )
             return self._record(event)
@@ -154,11 +165,21 @@ class AlarmEngine:
         cur = self.current[condition]
         if cur.state in _UNACKED and cur.priority == Priority.HIGH:
             return self._record(
-                replace(cur, t=t, state=AlarmState.RESOLVED, value=value, reason=reason)
+                replace(cur, t=t, state=AlarmState.RESOLVED, value=value, reason=reason, by=None)
             )
         if cur.state == AlarmState.RESOLVED:
             return []
-        return self._record(replace(cur, t=t, state=AlarmState.CLEARED, value=value, reason=reason))
+        # Ended by itself: nobody cleared it (who acknowledged it earlier stays in its field).
+        ended = replace(
+            cur,
+            t=t,
+            state=AlarmState.CLEARED,
+            value=value,
+            reason=reason,
+            by=None,
+            ended=ENDED_RESOLVED,
+        )
+        return self._record(ended)
 
     # -- people -------------------------------------------------------------------------------
     def acknowledge(self, t: float, condition: str, by: str | None) -> list[AlarmEvent]:
@@ -173,11 +194,22 @@ class AlarmEngine:
                     t=t,
                     state=AlarmState.CLEARED,
                     by=by,
+                    acknowledged_by=by,
+                    acknowledged_t=t,
+                    ended=ENDED_ACKNOWLEDGED,
                     reason=f"acknowledged by {who} after the condition resolved",
                 )
             )
         return self._record(
-            replace(cur, t=t, state=AlarmState.ACKNOWLEDGED, by=by, reason=f"acknowledged by {who}")
+            replace(
+                cur,
+                t=t,
+                state=AlarmState.ACKNOWLEDGED,
+                by=by,
+                acknowledged_by=by,
+                acknowledged_t=t,
+                reason=f"acknowledged by {who}",
+            )
         )
 
     def audio_pause(self, t: float, by: str | None) -> None:
@@ -191,7 +223,16 @@ class AlarmEngine:
         out = []
         for cur in list(self.current.values()):
             self.present[cur.condition] = False
-            out += self._record(replace(cur, t=t, state=AlarmState.CLEARED, by=by, reason=reason))
+            out += self._record(
+                replace(
+                    cur,
+                    t=t,
+                    state=AlarmState.CLEARED,
+                    by=by,
+                    reason=reason,
+                    ended=ENDED_SESSION_END,
+                )
+            )
         self.audio_paused_until = None
         return out
 
@@ -218,6 +259,7 @@ class AlarmEngine:
                         t=now,
                         state=AlarmState.RESOLVED if latched else AlarmState.ESCALATED,
                         tier=alarm.tier + 1,
+                        by=None,
                         reason=f"unacknowledged for {now - alarm.since:.0f} s{note}: "
                         f"tier {alarm.tier + 1}",
                     )

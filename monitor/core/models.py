@@ -23,6 +23,9 @@ class Channel(StrEnum):
     MAP = "map"
     CUFF_PRESSURE = "cuff_pressure"
     HEART_RATE = "heart_rate"
+    RESP_RATE = "resp_rate"  # breaths/min, from a capnograph or a multiparameter monitor
+    ETCO2 = "etco2"  # end-tidal CO2, mmHg
+    APNEA = "apnea"  # the source's own no-breath detection: 1 apnea, 0 breathing
 
 
 #: Canonical unit of each channel (kPa from a cuff is converted; the original unit is kept).
@@ -35,6 +38,9 @@ CANONICAL_UNIT: dict[str, str] = {
     Channel.MAP: "mmHg",
     Channel.CUFF_PRESSURE: "mmHg",
     Channel.HEART_RATE: "bpm",
+    Channel.RESP_RATE: "/min",
+    Channel.ETCO2: "mmHg",
+    Channel.APNEA: "",
 }
 
 
@@ -156,6 +162,14 @@ class AlarmState(StrEnum):
     CLEARED = "cleared"
 
 
+# How an alarm ended (AlarmEvent.ended): its condition went away by itself; a latched alarm
+# whose condition had gone was acknowledged; the session ended with the alarm still on.
+ENDED_RESOLVED = "resolved"
+ENDED_ACKNOWLEDGED = "acknowledged"
+ENDED_SESSION_END = "session_end"
+ENDINGS = (ENDED_RESOLVED, ENDED_ACKNOWLEDGED, ENDED_SESSION_END)
+
+
 @dataclass(frozen=True, slots=True)
 class AlarmEvent:
     """A transition of one alarm condition in one room."""
@@ -171,12 +185,21 @@ class AlarmEvent:
     limit: float | None = None
     baseline: float | None = None
     reason: str = ""
-    by: str | None = None  # who acknowledged, for acknowledged transitions
+    # Who made *this* transition (an acknowledgement, a session end); None when it happened by
+    # itself (onset, escalation, the condition going away). Issue #13: "cleared — by X" for an
+    # alarm that went away by itself after X acknowledged it misled the audit.
+    by: str | None = None
     tier: int = 1  # escalation tier to page: 1 room nurse, 2 charge nurse, 3 physician
     since: float | None = None  # when this episode of the condition became active
     # The value furthest beyond the limit so far in this episode (transitions only carry the
     # value at that moment; pages and reports about a resolved alarm need the nadir/peak).
     worst: float | None = None
+    # Who acknowledged this episode and when, kept on its later transitions (reset when it
+    # worsens: the worse alarm needs its own acknowledgement).
+    acknowledged_by: str | None = None
+    acknowledged_t: float | None = None
+    # How the alarm ended, on `cleared` transitions only (see ENDINGS).
+    ended: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"type": "alarm"}

@@ -51,9 +51,12 @@ from monitor.core.models import (
     Reading,
 )
 from monitor.core.policy import CorePolicy
+from monitor.core.respiration import RESP_STALE, breaths_counted, resp_stale_reason
 from monitor.core.rules import (
     CONTINUOUS_CHANNELS,
     EPISODIC_CHANNELS,
+    OXIMETRY_CHANNELS,
+    RESPIRATION_CHANNELS,
     RuleState,
     evaluate_continuous,
     evaluate_episodic,
@@ -82,6 +85,10 @@ EXTERNAL_TECHNICAL: dict[str, str] = {
     "journal_failed": "high",
     "hl7_out_down": "low",  # the PCD-01 receiver unreachable (monitor/hl7out/)
 }
+#: Raised when Vigil comes back after a restart (`resumed` control, monitor/resume.py): it
+#: reports an event (nobody watched for a while), not a lasting state, so acknowledging it
+#: ends it.
+MONITORING_INTERRUPTED = "monitoring_interrupted"
 
 
 class RoomPipeline:
@@ -94,6 +101,7 @@ class RoomPipeline:
         policy: CorePolicy | None = None,
         escalation_after_s: dict[str, list[float]] | None = None,
         cuff_sources: Iterable[str] = (),
+        resp_sources: Iterable[str] = (),
     ) -> None:
         self.room = room
         self.policy = p = policy or CorePolicy()
@@ -127,6 +135,8 @@ class RoomPipeline:
         # The runtime may name them from the device config; any source that sends a
         # pressure channel joins (a BLE cuff's inflation pulse comes before its first SBP).
         self._cuff_sources: set[str] = set(cuff_sources)
+        # Sources expected to deliver respiration (configured, or heard from): resp_stale.
+        self._resp_sources: set[str] = set(resp_sources)
         self._channel_source: dict[str, str] = {}
         self._link_up: dict[str, float] = {}  # when each source's link last came back
         self._failed: dict[str, str] = {}  # sources whose driver failed, with the reason
@@ -216,7 +226,12 @@ class RoomPipeline:
         self._channel_source[channel] = source
         status = reading.status
         value = reading.value
-        if status and status & PROBE_FLAGS:
+        respiration = channel in RESPIRATION_CHANNELS
+        if respiration:
+            if source:
+                self._resp_sources.add(source)
+            value, status = breaths_counted(channel, value, status)
+        if status and status & PROBE_FLAGS and not respiration:
             if self._probe_off_since is None:
                 self._probe_off_since = t
                 if self.phase in IN_SESSION:
@@ -238,7 +253,10 @@ class RoomPipeline:
             self.rejected[channel + "_out_of_order"] += 1
             return out
         rows = self._rows[channel]
-        if last is None or t - last > self.policy.technical.stale_after_s:
+        tech = self.policy.technical
+        if last is None or t - last > (
+            tech.resp_stale_after_s if respiration else tech.stale_after_s
+        ):
             # After a gap the dwell timers restart: the value during the gap is unknown.
             for row in rows:
                 row.pending_since = row.clear_since = None
@@ -260,6 +278,13 @@ class RoomPipeline:
             engaged = False
             for row in rows:
                 if row.limit is None:
+                    continue
+                if row.rule.requires is not None and not self._present(row.rule.requires, t):
+                    # Not this condition's situation now (EtCO2 low without breathing).
+                    row.pending_since = row.clear_since = None
+                    if row.triggered:
+                        row.triggered = False
+                        out += self._condition_changed(t, row.rule.id)
                     continue
                 if evaluate_continuous(row, t, smoothed) is not None:
                     out += self._condition_changed(t, row.rule.id)
@@ -305,7 +330,10 @@ class RoomPipeline:
 
     def control(self, control: Control) -> list[PipelineEvent]:
         t = control.t
-        out: list[PipelineEvent] = self._timers(t) if t >= self._timer_due else []
+        # `resumed` first says what the time since the last input was (nobody watching),
+        # so the timers must not judge that gap before it is applied.
+        due = t >= self._timer_due and control.event != "resumed"
+        out: list[PipelineEvent] = self._timers(t) if due else []
         self._now = max(self._now, t)
         handler = getattr(self, "_c_" + control.event, None)
         outcome = "ignored: unknown event"
@@ -420,11 +448,16 @@ class RoomPipeline:
             # sent about; arriving late, it must not acknowledge a newer one nobody saw.
             return "ignored: that alarm episode is over", []
         events = self.engine.acknowledge(c.t, condition, c.by)
+        if events and condition == MONITORING_INTERRUPTED:
+            events += self.engine.lower(c.t, condition, reason="taken note of")
         if events:
             return "ok", list(events)
         if current is None:
             return f"ignored: no {condition} alarm is active", []
-        return f"ignored: {condition} already acknowledged by {current.by or 'someone'}", []
+        return (
+            f"ignored: {condition} already acknowledged by {current.acknowledged_by or 'someone'}",
+            [],
+        )
 
     def _c_technical_alarm(self, c: Control) -> tuple[str, list[PipelineEvent]]:
         """A technical condition seen outside the room's data: the notifier could not page
@@ -446,6 +479,48 @@ class RoomPipeline:
             c.t, condition, kind=_TECH, channel=None, priority=priority, reason=reason
         )
         return "ok", list(events)
+
+    def _c_resumed(self, c: Control) -> tuple[str, list[PipelineEvent]]:
+        """Vigil restarted at `c.t`; this state was rebuilt from the journal's inputs up to
+        the last one before the stop (monitor/resume.py). Nothing was observed in between, so
+        the gap is not judged as stale data or a lost link: each link that was up counts as
+        reconnecting from now, with the grace a new link gets (a driver that does not report
+        back within the delay raises `device_disconnected` as usual). Conditions the stopped
+        process owned (storage, paging) are lowered for the new one to check again (a latched
+        one stays until acknowledged). In a session, `monitoring_interrupted` says how long
+        nobody was watching. `sources` (optional): the device links the restarted run has; a
+        link no longer configured is forgotten."""
+        t = c.t
+        configured = c.args.get("sources")  # the links the restarted run has (config changes)
+        for source, state in list(self.devices.items()):
+            if isinstance(configured, list) and source not in configured:
+                # Gone from the config: no alarm can be about a link nobody will report.
+                del self.devices[source]
+                self._down_since.pop(source, None)
+                self._failed.pop(source, None)
+            elif state.state == LinkState.CONNECTED:
+                self.devices[source] = DeviceState(t, source, LinkState.CONNECTING, "restarted")
+                self._down_since[source] = t
+        for source in self._channel_source.values():
+            self._link_up[source] = t
+        out: list[PipelineEvent] = []
+        for condition in EXTERNAL_TECHNICAL:
+            out += self.engine.lower(t, condition, reason="Vigil restarted: checked again")
+        out += self._timers(t)
+        if self.phase not in IN_SESSION:
+            return "ok: no session", out
+        reason = str(c.args.get("reason") or "Vigil restarted")
+        # Restarted again before anyone took note: a new interruption, with its own length.
+        out += self.engine.lower(t, MONITORING_INTERRUPTED, reason="Vigil restarted again")
+        out += self.engine.raise_(
+            t,
+            MONITORING_INTERRUPTED,
+            kind=_TECH,
+            channel=None,
+            priority=Priority.MEDIUM,
+            reason=reason,
+        )
+        return "ok", out
 
     def _c_audio_pause(self, c: Control) -> tuple[str, list[PipelineEvent]]:
         self.engine.audio_pause(c.t, c.by)
@@ -488,6 +563,7 @@ class RoomPipeline:
             sbp=sbp,
             dbp=dbp,
             map=mean,
+            etco2=continuous_baseline(self._pre_dose["etco2"], dose_t, bl),
         )
 
     def _confirm(self, t: float, by: str | None) -> list[PipelineEvent]:
@@ -636,6 +712,7 @@ class RoomPipeline:
                 out += self._on_cuff(result)
         if self.phase in IN_SESSION:
             out += self._stale(now)
+            out += self._resp_stale(now)
             if self._probe_off_since is not None:
                 out += self._probe_off(now)
             if self._down_since or self.engine.present.get("device_disconnected"):
@@ -653,7 +730,7 @@ class RoomPipeline:
         after = self.policy.technical.stale_after_s
         started = self.session.started_t if self.session.started_t is not None else now
         present = self.engine.present
-        for channel in CONTINUOUS_CHANNELS:
+        for channel in OXIMETRY_CHANNELS:
             condition = channel + "_stale"
             last = self._last_valid[channel]
             if last is not None and now - last < after and not present.get(condition):
@@ -680,6 +757,41 @@ class RoomPipeline:
             elif self.engine.present.get(condition) and explained:
                 out += self.engine.lower(now, condition, reason="explained by probe off / link")
         return out
+
+    def _resp_stale(self, now: float) -> list[PipelineEvent]:
+        reason = resp_stale_reason(
+            now,
+            sources=self._resp_sources,
+            last_valid=self._last_valid,
+            session_started=self.session.started_t,
+            down_since=self._down_since,
+            link_up=self._link_up,
+            after_s=self.policy.technical.resp_stale_after_s,
+        )
+        present = self.engine.present.get(RESP_STALE)
+        if reason is not None and not present:
+            return list(
+                self.engine.raise_(
+                    now,
+                    RESP_STALE,
+                    kind=_TECH,
+                    channel="resp_rate",
+                    priority=Priority.MEDIUM,
+                    reason=reason,
+                )
+            )
+        if reason is None and present:
+            return list(self.engine.lower(now, RESP_STALE, reason="respiration data again"))
+        return []
+
+    def _present(self, channel: str, t: float) -> bool:
+        """A current, usable value above 0 of `channel` (e.g. "with RR present")."""
+        last = self._last_valid.get(channel)
+        return (
+            last is not None
+            and t - last <= self.policy.technical.resp_stale_after_s
+            and self.smoothed.get(channel, 0.0) > 0
+        )
 
     def _possible_sources(self, channel: str) -> list[str]:
         """The sources that may deliver `channel`: the one it came from, or, before any

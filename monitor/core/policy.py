@@ -45,6 +45,10 @@ class TechnicalPolicy:
     stale_after_s: float = 10.0
     probe_off_medium_after_s: float = 30.0
     disconnected_after_s: float = 10.0
+    # clinical-defaults.md "Respiration": resp_stale after 30 s without a respiration value
+    # from a configured source; also the gap after which respiration dwell timers restart
+    # (monitors over HL7 often report every 5-15 s, slower than an oximeter's 1 s).
+    resp_stale_after_s: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)

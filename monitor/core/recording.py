@@ -12,9 +12,10 @@ replay are written by `event_line`. Pure: text in, objects out.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,12 +57,26 @@ def _string(obj: dict[str, Any], key: str, line_no: int) -> str:
     return v
 
 
-def parse_line(line: str, line_no: int = 1) -> Record:
-    """One JSONL line → (room, Reading | Control | DeviceState)."""
+#: Decodes one line. `vigil replay` passes orjson's (parsing is replay's floor); where it
+#: refuses a line, the standard library decides, so NaN is still refused by field name and
+#: a broken line gets the standard library's message.
+Loads = Callable[[str | bytes], Any]
+
+
+def _decode(line: str | bytes, line_no: int, loads: Loads) -> Any:
     try:
-        obj = json.loads(line)
+        return loads(line)
+    except ValueError:
+        pass
+    try:
+        return json.loads(line)
     except json.JSONDecodeError as exc:
         raise RecordingError(line_no, f"not JSON: {exc.msg}") from None
+
+
+def parse_line(line: str | bytes, line_no: int = 1, loads: Loads = json.loads) -> Record:
+    """One JSONL line → (room, Reading | Control | DeviceState)."""
+    obj = _decode(line, line_no, loads)
     if not isinstance(obj, dict):
         raise RecordingError(line_no, "not a JSON object")
     t = _number(obj, "t", line_no)
@@ -98,19 +113,106 @@ def parse_line(line: str, line_no: int = 1) -> Record:
     raise RecordingError(line_no, f"'type' must be reading, event or device, got {kind!r}")
 
 
-def parse_recording(lines: Iterable[str]) -> list[Record]:
-    """Every non-blank line; raises RecordingError for the first bad one or time reversal."""
-    records: list[Record] = []
+_NO_FLAGS: frozenset[str] = frozenset()
+
+
+def _reading_builder() -> Callable[[float, str, float | None, str, str], Reading]:
+    """Reading(t, channel, value, unit, source=source) at half the cost: a frozen dataclass
+    sets each field through object.__setattr__; the slot descriptors set them directly. The
+    same object either way (tests/test_recordings.py compares); a field added to Reading
+    must be added here, which the assertion says at import."""
+    names = tuple(f.name for f in dataclasses.fields(Reading))
+    assert names == (
+        "t", "channel", "value", "unit", "status", "source", "device_time", "original_unit"
+    ), f"recording.py: Reading has new fields {names}: set them in _reading_builder"  # fmt: skip
+    assert not hasattr(Reading, "__post_init__")
+    slot = {n: getattr(Reading, n).__set__ for n in names}
+    set_t, set_channel, set_value, set_unit = (slot[n] for n in names[:4])
+    set_status, set_source, set_device_time, set_original_unit = (slot[n] for n in names[4:])
+    new = object.__new__
+
+    def build(t: float, channel: str, value: float | None, unit: str, source: str) -> Reading:
+        r: Reading = new(Reading)
+        set_t(r, t)
+        set_channel(r, channel)
+        set_value(r, value)
+        set_unit(r, unit)
+        set_status(r, _NO_FLAGS)
+        set_source(r, source)
+        set_device_time(r, None)
+        set_original_unit(r, None)
+        return r
+
+    return build
+
+
+_plain_reading_of = _reading_builder()
+
+
+def _plain_reading(obj: Any) -> Record | None:
+    """The common reading line, checked with exact types and no calls; None for anything
+    else (another kind, a flag, a bad field), which `parse_line` then reads or names."""
+    if type(obj) is not dict or obj.get("type") != "reading":
+        return None
+    t = obj.get("t")
+    room = obj.get("room")
+    channel = obj.get("channel")
+    value = obj.get("value")
+    status = obj.get("status")
+    unit = obj.get("unit")
+    source = obj.get("source", "")
+    if type(t) is int:
+        t = float(t)
+    if type(value) is int:
+        value = float(value)
+    if not (
+        type(t) is float
+        and t - t == 0.0  # finite: inf - inf and nan - nan are nan
+        and type(room) is str
+        and room
+        and type(channel) is str
+        and channel
+        and (value is None or (type(value) is float and value - value == 0.0))
+        and (status is None or status == [])
+        and type(source) is str
+    ):
+        return None
+    if status is None and "status" in obj:  # "status": null is an error parse_line names
+        return None
+    if unit is None:
+        if "unit" in obj:
+            return None
+        unit = CANONICAL_UNIT.get(channel, "")
+    elif type(unit) is not str:
+        return None
+    return Record(room, _plain_reading_of(t, channel, value, unit, source))
+
+
+def iter_recording(lines: Iterable[str | bytes], loads: Loads = json.loads) -> Iterator[Record]:
+    """Every non-blank line, as it is read; raises RecordingError for the first bad one or
+    time reversal (after yielding the good lines before it)."""
     last_t = -math.inf
-    for no, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        rec = parse_line(line, no)
-        if rec.item.t < last_t:
-            raise RecordingError(no, f"'t' goes back in time ({rec.item.t} < {last_t})")
-        last_t = rec.item.t
-        records.append(rec)
-    return records
+    no = 0
+    for line in lines:
+        no += 1
+        try:
+            rec = _plain_reading(loads(line))
+        except ValueError:  # not JSON, or not for this decoder: parse_line decides
+            rec = None
+        if rec is None:
+            if not line.strip():
+                continue
+            rec = parse_line(line, no, loads)
+        t = rec.item.t
+        if t < last_t:
+            raise RecordingError(no, f"'t' goes back in time ({t} < {last_t})")
+        last_t = t
+        yield rec
+
+
+def parse_recording(lines: Iterable[str | bytes], loads: Loads = json.loads) -> list[Record]:
+    """Every non-blank line; raises RecordingError for the first bad one or time reversal."""
+    return list(iter_recording(lines, loads))
 
 
 def to_record_line(room: str, item: RecordItem) -> str:
@@ -160,6 +262,9 @@ def event_line(event: AlarmEvent | PhaseEvent) -> str:
 
     Alarm lines carry t, room, type, condition, kind, channel, priority, state, value, limit,
     baseline; escalated transitions add `tier`, and transitions made by a person add `by`.
+    Once acknowledged, an episode's lines add `acknowledged_by` and `acknowledged_t`; a
+    cleared line adds `ended` (resolved, acknowledged or session_end): who acknowledged and
+    how it ended are separate facts.
     """
     if isinstance(event, PhaseEvent):
         return json.dumps(
@@ -184,4 +289,9 @@ def event_line(event: AlarmEvent | PhaseEvent) -> str:
         d["tier"] = event.tier
     if event.by is not None:
         d["by"] = event.by
+    if event.acknowledged_by is not None:
+        d["acknowledged_by"] = event.acknowledged_by
+        d["acknowledged_t"] = _num(event.acknowledged_t)
+    if event.ended:
+        d["ended"] = event.ended
     return json.dumps(d, ensure_ascii=False)

@@ -23,9 +23,12 @@ def replay(
     *,
     policy: CorePolicy | None = None,
     escalation_after_s: dict[str, list[float]] | None = None,
+    pipelines: dict[str, RoomPipeline] | None = None,
 ) -> Iterator[PipelineEvent]:
-    """Yield every event the recording causes, in order. Rooms appear as first seen."""
-    pipelines: dict[str, RoomPipeline] = {}
+    """Yield every event the recording causes, in order. Rooms appear as first seen, in
+    new pipelines unless `pipelines` has them (a restart rebuilds its rooms' state this way,
+    monitor/resume.py; the dict is filled with the pipelines used)."""
+    pipelines = {} if pipelines is None else pipelines
     now: float | None = None
     for rec in records:
         t = rec.item.t

@@ -22,8 +22,13 @@ from monitor.core.models import AlarmKind, Channel, Priority
 
 Comparator = Literal["<", "<=", ">", ">="]
 
+#: The oximeter's continuous channels (stale after `stale_after_s`, probe-off flags).
+OXIMETRY_CHANNELS: tuple[str, ...] = (Channel.SPO2, Channel.PULSE_RATE)
+#: Respiration from a capnograph or multiparameter monitor (`resp_stale` after 30 s). Apnea
+#: is a channel of its own: 1 when the source flags no breath, 0 while it sees breathing.
+RESPIRATION_CHANNELS: tuple[str, ...] = (Channel.RESP_RATE, Channel.ETCO2, Channel.APNEA)
 #: Channels the core smooths and evaluates sample by sample.
-CONTINUOUS_CHANNELS: tuple[str, ...] = (Channel.SPO2, Channel.PULSE_RATE)
+CONTINUOUS_CHANNELS: tuple[str, ...] = OXIMETRY_CHANNELS + RESPIRATION_CHANNELS
 #: Channels that come once per cuff cycle.
 EPISODIC_CHANNELS: tuple[str, ...] = (Channel.SBP, Channel.DBP, Channel.MAP)
 RULE_CHANNELS: tuple[str, ...] = CONTINUOUS_CHANNELS + EPISODIC_CHANNELS
@@ -57,6 +62,9 @@ class Rule:
     # 3-s artefact dip must still pass silently, so the smoothing window (5 s) remains.
     rapid_margin: float | None = None
     rapid_delay_s: float = 5.0
+    # The row applies only while this channel has a current value above 0 ("EtCO2 < 20 with
+    # RR present": a low EtCO2 without breathing is apnea's business, not a displaced line).
+    requires: str | None = None
 
     def __post_init__(self) -> None:
         # The pydantic config validates clinic input with field names; this guards code.
@@ -114,6 +122,9 @@ def back_inside(comparator: str, value: float, limit: float, margin: float) -> b
 _H, _M, _L = Priority.HIGH, Priority.MEDIUM, Priority.LOW
 _BP_HYST, _SPO2_HYST, _HR_HYST = 5.0, 1.0, 5.0  # clinical-defaults.md "Hysteresis"
 _RAPID_DESAT = 10.0  # clinical-defaults.md "SpO2 alarm delay": rapid desat skips the delay
+# Respiration hysteresis is ours (clinical-defaults.md gives none): about one display step
+# of a capnograph's RR and a 2 mmHg EtCO2 margin keep a value on the limit from chattering.
+_RR_HYST, _CO2_HYST = 1.0, 2.0
 
 #: clinical-defaults.md "Physiological alarm rules", one row per limit.
 DEFAULT_RULES: tuple[Rule, ...] = (
@@ -145,6 +156,18 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule("hr_severe_high", "pulse_rate", _H, ">=", 150, delay_s=10, hysteresis=_HR_HYST),
     Rule("hr_low", "pulse_rate", _M, "<", 50, delay_s=10, hysteresis=_HR_HYST),
     Rule("hr_severe_low", "pulse_rate", _H, "<", 40, delay_s=10, hysteresis=_HR_HYST),
+    # clinical-defaults.md "Respiration". Apnea: the source's no-breath flag as reported, or
+    # no breath for 20 s: a respiration rate of 0, or one the source cannot count
+    # (respiration.breaths_counted); a silent source is resp_stale, a technical alarm.
+    Rule("apnea", "apnea", _H, ">=", 1),
+    Rule("apnea", "resp_rate", _H, "<", 1, delay_s=20),
+    Rule("resp_rate_low", "resp_rate", _M, "<", 8, delay_s=30, hysteresis=_RR_HYST),
+    Rule("resp_rate_high", "resp_rate", _L, ">", 30, delay_s=60, hysteresis=_RR_HYST),
+    Rule("etco2_high", "etco2", _M, ">", 50, delay_s=30, hysteresis=_CO2_HYST),
+    # Relative rise clamped to the etco2_high ceiling.
+    Rule("etco2_rise", "etco2", _L, ">=", offset=10, clamp=50, delay_s=60, hysteresis=_CO2_HYST),
+    Rule("etco2_low", "etco2", _L, "<", 20, delay_s=60, hysteresis=_CO2_HYST,
+         requires="resp_rate"),
 )  # fmt: skip
 
 

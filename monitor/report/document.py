@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from alerts.message import CONDITION_LABELS
+from monitor import __version__, clinic_time
 from monitor.core.models import CANONICAL_UNIT
-from monitor.report.model import SessionRecord, channel_summary, clinic_stats
+from monitor.report.model import AlarmEpisode, SessionRecord, channel_summary, clinic_stats
 from monitor.store.journal import AuditEntry
 from monitor.store.recorder import accepted
 
@@ -30,12 +29,7 @@ class Document:
     title: str
     facts: list[tuple[str, str]]
     tables: list[Table] = field(default_factory=list)
-
-
-def clock(t: float | None) -> str:
-    if t is None:
-        return "—"
-    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    footer: list[str] = field(default_factory=list)  # generated at/by, version, audit chain
 
 
 def secs(s: float | None) -> str:
@@ -50,11 +44,21 @@ def _num(v: object) -> str:
     return f"{v:g}" if isinstance(v, int | float) else "—"
 
 
-def _payload(p: dict[str, object]) -> str:
-    return json.dumps(p, sort_keys=True, ensure_ascii=False)
+_CHANNEL_WORDS = {
+    "spo2": "SpO2",
+    "pulse_rate": "pulse",
+    "sbp": "SBP",
+    "dbp": "DBP",
+    "map": "MAP",
+    "resp_rate": "respiratory rate",
+    "etco2": "EtCO2",
+    "perfusion_index": "perfusion index",
+}
 
 
-_CHANNEL_WORDS = {"spo2": "SpO2", "pulse_rate": "pulse", "sbp": "SBP", "dbp": "DBP", "map": "MAP"}
+def _stat(v: object) -> str:
+    """A summary figure to one decimal: 72.7, not 72.70736."""
+    return f"{round(v, 1):g}" if isinstance(v, int | float) else "—"
 
 
 def _baseline_text(b: object) -> str:
@@ -95,27 +99,106 @@ def _refused(e: AuditEntry) -> str:
     return "" if accepted(outcome) else outcome
 
 
+# How an alarm ended (AlarmEpisode.how_ended) in words.
+_ENDINGS = {
+    "resolved": "resolved by itself",
+    "acknowledged": "acknowledged after it resolved",
+    "session_end": "session ended",
+}
+
+
+def _unit(condition: str) -> str:
+    """The unit of an alarm's value and limit, from its condition's channel."""
+    if condition.startswith("spo2"):
+        return "%"
+    if condition.startswith(("hr_", "pulse")):
+        return "bpm"
+    if condition.startswith(("bp_", "map_", "sbp", "dbp")):
+        return "mmHg"
+    return ""
+
+
+def _qty(v: float | None, unit: str) -> str:
+    if v is None:
+        return "—"
+    return f"{v:g} %" if unit == "%" else f"{v:g} {unit}".rstrip()
+
+
+def alarm_words(e: AlarmEpisode) -> str:
+    """'SpO2 below baseline (medium)'; technical alarms say so."""
+    label = CONDITION_LABELS.get(e.condition, e.condition.replace("_", " "))
+    tech = "technical: " if e.kind == "technical" else ""
+    return f"{tech}{label} ({e.priority})"
+
+
+def limit_words(e: AlarmEpisode, relative: bool = False) -> str:
+    """'worst 86 %, limit 93 % (4 below baseline 97 %)': the rule in words, not its id. Only a
+    rule `relative` to the baseline says how far from it its limit is."""
+    unit = _unit(e.condition)
+    parts = []
+    if e.worst_value is not None:
+        parts.append(f"worst {_qty(e.worst_value, unit)}")
+    if e.limit is not None:
+        limit = f"limit {_qty(e.limit, unit)}"
+        if relative and e.baseline is not None and e.baseline != e.limit:
+            gap = e.limit - e.baseline
+            side = "below" if gap < 0 else "above"
+            limit += f" ({abs(gap):g} {side} baseline {_qty(e.baseline, unit)})"
+        parts.append(limit)
+    return ", ".join(parts) or "—"
+
+
+def _words(payload: dict[str, object]) -> str:
+    """An audit entry's payload as 'key: value; ...' words (never raw JSON)."""
+    out = []
+    for k, v in payload.items():
+        if k in ("t", "type", "room", "session") or v in (None, "", [], {}):
+            continue
+        if isinstance(v, dict):
+            v = ", ".join(f"{kk} {vv}" for kk, vv in v.items() if vv not in (None, ""))
+        elif isinstance(v, list):
+            v = ", ".join(str(x) for x in v)
+        elif isinstance(v, float):
+            v = f"{v:g}"
+        out.append(f"{k.replace('_', ' ')}: {v}")
+    return "; ".join(out)
+
+
 def build(rec: SessionRecord) -> Document:
     s = rec.session
     eps = rec.episodes
     stats = clinic_stats([eps])
     dose = s.dose_t
+    zone = rec.timezone
+    day = clinic_time.local(s.started, zone).date()
 
-    def rel(t: float) -> str:
-        ref, label = (dose, "dose") if dose is not None else (s.started, "start")
-        d = t - ref
-        return f"{'+' if d >= 0 else '−'}{abs(d) / 60:.1f} min from {label}"
+    def at(t: float | None) -> str:
+        """Clock time in the clinic's zone; the date too when it is not the session's day."""
+        if t is None:
+            return "—"
+        when = clinic_time.local(t, zone)
+        return when.strftime("%H:%M:%S" if when.date() == day else "%Y-%m-%d %H:%M:%S")
+
+    def dated(t: float | None) -> str:
+        return clinic_time.clock(t, zone)
+
+    def since_dose(t: float) -> str:
+        if dose is None:
+            return ""
+        d = (t - dose) / 60
+        return f"dose {'+' if d >= 0 else '−'}{abs(d):.0f} min"
 
     facts = [
         ("Room", s.room),
         ("Patient (pseudonym)", s.patient or "—"),
-        ("Session started", f"{clock(s.started)} by {s.started_by or '—'}"),
-        ("Dose", f"{clock(dose)} by {s.dosed_by or '—'}" if dose is not None else "not marked"),
+        ("Session started", f"{dated(s.started)} by {s.started_by or '—'}"),
+        ("Dose", f"{dated(dose)} by {s.dosed_by or '—'}" if dose is not None else "not marked"),
         (
             "Session ended",
-            f"{clock(s.ended)} by {s.ended_by or '—'}" if s.ended is not None else "still open",
+            f"{dated(s.ended)} by {s.ended_by or '—'}" if s.ended is not None else "still open",
         ),
         ("Duration", secs(rec.end - s.started)),
+        ("Times", f"clock times in {clinic_time.label(zone, s.started)}"),
         ("Alarms", str(stats.alarms)),
         ("High-priority alarms", str(sum(1 for e in eps if e.priority == "high"))),
         ("Acknowledged", f"{stats.acknowledged} of {stats.alarms}"),
@@ -123,34 +206,37 @@ def build(rec: SessionRecord) -> Document:
         ("Data source", rec.source),
         ("Notice", SECONDARY_NOTICE),
     ]
+
+    def acked(e: AlarmEpisode) -> str:
+        if e.acknowledged is None:
+            return "not acknowledged"
+        return f"by {e.acknowledged_by or '?'} at {at(e.acknowledged)} ({secs(e.time_to_ack_s)})"
+
+    def ended(e: AlarmEpisode) -> str:
+        if e.ended is None:
+            return "still open"
+        how = _ENDINGS.get(e.how_ended, "ended")
+        who = f" by {e.ended_by}" if e.ended_by and e.how_ended == "session_end" else ""
+        return f"{how}{who} at {at(e.ended)}; lasted {secs(e.duration_s)}"
+
+    relative = {
+        condition
+        for b in rec.baselines()
+        if isinstance(limits := b.payload.get("limits"), dict)
+        for condition, rows in limits.items()
+        if isinstance(rows, list) and any(isinstance(r, dict) and r.get("relative") for r in rows)
+    }
     alarms = Table(
         "Alarms",
-        [
-            "Condition",
-            "Priority",
-            "Kind",
-            "Started",
-            "When",
-            "Duration",
-            "Time to ack",
-            "Acknowledged by",
-            "Escalations",
-            "Worst value",
-            "Limit",
-        ],
+        ["Alarm", "Started", "Values", "Acknowledged", "Ended", "Escalations"],
         [
             [
-                e.condition,
-                e.priority,
-                e.kind,
-                clock(e.started),
-                rel(e.started),
-                secs(e.duration_s) if e.ended is not None else "open",
-                secs(e.time_to_ack_s) if e.acknowledged is not None else "not acknowledged",
-                e.acknowledged_by or "—",
+                alarm_words(e),
+                " ".join(x for x in (at(e.started), f"({since_dose(e.started)})") if x != "()"),
+                limit_words(e, e.condition in relative),
+                acked(e),
+                ended(e),
                 str(e.escalations),
-                _num(e.worst_value),
-                _num(e.limit),
             ]
             for e in eps
         ],
@@ -160,12 +246,12 @@ def build(rec: SessionRecord) -> Document:
         ["Channel", "Valid readings", "Invalid", "Min", "Median", "Max"],
         [
             [
-                ch,
+                _CHANNEL_WORDS.get(ch, ch),
                 str(v["valid"]),
                 str(v["invalid"]),
-                _num(v.get("min")),
-                _num(v.get("median")),
-                _num(v.get("max")),
+                _stat(v.get("min")),
+                _stat(v.get("median")),
+                _stat(v.get("max")),
             ]
             for ch, v in channel_summary(rec.readings).items()
         ],
@@ -175,7 +261,7 @@ def build(rec: SessionRecord) -> Document:
         ["Time", "Confirmed by", "Baseline", "Limits"],
         [
             [
-                clock(e.t),
+                at(e.t),
                 e.who or "—",
                 _baseline_text(e.payload.get("baseline")),
                 _limits_text(e.payload.get("limits")),
@@ -187,41 +273,56 @@ def build(rec: SessionRecord) -> Document:
     notes = Table(
         "Notes",
         ["Time", "By", "Note"],
-        [[clock(e.t), e.who or "—", str(e.payload.get("text", ""))] for e in rec.notes()],
+        [[at(e.t), e.who or "—", str(e.payload.get("text", ""))] for e in rec.notes()],
     )
     discharge_rows = [
-        [clock(p.t), "—", f"phase {p.phase}", p.detail]
+        (p.t, [at(p.t), "—", f"phase: {p.phase.replace('_', ' ')}", p.detail])
         for p in rec.phases
         if p.phase.startswith("discharge")
     ] + [
-        [clock(e.t), e.who or "—", "review", str(e.payload.get("text", ""))]
+        (e.t, [at(e.t), e.who or "—", "review", str(e.payload.get("text", ""))])
         for e in rec.discharge_reviews()
     ]
     discharge = Table(
         "Discharge review",
         ["Time", "By", "What", "Detail"],
-        sorted(discharge_rows),
+        [row for _, row in sorted(discharge_rows, key=lambda x: x[0])],
         empty="no discharge review recorded",
     )
+    event_rows: list[tuple[float, list[str]]] = [
+        (p.t, [at(p.t), f"phase: {p.phase.replace('_', ' ')}", "—", p.detail]) for p in rec.phases
+    ]
+    event_rows += [
+        # A control the core refused shows why ("ignored: ..."): it did not happen.
+        (
+            e.t,
+            [
+                at(e.t),
+                str(e.payload.get("event", "")).replace("_", " "),
+                e.who or "—",
+                _refused(e) or _words(dict(e.payload.get("args") or {})),
+            ],
+        )
+        for e in rec.entries("control")
+    ]
+    event_rows += [
+        (e.t, [at(e.t), e.kind.replace("_", " "), e.who or "—", _words(e.payload)])
+        for e in rec.audit
+        if e.kind not in ("control", "alarm", "phase", "baseline", "note")
+    ]
     events = Table(
         "Session events",
         ["Time", "Event", "By", "Detail"],
-        sorted(
-            [[clock(p.t), f"phase: {p.phase}", "—", p.detail] for p in rec.phases]
-            + [
-                # A control the core refused shows why ("ignored: ..."): it did not happen.
-                [clock(e.t), f"{e.kind}: {e.payload.get('event', '')}", e.who or "—", _refused(e)]
-                for e in rec.entries("control")
-            ]
-            + [
-                [clock(e.t), e.kind, e.who or "—", _payload(e.payload)]
-                for e in rec.audit
-                if e.kind not in ("control", "alarm", "phase", "baseline", "note")
-            ]
-        ),
+        [row for _, row in sorted(event_rows, key=lambda x: x[0])],
     )
+    footer = [
+        f"Generated {dated(rec.generated_at)} by {rec.generated_by or '—'} with Vigil "
+        f"{__version__}",
+        f"Audit chain: {rec.audit_chain or 'not checked'}",
+    ]
     return Document(
         title=f"Session report {s.id}",
         facts=facts,
         tables=[alarms, baselines, notes, discharge, summary, events],
+        footer=footer,
     )

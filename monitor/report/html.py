@@ -15,6 +15,7 @@ table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }
 th, td { border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: left; }
 th { background: #eee; }
 .notice { background: #fff3cd; padding: 0.5em; border: 1px solid #e6b800; }
+footer { margin-top: 2em; font-size: 0.85em; color: #555; border-top: 1px solid #bbb; }
 img { max-width: 100%; }
 """
 
@@ -43,6 +44,7 @@ def render(rec: SessionRecord, tick: Tick = no_tick) -> bytes:
         if v != document.SECONDARY_NOTICE  # shown once, at the top
     )
     tables = "".join(_table(t) for t in doc.tables)
+    footer = "<br>".join(escape(line) for line in doc.footer)
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(doc.title)}</title>
 <style>{STYLE}</style></head><body>
@@ -53,6 +55,7 @@ def render(rec: SessionRecord, tick: Tick = no_tick) -> bytes:
 <img id="plots" alt="SpO2, pulse rate and blood pressure against baseline and limits"
  src="data:image/png;base64,{img}">
 {tables}
+<footer id="generated">{footer}</footer>
 </body></html>
 """
     return page.encode()

@@ -41,6 +41,9 @@ class AlarmRow:
     by: str = ""
     tier: int = 1  # escalation tier reached (1 when recorded before Vigil stored it)
     worst: float | None = None  # the episode's worst value so far, as the core kept it
+    acknowledged_by: str = ""  # who acknowledged the episode (kept on its later transitions)
+    acknowledged_t: float | None = None
+    ended: str = ""  # on cleared: resolved | acknowledged | session_end (models.ENDINGS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,9 @@ class AlarmEpisode:
     limit: float | None
     # A latched (high) alarm's condition can be gone before it is acknowledged and cleared.
     resolved: float | None = None
+    how_ended: str = ""  # resolved | acknowledged | session_end; "" while open
+    baseline: float | None = None  # the baseline a relative limit was taken from
+    ended_by: str | None = None  # who ended it (an acknowledgement, the session end), else None
 
     @property
     def time_to_ack_s(self) -> float | None:
@@ -94,6 +100,13 @@ class SessionRecord:
     audit: list[AuditEntry]
     source: str = "influxdb"  # where readings/alarms came from: influxdb or journal
     episodes: list[AlarmEpisode] = field(default_factory=list)
+    timezone: str = "UTC"  # the clinic's zone (IANA): clock times are shown in it
+    paper: str = "A4"  # the PDF's paper: A4 or letter
+    # How the report came to be, for its footer (audit document): when, for whom, and what the
+    # journal's hash chain said when it was read ("" when not checked).
+    generated_at: float | None = None
+    generated_by: str = ""
+    audit_chain: str = ""
 
     def entries(self, *kinds: str) -> list[AuditEntry]:
         return [e for e in self.audit if e.kind in kinds]
@@ -141,6 +154,9 @@ def episodes(alarms: list[AlarmRow]) -> list[AlarmEpisode]:
                 "worst_value": a.value,
                 "limit": a.limit,
                 "resolved": None,
+                "how_ended": "",
+                "ended_by": None,
+                "baseline": a.baseline,
                 "tier": 1,
             }
             open_[a.condition] = ep
@@ -155,10 +171,11 @@ def episodes(alarms: list[AlarmRow]) -> list[AlarmEpisode]:
                 )
         rose = a.tier > ep["tier"]
         ep["tier"] = max(ep["tier"], a.tier)
-        if a.state == "acknowledged" and ep["acknowledged"] is None:
-            ep["acknowledged"] = a.t
-            ep["acknowledged_by"] = a.by or None
-        elif a.state == "escalated" or (a.state == "resolved" and rose):
+        if ep["acknowledged"] is None and (a.state == "acknowledged" or a.acknowledged_by):
+            # A latched alarm acknowledged after it resolved goes straight to cleared.
+            ep["acknowledged"] = a.acknowledged_t if a.acknowledged_t is not None else a.t
+            ep["acknowledged_by"] = a.acknowledged_by or a.by or None
+        if a.state == "escalated" or (a.state == "resolved" and rose):
             # A latched alarm escalates while resolved too: its tier is what says so.
             ep["escalations"] += 1
             if a.state == "resolved" and ep["resolved"] is None:
@@ -167,6 +184,10 @@ def episodes(alarms: list[AlarmRow]) -> list[AlarmEpisode]:
             ep["resolved"] = a.t
         elif a.state == "cleared":
             ep["ended"] = a.t
+            ep["how_ended"] = a.ended
+            # Records from before `ended` was kept carry the acknowledger in `by` on a
+            # cleared point that ended by itself: nobody ended it.
+            ep["ended_by"] = (a.by or None) if a.ended != "resolved" else None
             done.append(open_.pop(a.condition))
     done.extend(open_.values())
     for d in done:

@@ -1,31 +1,49 @@
 """The report's plots: SpO2, pulse rate and BP against baseline and limits, dose and alarms.
 
+The x axis is clock time in the clinic's zone (one label, under the last panel); shaded spans
+are alarms by priority, explained by the figure's legend. Each BP channel has its own colour,
+and its limits are drawn in that colour: a DBP limit is never drawn as an SBP band.
+
 Built on `matplotlib.figure.Figure` (no pyplot), so rendering in a server thread is safe.
 """
 
 from __future__ import annotations
 
 import io
+from datetime import datetime
 from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
+from matplotlib import dates as mdates  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 
+from monitor import clinic_time  # noqa: E402
 from monitor.report.model import SessionRecord  # noqa: E402
 
-# Absolute limits from clinical-defaults.md, drawn when no alarm gave a limit of its own.
-DEFAULT_LIMITS: dict[str, list[tuple[float, str]]] = {
-    "spo2": [(90.0, "spo2_low 90")],
-    "pulse_rate": [(120.0, "hr_high 120"), (50.0, "hr_low 50")],
-    "bp": [(160.0, "SBP 160"), (90.0, "SBP 90"), (100.0, "DBP 100")],
+# Absolute limits from clinical-defaults.md, drawn when no confirmed baseline gave limits.
+DEFAULT_LIMITS: dict[str, list[float]] = {
+    "spo2": [90.0],
+    "pulse_rate": [120.0, 50.0],
+    "sbp": [160.0, 90.0],
+    "dbp": [100.0],
 }
+# panel, y label, channels
 PANELS = [
     ("spo2", "SpO2 (%)", ["spo2"]),
-    ("pulse_rate", "Pulse rate (bpm)", ["pulse_rate"]),
-    ("bp", "Blood pressure (mmHg)", ["sbp", "dbp", "map"]),
+    ("pulse_rate", "Pulse (bpm)", ["pulse_rate"]),
+    ("bp", "BP (mmHg)", ["sbp", "dbp", "map"]),
 ]
+CHANNEL_STYLE: dict[str, tuple[str, str]] = {  # channel: (colour, legend label)
+    "spo2": ("#1f77b4", "SpO2"),
+    "pulse_rate": ("#2ca02c", "pulse"),
+    "sbp": ("#d62728", "SBP"),
+    "dbp": ("#1f77b4", "DBP"),
+    "map": ("#7f7f7f", "MAP"),
+}
 PRIORITY_COLOUR = {"high": "#d62728", "medium": "#e6b800", "low": "#17becf"}
 
 
@@ -49,57 +67,112 @@ def baseline_values(rec: SessionRecord) -> dict[str, float]:
     return out
 
 
-def figure(rec: SessionRecord) -> Figure:
-    t0 = rec.session.started
-    fig = Figure(figsize=(10, 9), layout="constrained")
+def channel_limits(rec: SessionRecord) -> dict[str, list[float]]:
+    """Per channel, the limits of the last confirmed baseline (its snapshot names each
+    rule's channel), else the absolute defaults."""
+    for e in reversed(rec.baselines()):
+        limits = e.payload.get("limits")
+        if not isinstance(limits, dict):
+            continue
+        out: dict[str, set[float]] = {}
+        for rows in limits.values():
+            for r in rows if isinstance(rows, list) else []:
+                if isinstance(r, dict) and isinstance(r.get("limit"), (int, float)):
+                    out.setdefault(str(r.get("channel")), set()).add(float(r["limit"]))
+        if out:
+            return {ch: sorted(v) for ch, v in out.items()}
+    return DEFAULT_LIMITS
+
+
+def figure(rec: SessionRecord, size_in: tuple[float, float] = (10, 9)) -> Figure:
+    zone = clinic_time.zone(rec.timezone)
+
+    def x(t: float) -> datetime:
+        return datetime.fromtimestamp(t, zone)
+
+    fig = Figure(figsize=size_in, layout="constrained")
     axes = fig.subplots(3, 1, sharex=True)
     baseline = baseline_values(rec)
-    series: dict[str, tuple[list[float], list[float]]] = {}
+    limits = channel_limits(rec)
+    series: dict[str, tuple[list[datetime], list[float]]] = {}
     for r in rec.readings:
         if r.valid and r.value is not None:
             xs, ys = series.setdefault(r.channel, ([], []))
-            xs.append((r.t - t0) / 60)
+            xs.append(x(r.t))
             ys.append(r.value)
-    alarm_limits: dict[str, set[tuple[float, str]]] = {}
-    for a in rec.alarms:
-        panel = panel_of(a.condition)
-        if panel and a.limit is not None:
-            alarm_limits.setdefault(panel, set()).add((a.limit, f"{a.condition} {a.limit:g}"))
+    shaded: set[str] = set()
     for ax, (panel, title, channels) in zip(axes, PANELS, strict=True):
         for ch in channels:
+            colour, label = CHANNEL_STYLE[ch]
             xs, ys = series.get(ch, ([], []))
-            ax.plot(xs, ys, lw=1.2, label=ch, marker="o" if ch in ("sbp", "dbp", "map") else None)
+            episodic = ch in ("sbp", "dbp", "map")
+            ax.plot(
+                xs,
+                ys,
+                lw=1.2,
+                color=colour,
+                label=label,
+                marker="o" if episodic else None,
+                markersize=4,
+                markerfacecolor=colour,
+                markeredgecolor=colour,
+            )
             if ch in baseline:
-                ax.axhline(baseline[ch], ls="--", lw=1, color="grey")
-                ax.annotate(f"baseline {ch} {baseline[ch]:g}", (0, baseline[ch]), fontsize=7)
-        for value, label in sorted(alarm_limits.get(panel) or set(DEFAULT_LIMITS[panel])):
-            ax.axhline(value, ls=":", lw=1, color="#d62728")
-            ax.annotate(f"limit {label}", (0, value), fontsize=7, color="#d62728")
+                ax.axhline(baseline[ch], ls="--", lw=1, color=colour, alpha=0.6)
+            for value in limits.get(ch, []):
+                ax.axhline(value, ls=":", lw=1.2, color=colour)
+                ax.annotate(
+                    f"{label} limit {value:g}",
+                    (0.005, value),
+                    xycoords=("axes fraction", "data"),
+                    fontsize=7,
+                    color=colour,
+                    va="bottom",
+                )
         for ep in rec.episodes:
             if panel_of(ep.condition) not in (panel, None):
                 continue
             end = ep.ended if ep.ended is not None else rec.end
             ax.axvspan(
-                (ep.started - t0) / 60,
-                (end - t0) / 60,
-                color=PRIORITY_COLOUR.get(ep.priority, "grey"),
-                alpha=0.25,
+                x(ep.started), x(end), color=PRIORITY_COLOUR.get(ep.priority, "grey"), alpha=0.25
             )
+            shaded.add(ep.priority)
             if ep.acknowledged is not None:
-                ax.axvline((ep.acknowledged - t0) / 60, color="black", lw=0.8, ls="-.")
+                ax.axvline(x(ep.acknowledged), color="black", lw=0.8, ls="-.")
         if rec.session.dose_t is not None:
-            ax.axvline((rec.session.dose_t - t0) / 60, color="purple", lw=1.5)
-            ax.annotate("dose", ((rec.session.dose_t - t0) / 60, ax.get_ylim()[1]), fontsize=8)
+            ax.axvline(x(rec.session.dose_t), color="purple", lw=1.5)
+        # Room for every limit and baseline line (and its label) as well as the data.
+        lines = [v for ch in channels for v in limits.get(ch, [])]
+        lines += [baseline[ch] for ch in channels if ch in baseline]
+        lo, hi = ax.get_ylim()
+        lo, hi = min([lo, *lines]), max([hi, *lines])
+        ax.set_ylim(lo - 0.04 * (hi - lo), hi + 0.1 * (hi - lo))
         ax.set_ylabel(title)
         ax.grid(alpha=0.3)
         if len(channels) > 1:
-            ax.legend(loc="lower right", fontsize=7)
-    axes[-1].set_xlabel("minutes since session start (shaded: alarms; dash-dot: acknowledged)")
-    fig.suptitle(f"Session {rec.session.id} — room {rec.session.room}")
+            ax.legend(loc="upper right", fontsize=7, ncols=len(channels))
+    # Minutes on the ticks; seconds too for a short record, where minutes would repeat.
+    short = rec.end - rec.session.started < 600
+    tick_format = "%H:%M:%S" if short else "%H:%M"
+    axes[-1].xaxis.set_major_formatter(mdates.DateFormatter(tick_format, tz=zone))  # type: ignore[no-untyped-call]
+    axes[-1].set_xlim(x(rec.session.started), x(max(rec.end, rec.session.started + 60)))
+    axes[-1].set_xlabel(f"clock time ({clinic_time.label(rec.timezone, rec.session.started)})")
+    legend: list[Any] = [
+        Patch(color=PRIORITY_COLOUR[p], alpha=0.25, label=f"{p}-priority alarm")
+        for p in ("high", "medium", "low")
+        if p in shaded
+    ]
+    legend += [
+        Line2D([], [], color="black", lw=0.8, ls="-.", label="acknowledged"),
+        Line2D([], [], color="purple", lw=1.5, label="dose"),
+        Line2D([], [], color="grey", lw=1, ls="--", label="baseline"),
+        Line2D([], [], color="grey", lw=1.2, ls=":", label="limit"),
+    ]
+    fig.legend(handles=legend, loc="outside upper center", ncols=len(legend), fontsize=7)
     return fig
 
 
 def png(fig: Figure, **kw: Any) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, **kw)
+    fig.savefig(buf, format="png", dpi=kw.pop("dpi", 90), **kw)
     return buf.getvalue()

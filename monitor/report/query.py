@@ -58,11 +58,19 @@ def _f(v: Any) -> float | None:
 
 class SessionQueries:
     def __init__(
-        self, journal: Journal, store: InfluxStore, *, clock: Callable[[], float] = time.time
+        self,
+        journal: Journal,
+        store: InfluxStore,
+        *,
+        clock: Callable[[], float] = time.time,
+        timezone: str = "UTC",
+        paper: str = "A4",
     ) -> None:
         self.journal = journal
         self.store = store
         self.clock = clock
+        self.timezone = timezone
+        self.paper = paper
 
     # -- sessions -------------------------------------------------------------------------
     def sessions(
@@ -128,8 +136,9 @@ class SessionQueries:
     async def alarms(self, room: str, t0: float, t1: float) -> tuple[list[AlarmRow], str]:
         try:
             rows = await self._paged(
-                'SELECT value, "limit", baseline, reason, "by", tier, worst, condition, kind, '
-                f"priority, state FROM alarm {self._where(room, t0, t1)}"
+                'SELECT value, "limit", baseline, reason, "by", tier, worst, acknowledged_by, '
+                "acknowledged_t, ended, condition, kind, priority, state FROM alarm "
+                f"{self._where(room, t0, t1)}"
             )
         except Exception as exc:  # noqa: BLE001
             log.warning("InfluxDB query failed (%s); reading the journal", exc)
@@ -147,7 +156,11 @@ class SessionQueries:
         return [PhaseRow(r["time"] / 1e9, r["phase"], r.get("detail") or "") for r in rows]
 
     # -- a whole session ------------------------------------------------------------------
-    async def record(self, sid: str, *, with_readings: bool = True) -> SessionRecord:
+    async def record(
+        self, sid: str, *, with_readings: bool = True, generated_by: str = ""
+    ) -> SessionRecord:
+        """The session's record; with `generated_by` (a report for someone) it also carries
+        when it was generated and the audit chain's verification result, for the footer."""
         s = await self.find(sid)
         t0, t1 = self.window(s)
         readings, src_r = await self.readings(s.room, t0, t1) if with_readings else ([], "influxdb")
@@ -163,7 +176,18 @@ class SessionQueries:
             audit=audit,
             source="journal" if "journal" in (src_r, src_a) else "influxdb",
             episodes=episodes(alarms),
+            timezone=self.timezone,
+            paper=self.paper,
+            generated_at=self.clock() if generated_by else None,
+            generated_by=generated_by,
+            audit_chain=await run_in_threadpool(self._chain) if generated_by else "",
         )
+
+    def _chain(self) -> str:
+        r = self.journal.verify()
+        if r.ok:
+            return f"intact ({r.checked} entries verified)"
+        return f"BROKEN at entry {r.bad_id}: {r.reason} ({r.checked} entries before it intact)"
 
     async def timeline(self, sid: str) -> list[dict[str, Any]]:
         """Phases, alarm transitions, controls, baselines, notes, notifications, by time."""
@@ -224,7 +248,21 @@ def _alarm_from(d: dict[str, Any]) -> AlarmRow:
         by=d.get("by") or "",
         tier=_tier(d.get("tier")),
         worst=_f(d.get("worst")),
+        acknowledged_by=d.get("acknowledged_by") or "",
+        acknowledged_t=_f(d.get("acknowledged_t")),
+        ended=d.get("ended") or _legacy_ending(d["state"], d.get("reason") or ""),
     )
+
+
+def _legacy_ending(state: str, reason: str) -> str:
+    """How an alarm recorded before `ended` was stored ended, read from its reason."""
+    if state != "cleared":
+        return ""
+    if reason.startswith("session ended"):
+        return "session_end"
+    if "after the condition resolved" in reason:
+        return "acknowledged"
+    return "resolved"
 
 
 def _tier(v: Any) -> int:
@@ -244,13 +282,18 @@ def _flat(payload: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in payload.items() if k not in ("t", "type", "who", "id")}
 
 
-def parse_when(text: str, *, end_of_day: bool = False) -> float:
-    """ISO date or date-time (UTC when no zone) or POSIX seconds → POSIX seconds.
+def parse_when(text: str, *, end_of_day: bool = False, timezone: str = "UTC") -> float:
+    """ISO date or date-time (in `timezone`, the clinic's, when it names no zone) or POSIX
+    seconds → POSIX seconds.
 
     A bare date means the start of that day, or with `end_of_day` the start of the next, so
     `from=2026-11-01&to=2026-11-30` covers all of November 30.
     """
-    from datetime import UTC, date, datetime, timedelta
+    from datetime import date, datetime, timedelta
+
+    from monitor.clinic_time import zone
+
+    tz = zone(timezone)
 
     text = text.strip()
     try:
@@ -266,13 +309,13 @@ def parse_when(text: str, *, end_of_day: bool = False) -> float:
     try:
         if len(text) == 10:
             d = date.fromisoformat(text)
-            dt = datetime(d.year, d.month, d.day, tzinfo=UTC)
-            return (dt + timedelta(days=1 if end_of_day else 0)).timestamp()
+            d += timedelta(days=1 if end_of_day else 0)  # calendar days: DST-safe
+            return datetime(d.year, d.month, d.day, tzinfo=tz).timestamp()
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(
             f"{text!r} is not a date (YYYY-MM-DD), an ISO date-time or POSIX seconds"
         ) from None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
+        dt = dt.replace(tzinfo=tz)
     return dt.timestamp()

@@ -1,17 +1,25 @@
-"""CSV of all readings and events of a session, one row each, in time order."""
+"""CSV of all readings and events of a session, one row each, in time order.
+
+`time` is ISO 8601 in the clinic's zone with its offset (2026-11-23T02:00:01.000+01:00), `t`
+POSIX seconds. On alarm rows `who` is who made that transition (an acknowledgement, the
+session end; empty when it happened by itself), `acknowledged_by`/`acknowledged_at` who
+acknowledged the episode and when, and `ended` how it ended (resolved, acknowledged,
+session_end): separate facts, so an alarm that went away after an ack never reads as cleared
+by the person who acknowledged it.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from datetime import UTC, datetime
 
+from monitor.clinic_time import iso as clinic_iso
 from monitor.report.model import SessionRecord
 from monitor.report.progress import Tick, no_tick
 
 COLUMNS = [
-    "time_utc",
+    "time",
     "t",
     "room",
     "session",
@@ -26,12 +34,11 @@ COLUMNS = [
     "limit",
     "baseline",
     "who",
+    "acknowledged_by",
+    "acknowledged_at",
+    "ended",
     "detail",
 ]
-
-
-def iso(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _fmt(v: float | None) -> str:
@@ -74,6 +81,11 @@ def render(rec: SessionRecord, tick: Tick = no_tick) -> bytes:
                     "limit": _fmt(a.limit),
                     "baseline": _fmt(a.baseline),
                     "who": a.by,
+                    "acknowledged_by": a.acknowledged_by,
+                    "acknowledged_at": clinic_iso(a.acknowledged_t, rec.timezone)
+                    if a.acknowledged_t is not None
+                    else "",
+                    "ended": a.ended,
                     "detail": a.reason,
                 },
             )
@@ -100,5 +112,5 @@ def render(rec: SessionRecord, tick: Tick = no_tick) -> bytes:
     w = csv.DictWriter(buf, COLUMNS, lineterminator="\n")
     w.writeheader()
     for t, _, row in rows:
-        w.writerow({"time_utc": iso(t), "room": s.room, "session": s.id, **row})
+        w.writerow({"time": clinic_iso(t, rec.timezone), "room": s.room, "session": s.id, **row})
     return buf.getvalue().encode()

@@ -904,6 +904,29 @@ class Journal:
             cur.row_factory = None  # plain tuples
             return cur.execute(sql, (room, t0, t1)).fetchall()
 
+    def room_controls(self, room: str, t0: float, t1: float) -> list[AuditEntry]:
+        """A room's `control` entries in [t0, t1) outside any session (before a session
+        starts: acknowledgements of alarms raised while the patient was connected)."""
+        self._barrier()
+        sql = (
+            "SELECT * FROM audit WHERE kind = 'control' AND room = ? AND session IS NULL "
+            "AND t >= ? AND t < ? ORDER BY id"
+        )
+        with self._reader() as db:
+            return [self._entry(r) for r in db.execute(sql, (room, t0, t1))]
+
+    def device_states_before(self, room: str, t: float) -> list[dict[str, Any]]:
+        """Each of a room's device sources' last recorded link state before `t` (payloads of
+        `device` points): how the links stood when a session began (for resuming it)."""
+        self._barrier()
+        # SQLite takes the other columns from the row holding max(t) (one per source).
+        sql = (
+            "SELECT payload, max(t) FROM points WHERE room = ? AND kind = 'device' AND t < ? "
+            "GROUP BY json_extract(payload, '$.source') ORDER BY max(t)"
+        )
+        with self._reader() as db:
+            return [json.loads(r[0]) for r in db.execute(sql, (room, t))]
+
     @staticmethod
     def _entry(r: sqlite3.Row) -> AuditEntry:
         try:

@@ -4,7 +4,9 @@ Schema (documented in README.md):
   reading  tags room, channel, source          fields value (float, absent when invalid),
                                                       status (string), valid (bool)
   alarm    tags room, condition, kind, priority, state
-                                               fields value, limit, baseline (float), reason
+                                               fields value, limit, baseline, worst (float),
+                                                      reason, by, tier, acknowledged_by,
+                                                      acknowledged_t (float), ended
   phase    tags room                           fields phase, detail
   device   tags room, source                   fields state, detail
 Timestamps are nanoseconds. The same event written twice lands on the same point, so a
@@ -81,6 +83,11 @@ def alarm_line(e: AlarmEvent) -> str:
             "by": e.by or "",
             "tier": e.tier,
             "worst": e.worst,
+            # Who acknowledged and how it ended are their own fields (issue #13): `by` is only
+            # who made this transition.
+            "acknowledged_by": e.acknowledged_by or "",
+            "acknowledged_t": e.acknowledged_t,
+            "ended": e.ended,
         },
         e.t,
     )

@@ -16,7 +16,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from monitor.core.models import AlarmEvent, Control, DeviceState, PhaseEvent, Reading
@@ -24,15 +24,17 @@ from monitor.store import lineproto
 from monitor.store.forwarder import Forwarder
 from monitor.store.health import StorageAlarms
 from monitor.store.influx import InfluxStore
-from monitor.store.journal import Journal, canonical_json
+from monitor.store.journal import Journal, SessionRow, canonical_json
 
 log = logging.getLogger(__name__)
 DAY_S = 86_400.0
 PRUNE_EVERY_S = 3_600.0
 
 # Hub message types the runtime journals itself (or that are not worth keeping).
+# `room`: a whole room's view (after a resume), which the journal has as its inputs already.
+# `notification`: recorded through `notification()` (alerts/host.py), not a second time here.
 _NOT_FROM_HUB = frozenset(
-    {"reading", "device", "alarm", "phase", "heartbeat", "snapshot", "notification"}
+    {"reading", "device", "alarm", "phase", "heartbeat", "snapshot", "room", "notification"}
 )
 # Controls that change a session's record.
 PSEUDONYM_KEY = "pseudonym"  # the session_start argument (monitor/api/routes/events.py)
@@ -147,22 +149,31 @@ class Recorder:
         elif c.event == "session_end":
             self.journal.end_session(room, c.t, c.by)
 
-    def close_stale_sessions(self) -> list[str]:
-        """At start-up: end every session a previous run left open (the process stopped
-        during it), at its last journal entry (its start if none) so its record's duration
-        stops growing; audited. The ids closed."""
+    def close_stale_sessions(
+        self, which: Sequence[tuple[SessionRow, str]] | None = None
+    ) -> list[str]:
+        """At start-up: end sessions a previous run left open (the process stopped during
+        them): `which` with why (every open one when None), at its last journal entry (its
+        start if none) so its record's duration stops growing; audited. The ids closed."""
         stale = self.journal.open_sessions()
+        todo = [(s, "") for s in stale] if which is None else list(which)
         closed: list[str] = []
-        for s in stale:
+        for s, why in todo:
             # A later session in the same room bounds this one (an older bug could leave two).
             later = [o.started for o in stale if o.room == s.room and o.started > s.started]
             last = self.journal.last_entry_t(s.room, s.id, s.started, min(later, default=None))
             end = max(s.started, last if last is not None else s.started)
             self.journal.close_session(s.id, end, STOPPED_REASON)
             payload = {"reason": STOPPED_REASON, "ended": end, "closed_at": self.clock()}
+            if why:
+                payload["why"] = why
             self.audit("session_closed", None, payload, t=end, room=s.room, session=s.id)
             log.warning(
-                "room %s: session %s left open by a previous run: %s", s.room, s.id, STOPPED_REASON
+                "room %s: session %s left open by a previous run: %s%s",
+                s.room,
+                s.id,
+                STOPPED_REASON,
+                f" ({why})" if why else "",
             )
             closed.append(s.id)
         return closed

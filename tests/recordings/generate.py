@@ -146,6 +146,65 @@ def missing_40min_bp() -> Iterator[Line]:
     return session(DOSE_T + 3700, bp_times=times)
 
 
+RESP_S = 5.0  # a multiparameter monitor over HL7 reports about every 5 s
+
+
+def with_respiration(
+    lines: Iterator[Line],
+    end_t: float,
+    at: Callable[[float], tuple[float, float, float]],
+) -> Iterator[Line]:
+    """Add a monitor's (RR, EtCO2, apnea flag) every RESP_S to a session's lines."""
+    merged = list(lines)
+    t = 2.0
+    while t <= end_t:
+        rr, co2, apnea_flag = at(t)
+        for channel, value in (("resp_rate", rr), ("etco2", co2), ("apnea", apnea_flag)):
+            merged.append(reading(t, channel, value, source="mon"))
+        t += RESP_S
+    return iter(sorted(merged, key=lambda line: float(line["t"])))  # type: ignore[arg-type]
+
+
+def hypoventilation() -> Iterator[Line]:
+    """Respiratory depression 10 min after the dose: RR falls 14 -> 6 and EtCO2 rises
+    38 -> 58 over 3 min; SpO2 (on oxygen) falls below 90 only 5 min in. The respiration
+    alarms come first. Stimulated at 8 min, the patient breathes normally again."""
+    start, recover = DOSE_T + 600, DOSE_T + 1080
+
+    def frac(t: float) -> float:
+        return 0.0 if t < start or t >= recover else min((t - start) / 180, 1.0)
+
+    def spo2(t: float) -> tuple[float | None, tuple[str, ...]]:
+        low = start + 300 <= t < recover
+        return (88, ()) if low else (97 + (wobble(t) > 0), ())
+
+    def resp(t: float) -> tuple[float, float, float]:
+        k = frac(t)
+        return round(14 - 8 * k), round(38 + 20 * k), 0
+
+    end = DOSE_T + 1500
+    return with_respiration(session(end, spo2=spo2), end, resp)
+
+
+def apnea() -> Iterator[Line]:
+    """Breathing stops for 40 s 10 min after the dose: the monitor flags apnea at once,
+    RR and EtCO2 read 0; SpO2 falls 25 s into the pause. The nurse acknowledges."""
+    start = DOSE_T + 600
+
+    def spo2(t: float) -> tuple[float | None, tuple[str, ...]]:
+        return (86, ()) if start + 25 <= t < start + 70 else (97 + (wobble(t) > 0), ())
+
+    def resp(t: float) -> tuple[float, float, float]:
+        return (0, 0, 1) if start <= t < start + 40 else (14, 38, 0)
+
+    end = DOSE_T + 900
+    lines = list(with_respiration(session(end, spo2=spo2), end, resp))
+    ack_t = start + 45.0
+    at = next(i for i, line in enumerate(lines) if float(line["t"]) > ack_t)  # type: ignore[arg-type]
+    lines.insert(at, event(ack_t, "ack", condition="apnea", by="nurse_a"))
+    return iter(lines)
+
+
 SCENARIOS: dict[str, Callable[[], Iterator[Line]]] = {
     "normal_rise": normal_rise,
     "hypertensive_surge": hypertensive_surge,
@@ -153,6 +212,8 @@ SCENARIOS: dict[str, Callable[[], Iterator[Line]]] = {
     "artefact_dip": artefact_dip,
     "probe_off": probe_off,
     "missing_40min_bp": missing_40min_bp,
+    "hypoventilation": hypoventilation,
+    "apnea": apnea,
 }
 
 

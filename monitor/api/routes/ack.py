@@ -104,7 +104,8 @@ def _current_problem(claim: AckClaim, vigil: VigilDep) -> HTMLResponse | None:
         return _page(
             200,
             "Already acknowledged",
-            f"{_what(claim, vigil)} was already acknowledged by {alarm.by or 'someone'}.",
+            f"{_what(claim, vigil)} was already acknowledged by "
+            f"{alarm.acknowledged_by or 'someone'}.",
         )
     return None
 

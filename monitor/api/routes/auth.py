@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from monitor.api.deps import Viewer
+from monitor.api.deps import Viewer, VigilDep
 from monitor.auth import audit
 from monitor.auth.middleware import CSRF_COOKIE, SESSION_COOKIE
 from monitor.auth.store import SESSION_S, UserStore
@@ -105,5 +105,6 @@ async def logout(
 
 
 @router.get("/api/auth/me")
-async def me(user: Viewer) -> dict[str, str]:
-    return {"username": user.username, "role": user.role}
+async def me(user: Viewer, vigil: VigilDep) -> dict[str, str]:
+    # The clinic's time zone: the page shows every clock time in it, labelled.
+    return {"username": user.username, "role": user.role, "timezone": vigil.settings.timezone}

@@ -37,6 +37,7 @@ class BaselineArgs(_Args):
     pulse_rate: float | None = Field(None, ge=20, le=250)
     sbp: float | None = Field(None, ge=50, le=260)
     dbp: float | None = Field(None, ge=20, le=180)
+    etco2: float | None = Field(None, ge=5, le=100)  # mmHg, for etco2_rise
 
 
 class NoteArgs(_Args):

@@ -13,7 +13,7 @@ from monitor.report.query import MAX_POSIX_S
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
 
-TREND_CHANNELS = ("spo2", "pulse_rate", "sbp", "dbp", "map")
+TREND_CHANNELS = ("spo2", "pulse_rate", "sbp", "dbp", "map", "resp_rate", "etco2")
 MAX_SPAN_S = 12 * 3600
 
 

@@ -24,21 +24,32 @@ ReportFormat = Literal["html", "pdf", "csv", "fhir", "recording"]
 
 
 def _queries(vigil: VigilDep) -> SessionQueries:
-    return SessionQueries(vigil.recorder.journal, vigil.store, clock=vigil.clock)
+    s = vigil.settings
+    return SessionQueries(
+        vigil.recorder.journal,
+        vigil.store,
+        clock=vigil.clock,
+        timezone=s.timezone,
+        paper=s.report_paper,
+    )
 
 
-def _when(value: str | None, name: str, *, end_of_day: bool = False) -> float | None:
+def _when(value: str | None, name: str, zone: str, *, end_of_day: bool = False) -> float | None:
     if value is None or value == "":
         return None
     try:
-        return parse_when(value, end_of_day=end_of_day)
+        return parse_when(value, end_of_day=end_of_day, timezone=zone)
     except ValueError as exc:
         raise HTTPException(422, f"{name}: {exc}") from None
 
 
-def _range(start: str | None, end: str | None) -> tuple[float | None, float | None]:
-    t0 = _when(start, "from")
-    t1 = _when(end, "to", end_of_day=True)
+def _range(
+    start: str | None, end: str | None, vigil: VigilDep
+) -> tuple[float | None, float | None]:
+    """Dates and date-times without a zone are in the clinic's timezone."""
+    zone = vigil.settings.timezone
+    t0 = _when(start, "from", zone)
+    t1 = _when(end, "to", zone, end_of_day=True)
     if t0 is not None and t1 is not None and t1 <= t0:
         raise HTTPException(422, "to: must be after from")
     return t0, t1
@@ -51,15 +62,19 @@ async def _session(q: SessionQueries, sid: str) -> SessionRow:
         raise HTTPException(404, str(exc)) from None
 
 
-From = Annotated[str | None, Query(alias="from", description="ISO date/date-time (UTC)")]
-To = Annotated[str | None, Query(alias="to", description="ISO date/date-time (UTC), inclusive")]
+From = Annotated[
+    str | None, Query(alias="from", description="ISO date/date-time (clinic's timezone)")
+]
+To = Annotated[
+    str | None, Query(alias="to", description="ISO date/date-time (clinic's timezone), inclusive")
+]
 
 
 @router.get("/sessions")
 async def list_sessions(
     vigil: VigilDep, user: Viewer, room: str | None = None, start: From = None, end: To = None
 ) -> list[dict[str, Any]]:
-    t0, t1 = _range(start, end)
+    t0, t1 = _range(start, end, vigil)
     q = _queries(vigil)
     known = room is None or room in vigil.rooms  # the loop's state: read here, not in a thread
     if not known and not await run_in_threadpool(q.sessions, room):
@@ -113,7 +128,7 @@ async def session_readings(
     q = _queries(vigil)
     s = await _session(q, session_id)
     a, b = q.window(s)
-    t0, t1 = _range(start, end)
+    t0, t1 = _range(start, end, vigil)
     rows, _ = await q.readings(s.room, max(a, t0 or a), min(b, t1 or b))
     return await json_off_loop(
         lambda: [
@@ -130,7 +145,7 @@ async def session_report(
 ) -> Response:
     q = _queries(vigil)
     await _session(q, session_id)
-    rec = await q.record(session_id)
+    rec = await q.record(session_id, generated_by=user.username)
     # Rendering (matplotlib, FHIR validation) is CPU work: off the event loop, so the rooms'
     # monitoring never waits on a report.
     body = await run_in_threadpool(report.render, rec, format)
@@ -189,6 +204,6 @@ async def stats(
 ) -> dict[str, Any]:
     """Clinic figures for sessions started in [from, to]: alarms per session, median time to
     acknowledge, sessions with high-priority alarms."""
-    t0, t1 = _range(start, end)
+    t0, t1 = _range(start, end, vigil)
     figures = await _queries(vigil).stats(t0, t1, room)
     return {"from": t0, "to": t1, "room": room, **figures.to_dict()}

@@ -1,0 +1,100 @@
+"""`vigil replay` of a large recording: 1,000,000 readings from 50 rooms (issue #12 item 5).
+
+Generates the recording (50 rooms, 1-Hz SpO2 and pulse rate, the BP schedule, a
+desaturation in every fifth room, sessions with a dose), then runs `vigil replay` on it as a
+user would (a new process, output to a file) and reports readings per second, start-up
+included. Target: >= 200,000 readings/s.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+TARGET = 200_000
+READINGS = 1_000_000
+ROOMS = 50
+
+
+def _reading(t: float, room: str, channel: str, value: float, source: str) -> dict[str, Any]:
+    return {"t": t, "room": room, "type": "reading", "channel": channel, "value": value,
+            "status": [], "source": source}  # fmt: skip
+
+
+def _event(t: float, room: str, event: str) -> dict[str, Any]:
+    return {"t": t, "room": room, "type": "event", "event": event, "by": "bench"}
+
+
+def generate(path: Path, readings: int = READINGS, rooms: int = ROOMS) -> int:
+    """Write the recording: whole seconds of every room until `readings` readings are
+    written (cut off exactly there). Returns the number of reading lines."""
+    names = [f"R{r:02d}" for r in range(rooms)]
+    n = 0
+    second = 0
+    with path.open("w", encoding="utf-8") as out:
+        out.writelines(json.dumps(_event(r * 0.001, room, "session_start")) + "\n"
+                       for r, room in enumerate(names))  # fmt: skip
+        while n < readings:
+            lines: list[dict[str, Any]] = []
+            for r, room in enumerate(names):
+                t = second + 1 + r * 0.001
+                if second == 600:
+                    lines.append(_event(t, room, "dose"))
+                desat = r % 5 == 0 and 2000 <= second % 3600 < 2060  # every fifth room, hourly
+                spo2 = 86 if desat else 97 + (second + r) % 2
+                lines.append(_reading(t, room, "spo2", spo2, "ox"))
+                lines.append(_reading(t, room, "pulse_rate", 72 + (second + r) % 5, "ox"))
+                if second % 300 == 150:  # the BP schedule: a cuff cycle every 5 minutes
+                    for channel, v in (("sbp", 124), ("dbp", 80), ("map", 95)):
+                        lines.append(_reading(t + 0.5, room, channel, v, "cuff"))
+            lines.sort(key=lambda d: d["t"])
+            for d in lines:
+                if d["type"] == "reading":
+                    if n == readings:
+                        break
+                    n += 1
+                out.write(json.dumps(d) + "\n")
+            second += 1
+    return n
+
+
+def run(path: Path) -> tuple[float, float, int]:
+    """`vigil replay path` as a user runs it (a new process, start-up included): wall
+    seconds, CPU seconds of that process, output lines."""
+    out = path.with_suffix(".out")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with out.open("wb") as fh:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "monitor", "replay", str(path)], stdout=fh,
+                       check=True)  # fmt: skip
+        wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    with out.open(encoding="utf-8") as fh:
+        return wall, cpu, sum(1 for _ in fh)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="vigil-bench-replay-") as tmp:
+        path = Path(tmp) / "large.jsonl"
+        n = generate(path)
+        wall, cpu, events = run(path)
+    rate = n / wall
+    verdict = "OK" if rate >= TARGET else "BELOW TARGET"
+    # On a shared machine the wall clock also counts other processes' turns; the CPU time is
+    # what replay itself needed.
+    print(
+        f"vigil replay, {n:,} readings from {ROOMS} rooms: {rate:,.0f} readings/s "
+        f"({wall:.1f} s incl. start-up; {n / cpu:,.0f} readings/s of its own CPU time), "
+        f"{events} events (target >= {TARGET:,}): {verdict}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+// Respiration on the dashboard: the tile's RR / EtCO₂ box (APNEA when the monitor flags no
+// breath), the room detail's respiration plot and its EtCO₂ baseline field. Shown only for
+// rooms whose devices report respiration (a capnograph or a multiparameter monitor over HL7).
+// Helpers from vigil.js.
+"use strict";
+
+const RESP_CHANNELS = ["resp_rate", "etco2", "apnea"];
+
+function hasResp(room) { return RESP_CHANNELS.some(ch => latest(room, ch)); }
+
+function renderRespTile(box, room) {
+  if (!box) return;
+  box.hidden = !hasResp(room);
+  if (box.hidden) return;
+  const rr = latest(room, "resp_rate"), co2 = latest(room, "etco2"), ap = latest(room, "apnea");
+  const apnea = !!ap && ap.value === 1;
+  const v = box.querySelector(".value");
+  const num = r => (r && r.value != null ? fmt(r.value) : "—");
+  setText(v, apnea ? "APNEA" : `${num(rr)} / ${num(co2)}`);
+  v.classList.toggle("apnea", apnea);
+  v.classList.toggle("invalid", !apnea && !isValid(rr) && !isValid(co2));
+  const lr = limitsFor(room, "resp_rate"), lc = limitsFor(room, "etco2");
+  const out = (r, lim) => isValid(r) && lim && ((lim.low != null && r.value < lim.low) || (lim.high != null && r.value > lim.high));
+  v.classList.toggle("out", !apnea && !!(out(rr, lr) || out(co2, lc)));
+  const b = baseline(room);
+  setText(box.querySelector(".base"), `limits RR ${fmtLimits(lr)} · EtCO₂ ${fmtLimits(lc)}` +
+    (b.etco2 != null ? ` · baseline EtCO₂ ${fmt(b.etco2)}` : ""));
+}
+
+function renderRespDetail(room, t0, t1, marks) {
+  const canvas = $("plot-resp");
+  const show = hasResp(room);
+  for (const field of document.querySelectorAll("#form-baseline .resp-only")) field.hidden = !show;
+  if (!canvas) return;
+  canvas.hidden = !show;
+  if (!show) return;
+  const tr = trends.get(room.room) || {};
+  drawTrend(canvas, {
+    title: "Respiration (RR /min ● EtCO₂ mmHg ●)", t0, t1, minSpan: 20, yMin: 0,
+    series: [{ points: tr.resp_rate || [], color: "#ea80fc" }, { points: tr.etco2 || [], color: "#ffff8d" }],
+    baseline: baseline(room).etco2 ?? undefined, band: limitsFor(room, "etco2"), marks,
+  });
+}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from monitor.core.models import Control
+from monitor.core.models import Control, Event
 
 
 class PagingHost(Protocol):
@@ -26,3 +26,17 @@ class PagingHost(Protocol):
 
     def dose_time(self, room: str) -> float | None:
         """When the room's patient was dosed (shown in pages), None when not (yet)."""
+
+
+class AlarmReports(Protocol):
+    """An output that takes every alarm transition beside the phones (the HL7 alarm manager,
+    monitor/hl7out/alarm_manager.py): the notifier wakes it, runs it and shares the room's
+    one `notify_failed` with it."""
+
+    failing_rooms: set[str]  # rooms where it raised notify_failed
+
+    def on_event(self, event: Event) -> None: ...
+
+    async def run(self) -> None: ...
+
+    def health(self) -> dict[str, Any]: ...

@@ -38,9 +38,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 import apprise
 
 from alerts import pushover
-from alerts.alarm_manager import AlarmManager
 from alerts.config import AlertsConfig, Contact
-from alerts.host import PagingHost
+from alerts.host import AlarmReports, PagingHost
 from alerts.message import Message, render
 from alerts.policy import NOTIFY_FAILED, EscalationPolicy, Page, PageKind, technical_control
 from alerts.receipts import ReceiptStore, StoredReceipt
@@ -160,7 +159,7 @@ class Notifier:
         room_names: Mapping[str, str],
         host: PagingHost,
         clock: Callable[[], float] = time.time,
-        alarm_manager: AlarmManager | None = None,
+        alarm_manager: AlarmReports | None = None,
     ) -> None:
         self.config = config
         self.alarm_manager = alarm_manager  # every transition as HL7 ORU^R40 (optional)

@@ -22,10 +22,10 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from alerts.config import HTTP_URL, AlertsConfig
+from alerts.config import HTTP_URL
 from monitor.errors import ConfigError as ConfigError  # its home: monitor/errors.py
 from monitor.hl7_device import HL7_PROTOCOL, Hl7Config, check_hl7_device
-from monitor.hl7out.config import Hl7OutConfig
+from monitor.hl7out.config import AlertsSettings, Hl7OutConfig
 from monitor.rules_config import RulesConfig
 
 BLE_PROTOCOL = "ble"
@@ -204,7 +204,7 @@ class Settings(BaseSettings):
     # Alarm rules and clinical policies ([rules] table; defaults: clinical-defaults.md).
     rules: RulesConfig = Field(default_factory=RulesConfig)
     # Paging: contacts per tier, repeat intervals, acknowledge links (alerts/config.py).
-    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    alerts: AlertsSettings = Field(default_factory=AlertsSettings)
     # IHE PCD-01 readings to an EHR over HL7 v2 / MLLP ([hl7_out]; monitor/hl7out/).
     hl7_out: Hl7OutConfig = Field(default_factory=Hl7OutConfig)
     # Staff accounts (issue #6). The key hashes API tokens and session ids; outside the demo

@@ -12,9 +12,9 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from alerts.alarm_manager import AlarmManager
 from alerts.notifier import Notifier
 from monitor.core.models import Control
+from monitor.hl7out.alarm_manager import AlarmManager
 
 if TYPE_CHECKING:
     from monitor.runtime import Vigil

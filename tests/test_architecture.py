@@ -29,15 +29,7 @@ ALERT_LIBRARIES = frozenset({"apprise", "httpx", "pydantic"})
 
 #: Imports that break the rules today, each with the step of issue #14 that removes it. The
 #: list only shrinks: an entry that no longer occurs fails the test too (delete it then).
-PENDING: dict[tuple[str, str], str] = {
-    # The HL7 alarm manager (IHE PCD ACM) landed in alerts; it belongs beside the PCD-01
-    # sender in monitor.hl7out, its MLLP settings with it (issue #14, item 3: notifier split).
-    ("alerts.alarm_manager", "monitor.hl7out.acm"): "alarm manager to monitor.hl7out",
-    ("alerts.alarm_manager", "monitor.hl7out.mllp"): "alarm manager to monitor.hl7out",
-    ("alerts.alarm_manager", "monitor.hl7out.outbox"): "alarm manager to monitor.hl7out",
-    ("alerts.alarm_manager", "monitor.store.journal"): "alarm manager to monitor.hl7out",
-    ("alerts.config", "monitor.hl7out.config"): "alarm manager to monitor.hl7out",
-}
+PENDING: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,12 +13,13 @@ from typing import Any
 import hl7
 import pytest
 
-from alerts.alarm_manager import AlarmManager
-from alerts.config import AlarmManagerConfig, AlertsConfig
+from alerts.config import AlertsConfig
 from alerts.notifier import Notifier
 from monitor.config import ConfigError, load_settings
 from monitor.core.models import AlarmEvent, Control
 from monitor.core.pipeline import RoomPipeline
+from monitor.hl7out.alarm_manager import AlarmManager
+from monitor.hl7out.config import AlarmManagerConfig
 from monitor.store.journal import Journal
 from tests.core_helpers import dosed, pr, run, spo2, transitions
 from tests.hl7_receiver import HL7Receiver, receiver_fixture  # noqa: F401 - `receiver`

@@ -10,8 +10,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from alerts.tokens import TokenProblem
 
-__all__ = ["AlertError", "PushoverError", "TokenError"]
-
 
 class AlertError(Exception):
     """The root of paging's exceptions. `message`: what happened, never a key or a token;

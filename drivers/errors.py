@@ -6,15 +6,6 @@ text: which source (device) it is about, when the raiser knows.
 
 from __future__ import annotations
 
-__all__ = [
-    "BleUnavailable",
-    "DriverError",
-    "LinkError",
-    "MeasurementError",
-    "NotConnected",
-    "ShortRecord",
-]
-
 
 class DriverError(Exception):
     """The root of the drivers' exceptions. `message`: what happened; `source`: the device's

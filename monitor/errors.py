@@ -7,15 +7,6 @@ beside the text, the part of Vigil it is about (as /api/health names parts).
 
 from __future__ import annotations
 
-__all__ = [
-    "AccountError",
-    "BodyTooLarge",
-    "ConfigError",
-    "LinkError",
-    "MonitorError",
-    "SessionNotFound",
-]
-
 
 class MonitorError(Exception):
     """The root of monitor's exceptions. `message`: what happened; `part`: the part of Vigil

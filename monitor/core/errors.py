@@ -5,8 +5,6 @@ monitor.core imports nothing outside itself, so its root is its own (not monitor
 
 from __future__ import annotations
 
-__all__ = ["CoreError", "RecordingError"]
-
 
 class CoreError(Exception):
     """The root of the core's exceptions. `message`: what happened."""

@@ -14,16 +14,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
 What = str | Callable[[], object]
 
 
-def _timed_out(what: What, timeout_s: float) -> str:
-    text = what() if callable(what) else what
-    return f"timed out after {timeout_s:g} s waiting for {text}"
+def _polls(cond: Callable[[], T], timeout_s: float, what: What) -> Iterator[T]:
+    """The condition's value each time it is asked; fails the test once the time is up."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        yield cond()
+        if time.monotonic() >= deadline:
+            text = what() if callable(what) else what
+            raise AssertionError(f"timed out after {timeout_s:g} s waiting for {text}")
 
 
 def wait_for(
@@ -33,13 +38,11 @@ def wait_for(
     *,
     every_s: float = 0.1,
 ) -> T:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = cond()
+    for value in _polls(cond, timeout_s, what):
         if value:
             return value
-        assert time.monotonic() < deadline, _timed_out(what, timeout_s)
         time.sleep(every_s)
+    raise AssertionError("unreachable")
 
 
 async def wait_for_async(
@@ -49,10 +52,8 @@ async def wait_for_async(
     *,
     every_s: float = 0.01,
 ) -> T:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = cond()
+    for value in _polls(cond, timeout_s, what):
         if value:
             return value
-        assert time.monotonic() < deadline, _timed_out(what, timeout_s)
         await asyncio.sleep(every_s)
+    raise AssertionError("unreachable")

@@ -15,17 +15,13 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drivers.ble.driver import BleDriver
 from drivers.hl7.decoder import NIBP_SUFFIX
 from drivers.hl7.driver import Hl7Driver
 from drivers.registry import build_serial_driver, protocol_info
 from drivers.serial_port import SerialDriver
-from drivers.sim.pty import PtyPair
-from drivers.sim.registry import make_sim
-from drivers.sim.runner import run_serial_sim
-from drivers.sim.scenarios import scenario
 from monitor.config import BLE_PROTOCOL, ConfigError, DeviceConfig, RoomConfig, Settings
 from monitor.core.models import (
     AlarmEvent,
@@ -49,6 +45,9 @@ from monitor.store.journal import Journal
 from monitor.store.recorder import Recorder
 from monitor.supervisor import Supervisor
 from monitor.wiring import build_notifier
+
+if TYPE_CHECKING:
+    from drivers.sim.pty import PtyPair
 
 log = logging.getLogger(__name__)
 
@@ -218,6 +217,12 @@ class Vigil:
         pty = None
         port = dc.port
         if dc.simulate is not None:
+            # Imported here: a clinic's rooms read real devices, and load no simulator.
+            from drivers.sim.pty import PtyPair
+            from drivers.sim.registry import make_sim
+            from drivers.sim.runner import run_serial_sim
+            from drivers.sim.scenarios import scenario
+
             pty = PtyPair()
             port = pty.port
             self._spawn(

@@ -7,6 +7,7 @@ function-level import is still a dependency (it only hides a cycle).
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -157,3 +158,15 @@ def test_function_level_and_from_package_imports_are_seen() -> None:
     assert "drivers.base" in found  # top level
     assert "drivers.throttle" in found  # inside build_decoder
     assert "drivers.nonin" in found  # `from drivers import ..., nonin, ...` in a function
+
+
+def test_a_production_process_loads_no_simulator() -> None:
+    """The runtime and the API import the simulators only for a room that simulates."""
+    probe = (
+        "import sys, monitor.runtime, monitor.api.app, monitor.config\n"
+        "print(sorted(m for m in sys.modules if m.startswith('drivers.sim')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert out.stdout.strip() == "[]"

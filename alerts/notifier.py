@@ -664,11 +664,11 @@ class Notifier:
             "condition": condition,
         }
         msg.update(fields)
-        self.host.publish(msg)
-        try:
-            self.host.record(msg)  # through the journal, which forwards it to InfluxDB
+        try:  # journal first (it forwards to InfluxDB), then the live stream
+            self.host.record(msg)
         except Exception:
             log.exception("notifier: could not record %s", event)
+        self.host.publish(msg)
 
 
 async def send_test(config: AlertsConfig, contact_name: str) -> list[tuple[str, bool, str]]:

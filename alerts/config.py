@@ -17,6 +17,8 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from alerts.secret_strength import HOW_TO_MAKE_ONE, weakness
+
 # Secrets people paste from examples: refusing them is the point of having a secret.
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "vigil", "demo"})
 MIN_SECRET_CHARS = 32
@@ -120,15 +122,16 @@ class AlertsConfig(BaseModel):
         """Refuse a missing or placeholder secret when paging is configured; the demo
         generates one (its links then die with the process, which is what a demo wants)."""
         value = self.secret.get_secret_value()
-        weak = value.strip().lower() in PLACEHOLDER_SECRETS or len(value) < MIN_SECRET_CHARS
-        if not weak:
+        guessable = weakness(value)
+        placeholder = value.strip().lower() in PLACEHOLDER_SECRETS
+        if not (placeholder or guessable or len(value) < MIN_SECRET_CHARS):
             return self
         if demo or not self.contacts:
             return self.model_copy(update={"secret": SecretStr(secrets.token_urlsafe(32))})
+        why = f" ({guessable})" if guessable and not placeholder else ""
         raise ValueError(
             f"alerts.secret: set a random signing secret of at least {MIN_SECRET_CHARS} "
-            "characters for acknowledge links (e.g. `python -c 'import secrets; "
-            "print(secrets.token_urlsafe(32))'`)"
+            f"characters for acknowledge links{why}, e.g. `{HOW_TO_MAKE_ONE}`"
         )
 
     def check_rooms(self, room_ids: list[str]) -> None:

@@ -41,6 +41,7 @@ CONDITION_LABELS: dict[str, str] = {
     "notify_failed": "Paging failed",
     "monitoring_interrupted": "Vigil restarted: monitoring was interrupted",
     "device_failed": "Device driver failed",
+    "device_garbled": "Device sends noise: check cable / baud rate",
     "hl7_out_down": "HL7 receiver down",
 }
 

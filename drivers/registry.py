@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from drivers.base import StreamDecoder
+from drivers.quality import CHECKED, QualityGated, QualityPolicy
 
 Transport = Literal["serial", "ble", "mllp"]
 InputMode = Literal["bytes", "hex-lines"]
@@ -42,6 +43,14 @@ class ProtocolInfo:
     can_start_measurement: bool = False
     #: Option names a device config may set for this protocol's driver, with their types.
     options: Mapping[str, type] = field(default_factory=dict)
+    #: True when each frame carries a check random bytes almost never pass (a checksum, a
+    #: rigid text layout). Without one (sync bits only) a new stream must stay clean for a
+    #: while before its values are used (drivers.quality).
+    frame_check: bool = True
+
+    @property
+    def quality_policy(self) -> QualityPolicy:
+        return CHECKED if self.frame_check else QualityPolicy()
 
 
 PROTOCOLS: dict[str, ProtocolInfo] = {}
@@ -93,6 +102,7 @@ def _serial_protocols() -> None:
             baudrate=19200,
             parity="O",
             frame_rate_hz=60.0,
+            frame_check=False,
         ),
         ProtocolInfo(
             contec.NEW_ID,
@@ -101,6 +111,7 @@ def _serial_protocols() -> None:
             decoder=contec.ContecNewDecoder,
             baudrate=115200,
             frame_rate_hz=60.0,
+            frame_check=False,
             greeting=contec.command(contec.CMD_START_LIVE),
             keepalive=contec.command(contec.CMD_KEEPALIVE),
             keepalive_s=contec.KEEPALIVE_S,
@@ -112,6 +123,7 @@ def _serial_protocols() -> None:
             decoder=berrymed.BerryMedDecoder,
             baudrate=115200,
             frame_rate_hz=100.0,
+            frame_check=False,
         ),
         ProtocolInfo(
             suntech.PROTOCOL_ID,
@@ -142,7 +154,15 @@ def _ble_protocols() -> None:
     }
     for pid, factory in DECODERS.items():
         register(
-            ProtocolInfo(pid, descriptions.get(pid, pid), "ble", decoder=factory, input="hex-lines")
+            # A record's integrity is the radio's CRC, below us: nothing in it to check.
+            ProtocolInfo(
+                pid,
+                descriptions.get(pid, pid),
+                "ble",
+                decoder=factory,
+                input="hex-lines",
+                frame_check=False,
+            )
         )
 
 
@@ -162,14 +182,17 @@ _hl7_protocol()
 
 
 def build_decoder(protocol_id: str, source: str, *, throttle: bool = True) -> StreamDecoder:
-    """A decoder for live use: high-rate devices throttled to about one reading per second."""
+    """A decoder for live use: high-rate devices throttled to about one reading per second,
+    behind a stream-quality gate (drivers.quality) that holds back values from noise."""
     from drivers.throttle import Throttled
 
     info = protocol_info(protocol_id)
     decoder = info.decoder(source=source)
+    if info.driver is not None:
+        return decoder  # its driver talks to the decoder's own methods (SunTech: checksummed)
     if throttle and info.frame_rate_hz > 1.0:
-        return Throttled(decoder)
-    return decoder
+        decoder = Throttled(decoder)
+    return QualityGated(decoder, info.quality_policy)
 
 
 def build_serial_driver(

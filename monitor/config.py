@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from alerts.config import HTTP_URL
+from monitor.config_guards import config_conflicts
 from monitor.errors import ConfigError as ConfigError  # its home: monitor/errors.py
 from monitor.hl7_device import HL7_PROTOCOL, Hl7Config, check_hl7_device
 from monitor.hl7out.config import AlertsSettings, Hl7OutConfig
@@ -376,8 +377,7 @@ def load_settings(path: Path | None = None) -> Settings:
     if not settings.rooms:
         settings = settings.model_copy(update={"rooms": demo_rooms(), "demo": True})
         settings = _demo_state(settings)
-    ids = [r.id for r in settings.rooms]
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
-    if dupes:
-        raise ConfigError(f"invalid configuration ({source}):\n  rooms: duplicate id {dupes}")
+    conflicts = config_conflicts(settings.rooms)
+    if conflicts:
+        raise ConfigError("\n  ".join([f"invalid configuration ({source}):", *conflicts]))
     return settings

@@ -101,7 +101,7 @@ def influxd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Influxd]:
     server.stop()
 
 
-TEST_SECRET_KEY = "test-secret-key-not-for-real-use-0123456789"
+TEST_SECRET_KEY = "3aS6Fbb-fibL_sfQJ18qakZq3HUHTTGiShSeigQry7I"  # secrets.token_urlsafe(32)
 TEST_ADMIN = "test-admin"
 
 

@@ -26,7 +26,7 @@ from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
-SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
+SECRET = "BADlhphvdhu8npy1o9IzZXnkjjFw4G7Wip-tEiDpzRY"  # secrets.token_urlsafe(32)
 REPEAT_S = 2.0
 ESCALATE_S = (3.0, 6.0)
 ACK_RE = re.compile(r"Acknowledge: (http://\S+/ack/(\S+))")

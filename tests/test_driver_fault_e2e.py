@@ -40,7 +40,7 @@ influx_database = "vigil_driver_fault"
 influx_batch_s = 0.2
 
 [alerts]
-secret = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
+secret = "BNdO6hy_j8KvXWx5iFWSX95hhixRYCNOsQSFTIP4xTc"
 token_db = "{tmp_path / "tokens.sqlite"}"
 
 [[alerts.contacts]]

@@ -41,7 +41,7 @@ influx_batch_s = 0.2
 escalation_after_s = {{ high = [{ESCALATE_S[0]}, {ESCALATE_S[1]}] }}
 
 [alerts]
-secret = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
+secret = "v5pc4DiD9Ci_Z002P2nNOkogO2yeS2749q-YmyjJOJs"  # secrets.token_urlsafe(32)
 repeat_s = {{ high = {REPEAT_S}, medium = 60.0 }}
 token_db = "{tmp_path / "tokens.sqlite"}"
 

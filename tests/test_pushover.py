@@ -212,6 +212,9 @@ def _alarm(now: float) -> AlarmEvent:
     )
 
 
+SIGNING_SECRET = "0LV3EW71oL50jzfv-2XV7knBC9WDHgd9hDJ8SLaZcDY"  # secrets.token_urlsafe(32)
+
+
 class Harness:
     def __init__(self, tmp_path: Path, fake: FakePushover, **cfg: Any) -> None:
         self.published: list[dict[str, Any]] = []
@@ -219,7 +222,7 @@ class Harness:
         # The contact's URL sets no priority: a high alarm makes it emergency.
         config = AlertsConfig(
             contacts=[Contact(name="Nurse P", tier=1, urls=[f"pover://{USER}@{APP}"])],
-            secret="s" * 40,  # type: ignore[arg-type]
+            secret=SIGNING_SECRET,  # type: ignore[arg-type]
             token_db=tmp_path / "t.sqlite",
             pushover_api_url=fake.url,
             **cfg,
@@ -386,7 +389,7 @@ async def test_notify_test_goes_through_the_pushover_api(tmp_path: Path) -> None
     fake = FakePushover(APP, (USER,))
     cfg = AlertsConfig(
         contacts=[Contact(name="Nurse P", tier=1, urls=[f"pover://{USER}@{APP}"])],
-        secret="s" * 40,  # type: ignore[arg-type]
+        secret=SIGNING_SECRET,  # type: ignore[arg-type]
         pushover_api_url=fake.url,
     )
     try:

@@ -24,7 +24,7 @@ from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
-SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
+SECRET = "vL8AhrudkLjMmycWgY4CHT8iUrEogzNV2ug25xiM3lI"  # secrets.token_urlsafe(32)
 APP = "a" * 30
 USERS = {"B": "b" * 30, "C": "c" * 30, "D": "d" * 30}
 

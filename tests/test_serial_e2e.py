@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from drivers import contec
-from drivers.registry import build_serial_driver
+from drivers.registry import build_serial_driver, protocol_info
 from drivers.sim.pty import PtyPair
 from drivers.sim.registry import make_sim
 from drivers.sim.runner import run_serial_sim
@@ -52,7 +52,13 @@ async def run_device(
 
 
 def readings(items: Items, channel: str) -> list[Reading]:
-    return [i for i in items if isinstance(i, Reading) and i.channel == channel]
+    """The channel's readings once the stream was trusted (drivers.quality: a stream
+    without checksums is held back as `unverified` for its first seconds)."""
+    return [
+        i
+        for i in items
+        if isinstance(i, Reading) and i.channel == channel and Flag.UNVERIFIED not in i.status
+    ]
 
 
 @pytest.mark.parametrize("protocol", OXIMETERS)
@@ -169,7 +175,10 @@ async def test_line_noise_is_dropped_and_counted_and_values_stay_right(protocol:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         pty.close()
+    # A stream without checksums this noisy (one packet in six damaged) is not trusted yet
+    # (drivers.quality): its values come through held back as `unverified`, never garbled.
+    held = frozenset() if protocol_info(protocol).frame_check else frozenset({Flag.UNVERIFIED})
     values = {(r.channel, r.value, r.status) for r in items if isinstance(r, Reading)}
-    assert values == {("spo2", 97.0, frozenset()), ("pulse_rate", 72.0, frozenset())} | (
+    assert values == {("spo2", 97.0, held), ("pulse_rate", 72.0, held)} | (
         {("perfusion_index", 3.5, frozenset())} if protocol == "masimo-ascii" else set()
     )

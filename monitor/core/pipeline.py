@@ -71,6 +71,10 @@ PROBE_FLAGS: frozenset[str] = frozenset({Flag.PROBE_OFF, Flag.SEARCHING, Flag.SE
 #: Cuff readings that are not the patient's BP now (EXCLUDING_FLAGS keeps them out of the
 #: continuous channels; a cuff cycle needs its own check, as motion etc. do not void it).
 NOT_MEASURED_NOW: frozenset[str] = frozenset({Flag.STORED, Flag.DEMO})
+#: A value carrying these is noise, not a sign that the sensor is back on the patient.
+UNTRUSTED_FLAGS: frozenset[str] = frozenset({Flag.IMPLAUSIBLE, Flag.GARBLED, Flag.UNVERIFIED})
+#: Link states in which the device is reachable (garbled: up, but its bytes are noise).
+LINK_UP = frozenset({LinkState.CONNECTED, LinkState.GARBLED})
 TIMER_STEP_S = 1.0  # timers are checked at most once per second of input time
 HISTORY_IN_SNAPSHOT = 100
 _TECH = AlarmKind.TECHNICAL
@@ -139,6 +143,7 @@ class RoomPipeline:
         self._resp_sources: set[str] = set(resp_sources)
         self._channel_source: dict[str, str] = {}
         self._link_up: dict[str, float] = {}  # when each source's link last came back
+        self._garbled: dict[str, str] = {}  # sources whose bytes are noise, with the detail
         self._failed: dict[str, str] = {}  # sources whose driver failed, with the reason
         self._now = float("-inf")
         self._timer_due = float("-inf")
@@ -161,7 +166,7 @@ class RoomPipeline:
         self._last_valid: dict[str, float | None] = {ch: None for ch in CONTINUOUS_CHANNELS}
         self._probe_off_since: float | None = None
         self._down_since: dict[str, float] = {
-            s: d.t for s, d in self.devices.items() if d.state != LinkState.CONNECTED
+            s: d.t for s, d in self.devices.items() if d.state not in LINK_UP
         }
         self._spo2_ok_since: float | None = None
         self._spo2_ok_threshold = spo2_threshold(self.baseline, self.policy.discharge)
@@ -237,7 +242,8 @@ class RoomPipeline:
                 if self.phase in IN_SESSION:
                     out += self._probe_off(t)
             return out
-        if self._probe_off_since is not None and value is not None:
+        trusted = not (status and status & UNTRUSTED_FLAGS)
+        if self._probe_off_since is not None and value is not None and trusted:
             self._probe_off_since = None
             out += self.engine.lower(t, "probe_off", reason="sensor back on")
         if value is None or (status and status & EXCLUDING_FLAGS):
@@ -312,6 +318,12 @@ class RoomPipeline:
             self._failed[state.source] = state.detail
         elif self._failed.pop(state.source, None) is not None:
             out += self._device_failed(t)
+        if state.state == LinkState.GARBLED:
+            # The link is up but carries noise (drivers/quality.py): not a disconnect.
+            self._garbled[state.source] = state.detail
+            return out + self._garbled_alarm(t)
+        if self._garbled.pop(state.source, None) is not None:
+            out += self._garbled_alarm(t)
         if state.state == LinkState.CONNECTED:
             if self._down_since.pop(state.source, None) is not None:
                 self._link_up[state.source] = t
@@ -498,9 +510,12 @@ class RoomPipeline:
                 del self.devices[source]
                 self._down_since.pop(source, None)
                 self._failed.pop(source, None)
-            elif state.state == LinkState.CONNECTED:
+                self._garbled.pop(source, None)
+            elif state.state in LINK_UP:
+                # A garbled stream starts over too: the restarted run judges it afresh.
                 self.devices[source] = DeviceState(t, source, LinkState.CONNECTING, "restarted")
                 self._down_since[source] = t
+                self._garbled.pop(source, None)
         for source in self._channel_source.values():
             self._link_up[source] = t
         out: list[PipelineEvent] = []
@@ -717,6 +732,8 @@ class RoomPipeline:
                 out += self._probe_off(now)
             if self._down_since or self.engine.present.get("device_disconnected"):
                 out += self._disconnected(now)
+            if self._garbled or self.engine.present.get("device_garbled"):
+                out += self._garbled_alarm(now)
             out += self._bp_schedule(now)
             out += self._phases(now)
         if self._failed or self.engine.present.get("device_failed"):
@@ -742,7 +759,7 @@ class RoomPipeline:
             # Probe off and a lost device have their own alarms; stale means data stopped or
             # stayed invalid for another reason.
             explained = self._probe_off_since is not None or any(
-                s in self._down_since for s in sources
+                s in self._down_since or s in self._garbled for s in sources
             )
             if now - ref >= after and not explained:
                 if not self.engine.present.get(condition):
@@ -831,19 +848,29 @@ class RoomPipeline:
             if now - since >= after and s not in self._failed
         )
         if down and self.phase in IN_SESSION:
-            return list(
-                self.engine.raise_(
-                    now,
-                    "device_disconnected",
-                    kind=_TECH,
-                    channel=None,
-                    priority=Priority.MEDIUM,
-                    reason=f"no link to {', '.join(down)}",
-                )
-            )
+            return self._device_alarm(now, "device_disconnected", f"no link to {', '.join(down)}")
         if not down:
             return list(self.engine.lower(now, "device_disconnected", reason="link restored"))
         return []
+
+    def _garbled_alarm(self, now: float) -> list[PipelineEvent]:
+        """`device_garbled` while a device's stream is noise: staff should check the cable
+        and baud rate, not the patient (its values are held back, so `*_stale` would
+        otherwise point at the patient)."""
+        if self._garbled and self.phase in IN_SESSION:
+            why = "; ".join(f"{s}: {d}" for s, d in sorted(self._garbled.items()))
+            return self._device_alarm(now, "device_garbled", why)
+        if not self._garbled:
+            return list(self.engine.lower(now, "device_garbled", reason="stream clean again"))
+        return []
+
+    def _device_alarm(self, now: float, condition: str, reason: str) -> list[PipelineEvent]:
+        """A device's technical alarm (medium, no channel: it concerns every channel)."""
+        return list(
+            self.engine.raise_(
+                now, condition, kind=_TECH, channel=None, priority=Priority.MEDIUM, reason=reason
+            )
+        )
 
     def _device_failed(self, now: float) -> list[PipelineEvent]:
         """A driver stopped with an unexpected error (the supervisor restarts it). On the

@@ -271,6 +271,7 @@ async def test_newer_page_supersedes_and_an_ack_elsewhere_cancels(tmp_path: Path
         # Acknowledged on the dashboard: the phone must stop ringing.
         h.notifier.on_event(replace(alarm, t=now + 1.5, state=AlarmState.ACKNOWLEDGED, by="Amy"))
         await wait_for_async(lambda: second.cancelled_at is not None, 3, "the second cancelled")
+        await wait_for_async(lambda: len(h.records("receipt")) == 2, 3, "its cancel recorded")
         assert h.notifier.receipts == {}
         # No more repeats: the policy has let the alarm go (what follows from that, silence
         # on every later tick, is the timeline in tests/test_alerts_policy.py).

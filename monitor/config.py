@@ -362,6 +362,12 @@ def load_settings(path: Path | None = None) -> Settings:
             raise ConfigError(f"config file not found: {path}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    return settings_from_data(data, source)
+
+
+def settings_from_data(data: dict[str, Any], source: str) -> Settings:
+    """Validate a parsed config (the file's tables) as start-up does; the admin API's edits
+    go through here too, so there is one validator (monitor/config_store.py)."""
     try:
         settings = Settings(**data)
     except ValidationError as exc:

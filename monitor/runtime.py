@@ -66,7 +66,16 @@ class AwaitedControl:
     outcome: asyncio.Future[str]
 
 
-QueueItem = Reading | DeviceState | Control | AwaitedControl | float
+@dataclass(frozen=True)
+class RoomCall:
+    """A change to a room's pipeline made by the room's consumer, its one owner, in queue
+    order (new rules from the admin page: monitor/live_config.py); `done` resolves after."""
+
+    apply: Callable[[RoomPipeline], list[PipelineEvent]]
+    done: asyncio.Future[None]
+
+
+QueueItem = Reading | DeviceState | Control | AwaitedControl | RoomCall | float
 
 
 @dataclass
@@ -337,14 +346,20 @@ class Vigil:
                     # opens no session (the core logs each control's outcome).
                     outcome = str(pipeline.log[-1]["outcome"])
                     self.recorder.control_before(rid, item, outcome)
+                elif isinstance(item, RoomCall):
+                    events = item.apply(pipeline)
                 else:
                     events = pipeline.tick(item)
-            except Exception:  # a bug must not take the room's monitoring down with it
+            except Exception as exc:  # a bug must not take the room's monitoring down with it
                 log.exception("room %s: pipeline failed on %r", rid, item)
                 if waiter is not None and not waiter.done():
                     waiter.set_result("failed: internal error (see the log)")
+                if isinstance(item, RoomCall) and not item.done.done():
+                    item.done.set_exception(exc)
                 continue
             self._dispatch(room, events)
+            if isinstance(item, RoomCall) and not item.done.done():
+                item.done.set_result(None)
             if isinstance(item, Control):
                 self.recorder.control_after(rid, item, pipeline.snapshot(), outcome)
             if waiter is not None and not waiter.done():  # done: the API gave up waiting

@@ -48,7 +48,11 @@ STEPS: list[tuple[str, dict[str, Any], int, dict[str, str]]] = [
     ("ack", {"condition": "spo2_low"}, 409, {"detail": "ignored: no spo2_low alarm is active"}),
     ("baseline", BASELINE, 200, {"status": "ok", "outcome": "ok: used at the dose mark"}),
     ("dose", {}, 200, {"status": "ok", "outcome": "ok"}),
-    ("dose", {}, 409, {"detail": "ignored: dose in phase dosed"}),
+    ("dose", {}, 409, {"detail": f"ignored: a dose was marked less than 60 s ago by {ADMIN}"}),
+    ("discharge_review", {"outcome": "override"}, 409,
+     {"detail": "rejected: an override needs a reason"}),
+    ("discharge_review", {"outcome": "not_ready", "reason": "drowsy"}, 200,
+     {"status": "ok", "outcome": "ok"}),
     ("session_end", {}, 200, {"status": "ok", "outcome": "ok"}),
     ("session_end", {}, 409, {"detail": "ignored: no session"}),
 ]  # fmt: skip
@@ -83,8 +87,10 @@ def test_controls_answer_with_the_cores_outcome_and_the_journal_follows_it(
     ] == [("P-015", ADMIN, ADMIN, ADMIN, True)]
     assert answers == STEPS
     # The report's session events say which controls the core refused, and why.
-    refused = [body["detail"] for _, _, code, body in STEPS[:7] if code == 409]
+    refused = [body["detail"] for _, _, code, body in STEPS[:9] if code == 409]
     assert [r for r in refused if r in report] == refused
+    # The discharge review the core accepted is in the report's review table with its outcome.
+    assert "not ready: drowsy" in report
     # The state files a config leaves at their defaults are the test's, not the checkout's.
     journal = Journal(tmp_path / ".vigil" / "journal.sqlite3", readonly=True)
     try:
@@ -98,7 +104,7 @@ def test_controls_answer_with_the_cores_outcome_and_the_journal_follows_it(
         (e.payload["event"], e.payload["args"], e.payload["outcome"], e.who, e.session)
         for e in controls
     ] == [
-        (event, args, body[outcome[code]], ADMIN, sessions[0]["id"] if i < 7 else None)
+        (event, args, body[outcome[code]], ADMIN, sessions[0]["id"] if i < 9 else None)
         for i, (event, args, code, body) in enumerate(STEPS)
     ]
     assert verified

@@ -6,7 +6,10 @@
 "use strict";
 
 const STALE_MS = 3000;
-const PAUSE_S = 120;
+// The audio pause lasts what the clinic set (`audio_pause_s`, in each room's snapshot);
+// 120 s (IEC 60601-1-8 practice) only until the first snapshot arrives.
+const DEFAULT_PAUSE_S = 120;
+const pauseS = room => room.audio_pause_s ?? DEFAULT_PAUSE_S;
 const ICON = { high: "▲▲▲", medium: "▲▲", low: "▲" };
 const RANK = { high: 3, medium: 2, low: 1 };
 const SOUNDING = new Set(["active", "escalated", "resolved"]);
@@ -80,6 +83,10 @@ function dur(s) {
 function ago(t) {
   const s = serverNow() - t;
   return s < 60 ? `${Math.max(0, Math.round(s))} s ago` : `${Math.round(s / 60)} min ago`;
+}
+function pauseLabel(room) {
+  const s = pauseS(room);
+  return `Pause audio ${s % 60 ? dur(s) : s / 60 + " min"}`;
 }
 function can(role) { return ROLE_RANK[me.role] >= ROLE_RANK[role]; }
 function csrf() {
@@ -300,7 +307,7 @@ function updateAudio() {
     const alarms = (r.alarms || []).filter(unacked);
     const until = r.audio_paused_until;
     const paused = until && until > now;
-    const pauseStart = paused ? until - PAUSE_S : 0;
+    const pauseStart = paused ? until - pauseS(r) : 0;
     // A pause silences what was sounding; a new alarm of higher priority sounds through it.
     const pausedRank = paused ? Math.max(0, ...alarms.filter(a => onset(a) <= pauseStart).map(a => RANK[a.priority] || 0)) : 0;
     for (const a of alarms) {
@@ -313,11 +320,17 @@ function updateAudio() {
   }
   const name = level === 3 ? "high" : level === 2 ? "medium" : level === 1 ? "low" : (!linkUp && lastBeat ? "technical" : "off");
   audio.set(name, lowOnset);
+  // After a reload the browser keeps audio blocked until a click or key: a bar across the
+  // screen says so for as long as it lasts, not a small button a nurse may never notice.
   const btn = $("sound");
   btn.hidden = !audio.blocked;
+  document.body.classList.toggle("sound-blocked", audio.blocked);
 }
+setText($("sound"), "✖ SOUND IS BLOCKED — alarms are silent on this screen. Click here or anywhere to enable sound.");
 $("sound").addEventListener("click", async () => { await audio.enable(); updateAudio(); });
-document.addEventListener("pointerdown", () => { if (audio.blocked) audio.enable(); }, { once: true });
+for (const type of ["pointerdown", "keydown"]) {
+  document.addEventListener(type, async () => { if (audio.blocked) { await audio.enable(); updateAudio(); } });
+}
 
 // -- actions ------------------------------------------------------------------------------
 async function send(roomId, event, args = {}) {
@@ -372,10 +385,10 @@ function buildTiles() {
         <div class="vital v-resp" hidden><div class="label">RR /min · EtCO₂ mmHg</div><div class="value resp" data-channel="resp"></div><div class="base"></div></div>
       </div>
       <canvas class="spark" aria-label="SpO2 trend this session"></canvas>
-      <div class="meta"><span class="dose"></span><span class="next-bp"></span><span class="paused"></span></div>
+      <div class="meta"><span class="dose"></span><span class="next-bp"></span><span class="paused"></span><span class="earlier"></span></div>
       <ul class="tech" aria-label="Technical alarms and devices"></ul>
       <div class="tile-actions">
-        <button type="button" data-action="pause" data-role="nurse">Pause audio 2 min</button>
+        <button type="button" data-action="pause" data-role="nurse" class="pause">Pause audio</button>
         <a class="details" href="#room/${encodeURIComponent(room.room)}">Details and session ›</a>
       </div>`;
     root.querySelector("[data-action=pause]").dataset.room = room.room;
@@ -383,7 +396,7 @@ function buildTiles() {
     tiles.set(room.room, {
       root, name: q(".name"), phase: q(".phase"), session: q(".session"), alarms: q(".alarms"),
       spo2: q(".v-spo2"), pulse: q(".v-pulse"), bp: q(".v-bp"), spark: q(".spark"), dose: q(".dose"),
-      nextBp: q(".next-bp"), paused: q(".paused"), tech: q(".tech"), alarmsKey: "", techKey: "",
+      nextBp: q(".next-bp"), paused: q(".paused"), earlier: q(".earlier"), tech: q(".tech"), alarmsKey: "", techKey: "",
     });
     main.append(root);
   }
@@ -391,6 +404,7 @@ function buildTiles() {
 }
 
 function alarmItem(roomId, a, withButton) {
+  const room = rooms.get(roomId);
   const li = el("li", `alarm ${a.priority} state-${a.state}`);
   li.dataset.condition = a.condition;
   li.dataset.state = a.state;
@@ -398,7 +412,7 @@ function alarmItem(roomId, a, withButton) {
   li.append(el("span", "icon", tech ? "⚙" : ICON[a.priority] || "▲"));
   li.append(el("b", "prio", (tech ? "TECHNICAL " : "") + String(a.priority).toUpperCase()));
   let text = ` ${label(a.condition)}`;
-  if (a.value !== null && a.value !== undefined && !isFlag(a)) text += ` ${fmt(a.value)}` + (a.limit !== null && a.limit !== undefined ? ` (limit ${fmt(a.limit)})` : "");
+  if (a.value !== null && a.value !== undefined && !isFlag(a)) text += ` ${fmt(a.value)}` + (a.limit != null ? ` ${alarmLimitText(room, a)}` : "");
   if (a.worst !== null && a.worst !== undefined && !isFlag(a) && fmt(a.worst) !== fmt(a.value)) text += ` · worst ${fmt(a.worst)}`;
   text += ` · since ${clock(onset(a))}`;
   if (a.tier > 1) text += ` · escalated to tier ${a.tier}`;
@@ -430,10 +444,8 @@ function renderTile(room) {
   const alarms = sortAlarms(room.alarms || []);
   const phys = alarms.filter(a => !isTechnical(a));
   const tech = alarms.filter(isTechnical);
-  const top = phys.filter(unacked).sort((a, b) => RANK[b.priority] - RANK[a.priority])[0];
-  t.root.classList.toggle("alarm-high", top?.priority === "high");
-  t.root.classList.toggle("alarm-medium", top?.priority === "medium");
-  t.root.classList.toggle("alarm-low", top?.priority === "low");
+  const cls = tileAlarmClass(room);  // glance.js: acknowledged but present stays coloured
+  for (const c of TILE_CLASSES) t.root.classList.toggle(c, c === cls);
   const key = JSON.stringify(phys.map(a => [a.condition, a.state, a.t, a.value, a.by, a.tier])) + me.role;
   if (key !== t.alarmsKey) {
     t.alarmsKey = key;
@@ -442,22 +454,35 @@ function renderTile(room) {
   if (typeof renderTileFlags === "function") renderTileFlags(t.root.querySelector(".tile-flags"), room);
   if (typeof renderRespTile === "function") renderRespTile(t.root.querySelector(".v-resp"), room);  // resp.js
   const b = baseline(room);
-  vital(t.spo2, latest(room, "spo2"), b.spo2, limitsFor(room, "spo2"));
-  vital(t.pulse, latest(room, "pulse_rate"), b.pulse_rate, limitsFor(room, "pulse_rate"));
+  vital(room, t.spo2, "spo2", b.spo2);
+  vital(room, t.pulse, "pulse_rate", b.pulse_rate);
   const sbp = latest(room, "sbp"), dbp = latest(room, "dbp"), map = latest(room, "map");
   const bpv = t.bp.querySelector(".value");
   setText(bpv, sbp && sbp.value != null ? `${fmt(sbp.value)}/${fmt(dbp?.value)}` + (map?.value != null ? ` (${fmt(map.value)})` : "") : "—");
   setText(t.bp.querySelector(".age"), sbp ? `measured ${ago(sbp.t)}` : "no BP yet");
-  setText(t.bp.querySelector(".base"), b.sbp != null ? `baseline ${fmt(b.sbp)}/${fmt(b.dbp)}` : "baseline —");
-  const dt = doseT(room);
-  setText(t.dose, dt ? `Dose +${dur(now - dt)}` : (room.phase === "pre_dose" ? "Before dose" : ""));
-  if (room.next_bp_due_t) {
+  // Coloured only when out of range (a normal BP is not red); by the worse of SBP and DBP.
+  const sbpOut = outClass(room, ["sbp"], sbp?.value, limitsFor(room, "sbp"));
+  const dbpOut = outClass(room, ["dbp"], dbp?.value, limitsFor(room, "dbp"));
+  setOut(bpv, isValid(sbp) ? (sbpOut || dbpOut) : "");
+  const bpLim = ["sbp", "dbp"].map(ch => bpLimitText(room, ch, b[ch])).filter(Boolean);
+  setText(t.bp.querySelector(".base"), [b.sbp != null ? `baseline ${fmt(b.sbp)}/${fmt(b.dbp)}` : "baseline —", ...bpLim].join(" · "));
+  // Nothing runs in a room whose session is over (or not started): no dose clock, no BP due.
+  const running = POST_DOSE_PHASES.has(room.phase);
+  const dt = running ? doseT(room) : null;
+  const topUp = running && (session(room).doses || []).length > 1;  // a top-up: its own clock
+  const last = topUp ? session(room).last_dose_t : null;
+  setText(t.dose, dt ? `Dose +${dur(now - dt)}` + (last && last !== dt ? ` · top-up +${dur(now - last)}` : "")
+                     : (room.phase === "pre_dose" ? "Before dose" : ""));
+  const earlier = earlierAlarm(room, (alarmLog.get(room.room) || new Map()).values());
+  setText(t.earlier, earlier ? `⚑ Alarm earlier this session: ${label(earlier.condition)} at ${clock(onset(earlier))}` : "");
+  if (running && room.next_bp_due_t) {
     const left = room.next_bp_due_t - now;
     setText(t.nextBp, left >= 0 ? `next BP in ${dur(left)}` : `⚠ BP overdue by ${dur(-left)}`);
     t.nextBp.classList.toggle("overdue", left < 0);
   } else setText(t.nextBp, "");
   const pausedLeft = room.audio_paused_until ? room.audio_paused_until - now : 0;
   setText(t.paused, pausedLeft > 0 ? `Audio paused ${dur(pausedLeft)}` : "");
+  setText(t.root.querySelector("button.pause"), pauseLabel(room));
   const devs = Array.isArray(room.devices) ? room.devices : [];
   const techKey = JSON.stringify([tech.map(a => [a.condition, a.state, a.t, a.by]), devs.map(d => [d.id, d.state, d.detail]), me.role]);
   if (techKey !== t.techKey) {
@@ -480,15 +505,16 @@ function renderTile(room) {
   });
 }
 
-function vital(box, reading, base, lim) {
+function vital(room, box, ch, base) {
+  const reading = latest(room, ch), lim = limitsFor(room, ch);
   const v = box.querySelector(".value");
   const valid = isValid(reading);
   setText(v, reading && reading.value != null ? fmt(reading.value) : "—");
   v.classList.toggle("invalid", !valid);
-  const out = valid && lim && ((lim.low != null && reading.value < lim.low) || (lim.high != null && reading.value > lim.high));
-  v.classList.toggle("out", !!out);
+  setOut(v, valid ? outClass(room, [ch], reading.value, lim) : "");
   let text = `baseline ${fmt(base)}`;
-  if (lim) text += ` · limits ${fmtLimits(lim)}`;
+  const rules = limitText(room, ch, base);  // which rule is which, as the alarm says it
+  if (rules) text += ` · ${rules}`;
   setText(box.querySelector(".base"), text);
   setText(box.querySelector(".flags"), reading && reading.status && reading.status.length ? "⚠ " + reading.status.join(", ").replace(/_/g, " ") : "");
 }
@@ -557,7 +583,7 @@ function renderDetail() {
     box.dataset.key = key;
     const ul = el("ul", "alarms");
     ul.append(...alarms.map(a => alarmItem(room.room, a, true)));
-    const pause = el("button", "", "Pause audio 2 min");
+    const pause = el("button", "pause", pauseLabel(room));
     pause.type = "button"; pause.dataset.action = "pause"; pause.dataset.room = room.room; pause.dataset.role = "nurse";
     box.replaceChildren(alarms.length ? ul : el("p", "calm", "✔ No active alarms in this room."), pause);
     applyRoles();
@@ -566,7 +592,16 @@ function renderDetail() {
   let st = `Phase: ${String(room.phase || "idle").replace(/_/g, " ")}.`;
   if (s.pseudonym) st += ` Patient ${s.pseudonym}.`;
   if (startedT(room)) st += ` Started ${clock(startedT(room))}.`;
-  st += dt ? ` Dose at ${clock(dt)} (${dur(now - dt)} ago).` : " No dose marked.";
+  // Every dose with its route and amount; a running clock only while the session runs.
+  const doses = s.doses && s.doses.length ? s.doses : (dt ? [{ t: dt, by: s.dose_by }] : []);
+  if (doses.length) {
+    st += " " + doses.map((d, i) => `${i ? "Top-up" : "Dose"} at ${clock(d.t)}` +
+      [d.route, d.amount_mg != null ? `${fmt(d.amount_mg, d.amount_mg % 1 ? 1 : 0)} mg` : null].filter(Boolean).map(x => " " + x).join("") +
+      (d.by ? ` by ${d.by}` : "")).join("; ") + ".";
+    const lastT = doses[doses.length - 1].t;
+    if (POST_DOSE_PHASES.has(room.phase)) st += ` ${doses.length > 1 ? "Last dose" : "Dose"} ${dur(now - lastT)} ago.`;
+  } else st += " No dose marked.";
+  if (s.ended_t) st += ` Ended at ${clock(s.ended_t)} by ${s.ended_by || "?"}.`;
   setText($("session-status"), st);
   const sbp = latest(room, "sbp"), dbp = latest(room, "dbp");
   setText($("detail-now"), `Now: SpO₂ ${fmt(latest(room, "spo2")?.value)} %  ·  Pulse ${fmt(latest(room, "pulse_rate")?.value)} bpm  ·  ` +
@@ -584,10 +619,14 @@ function renderDetail() {
   const t0 = trendStart(room, now, 120);
   drawTrend($("plot-spo2"), { title: "SpO₂ %", t0, t1: now, series: [{ points: tr.spo2 || [], color: "#4fc3f7" }], baseline: b.spo2 ?? undefined, band: limitsFor(room, "spo2"), marks, minSpan: 8 });
   drawTrend($("plot-pulse"), { title: "Pulse bpm", t0, t1: now, series: [{ points: tr.pulse_rate || [], color: "#69f0ae" }], baseline: b.pulse_rate ?? undefined, band: limitsFor(room, "pulse_rate"), marks, minSpan: 20 });
+  // SBP and DBP each against their own band and baseline, in their own colour.
+  const bpBand = (ch, rgb) => limitsFor(room, ch) && { ...limitsFor(room, ch), rgb };
   drawTrend($("plot-bp"), {
-    title: "BP mmHg (SBP ● DBP ● MAP ●)", t0, t1: now, minSpan: 40,
-    series: [{ points: tr.sbp || [], color: "#ff8a80", dots: true }, { points: tr.dbp || [], color: "#ffab40", dots: true }, { points: tr.map || [], color: "#e0e0e0", dots: true }],
-    baseline: b.sbp ?? undefined, band: limitsFor(room, "sbp"), marks,
+    title: "BP mmHg", t0, t1: now, minSpan: 40,
+    series: [{ name: "SBP", points: tr.sbp || [], color: "#ff8a80", dots: true }, { name: "DBP", points: tr.dbp || [], color: "#ffab40", dots: true },
+             { name: "MAP", points: tr.map || [], color: "#e0e0e0", dots: true }],
+    baselines: [{ v: b.sbp, color: "#ff8a80", label: "SBP baseline" }, { v: b.dbp, color: "#ffab40", label: "DBP baseline" }],
+    bands: [bpBand("sbp", "255, 138, 128"), bpBand("dbp", "255, 171, 64")].filter(Boolean), marks,
   });
   if (typeof renderRespDetail === "function") renderRespDetail(room, t0, now, marks);  // resp.js
   renderBaseline(room);
@@ -636,31 +675,32 @@ function renderBaseline(room) {
   }
   const notes = [];
   if (b.confirmed) notes.push(el("p", "ok", `✔ Confirmed by ${b.confirmed_by || "?"}`));
-  else if (b.confirmed === false) notes.push(el("p", "warn", "⚠ Not confirmed yet: check and confirm before the dose."));
+  else if (b.confirmed === false) {
+    notes.push(el("p", "warn", room.phase === "pre_dose" ? "⚠ Not confirmed yet: check and confirm before the dose."
+      : "⚠ Not confirmed: the limits relative to the baseline are off until a clinician confirms or enters one."));
+  }
   if (b.pathological) notes.push(el("p", "warn", "⚠ Pathological baseline (" + b.refused.join(", ") + "): no relative limits derived; enter or confirm limits explicitly."));
   if (b.advisory) notes.push(el("p", "info", "ℹ Pre-dose advisory: " + b.advisory));
   view.replaceChildren(table, ...notes);
 }
 
 const IN_SESSION = new Set(["pre_dose", "dosed", "recovery", "discharge_ready"]);  // monitor/core/session.py
+const POST_DOSE_PHASES = new Set(["dosed", "recovery", "discharge_ready"]);
 function applyRoles() {
   for (const b of document.querySelectorAll("[data-role]")) {
     const ok = can(b.dataset.role);
     b.disabled = !ok;
     b.title = ok ? "" : `needs role ${b.dataset.role}`;
   }
-  // One session at a time: the core refuses a second start, so the button says so first.
+  // Controls that do not apply in the room's phase are disabled, saying why (lifecycle.js).
   const room = rooms.get(detailId());
-  const start = $("form-start").querySelector("button");
-  if (room && IN_SESSION.has(room.phase) && !start.disabled) {
-    start.disabled = true;
-    start.title = "a session is already running in this room: end it first";
-  }
+  if (room && typeof applyPhases === "function") applyPhases(room);
 }
 
 function render() {
   renderQueued = false;
   for (const room of rooms.values()) renderTile(room);
+  orderTiles([...rooms.values()].filter(r => tiles.has(r.room)).map(r => ({ root: tiles.get(r.room).root, room: r })));
   renderBanners();
   renderDetail();
   applyRoles();  // buttons just built get the signed-in role's rights too
@@ -680,8 +720,6 @@ $("form-start").addEventListener("submit", async ev => {
   ev.preventDefault();
   if (await send(detailId(), "session_start", { pseudonym: $("pseudonym").value.trim() })) $("pseudonym").value = "";
 });
-$("btn-dose").addEventListener("click", () => send(detailId(), "dose"));
-$("btn-end").addEventListener("click", () => send(detailId(), "session_end"));
 $("btn-confirm").addEventListener("click", () => send(detailId(), "confirm_baseline"));
 $("form-baseline").addEventListener("submit", async ev => {
   ev.preventDefault();
@@ -693,13 +731,6 @@ $("form-baseline").addEventListener("submit", async ev => {
 $("form-note").addEventListener("submit", async ev => {
   ev.preventDefault();
   if (await send(detailId(), "note", { text: $("note-text").value.trim() })) $("note-text").value = "";
-});
-$("form-discharge").addEventListener("submit", async ev => {
-  ev.preventDefault();
-  const args = { ready: $("discharge-ready").checked };
-  const text = $("discharge-text").value.trim();
-  if (text) args.text = text;
-  if (await send(detailId(), "discharge_review", args)) $("discharge-text").value = "";
 });
 $("logout").addEventListener("click", async () => {
   await fetch("/api/auth/logout", { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf() } }).catch(() => {});
@@ -713,6 +744,7 @@ async function start() {
     if (r.ok) me = await r.json();
   } catch (e) { /* the stream reports the link */ }
   setText($("who"), `${me.username} (${me.role})`);
+  $("admin-link").hidden = !can("admin");  // the admin page: admin.html
   setZone(me.timezone);
   applyRoles();
   setLink(false, "connecting to Vigil…");

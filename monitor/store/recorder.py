@@ -141,6 +141,8 @@ class Recorder:
         for a control the core applied (an ignored second dose must not move the dose)."""
         if not accepted(outcome):
             return
+        if c.event == "dose" and len(snapshot.get("session", {}).get("doses", ())) > 1:
+            return  # a top-up: the session's dose time and baseline stay the first dose's
         if c.event in ("dose", "baseline"):
             if c.event == "dose":
                 self.journal.mark_dose(room, c.t, c.by)

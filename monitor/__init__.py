@@ -7,6 +7,7 @@ Every exception of monitor (but its pure core, monitor.core) derives from one ro
 
     MonitorError           message, part
     ├── ConfigError        the configuration is invalid (`<field>: <message>`)
+    ├── ConfigChangeError  an admin's change refused (errors: `<field>: <message>` lines)
     ├── AccountError       a bad username, role or password (also a ValueError)
     ├── SessionNotFound    no such session in the journal (also a LookupError)
     ├── BodyTooLarge       a request body over the API's limit
@@ -16,6 +17,7 @@ Every exception of monitor (but its pure core, monitor.core) derives from one ro
 from monitor.errors import (
     AccountError,
     BodyTooLarge,
+    ConfigChangeError,
     ConfigError,
     LinkError,
     MonitorError,
@@ -27,6 +29,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AccountError",
     "BodyTooLarge",
+    "ConfigChangeError",
     "ConfigError",
     "LinkError",
     "MonitorError",

@@ -27,6 +27,17 @@ class ConfigError(MonitorError):
     part = "config"
 
 
+class ConfigChangeError(MonitorError):
+    """A change (from the admin API) the validator refused; `errors` are `<field>: <message>`
+    lines."""
+
+    part = "config"
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
 class AccountError(MonitorError, ValueError):
     """A bad username, role or password, or a user that does not exist; says which."""
 

@@ -38,6 +38,7 @@ from monitor.hl7_device import HL7_PROTOCOL, build_hl7_device, resp_sources
 from monitor.hl7out.sender import Pcd01Sender
 from monitor.hub import Hub
 from monitor.link_log import LinkLog, RepeatFilter
+from monitor.loop_lag import LoopLag
 from monitor.redact import auditable_settings
 from monitor.restart import Restart
 from monitor.store.influx import InfluxStore
@@ -133,6 +134,7 @@ class Vigil:
             org=settings.influx_org,
             bucket=settings.influx_bucket,
             batch_s=settings.influx_batch_s,
+            site=settings.site,
         )
         # Journal first, then InfluxDB (architecture.md "Storage").
         try:
@@ -165,6 +167,7 @@ class Vigil:
         self.started_at: float | None = None
         self.restart = Restart(self)  # sessions a stopped run left open: monitor/restart.py
         self.notifier = build_notifier(self)  # pages phones; alerts/notifier.py, monitor/wiring.py
+        self.loop_lag = LoopLag()
 
     def new_pipeline(self, rc: RoomConfig) -> RoomPipeline:
         s = self.settings
@@ -193,6 +196,7 @@ class Vigil:
         self._spawn(self._ticker, "ticker")
         for name, part in self.notifier.supervised_tasks().items():
             self._spawn(part, name)
+        self._spawn(self.loop_lag.run, "loop-lag")
 
     async def stop(self) -> None:
         await self.supervisor.stop()
@@ -504,4 +508,5 @@ class Vigil:
             "resume": resume,
             "hl7_out": hl7_out,
             "stream_subscribers": self.hub.subscribers,
+            "event_loop_lag": self.loop_lag.summary(),
         }

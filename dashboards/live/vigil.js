@@ -86,13 +86,16 @@ $("logout").addEventListener("click", async () => {
 
 async function start() {
   setLink(false, "connecting to Vigil…");
-  try {
-    const r = await fetch("/api/auth/me", { credentials: "same-origin" });
-    if (r.status === 401) { location.replace("/login?next=" + encodeURIComponent(location.pathname + location.search + location.hash)); return; }
-    if (r.ok) me = await r.json();
-  } catch (e) { /* retried below with the vocabulary */ }
-  // Nothing is drawn without the served vocabulary (labels, roles, timings): wait for it.
-  while (!(await loadVocabulary())) await new Promise(ok => setTimeout(ok, 2000));
+  // Nothing is drawn without who is signed in and the served vocabulary (labels, roles,
+  // timings): until Vigil answers both, the NOT LIVE bar says it is connecting.
+  for (;;) {
+    try {
+      const r = await fetch("/api/auth/me", { credentials: "same-origin" });
+      if (r.status === 401) { location.replace("/login?next=" + encodeURIComponent(location.pathname + location.search + location.hash)); return; }
+      if (r.ok) { me = await r.json(); if (await loadVocabulary()) break; }
+    } catch (e) { /* Vigil not reachable yet */ }
+    await new Promise(ok => setTimeout(ok, 2000));
+  }
   setText($("who"), `${me.username} (${me.role})`);
   $("admin-link").hidden = !can("admin");  // the admin page: admin.html
   setZone(me.timezone);

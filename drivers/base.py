@@ -8,6 +8,7 @@ bad frame is dropped whole and counted in `dropped` by reason.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from typing import Protocol
 
 from monitor.core.models import Reading
@@ -33,3 +34,23 @@ class StreamDecoder(Protocol):
     def feed(self, data: bytes, t: float) -> list[Reading]:
         """Decode every complete frame in `data` (plus what was buffered before)."""
         ...
+
+
+@dataclass
+class DecoderWrapper:
+    """A decoder around another (throttle, quality gate): the inner decoder's id and
+    counters stay the ones reported."""
+
+    inner: StreamDecoder
+
+    @property
+    def protocol_id(self) -> str:
+        return self.inner.protocol_id
+
+    @property
+    def dropped(self) -> Counter[str]:
+        return self.inner.dropped
+
+    @property
+    def frames(self) -> int:
+        return self.inner.frames

@@ -1,9 +1,10 @@
-"""Every protocol Vigil speaks, in one table: id → how to decode, connect and simulate it.
+"""Every protocol Vigil speaks, in one table: id → how to decode and connect it.
 
 The CLI (`vigil decode`, `vigil simulate`), the config validator and the runtime all read
 this table, so a protocol added here is available everywhere. BLE protocols register with
 transport "ble" and input "hex-lines" (one characteristic value per feed call); see
-`register()`.
+`register()`. Their simulators are listed apart, in drivers.sim.registry: production
+code never loads the simulators.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from drivers.base import StreamDecoder
+from drivers.quality import CHECKED, QualityGated, QualityPolicy
 
 Transport = Literal["serial", "ble", "mllp"]
 InputMode = Literal["bytes", "hex-lines"]
@@ -31,8 +33,6 @@ class ProtocolInfo:
     parity: str = "N"  # pyserial parity letter: N, E, O
     #: Frames per second the device sends; above 1 the runtime throttles readings to ~1/s.
     frame_rate_hz: float = 1.0
-    #: Builds the simulated device (drivers.sim.runner.SerialSim) from simulator options.
-    simulator: Callable[..., Any] | None = None
     #: Builds the transport driver; None = drivers.serial_port.SerialDriver.
     driver: Callable[..., Any] | None = None
     #: Bytes to send on connect, and every keepalive_s while connected (serial).
@@ -43,6 +43,14 @@ class ProtocolInfo:
     can_start_measurement: bool = False
     #: Option names a device config may set for this protocol's driver, with their types.
     options: Mapping[str, type] = field(default_factory=dict)
+    #: True when each frame carries a check random bytes almost never pass (a checksum, a
+    #: rigid text layout). Without one (sync bits only) a new stream must stay clean for a
+    #: while before its values are used (drivers.quality).
+    frame_check: bool = True
+
+    @property
+    def quality_policy(self) -> QualityPolicy:
+        return CHECKED if self.frame_check else QualityPolicy()
 
 
 PROTOCOLS: dict[str, ProtocolInfo] = {}
@@ -68,7 +76,6 @@ def protocol_info(protocol_id: str) -> ProtocolInfo:
 
 def _serial_protocols() -> None:
     from drivers import berrymed, contec, masimo, nonin, suntech
-    from drivers.sim import devices
     from drivers.suntech_driver import SunTechDriver
 
     for info in (
@@ -78,7 +85,6 @@ def _serial_protocols() -> None:
             "serial",
             decoder=masimo.MasimoDecoder,
             baudrate=9600,
-            simulator=devices.MasimoSim,
         ),
         ProtocolInfo(
             nonin.PROTOCOL_ID,
@@ -87,7 +93,6 @@ def _serial_protocols() -> None:
             decoder=nonin.NoninDecoder,
             baudrate=9600,
             frame_rate_hz=3.0,
-            simulator=devices.NoninSim,
         ),
         ProtocolInfo(
             contec.LEGACY_ID,
@@ -97,7 +102,7 @@ def _serial_protocols() -> None:
             baudrate=19200,
             parity="O",
             frame_rate_hz=60.0,
-            simulator=devices.ContecLegacySim,
+            frame_check=False,
         ),
         ProtocolInfo(
             contec.NEW_ID,
@@ -106,7 +111,7 @@ def _serial_protocols() -> None:
             decoder=contec.ContecNewDecoder,
             baudrate=115200,
             frame_rate_hz=60.0,
-            simulator=devices.ContecNewSim,
+            frame_check=False,
             greeting=contec.command(contec.CMD_START_LIVE),
             keepalive=contec.command(contec.CMD_KEEPALIVE),
             keepalive_s=contec.KEEPALIVE_S,
@@ -118,7 +123,7 @@ def _serial_protocols() -> None:
             decoder=berrymed.BerryMedDecoder,
             baudrate=115200,
             frame_rate_hz=100.0,
-            simulator=devices.BerryMedSim,
+            frame_check=False,
         ),
         ProtocolInfo(
             suntech.PROTOCOL_ID,
@@ -126,7 +131,6 @@ def _serial_protocols() -> None:
             "serial",
             decoder=suntech.SunTechDecoder,
             baudrate=9600,
-            simulator=devices.SunTechSim,
             driver=SunTechDriver,
             can_start_measurement=True,
             options={"poll_s": float, "measurement_timeout_s": float, "ack_timeout_s": float},
@@ -137,7 +141,8 @@ def _serial_protocols() -> None:
 
 def _ble_protocols() -> None:
     # One characteristic value per feed() call; `vigil decode` reads them as hex lines.
-    # The runtime starts BLE devices by profile (drivers.ble.demo), not through this table.
+    # The runtime starts BLE devices by profile (drivers.ble.factory, drivers.sim.ble_factory),
+    # not through this table.
     from drivers.ble import DECODERS
 
     descriptions = {
@@ -149,7 +154,15 @@ def _ble_protocols() -> None:
     }
     for pid, factory in DECODERS.items():
         register(
-            ProtocolInfo(pid, descriptions.get(pid, pid), "ble", decoder=factory, input="hex-lines")
+            # A record's integrity is the radio's CRC, below us: nothing in it to check.
+            ProtocolInfo(
+                pid,
+                descriptions.get(pid, pid),
+                "ble",
+                decoder=factory,
+                input="hex-lines",
+                frame_check=False,
+            )
         )
 
 
@@ -169,14 +182,17 @@ _hl7_protocol()
 
 
 def build_decoder(protocol_id: str, source: str, *, throttle: bool = True) -> StreamDecoder:
-    """A decoder for live use: high-rate devices throttled to about one reading per second."""
+    """A decoder for live use: high-rate devices throttled to about one reading per second,
+    behind a stream-quality gate (drivers.quality) that holds back values from noise."""
     from drivers.throttle import Throttled
 
     info = protocol_info(protocol_id)
     decoder = info.decoder(source=source)
+    if info.driver is not None:
+        return decoder  # its driver talks to the decoder's own methods (SunTech: checksummed)
     if throttle and info.frame_rate_hz > 1.0:
-        return Throttled(decoder)
-    return decoder
+        decoder = Throttled(decoder)
+    return QualityGated(decoder, info.quality_policy)
 
 
 def build_serial_driver(

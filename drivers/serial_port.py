@@ -23,6 +23,8 @@ import serial
 
 from drivers.base import StreamDecoder
 from drivers.byte_queue import ByteQueue
+from drivers.errors import NotConnected as NotConnected  # its home: drivers/errors.py
+from drivers.quality import Verdict
 from monitor.core.models import DeviceState, LinkState, Reading
 
 log = logging.getLogger(__name__)
@@ -121,6 +123,18 @@ class SerialDriver:
         """Decode received bytes and emit the readings (drivers that talk back override)."""
         for reading in self.decoder.feed(data, self._clock()):
             emit(reading)
+        self._report_quality(emit)
+
+    def _report_quality(self, emit: Emit) -> None:
+        """A garbled stream (drivers.quality) is a link state the room shows; clean again,
+        the link is connected again."""
+        quality = getattr(self.decoder, "quality", None)
+        if quality is None:
+            return
+        if quality.verdict == Verdict.GARBLED and self.state == LinkState.CONNECTED:
+            self._set_state(emit, LinkState.GARBLED, quality.detail)
+        elif quality.verdict != Verdict.GARBLED and self.state == LinkState.GARBLED:
+            self._set_state(emit, LinkState.CONNECTED, self.port)
 
     async def write(self, data: bytes) -> None:
         """Send bytes to the device; NotConnected when the port is not open."""
@@ -260,7 +274,3 @@ def _read_available(ser: serial.SerialBase) -> bytes:
         return b""
     waiting = ser.in_waiting
     return first + bytes(ser.read(waiting)) if waiting else first
-
-
-class NotConnected(Exception):
-    """The device's port is not open (unplugged, or not yet connected)."""

@@ -11,7 +11,7 @@ import struct
 from collections import Counter
 from dataclasses import dataclass, field
 
-from drivers.values import reading
+from drivers.values import reading, with_pressure_check
 from monitor.core.models import Channel, Flag, Reading
 
 PROTOCOL_ID = "suntech"
@@ -220,12 +220,14 @@ class SunTechDecoder:
             def v(x: int) -> int | None:
                 return x if resp.ok else None  # error code ≠ 0: every value invalid
 
-            return [
-                reading(t, Channel.SBP, v(resp.sbp), st, source=src, invalid=(0.0,)),
-                reading(t, Channel.DBP, v(resp.dbp), st, source=src, invalid=(0.0,)),
-                reading(t, Channel.MAP, v(resp.mean), st, source=src, invalid=(0.0,)),
-                reading(t, Channel.PULSE_RATE, v(resp.hr), st, source=src, invalid=(0.0,)),
-            ]
+            return with_pressure_check(
+                [
+                    reading(t, Channel.SBP, v(resp.sbp), st, source=src, invalid=(0.0,)),
+                    reading(t, Channel.DBP, v(resp.dbp), st, source=src, invalid=(0.0,)),
+                    reading(t, Channel.MAP, v(resp.mean), st, source=src, invalid=(0.0,)),
+                    reading(t, Channel.PULSE_RATE, v(resp.hr), st, source=src, invalid=(0.0,)),
+                ]
+            )
         return []
 
     def feed(self, data: bytes, t: float) -> list[Reading]:

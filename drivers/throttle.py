@@ -8,30 +8,16 @@ seen at once. The wrapped decoder's counters stay the ones reported.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 
-from drivers.base import StreamDecoder
+from drivers.base import DecoderWrapper
 from monitor.core.models import Reading
 
 
 @dataclass
-class Throttled:
-    inner: StreamDecoder
+class Throttled(DecoderWrapper):
     interval_s: float = 1.0
     _last: dict[str, tuple[float, float | None, frozenset[str]]] = field(default_factory=dict)
-
-    @property
-    def protocol_id(self) -> str:
-        return self.inner.protocol_id
-
-    @property
-    def dropped(self) -> Counter[str]:
-        return self.inner.dropped
-
-    @property
-    def frames(self) -> int:
-        return self.inner.frames
 
     def feed(self, data: bytes, t: float) -> list[Reading]:
         out: list[Reading] = []

@@ -1,31 +1,20 @@
-"""Shared value rules for every decoder: plausible ranges and how an invalid value is reported.
+"""Shared value rules for every decoder: how a sentinel and an implausible value are reported.
 
-A value the device marks invalid (a sentinel), or one outside the range a body can produce,
-becomes `None` with `Flag.INVALID`, never a number (protocols.md §0 rule 1).
+A value the device marks invalid (a sentinel) becomes `None` with `Flag.INVALID`, never a
+number (protocols.md §0 rule 1). A number outside what a patient can produce
+(monitor.core.plausibility, the one table) keeps its value, so the record shows what came
+over the line, and carries `Flag.IMPLAUSIBLE`: stored `valid=false`, never used.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from monitor.core.models import CANONICAL_UNIT, Channel, Flag, Reading
+from monitor.core.plausibility import PLAUSIBLE, plausible, pressures_plausible
 
-#: Values outside these ranges are noise on the line, not physiology.
-PLAUSIBLE: dict[str, tuple[float, float]] = {
-    Channel.SPO2: (0.0, 100.0),
-    Channel.PULSE_RATE: (0.0, 350.0),
-    Channel.HEART_RATE: (0.0, 350.0),
-    Channel.PERFUSION_INDEX: (0.0, 20.0),
-    Channel.SBP: (0.0, 300.0),
-    Channel.DBP: (0.0, 300.0),
-    Channel.MAP: (0.0, 300.0),
-    Channel.CUFF_PRESSURE: (0.0, 320.0),
-}
-
-
-def plausible(channel: str, value: float) -> bool:
-    lo, hi = PLAUSIBLE[channel]
-    return lo <= value <= hi
+__all__ = ["PLAUSIBLE", "plausible", "reading", "with_pressure_check"]
 
 
 def reading(
@@ -38,13 +27,15 @@ def reading(
     invalid: Iterable[float] = (),
     device_time: str | None = None,
 ) -> Reading:
-    """A Reading of `raw`, or of None + INVALID when raw is a sentinel or implausible."""
+    """A Reading of `raw`: None + INVALID for a sentinel, IMPLAUSIBLE when out of range."""
     flags = frozenset(status)
     value: float | None = None if raw is None else float(raw)
-    if value is not None and (value in set(invalid) or not plausible(channel, value)):
+    if value is not None and value in set(invalid):
         value = None
     if value is None:
         flags |= {Flag.INVALID}
+    elif not plausible(channel, value):
+        flags |= {Flag.IMPLAUSIBLE}
     return Reading(
         t=t,
         channel=channel,
@@ -54,3 +45,18 @@ def reading(
         source=source,
         device_time=device_time,
     )
+
+
+def with_pressure_check(readings: list[Reading]) -> list[Reading]:
+    """One cuff cycle's readings, all pressures flagged IMPLAUSIBLE when SBP <= DBP."""
+    by = {r.channel: r.value for r in readings}
+    sbp, dbp = by.get(Channel.SBP), by.get(Channel.DBP)
+    if sbp is None or dbp is None or pressures_plausible(sbp, dbp):
+        return readings
+    pressures = (Channel.SBP, Channel.DBP, Channel.MAP)
+    return [
+        replace(r, status=r.status | {Flag.IMPLAUSIBLE})
+        if r.channel in pressures and r.value is not None
+        else r
+        for r in readings
+    ]

@@ -22,9 +22,11 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from alerts.config import HTTP_URL, AlertsConfig
+from alerts.config import HTTP_URL
+from monitor.config_guards import config_conflicts
+from monitor.errors import ConfigError as ConfigError  # its home: monitor/errors.py
 from monitor.hl7_device import HL7_PROTOCOL, Hl7Config, check_hl7_device
-from monitor.hl7out.config import Hl7OutConfig
+from monitor.hl7out.config import AlertsSettings, Hl7OutConfig
 from monitor.rules_config import RulesConfig
 
 BLE_PROTOCOL = "ble"
@@ -34,10 +36,6 @@ EscalatingPriority = Literal["high", "medium"]  # low-priority alarms never page
 def _default_escalation() -> dict[EscalatingPriority, list[float]]:
     """clinical-defaults.md: high to tier 2 after 60 s, tier 3 after 120 s; medium 120/240."""
     return {"high": [60.0, 120.0], "medium": [120.0, 240.0]}
-
-
-class ConfigError(Exception):
-    """The configuration is invalid; the message names the field."""
 
 
 # Strict types in the rooms, rules and alerts tables: `baudrate = "9600"` or
@@ -180,6 +178,9 @@ class Settings(BaseSettings):
     influx_org: str = ""
     influx_bucket: str = ""
     influx_batch_s: float = Field(1.0, gt=0)
+    # This Vigil's site, tagged on every InfluxDB point: several sites (one Vigil each, alarms
+    # stay local) can share one store and be told apart (README "Scaling out").
+    site: str = Field("default", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     rooms: list[RoomConfig] = Field(default_factory=list)
     # The local journal (SQLite): everything is written here first, then sent to InfluxDB.
     journal_path: Path = Path(".vigil/journal.sqlite3")
@@ -207,7 +208,7 @@ class Settings(BaseSettings):
     # Alarm rules and clinical policies ([rules] table; defaults: clinical-defaults.md).
     rules: RulesConfig = Field(default_factory=RulesConfig)
     # Paging: contacts per tier, repeat intervals, acknowledge links (alerts/config.py).
-    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    alerts: AlertsSettings = Field(default_factory=AlertsSettings)
     # IHE PCD-01 readings to an EHR over HL7 v2 / MLLP ([hl7_out]; monitor/hl7out/).
     hl7_out: Hl7OutConfig = Field(default_factory=Hl7OutConfig)
     # Staff accounts (issue #6). The key hashes API tokens and session ids; outside the demo
@@ -364,6 +365,12 @@ def load_settings(path: Path | None = None) -> Settings:
             raise ConfigError(f"config file not found: {path}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    return settings_from_data(data, source)
+
+
+def settings_from_data(data: dict[str, Any], source: str) -> Settings:
+    """Validate a parsed config (the file's tables) as start-up does; the admin API's edits
+    go through here too, so there is one validator (monitor/config_store.py)."""
     try:
         settings = Settings(**data)
     except ValidationError as exc:
@@ -379,8 +386,7 @@ def load_settings(path: Path | None = None) -> Settings:
     if not settings.rooms:
         settings = settings.model_copy(update={"rooms": demo_rooms(), "demo": True})
         settings = _demo_state(settings)
-    ids = [r.id for r in settings.rooms]
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
-    if dupes:
-        raise ConfigError(f"invalid configuration ({source}):\n  rooms: duplicate id {dupes}")
+    conflicts = config_conflicts(settings.rooms)
+    if conflicts:
+        raise ConfigError("\n  ".join([f"invalid configuration ({source}):", *conflicts]))
     return settings

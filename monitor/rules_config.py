@@ -44,6 +44,7 @@ TECHNICAL_CONDITIONS = frozenset(
         "probe_off",
         "device_disconnected",
         "device_failed",
+        "device_garbled",
         "bp_overdue",
         "cuff_error",
         "notify_failed",

@@ -17,10 +17,13 @@ def feed_chunked(dec: StreamDecoder, data: bytes, chunk: int) -> list[Reading]:
 
 
 def assert_physiological(out: list[Reading]) -> None:
-    """Every value is None (with a reason) or inside the channel's plausible range."""
+    """Every value is None (with a reason), inside the channel's plausible range, or
+    flagged implausible (kept for the record, never usable)."""
     for r in out:
         if r.value is None:
             assert Flag.INVALID in r.status
+        elif Flag.IMPLAUSIBLE in r.status:
+            assert not r.usable
         else:
             lo, hi = PLAUSIBLE[r.channel]
             assert lo <= r.value <= hi, r

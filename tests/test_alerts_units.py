@@ -29,8 +29,10 @@ from alerts.tokens import (
 from monitor.config import ConfigError, load_settings
 from monitor.core.models import AlarmEvent, AlarmKind, AlarmState, Priority
 from tests.conftest import ROOT, free_port
+from tests.paging_helpers import RecordingHost
 from tests.receivers import HttpReceiver
 
+STRONG = "xO0nwMAZX5H1dKwWO3lP7zyfrITL8SwXQnlHrUlgT2M"  # secrets.token_urlsafe(32)
 SECRET = b"k" * 40
 CLAIM = AckClaim("B", "spo2_low", 100.0, "Nurse A", "ntfy", 1000.0, "abc")
 
@@ -83,7 +85,7 @@ def test_any_edit_to_a_token_is_refused(data: st.DataObject) -> None:
 
 def test_single_use_survives_a_restart(tmp_path: Path) -> None:
     db = tmp_path / "t.sqlite"
-    tokens = AckTokens("s" * 40, 60.0, UsedTokens(db))
+    tokens = AckTokens(STRONG, 60.0, UsedTokens(db))
     token, issued = tokens.issue(
         room="B", condition="spo2_low", since=1.0, contact="N", channel="json", now=0.0
     )
@@ -91,7 +93,7 @@ def test_single_use_survives_a_restart(tmp_path: Path) -> None:
     claim = tokens.redeem(token, 3.0)
     assert (claim.room, claim.condition, claim.since, claim.exp) == ("B", "spo2_low", 1.0, 60.0)
     tokens.used.close()
-    again = AckTokens("s" * 40, 60.0, UsedTokens(db))
+    again = AckTokens(STRONG, 60.0, UsedTokens(db))
     for use in (again.peek, again.redeem):
         with pytest.raises(TokenError) as err:
             use(token, 4.0)
@@ -235,12 +237,12 @@ NURSE = '[[alerts.contacts]]\nname = "N"\ntier = 1\nurls = ["json://127.0.0.1:9/
         ("[alerts]\n" + NURSE, "alerts.secret"),  # paging configured, no secret
         ('[alerts]\nsecret = "changeme"\n' + NURSE, "alerts.secret"),
         (
-            '[alerts]\nsecret = "' + "s" * 40 + '"\n[[alerts.contacts]]\nname = "N"\ntier = 1\n'
+            '[alerts]\nsecret = "' + STRONG + '"\n[[alerts.contacts]]\nname = "N"\ntier = 1\n'
             'urls = ["nosuch://x"]\n',
             "alerts.contacts.0.urls",
         ),
         (
-            '[alerts]\nsecret = "' + "s" * 40 + '"\n' + NURSE.replace("tier = 1", "tier = 2"),
+            '[alerts]\nsecret = "' + STRONG + '"\n' + NURSE.replace("tier = 1", "tier = 2"),
             "alerts",
         ),
         ("[alerts]\nrepeat_s = { high = 0 }\n", "alerts.repeat_s"),
@@ -249,7 +251,7 @@ NURSE = '[[alerts.contacts]]\nname = "N"\ntier = 1\nurls = ["json://127.0.0.1:9/
         ("[alerts]\npushover_poll_s = 1\n", "alerts.pushover_poll_s"),
         ("[alerts]\npushover_callback = true\n", "pushover_callback: needs ack_base_url"),
         (
-            '[alerts]\nsecret = "' + "s" * 40 + '"\n' + NURSE + "rooms = []\n",
+            '[alerts]\nsecret = "' + STRONG + '"\n' + NURSE + "rooms = []\n",
             "alerts.contacts.0.rooms: an empty list would page this contact for every room",
         ),
     ],
@@ -296,7 +298,7 @@ def test_notify_test_sends_a_page_and_reports_failures(tmp_path: Path) -> None:
     try:
         config = _write(
             tmp_path,
-            f'[alerts]\nsecret = "{"s" * 40}"\nretry_attempts = 1\n'
+            f'[alerts]\nsecret = "{STRONG}"\nretry_attempts = 1\n'
             f'[[alerts.contacts]]\nname = "Nurse A"\ntier = 1\n'
             f'urls = ["ntfy://127.0.0.1:{http.port}/nurse-a"]\n'
             f'[[alerts.contacts]]\nname = "Gone"\ntier = 1\n'
@@ -339,7 +341,7 @@ async def test_retries_stop_once_the_alarm_is_acknowledged(tmp_path: Path) -> No
     injected: list[tuple[str, Control]] = []
     cfg = AlertsConfig(
         contacts=[Contact(name="N", tier=1, urls=[f"json://127.0.0.1:{http.port}/n"])],
-        secret="s" * 40,  # type: ignore[arg-type]
+        secret=STRONG,  # type: ignore[arg-type]
         retry_attempts=5,
         backoff_initial_s=0.3,
         token_db=tmp_path / "t.sqlite",
@@ -348,9 +350,7 @@ async def test_retries_stop_once_the_alarm_is_acknowledged(tmp_path: Path) -> No
         cfg,
         base_url="http://127.0.0.1:1",
         room_names={"B": "Room B"},
-        publish=published.append,
-        store_line=lambda line: None,
-        inject=lambda room, c: injected.append((room, c)),
+        host=RecordingHost(published=published, injected=injected),
     )
     runner = asyncio.create_task(notifier.run())
     try:

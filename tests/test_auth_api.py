@@ -237,7 +237,7 @@ def test_refuses_to_start_with_a_default_or_missing_secret(
         env["VIGIL_SECRET_KEY"] = secret
     r = vigil_cli("run", "-c", str(config), "--port", "9", env=env, cwd=tmp_path)
     assert r.returncode == 2
-    assert "secret_key (VIGIL_SECRET_KEY) is missing or a default" in r.stderr
+    assert "secret_key (VIGIL_SECRET_KEY) is missing, a default or guessable" in r.stderr
 
 
 def test_demo_prints_working_credentials_for_each_role(influxd: Influxd, tmp_path: Path) -> None:

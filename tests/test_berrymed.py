@@ -89,7 +89,7 @@ def test_packets_straddling_notifications() -> None:
 
 
 @given(
-    st.one_of(st.none(), st.integers(1, 254)),
+    st.one_of(st.none(), st.integers(20, 254)),  # plausible pulse rates (core/plausibility.py)
     st.one_of(st.none(), st.integers(1, 100)),
     st.booleans(),
 )

@@ -79,6 +79,12 @@ NORDIC_MINIMAL = "00BDF00B009FF0"
 BP_FLAGS = (Flag.MOTION, Flag.CUFF_LOOSE, Flag.IRREGULAR_PULSE, Flag.IMPROPER_POSITION)
 NORDIC_TIME = "????-04-17T20:41:59"
 
+# Nordic's _minimal vector: 18.9/11/15.9 read as mmHg is no patient's pressure.
+MINIMAL_IMPLAUSIBLE = [
+    r("sbp", 18.9, "mmHg", Flag.IMPLAUSIBLE),
+    r("dbp", 11.0, "mmHg", Flag.IMPLAUSIBLE),
+    r("map", 15.9, "mmHg", Flag.IMPLAUSIBLE),
+]
 READING_VECTORS: list[tuple[str, str, list[Reading], str]] = [
     (
         "ble-2a35",
@@ -105,13 +111,13 @@ READING_VECTORS: list[tuple[str, str, list[Reading], str]] = [
     (
         "ble-2a35",
         NORDIC_MINIMAL,
-        [r("sbp", 18.9, "mmHg"), r("dbp", 11.0, "mmHg"), r("map", 15.9, "mmHg")],
-        "Nordic _minimal: flags 0, three SFLOATs",
+        MINIMAL_IMPLAUSIBLE,
+        "Nordic _minimal: flags 0, three SFLOATs (too low for mmHg: kept, implausible)",
     ),
     (
         "ble-2a35",
         NORDIC_MINIMAL + "AABBCC",
-        [r("sbp", 18.9, "mmHg"), r("dbp", 11.0, "mmHg"), r("map", 15.9, "mmHg")],
+        MINIMAL_IMPLAUSIBLE,
         "Nordic _minimal plus a tail: known fields decoded, tail ignored (§0.3)",
     ),
     (
@@ -144,8 +150,8 @@ READING_VECTORS: list[tuple[str, str, list[Reading], str]] = [
     (
         "ble-2a35",
         "00017050005D00",
-        [r("sbp", None, "mmHg", Flag.INVALID), r("dbp", 80.0, "mmHg"), r("map", 93.0, "mmHg")],
-        "Supplement: 1e7 mmHg is not physiology → None",
+        [r("sbp", 1e7, "mmHg", Flag.IMPLAUSIBLE), r("dbp", 80.0, "mmHg"), r("map", 93.0, "mmHg")],
+        "Supplement: 1e7 mmHg is not physiology → kept for the record, flagged implausible",
     ),
     (
         "ble-2a35",
@@ -193,8 +199,8 @@ READING_VECTORS: list[tuple[str, str, list[Reading], str]] = [
     (
         "ble-2a37",
         "01FFFF",
-        [r("heart_rate", None, "bpm", Flag.INVALID)],
-        "Supplement: HR 65535 is not physiology",
+        [r("heart_rate", 65535.0, "bpm", Flag.IMPLAUSIBLE)],
+        "Supplement: HR 65535 is not physiology (flagged, never used)",
     ),
     ("ble-2a5f", "0061004800", [r("spo2", 97.0, "%"), r("pulse_rate", 72.0, "bpm")], "Supplement"),
     (
@@ -234,8 +240,8 @@ READING_VECTORS: list[tuple[str, str, list[Reading], str]] = [
     (
         "ble-2a5f",
         "00C8004800",
-        [r("spo2", None, "%", Flag.INVALID), r("pulse_rate", 72.0, "bpm")],
-        "protocols.md §4: SpO2 outside 0–100 is invalid",
+        [r("spo2", 200.0, "%", Flag.IMPLAUSIBLE), r("pulse_rate", 72.0, "bpm")],
+        "protocols.md §4: SpO2 outside 0–100 is not a reading (implausible, never used)",
     ),
     (
         "ble-2a5f",
@@ -479,7 +485,8 @@ def _check(decoder_factory: Callable[..., StreamDecoder], values: list[bytes]) -
         for reading in dec.feed(v, T):
             if reading.value is not None:
                 lo, hi = PLAUSIBLE[reading.channel]
-                assert lo <= reading.value <= hi
+                # Out of range: kept for the record but flagged, so never usable.
+                assert lo <= reading.value <= hi or Flag.IMPLAUSIBLE in reading.status
                 assert Flag.INVALID not in reading.status
     assert dec.frames + dec.dropped["short"] == len(values)
     assert dec.dropped["error"] == 0  # no decoder bug hidden behind the catch-all

@@ -17,6 +17,9 @@ from monitor.store.journal import Journal
 T0 = 1_795_395_600.0  # 2026-11-23 01:00:00 UTC = 2026-11-22 20:00 in New York (EST)
 
 
+SECRET_KEY = "nb1vylDbo8-KZk6FUmjelKoZNfM1wggZ5a_cRFrjJAU"  # secrets.token_urlsafe(32)
+
+
 @pytest.fixture
 def journal(tmp_path: Path) -> Path:
     path = tmp_path / "journal.sqlite3"
@@ -34,7 +37,7 @@ def config(tmp_path: Path, zone: str) -> Path:
     # A room makes it a clinic's config (not the demo); the InfluxDB port is closed on
     # purpose: the journal answers.
     path.write_text(
-        f'timezone = "{zone}"\ninflux_url = "http://127.0.0.1:9"\nsecret_key = "{"k" * 40}"\n'
+        f'timezone = "{zone}"\ninflux_url = "http://127.0.0.1:9"\nsecret_key = "{SECRET_KEY}"\n'
         '[[rooms]]\nid = "A"\n'
     )
     return path
@@ -107,5 +110,5 @@ def test_unknown_timezone_stops_start_up_naming_the_field(tmp_path: Path, zone: 
 
 def test_timezone_default_is_utc(tmp_path: Path) -> None:
     path = tmp_path / "vigil.toml"
-    path.write_text('secret_key = "' + "k" * 40 + '"\n[[rooms]]\nid = "A"\n')
+    path.write_text(f'secret_key = "{SECRET_KEY}"\n[[rooms]]\nid = "A"\n')
     assert load_settings(path).timezone == "UTC"

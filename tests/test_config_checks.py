@@ -10,7 +10,8 @@ import pytest
 
 from monitor.config import ConfigError, load_settings
 
-SECRET = '[alerts]\nsecret = "' + "s" * 40 + '"\n'
+STRONG = "iqJ-5JOLosDu3CGa8BJP_znVeRhlRkoRMrTCXzp9ykc"  # secrets.token_urlsafe(32)
+SECRET = '[alerts]\nsecret = "' + STRONG + '"\n'
 URL = 'urls = ["json://127.0.0.1:9/x"]'
 
 
@@ -21,7 +22,7 @@ def contact(name: str, tier: int, rooms: str = "") -> str:
 def rooms(*ids: str, device: str = "", room: str = "") -> str:
     return "".join(
         f'[[rooms]]\nid = "{i}"\n{room}\n'
-        f'[[rooms.devices]]\nid = "{i}-ox"\nprotocol = "masimo-ascii"\nport = "/dev/ttyUSB9"\n'
+        f'[[rooms.devices]]\nid = "{i}-ox"\nprotocol = "masimo-ascii"\nport = "/dev/ttyUSB-{i}"\n'
         f"{device}\n"
         for i in ids
     )
@@ -70,17 +71,17 @@ BAD: list[tuple[str, str, str]] = [
     ),
     (
         "port-number",
-        rooms("A", device="").replace('"/dev/ttyUSB9"', "0"),
+        rooms("A", device="").replace('"/dev/ttyUSB-A"', "0"),
         "rooms.0.devices.0.port: Input should be a valid string",
     ),
     (
         "interval-string",
-        rooms("A", device="").replace('port = "/dev/ttyUSB9"', 'simulate = { interval_s = "1" }'),
+        rooms("A", device="").replace('port = "/dev/ttyUSB-A"', 'simulate = { interval_s = "1" }'),
         "rooms.0.devices.0.simulate.interval_s: Input should be a valid number",
     ),
     (
         "unknown-scenario",
-        rooms("A").replace('port = "/dev/ttyUSB9"', 'simulate = { scenario = "desat" }'),
+        rooms("A").replace('port = "/dev/ttyUSB-A"', 'simulate = { scenario = "desat" }'),
         "rooms.0.devices.0.simulate.scenario: unknown scenario 'desat'; known: apnea, "
         "cuff_error, desaturation, disconnect_return, hypertensive_surge, hypoventilation, "
         "motion_artefact, post_dose_rise, probe_off, steady",
@@ -116,7 +117,7 @@ BAD: list[tuple[str, str, str]] = [
         "secret-wording",
         "[alerts]\n" + contact("N", 1) + rooms("A"),
         "alerts.secret: set a random signing secret of at least 32 characters for acknowledge "
-        "links (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)",
+        "links, e.g. `python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`",
     ),
     (
         "device-option-wording",

@@ -208,7 +208,7 @@ def test_discharge_ready_after_2_h_when_every_criterion_holds() -> None:
     assert phases(events) == [(7401, "recovery")]
     assert p.snapshot()["discharge"]["unmet"] == [
         "alarms present: spo2_low",
-        "SpO2 not at target for the last 15 min",
+        "SpO2 ≥ 94 % for 15 min: 87 % now",
     ]
 
 
@@ -216,7 +216,7 @@ def test_discharge_review_before_ready_is_refused_and_logged() -> None:
     p = dosed({"spo2": 97, "pulse_rate": 72})
     p.control(Control(100, "discharge_review", by="dr"))
     assert p.session.discharge_reviewed_by is None
-    assert p.log[-1]["outcome"].startswith("ignored: not ready for discharge")
+    assert p.log[-1]["outcome"].startswith("rejected: not ready for discharge")
 
 
 def test_session_end_clears_alarms_with_who() -> None:
@@ -237,7 +237,7 @@ def test_snapshot_keeps_the_old_keys_and_adds_the_new() -> None:
     snap = p.snapshot()
     assert set(snap) == {
         "room", "phase", "dose_t", "latest", "smoothed", "baseline", "alarms",
-        "audio_paused_until", "devices", "baseline_status", "baseline_proposed",
+        "audio_paused_until", "audio_pause_s", "devices", "baseline_status", "baseline_proposed",
         "baseline_refused", "advisories", "limits", "bp", "bp_due", "discharge", "session",
         "history", "log", "rejected",
     }  # fmt: skip

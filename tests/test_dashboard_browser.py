@@ -260,6 +260,7 @@ def test_clinician_runs_a_session_from_the_detail_view(browser: Browser, app: Vi
     expect(phase).to_have_text("dosed")
     expect(start).to_be_disabled()  # one session at a time: the core would refuse a second
     page.click("#btn-end")
+    page.click("#confirm-ok")  # ending asks first (lifecycle.js)
     expect(phase).to_have_text("ended")
     expect(start).to_be_enabled()
     page.fill("#pseudonym", "John Smith")  # a name, not a pseudonym: the form refuses it
@@ -271,9 +272,13 @@ def test_clinician_runs_a_session_from_the_detail_view(browser: Browser, app: Vi
     expect(phase).to_have_text("pre dose")
     expect(start).to_be_disabled()
     page.click("#btn-dose")
+    page.click("#confirm-ok")  # no baseline confirmed: asked first
     expect(phase).to_have_text("dosed")
-    page.click("#btn-dose")  # again: the core refuses it and the toast says why
-    expect(page.locator("#toast")).to_contain_text("dose refused: ignored: dose in phase dosed")
+    page.click("#btn-dose")  # a top-up seconds later: the core refuses it, the toast says why
+    page.click("#confirm-ok")
+    expect(page.locator("#toast")).to_contain_text(
+        "dose refused: ignored: a dose was marked less than 60 s ago"
+    )
     page.fill('#form-baseline input[name="sbp"]', "124")
     page.click("#form-baseline button[type=submit]")
     expect(page.locator("#toast")).to_contain_text("baseline: done (doc-kim)")
@@ -319,12 +324,14 @@ TIME_KEYS = {
     "since",
     "started_t",
     "dose_t",
+    "last_dose_t",
     "bp_due",
     "baseline_confirmed_t",
     "audio_paused_until",
     "reviewed_t",
     "discharge_reviewed_t",
     "ended_t",
+    "acknowledged_t",
 }
 
 
@@ -372,13 +379,19 @@ def test_every_snapshot_key_the_core_sends_is_rendered(browser: Browser, app: Vi
     )
     tile = page.locator('section.room[data-room="Z"]')
     expect(tile.locator(".session")).to_have_text("Patient JD-7")
-    # spo2_drop: baseline 97 − 4 = 93, the narrowest lower limit.
-    expect(tile.locator(".v-spo2 .base")).to_have_text("baseline 97 · limits ≥ 93")
-    # hr_low 50; hr_high baseline 72 + 30 = 102, below the absolute 120.
-    expect(tile.locator(".v-pulse .base")).to_have_text("baseline 72 · limits 50–102")
+    # Each rule named, as the alarm text names it (spo2_drop: baseline 97 − 4 = 93).
+    expect(tile.locator(".v-spo2 .base")).to_have_text(
+        "baseline 97 · SpO₂ low < 90 · drop ≥ 4 below baseline (93)"
+    )
+    # hr_low 50; hr_high 120 and baseline 72 + 30 = 102.
+    expect(tile.locator(".v-pulse .base")).to_have_text(
+        "baseline 72 · Pulse low < 50 · Pulse high > 120 · rise ≥ 30 over baseline (102)"
+    )
     expect(tile.locator(".v-bp .value")).to_have_text("162/96 (118)")
     expect(tile.locator(".v-bp .age")).to_have_text("measured 3 min ago")
-    expect(tile.locator(".v-bp .base")).to_have_text("baseline 128/82")
+    expect(tile.locator(".v-bp .base")).to_have_text(
+        "baseline 128/82 · SBP < 90 · ≥ 160 · DBP ≥ 100"
+    )
     expect(tile.locator(".dose")).to_have_text(re.compile(r"^Dose \+20:0\d$"))
     # The 5-min schedule after the dose puts a reading due now (dose + 20 min): counting up.
     expect(tile.locator(".next-bp")).to_have_text(re.compile(r"^⚠ BP overdue by 0:0\d$"))
@@ -386,14 +399,17 @@ def test_every_snapshot_key_the_core_sends_is_rendered(browser: Browser, app: Vi
     expect(tile.locator(".alarm.state-acknowledged .acked").first).to_contain_text(
         "acknowledged by nurse-ana"
     )
-    # Technical alarms are listed apart from physiological ones, with their own icon.
+    # Technical alarms are listed apart from physiological ones, with their own icon and the
+    # words the server serves (GET /api/vocabulary), not ids.
     expect(tile.locator("ul.tech .alarm")).to_contain_text(
-        ["⚙TECHNICAL MEDIUM spo2 stale", "⚙TECHNICAL MEDIUM pulse rate stale"]
+        ["⚙TECHNICAL MEDIUM No SpO₂ data", "⚙TECHNICAL MEDIUM No pulse data"]
     )
     expect(tile.locator("ul.alarms .alarm")).to_have_count(3)  # bp_rise, bp_high, map_rise
-    expect(page.locator("#tech")).to_contain_text("TECHNICAL — Room Z (injected): spo2 stale")
+    expect(page.locator("#tech")).to_contain_text("TECHNICAL — Room Z (injected): No SpO₂ data")
     # ... with the core's reason, so whoever reads it knows what to look at.
-    expect(page.locator("#tech")).to_contain_text(re.compile(r"spo2 stale \(no valid spo2 sample"))
+    expect(page.locator("#tech")).to_contain_text(
+        re.compile(r"No SpO₂ data \(no valid spo2 sample")
+    )
     # The loudest unacknowledged alarm sounds: the medium technical ones.
     expect(page.locator("body")).to_have_attribute("data-audio", "medium")
     shot(page, "full-snapshot")

@@ -47,7 +47,7 @@ journal_commit_window_s = 0.05
 escalation_after_s = {{ high = [600, 1200], medium = [600, 1200] }}
 
 [alerts]
-secret = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
+secret = "VsXJQ7UTsV7neJXLWPRO-1cOOqdxTmniejuK-XlmInE"
 repeat_s = {{ high = 2.0, medium = 600.0 }}
 
 [[alerts.contacts]]

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 PAGER_PASSWORD = "pager-pass-7f3k2q9x"
 INFLUX_PASSWORD = "influx-pass-4r5t6y7u"  # InfluxDB 1.x basic auth in the URL
-ALERTS_SECRET = "ack-signing-secret-9d8s7a6f5g4h3j2k1l0p"
+ALERTS_SECRET = "SkXlNuurmlQR7bFfigVcEf2W08XKXaT2UiHGd_qyAaI"  # secrets.token_urlsafe(32)
 
 CONFIG = """
 influx_url = "{url}"

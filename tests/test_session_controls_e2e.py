@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from monitor.store.journal import Journal
 from monitor.store.recorder import STOPPED_REASON
 from tests.conftest import TEST_ADMIN as ADMIN  # the account VigilProcess acts as
 from tests.conftest import Influxd, VigilProcess
+from tests.waiting import wait_for
 
 ROOM_CONFIG = """
 influx_url = "{url}"
@@ -48,20 +48,14 @@ STEPS: list[tuple[str, dict[str, Any], int, dict[str, str]]] = [
     ("ack", {"condition": "spo2_low"}, 409, {"detail": "ignored: no spo2_low alarm is active"}),
     ("baseline", BASELINE, 200, {"status": "ok", "outcome": "ok: used at the dose mark"}),
     ("dose", {}, 200, {"status": "ok", "outcome": "ok"}),
-    ("dose", {}, 409, {"detail": "ignored: dose in phase dosed"}),
+    ("dose", {}, 409, {"detail": f"ignored: a dose was marked less than 60 s ago by {ADMIN}"}),
+    ("discharge_review", {"outcome": "override"}, 409,
+     {"detail": "rejected: an override needs a reason"}),
+    ("discharge_review", {"outcome": "not_ready", "reason": "drowsy"}, 200,
+     {"status": "ok", "outcome": "ok"}),
     ("session_end", {}, 200, {"status": "ok", "outcome": "ok"}),
     ("session_end", {}, 409, {"detail": "ignored: no session"}),
 ]  # fmt: skip
-
-
-def wait_for(pred: Callable[[], Any], timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = pred()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
 
 
 def start(influxd: Influxd, workdir: Path, extra: str = "") -> VigilProcess:
@@ -93,8 +87,10 @@ def test_controls_answer_with_the_cores_outcome_and_the_journal_follows_it(
     ] == [("P-015", ADMIN, ADMIN, ADMIN, True)]
     assert answers == STEPS
     # The report's session events say which controls the core refused, and why.
-    refused = [body["detail"] for _, _, code, body in STEPS[:7] if code == 409]
+    refused = [body["detail"] for _, _, code, body in STEPS[:9] if code == 409]
     assert [r for r in refused if r in report] == refused
+    # The discharge review the core accepted is in the report's review table with its outcome.
+    assert "not ready: drowsy" in report
     # The state files a config leaves at their defaults are the test's, not the checkout's.
     journal = Journal(tmp_path / ".vigil" / "journal.sqlite3", readonly=True)
     try:
@@ -108,7 +104,7 @@ def test_controls_answer_with_the_cores_outcome_and_the_journal_follows_it(
         (e.payload["event"], e.payload["args"], e.payload["outcome"], e.who, e.session)
         for e in controls
     ] == [
-        (event, args, body[outcome[code]], ADMIN, sessions[0]["id"] if i < 7 else None)
+        (event, args, body[outcome[code]], ADMIN, sessions[0]["id"] if i < 9 else None)
         for i, (event, args, code, body) in enumerate(STEPS)
     ]
     assert verified

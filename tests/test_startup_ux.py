@@ -20,7 +20,7 @@ import pytest
 
 from tests.conftest import ROOT, Influxd, VigilProcess, collect_stream
 
-SECRET = "a-long-random-test-secret-0123456789"
+SECRET = "fewhwINvKJYUphgjpzaRywtaa6urnWksVfC6Ot15ACc"  # secrets.token_urlsafe(32)
 GRACE_S = 2.0  # the stop must not wait out uvicorn's graceful timeout (2 s)
 
 

@@ -1,6 +1,7 @@
 // Trend plots drawn on <canvas> by hand (no library, no CDN: the clinic may have no internet).
-// drawTrend(canvas, opts): series of [t, value] points over [t0, t1], a baseline line, a limit
-// band (the acceptable range, shaded), and vertical marks (dose, alarm onsets).
+// drawTrend(canvas, opts): series of [t, value] points over [t0, t1], a baseline line, limit
+// bands (the acceptable range, shaded; one per channel when a plot holds several, each in its
+// series' colour), vertical marks (dose, alarm onsets) and a legend in the series' colours.
 "use strict";
 
 const PLOT_FONT = "12px system-ui, sans-serif";
@@ -12,8 +13,15 @@ function niceStep(span, ticks) {
   return 10 * mag;
 }
 
+// Time-axis steps: whole minutes at least, so no two ticks carry the same hh:mm label.
+const TIME_STEPS = [60, 120, 300, 600, 900, 1800, 3600, 7200];
+function timeStep(span, ticks) {
+  const raw = span / Math.max(ticks, 1);
+  return TIME_STEPS.find(s => s >= raw) || TIME_STEPS[TIME_STEPS.length - 1];
+}
+
 function hhmm(t) {
-  if (typeof zoneHM === "function") return zoneHM(t);  // the clinic's zone (vigil.js)
+  if (typeof zoneHM === "function") return zoneHM(t);  // the clinic's zone (helpers.js)
   const d = new Date(t * 1000);
   return d.getHours().toString().padStart(2, "0") + ":" + d.getMinutes().toString().padStart(2, "0");
 }
@@ -34,7 +42,9 @@ function drawTrend(canvas, opts) {
   const t1 = opts.t1, t0 = Math.min(opts.t0, t1 - 60);
   const values = [];
   for (const s of opts.series) for (const p of s.points) if (p[0] >= t0) values.push(p[1]);
-  for (const v of [opts.baseline, opts.band && opts.band.low, opts.band && opts.band.high]) {
+  const bands = (opts.bands || (opts.band ? [{ ...opts.band }] : [])).filter(b => b && (b.low != null || b.high != null));
+  const baselines = opts.baselines || (typeof opts.baseline === "number" ? [{ v: opts.baseline }] : []);
+  for (const v of [...baselines.map(b => b.v), ...bands.flatMap(b => [b.low, b.high])]) {
     if (typeof v === "number" && isFinite(v)) values.push(v);
   }
   let lo = opts.yMin, hi = opts.yMax;
@@ -48,15 +58,17 @@ function drawTrend(canvas, opts) {
   const X = t => pad.l + (t - t0) / (t1 - t0) * (w - pad.l - pad.r);
   const Y = v => pad.t + (hi - v) / (hi - lo) * (h - pad.t - pad.b);
   g.font = PLOT_FONT;
-  // Limit band: the acceptable range, so a value outside it stands out.
-  if (opts.band && (opts.band.low != null || opts.band.high != null)) {
-    const top = Y(opts.band.high != null ? Math.min(opts.band.high, hi) : hi);
-    const bot = Y(opts.band.low != null ? Math.max(opts.band.low, lo) : lo);
-    g.fillStyle = "rgba(80, 160, 110, 0.16)";
+  // Limit bands: the acceptable range, so a value outside it stands out. Several channels in
+  // one plot (SBP, DBP) each get their own band in their own colour.
+  for (const band of bands) {
+    const rgb = band.rgb || "80, 160, 110";
+    const top = Y(band.high != null ? Math.min(band.high, hi) : hi);
+    const bot = Y(band.low != null ? Math.max(band.low, lo) : lo);
+    g.fillStyle = `rgba(${rgb}, ${bands.length > 1 ? 0.1 : 0.16})`;
     g.fillRect(pad.l, top, w - pad.l - pad.r, bot - top);
-    g.strokeStyle = "rgba(80, 160, 110, 0.7)";
+    g.strokeStyle = `rgba(${rgb}, 0.7)`;
     g.setLineDash([2, 3]);
-    for (const v of [opts.band.low, opts.band.high]) {
+    for (const v of [band.low, band.high]) {
       if (v == null || v < lo || v > hi) continue;
       g.beginPath(); g.moveTo(pad.l, Y(v)); g.lineTo(w - pad.r, Y(v)); g.stroke();
     }
@@ -69,15 +81,31 @@ function drawTrend(canvas, opts) {
       g.beginPath(); g.moveTo(pad.l, Y(v)); g.lineTo(w - pad.r, Y(v)); g.stroke();
       g.fillText(String(Math.round(v)), 4, Y(v) + 4);
     }
-    const xs = niceStep(t1 - t0, Math.max(2, Math.floor(w / 90)));
-    for (let t = Math.ceil(t0 / xs) * xs; t <= t1; t += xs) g.fillText(hhmm(t), X(t) - 16, h - 4);
-    if (opts.title) { g.fillStyle = "#d8e0ea"; g.fillText(opts.title, pad.l + 4, 12); }
+    const xs = timeStep(t1 - t0, Math.max(2, Math.floor(w / 90)));
+    let prevLabel = null;
+    for (let t = Math.ceil(t0 / xs) * xs; t <= t1; t += xs) {
+      const text = hhmm(t);
+      if (text !== prevLabel) g.fillText(text, X(t) - 16, h - 4);
+      prevLabel = text;
+    }
+    let x = pad.l + 4;
+    if (opts.title) { g.fillStyle = "#d8e0ea"; g.fillText(opts.title, x, 12); x += g.measureText(opts.title).width + 10; }
+    // The legend: each series' name in its own colour, after a dot of that colour.
+    for (const s of opts.series) {
+      if (!s.name) continue;
+      g.fillStyle = s.color;
+      g.beginPath(); g.arc(x + 4, 8, 4, 0, 2 * Math.PI); g.fill();
+      g.fillText(s.name, x + 11, 12);
+      x += 11 + g.measureText(s.name).width + 10;
+    }
   }
-  if (typeof opts.baseline === "number") {
-    g.strokeStyle = "#c8d0dc"; g.setLineDash([6, 4]); g.lineWidth = 1;
-    g.beginPath(); g.moveTo(pad.l, Y(opts.baseline)); g.lineTo(w - pad.r, Y(opts.baseline)); g.stroke();
+  for (const b of baselines) {
+    if (typeof b.v !== "number") continue;
+    const color = b.color || "#c8d0dc";
+    g.strokeStyle = color; g.setLineDash([6, 4]); g.lineWidth = 1;
+    g.beginPath(); g.moveTo(pad.l, Y(b.v)); g.lineTo(w - pad.r, Y(b.v)); g.stroke();
     g.setLineDash([]);
-    if (!compact) { g.fillStyle = "#c8d0dc"; g.fillText("baseline", pad.l + 4, Y(opts.baseline) - 3); }
+    if (!compact) { g.fillStyle = color; g.fillText(b.label || "baseline", pad.l + 4, Y(b.v) - 3); }
   }
   for (const mark of opts.marks || []) {
     if (mark.t < t0 || mark.t > t1) continue;

@@ -1,20 +1,19 @@
 // The room detail's session record: prominent baseline/advisory flags, the session's notes,
 // the discharge checklist and the room's past sessions with links to their reports.
-// Loaded after vigil.js and uses its helpers (el, setText, clock, session, detailId, ...);
+// Loaded after vigil.js and uses the page's helpers (el, setText, clock, session, detailId, ...);
 // renderDetail() calls renderRecord(room) on every render, so everything here is keyed and
 // rebuilt only when what it shows changes.
 "use strict";
 
 const DOSED_PHASES = new Set(["dosed", "recovery", "discharge_ready"]);
-// The discharge criteria of clinical-defaults.md, in order; `match` finds the core's text for
-// an unmet one in snapshot.discharge.unmet (that text carries the configured numbers).
-const DISCHARGE_CRITERIA = [
-  { label: "2 h since the dose", match: /since the dose|no dose marked/i },
-  { label: "No active alarm", match: /^alarms present/i },
-  { label: "Last two BP readings within 20 % of baseline or below 140/90", match: /BP readings/i },
-  { label: "SpO₂ at target for the last 15 min", match: /^SpO2/i },
-  { label: "Pulse rate within 20 % of baseline", match: /pulse rate/i },
-];
+// The discharge criteria of clinical-defaults.md as the core states them now
+// (snapshot.discharge.criteria: key, met, text with the actual values); the label names
+// the criterion, the text says what the data shows.
+const CRITERION_LABEL = {
+  time: "Time since the dose", alarms: "No active alarm", bp: "Last two BP readings",
+  spo2: "SpO₂ at target", pulse: "Pulse rate near baseline",
+};
+const OUTCOME_WORDS = { ready: "READY for discharge", not_ready: "NOT READY", override: "OVERRIDE: discharged although criteria unmet" };
 const REPORT_FORMATS = [
   ["html", "HTML"], ["pdf", "PDF"], ["csv", "CSV"], ["fhir", "FHIR"], ["recording", "Recording"],
 ];
@@ -60,11 +59,20 @@ function renderFlags(room) {
 function renderTileFlags(box, room) {
   const refused = room.baseline_status === "refused";
   const advisories = room.advisories || [];
-  const key = JSON.stringify([refused, advisories]);
+  // Until a clinician confirms a baseline the relative limits are off: said on the tile for
+  // as long as it lasts, not in a toast that is gone after 4 s.
+  const noBaseline = IN_SESSION.has(room.phase) && !refused &&
+    !["confirmed", "entered"].includes(room.baseline_status);
+  const key = JSON.stringify([refused, advisories, noBaseline, room.phase]);
   if (box.dataset.key === key) return;
   box.dataset.key = key;
   const items = [];
   if (refused) items.push(el("div", "flag refused", "⚠ Baseline refused (pathological): absolute limits only"));
+  if (noBaseline) {
+    items.push(el("div", "flag no-baseline", room.phase === "pre_dose"
+      ? "⚠ No baseline confirmed yet: confirm it before the dose"
+      : "⚠ No baseline confirmed: absolute limits only, relative limits off"));
+  }
   if (advisories.length) items.push(el("div", "flag advisory", `ℹ Pre-dose advisory: ${advisories.join("; ")}`));
   box.replaceChildren(...items);
   box.hidden = !items.length;
@@ -85,40 +93,52 @@ function renderNotes(room) {
 }
 
 // Which criteria stand between the patient and discharge, as a checklist: the clinician sees
-// why the room is not ready, not only that it is not.
+// why the room is not ready (with the values), and the reviews recorded so far.
 function renderDischarge(room) {
   const d = room.discharge || {};
   const phase = String(room.phase || "");
-  const unmet = d.unmet || [];
-  const key = JSON.stringify([phase, d.ready, unmet, d.reviewed_by, d.reviewed_t]);
+  const criteria = d.criteria || [];
+  const unmet = criteria.filter(c => !c.met);
+  const key = JSON.stringify([phase, d.ready, criteria, d.outcome, d.reviews, d.reviewed_by, d.reviewed_t]);
   const list = $("discharge-checklist");
   if (list.dataset.key === key) return;
   list.dataset.key = key;
   const status = $("discharge-status");
   status.className = "";
-  if (d.reviewed_by) {
+  if (d.outcome) {
+    setText(status, `✔ Discharge review: ${OUTCOME_WORDS[d.outcome] || d.outcome} — ${d.reviewed_by || "?"} at ${clock(d.reviewed_t)}.`);
+    status.className = d.outcome === "override" ? "warn" : "ok";
+  } else if (d.reviewed_by) {  // a snapshot from before outcomes existed
     setText(status, `✔ Discharge review recorded by ${d.reviewed_by} at ${clock(d.reviewed_t)}.`);
     status.className = "ok";
   } else if (d.ready) {
     setText(status, "✔ Every criterion met: ready for discharge review.");
     status.className = "ok";
   } else if (DOSED_PHASES.has(phase)) {
-    setText(status, `✖ Not ready for discharge: ${unmet.length} of the criteria not met. ` +
-      "The review can be recorded once every one is met.");
+    setText(status, `✖ Not ready for discharge: ${unmet.length} of ${criteria.length} criteria not met. ` +
+      "Record “not ready”, or a clinician override with a reason.");
     status.className = "warn";
   } else {
     setText(status, "The discharge criteria are checked after the dose.");
   }
-  if (!DOSED_PHASES.has(phase) && !d.reviewed_by) { list.replaceChildren(); list.hidden = true; return; }
-  const left = [...unmet];
-  const items = DISCHARGE_CRITERIA.map(c => {
-    const i = left.findIndex(u => c.match.test(u));
-    const text = i >= 0 ? left.splice(i, 1)[0] : null;
-    return checkItem(text === null, c.label, text);
-  });
-  for (const text of left) items.push(checkItem(false, text, null));  // a criterion we do not know
-  list.replaceChildren(...items);
+  renderReviews(d.reviews || []);
+  // "Ready" applies only when every criterion holds; an override needs a reason.
+  const override = $("outcome-override");
+  if (override.checked) $("discharge-text").required = true;
+  if (!DOSED_PHASES.has(phase)) { list.replaceChildren(); list.hidden = true; return; }
+  list.replaceChildren(...criteria.map(c => checkItem(c.met, CRITERION_LABEL[c.key] || c.key, c.text)));
   list.hidden = false;
+}
+
+function renderReviews(reviews) {
+  $("discharge-reviews").replaceChildren(...[...reviews].reverse().map(r => {
+    const li = el("li", "review " + r.outcome);
+    li.append(el("span", "note-t", clock(r.t)), el("span", "note-by", r.by || "?"),
+      el("b", "outcome", OUTCOME_WORDS[r.outcome] || r.outcome));
+    if (r.reason) li.append(el("span", "note-text", r.reason));
+    if (r.unmet && r.unmet.length) li.append(el("span", "why", "unmet then: " + r.unmet.join("; ")));
+    return li;
+  }));
 }
 
 function checkItem(met, labelText, why) {
@@ -129,6 +149,20 @@ function checkItem(met, labelText, why) {
   li.setAttribute("aria-label", `${met ? "met" : "not met"}: ${why || labelText}`);
   return li;
 }
+
+for (const r of document.querySelectorAll('#form-discharge input[name="outcome"]')) {
+  r.addEventListener("change", () => { $("discharge-text").required = $("outcome-override").checked; });
+}
+$("form-discharge").addEventListener("submit", async ev => {
+  ev.preventDefault();
+  const picked = ev.target.querySelector('input[name="outcome"]:checked');
+  if (!picked) { toast("Choose the outcome of the review: ready, not ready or override", true); return; }
+  const args = { outcome: picked.value };
+  const text = $("discharge-text").value.trim();
+  if (picked.value === "override" && !text) { toast("An override needs a reason", true); $("discharge-text").focus(); return; }
+  if (text) args.reason = text;
+  if (await send(detailId(), "discharge_review", args)) { ev.target.reset(); $("discharge-text").required = false; }
+});
 
 // The room's sessions, newest first, each with its reports. Fetched when the detail view
 // opens, when the room's session changes, and every 30 s while it stays open.

@@ -1,7 +1,7 @@
 // Respiration on the dashboard: the tile's RR / EtCO₂ box (APNEA when the monitor flags no
 // breath), the room detail's respiration plot and its EtCO₂ baseline field. Shown only for
 // rooms whose devices report respiration (a capnograph or a multiparameter monitor over HL7).
-// Helpers from vigil.js.
+// Helpers from helpers.js, state.js and vocab.js.
 "use strict";
 
 const RESP_CHANNELS = ["resp_rate", "etco2", "apnea"];
@@ -20,8 +20,9 @@ function renderRespTile(box, room) {
   v.classList.toggle("apnea", apnea);
   v.classList.toggle("invalid", !apnea && !isValid(rr) && !isValid(co2));
   const lr = limitsFor(room, "resp_rate"), lc = limitsFor(room, "etco2");
-  const out = (r, lim) => isValid(r) && lim && ((lim.low != null && r.value < lim.low) || (lim.high != null && r.value > lim.high));
-  v.classList.toggle("out", !apnea && !!(out(rr, lr) || out(co2, lc)));
+  // The value beyond its limit in its alarm's colour (glance.js), as SpO2 and pulse are.
+  const val = r => (isValid(r) ? r.value : null);
+  setOut(v, apnea ? "" : outClass(room, ["resp_rate"], val(rr), lr) || outClass(room, ["etco2"], val(co2), lc));
   const b = baseline(room);
   setText(box.querySelector(".base"), `limits RR ${fmtLimits(lr)} · EtCO₂ ${fmtLimits(lc)}` +
     (b.etco2 != null ? ` · baseline EtCO₂ ${fmt(b.etco2)}` : ""));
@@ -36,8 +37,8 @@ function renderRespDetail(room, t0, t1, marks) {
   if (!show) return;
   const tr = trends.get(room.room) || {};
   drawTrend(canvas, {
-    title: "Respiration (RR /min ● EtCO₂ mmHg ●)", t0, t1, minSpan: 20, yMin: 0,
-    series: [{ points: tr.resp_rate || [], color: "#ea80fc" }, { points: tr.etco2 || [], color: "#ffff8d" }],
+    title: "Respiration", t0, t1, minSpan: 20, yMin: 0,  // the legend names each series in its colour
+    series: [{ name: channelName("resp_rate"), points: tr.resp_rate || [], color: "#ea80fc" }, { name: channelName("etco2"), points: tr.etco2 || [], color: "#ffff8d" }],
     baseline: baseline(room).etco2 ?? undefined, band: limitsFor(room, "etco2"), marks,
   });
 }

@@ -27,6 +27,7 @@ from drivers.ieee11073 import (
     encode_date_time,
     encode_sfloat,
 )
+from drivers.values import with_pressure_check
 from monitor.core.models import Channel, Flag, Reading
 
 FLAG_KPA = 0x01
@@ -142,13 +143,15 @@ def bpm_readings(
         # so, so the technical alarm for a failed BP can fire (BPS has no error code). ±INF
         # is different: the pressure exists but is beyond the cuff's range.
         status |= {Flag.CUFF_ERROR}
-    return make_readings(
-        specs,
-        t=t,
-        status=status,
-        source=source,
-        device_time=rec.timestamp.iso() if rec.timestamp else None,
-        dropped=dropped,
+    return with_pressure_check(
+        make_readings(
+            specs,
+            t=t,
+            status=status,
+            source=source,
+            device_time=rec.timestamp.iso() if rec.timestamp else None,
+            dropped=dropped,
+        )
     )
 
 

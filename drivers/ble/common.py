@@ -11,8 +11,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from drivers.errors import ShortRecord as ShortRecord  # its home: drivers/errors.py
 from drivers.ieee11073 import MedFloat
-from drivers.values import PLAUSIBLE
+from drivers.values import plausible
 from monitor.core.models import CANONICAL_UNIT, Flag, Reading
 
 BASE_UUID = "0000{:04x}-0000-1000-8000-00805f9b34fb"
@@ -36,10 +37,6 @@ PLX_FEATURES_CHAR = 0x2A60
 HRM_CHAR = 0x2A37
 
 KPA_TO_MMHG = 7.50062
-
-
-class ShortRecord(Exception):
-    """The value is shorter than its flags require (dropped whole, counted as `short`)."""
 
 
 def need(data: bytes, length: int) -> None:
@@ -74,7 +71,8 @@ def make_readings(
     """Turn decoded values into canonical Readings.
 
     A special (NaN, NRes, ±INF, reserved), a value the device marked invalid
-    (`value_valid` False) or an implausible value becomes value None with the `invalid` flag.
+    (`value_valid` False) becomes value None with the `invalid` flag; an implausible value
+    keeps its value with the `implausible` flag.
     """
     out: list[Reading] = []
     for spec in specs:
@@ -82,9 +80,8 @@ def make_readings(
         flags = status
         if value is not None and value_valid:
             value = round(value * spec.factor, 1) if spec.factor != 1.0 else value
-            lo, hi = PLAUSIBLE[spec.channel]  # one table for every protocol
-            if not lo <= value <= hi:
-                value = None
+            if not plausible(spec.channel, value):  # one table for every protocol
+                flags = flags | {Flag.IMPLAUSIBLE}  # kept for the record, never used
                 if dropped is not None:
                     dropped["implausible_value"] += 1
         else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -14,20 +15,35 @@ from monitor import __version__
 from monitor.api.errors import validation_error
 from monitor.api.headers import SecurityHeadersMiddleware
 from monitor.api.limits import BodyLimitMiddleware
-from monitor.api.routes import ack, auth, history, rooms, stream, system, users
+from monitor.api.routes import (
+    ack,
+    admin,
+    auth,
+    clinic_log,
+    history,
+    metrics,
+    rooms,
+    stream,
+    system,
+    users,
+)
 from monitor.api.routes import sessions as sessions_routes
+from monitor.api.routes import vocabulary as vocabulary_routes
 from monitor.auth.middleware import AuthMiddleware
 from monitor.auth.setup import ensure_demo_users, open_store
 from monitor.auth.throttle import LoginThrottle
 from monitor.config import Settings
+from monitor.config_store import ConfigStore
 from monitor.dashboard import DASHBOARD_DIR
+from monitor.metrics import registry_for
 from monitor.runtime import Vigil
 
 __all__ = ["DASHBOARD_DIR", "create_app"]
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The app; raises ConfigError when a secret is missing or a default (not in the demo)."""
+def create_app(settings: Settings, config_path: Path | None = None) -> FastAPI:
+    """The app; raises ConfigError when a secret is missing or a default (not in the demo).
+    `config_path`: the file the admin page edits (none in the demo: read-only)."""
     user_store = open_store(settings)
     vigil = Vigil(settings)
 
@@ -48,6 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.vigil = vigil
     app.state.users = user_store
+    app.state.config_store = ConfigStore(config_path) if config_path is not None else None
     app.state.login_throttle = LoginThrottle()
     # Demo: one account per role with fresh passwords, printed by `vigil run`.
     app.state.demo_credentials = ensure_demo_users(user_store) if settings.demo else []
@@ -65,6 +82,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(stream.router)
     app.include_router(ack.router)
     app.include_router(sessions_routes.router)
+    app.include_router(admin.router)
+    app.include_router(clinic_log.router)
+    app.include_router(vocabulary_routes.router)
+    app.include_router(metrics.router)
+    app.state.metrics = registry_for(vigil)
 
     @app.get("/", include_in_schema=False)
     async def dashboard() -> FileResponse:

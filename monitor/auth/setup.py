@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from alerts.secret_strength import HOW_TO_MAKE_ONE, weakness
 from monitor.auth.store import ROLES, UserStore
 from monitor.config import ConfigError, Settings
 
@@ -35,20 +36,24 @@ DEMO_DB = Path(".vigil/demo-users.db")
 
 
 def check_secrets(settings: Settings) -> None:
-    """Raise ConfigError naming the setting when a secret is missing or a known default."""
+    """Raise ConfigError naming the setting when a secret is missing, a known default or
+    guessable (alerts.secret_strength: under 128 estimated bits)."""
     if settings.demo:
         return
     key = settings.secret_key
-    if key.lower() in KNOWN_DEFAULTS or len(key) < MIN_SECRET_CHARS:
+    weak = weakness(key)
+    if key.lower() in KNOWN_DEFAULTS or len(key) < MIN_SECRET_CHARS or weak:
+        why = f" ({weak})" if weak and key else ""
         raise ConfigError(
-            "secret_key (VIGIL_SECRET_KEY) is missing or a default: set it to a long random "
-            "value, e.g. the output of `python3 -c 'import secrets; "
-            "print(secrets.token_urlsafe(32))'`. Vigil refuses to start without it."
+            f"secret_key (VIGIL_SECRET_KEY) is missing, a default or guessable{why}: set it "
+            f"to a long random value, e.g. the output of `{HOW_TO_MAKE_ONE}`. "
+            "Vigil refuses to start without it."
         )
-    if settings.influx_api == 2 and settings.influx_token.lower() in KNOWN_DEFAULTS:
+    token = settings.influx_token
+    if settings.influx_api == 2 and (token.lower() in KNOWN_DEFAULTS or weakness(token)):
         raise ConfigError(
-            "influx_token (VIGIL_INFLUX_TOKEN) is missing or a default: use the token of "
-            "your InfluxDB, not the example's."
+            "influx_token (VIGIL_INFLUX_TOKEN) is missing, a default or guessable: use the "
+            "token your InfluxDB generated, not the example's."
         )
 
 

@@ -48,7 +48,7 @@ def run(
     # be announced as our dashboard.
     sock = listen_socket(settings.host, settings.port)
     try:
-        application = create_app(settings)
+        application = create_app(settings, config)
     except ConfigError as exc:
         sock.close()
         typer.echo(f"vigil: {exc}", err=True)

@@ -13,23 +13,13 @@ from bisect import bisect_left, insort
 from collections import deque
 from dataclasses import dataclass
 
+from monitor.core import plausibility
 from monitor.core.models import Flag
 
-#: Values outside these ranges cannot be physiological: rejected, counted, never smoothed.
-#: SpO2 0 or > 100 % and pulse rates outside the oximeters' 20–300 bpm display range are
-#: device garbage; NIBP outside 40–300 mmHg is clinical-defaults.md's implausible reading.
-PLAUSIBLE: dict[str, tuple[float, float]] = {
-    "spo2": (1.0, 100.0),
-    "pulse_rate": (20.0, 300.0),
-    "sbp": (40.0, 300.0),
-    "dbp": (40.0, 300.0),
-    "map": (40.0, 300.0),
-    # 0 breaths/min is a real value (no breath); above 150/min no adult or child breathes.
-    "resp_rate": (0.0, 150.0),
-    # Capnographs display 0–99 mmHg (0–150 on some): beyond that it is not exhaled CO2.
-    "etco2": (0.0, 150.0),
-    "apnea": (0.0, 1.0),  # a flag, 1 = no breath detected by the source
-}
+#: Values outside these ranges cannot be physiological: rejected, counted, never smoothed
+#: (one table for decoders and core; NIBP cycles use the SBP range for all three pressures,
+#: clinical-defaults.md's "outside 40–300 mmHg").
+PLAUSIBLE = plausibility.PLAUSIBLE
 
 #: Cuff flags that make a cycle a failed measurement (a technical event, not a reading).
 CUFF_FAILURE_FLAGS: frozenset[str] = frozenset(

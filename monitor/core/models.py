@@ -60,6 +60,9 @@ class Flag(StrEnum):
     IMPROPER_POSITION = "improper_position"
     QUESTIONABLE = "questionable"
     INVALID = "invalid"  # the device says the value is not valid
+    IMPLAUSIBLE = "implausible"  # outside what a patient can produce (core/plausibility.py)
+    GARBLED = "garbled"  # the byte stream is noise that happens to frame (drivers/quality.py)
+    UNVERIFIED = "unverified"  # a new stream not yet clean long enough to trust
     DEMO = "demo"  # demonstration / test data: never a physiological alarm
     STORED = "stored"  # replayed from the device's memory, not measured now: record only
     DEVICE_ALARM = "device_alarm"  # the bedside device itself is alarming
@@ -79,6 +82,9 @@ EXCLUDING_FLAGS: frozenset[str] = frozenset(
         Flag.SENSOR_FAULT,
         Flag.CUFF_ERROR,
         Flag.INVALID,
+        Flag.IMPLAUSIBLE,
+        Flag.GARBLED,
+        Flag.UNVERIFIED,
         Flag.QUESTIONABLE,
         Flag.DEMO,
         Flag.STORED,
@@ -119,6 +125,7 @@ class LinkState(StrEnum):
     CONNECTING = "connecting"
     CONNECTED = "connected"
     DISCONNECTED = "disconnected"
+    GARBLED = "garbled"  # connected, but the bytes are noise: wrong baud rate, bad cable
     # The driver itself stopped with an unexpected error (a bug, not the device): the
     # supervisor restarts it; until it has recovered the device is `failed`.
     FAILED = "failed"

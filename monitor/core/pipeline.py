@@ -35,7 +35,13 @@ from monitor.core.conditioning import (
     CuffFailure,
     TimeRollingMedian,
 )
-from monitor.core.discharge import spo2_threshold, unmet_criteria
+from monitor.core.discharge import (
+    DISCHARGING,
+    Criterion,
+    ReviewOutcome,
+    discharge_criteria,
+    spo2_threshold,
+)
 from monitor.core.engine import RANK, AlarmEngine
 from monitor.core.models import (
     EXCLUDING_FLAGS,
@@ -57,12 +63,20 @@ from monitor.core.rules import (
     EPISODIC_CHANNELS,
     OXIMETRY_CHANNELS,
     RESPIRATION_CHANNELS,
+    Rule,
     RuleState,
     evaluate_continuous,
     evaluate_episodic,
 )
 from monitor.core.schedule import BpRequest, BpSchedule
-from monitor.core.session import IN_SESSION, POST_DOSE, Phase, SessionInfo
+from monitor.core.session import (
+    DOSE_MAX_MG,
+    DOSE_ROUTES,
+    IN_SESSION,
+    POST_DOSE,
+    Phase,
+    SessionInfo,
+)
 
 PipelineEvent = AlarmEvent | PhaseEvent | BpRequest
 
@@ -71,8 +85,13 @@ PROBE_FLAGS: frozenset[str] = frozenset({Flag.PROBE_OFF, Flag.SEARCHING, Flag.SE
 #: Cuff readings that are not the patient's BP now (EXCLUDING_FLAGS keeps them out of the
 #: continuous channels; a cuff cycle needs its own check, as motion etc. do not void it).
 NOT_MEASURED_NOW: frozenset[str] = frozenset({Flag.STORED, Flag.DEMO})
+#: A value carrying these is noise, not a sign that the sensor is back on the patient.
+UNTRUSTED_FLAGS: frozenset[str] = frozenset({Flag.IMPLAUSIBLE, Flag.GARBLED, Flag.UNVERIFIED})
+#: Link states in which the device is reachable (garbled: up, but its bytes are noise).
+LINK_UP = frozenset({LinkState.CONNECTED, LinkState.GARBLED})
 TIMER_STEP_S = 1.0  # timers are checked at most once per second of input time
 HISTORY_IN_SNAPSHOT = 100
+DOSE_REPEAT_GUARD_S = 60.0  # a second dose mark sooner than this is a double tap
 _TECH = AlarmKind.TECHNICAL
 _NUMERIC = (int, float)
 # The channel groups as sets of plain strings, for the per-reading membership tests.
@@ -94,6 +113,32 @@ EXTERNAL_TECHNICAL: dict[str, str] = {
 #: reports an event (nobody watched for a while), not a lasting state, so acknowledging it
 #: ends it.
 MONITORING_INTERRUPTED = "monitoring_interrupted"
+
+
+def _rule_rows(
+    rules: Iterable[Rule], reuse: list[RuleState]
+) -> tuple[dict[str, list[RuleState]], dict[str, list[RuleState]]]:
+    """The evaluator rows of `rules`, by channel and by condition. A row of `reuse` whose
+    rule is unchanged is kept with its state (a live rule change: monitor/config_store.py)."""
+    kept = list(reuse)
+    by_channel: dict[str, list[RuleState]] = {
+        ch: [] for ch in CONTINUOUS_CHANNELS + EPISODIC_CHANNELS
+    }
+    by_condition: dict[str, list[RuleState]] = {}
+    shared_hits: dict[tuple[str, int, float], list[float]] = {}
+    for rule in rules:
+        state = next((row for row in kept if row.rule == rule), None)
+        if state is not None:
+            kept.remove(state)
+        else:
+            state = RuleState(rule)
+        if rule.confirm_count > 1:
+            # One condition's confirming rows count readings together (see rules.py).
+            key = (rule.id, rule.confirm_count, rule.confirm_window_s)
+            state.hits = shared_hits.setdefault(key, state.hits)
+        by_channel[rule.channel].append(state)
+        by_condition.setdefault(rule.id, []).append(state)
+    return by_channel, by_condition
 
 
 class RoomPipeline:
@@ -122,19 +167,7 @@ class RoomPipeline:
         self._smoothers = {
             ch: TimeRollingMedian(p.conditioning.smoothing_window_s) for ch in CONTINUOUS_CHANNELS
         }
-        self._rows: dict[str, list[RuleState]] = {
-            ch: [] for ch in CONTINUOUS_CHANNELS + EPISODIC_CHANNELS
-        }
-        self._rows_by_condition: dict[str, list[RuleState]] = {}
-        shared_hits: dict[tuple[str, int, float], list[float]] = {}
-        for rule in p.rules:
-            state = RuleState(rule)
-            if rule.confirm_count > 1:
-                # One condition's confirming rows count readings together (see rules.py).
-                key = (rule.id, rule.confirm_count, rule.confirm_window_s)
-                state.hits = shared_hits.setdefault(key, state.hits)
-            self._rows[rule.channel].append(state)
-            self._rows_by_condition.setdefault(rule.id, []).append(state)
+        self._rows, self._rows_by_condition = _rule_rows(p.rules, [])
         self._assembler = BpAssembler(p.conditioning.bp_group_s)
         # Sources known to be BP cuffs: their pulse_rate is the cuff's, never the oximeter's.
         # The runtime may name them from the device config; any source that sends a
@@ -144,6 +177,7 @@ class RoomPipeline:
         self._resp_sources: set[str] = set(resp_sources)
         self._channel_source: dict[str, str] = {}
         self._link_up: dict[str, float] = {}  # when each source's link last came back
+        self._garbled: dict[str, str] = {}  # sources whose bytes are noise, with the detail
         self._failed: dict[str, str] = {}  # sources whose driver failed, with the reason
         self._now = float("-inf")
         self._timer_due = float("-inf")
@@ -166,7 +200,7 @@ class RoomPipeline:
         self._last_valid: dict[str, float | None] = {ch: None for ch in CONTINUOUS_CHANNELS}
         self._probe_off_since: float | None = None
         self._down_since: dict[str, float] = {
-            s: d.t for s, d in self.devices.items() if d.state != LinkState.CONNECTED
+            s: d.t for s, d in self.devices.items() if d.state not in LINK_UP
         }
         self._spo2_ok_since: float | None = None
         self._spo2_ok_threshold = spo2_threshold(self.baseline, self.policy.discharge)
@@ -242,7 +276,8 @@ class RoomPipeline:
                 if self.phase in IN_SESSION:
                     out += self._probe_off(t)
             return out
-        if self._probe_off_since is not None and value is not None:
+        trusted = not (status and status & UNTRUSTED_FLAGS)
+        if self._probe_off_since is not None and value is not None and trusted:
             self._probe_off_since = None
             out += self.engine.lower(t, "probe_off", reason="sensor back on")
         if value is None or (status and status & EXCLUDING_FLAGS):
@@ -316,6 +351,12 @@ class RoomPipeline:
             self._failed[state.source] = state.detail
         elif self._failed.pop(state.source, None) is not None:
             out += self._device_failed(t)
+        if state.state == LinkState.GARBLED:
+            # The link is up but carries noise (drivers/quality.py): not a disconnect.
+            self._garbled[state.source] = state.detail
+            return out + self._garbled_alarm(t)
+        if self._garbled.pop(state.source, None) is not None:
+            out += self._garbled_alarm(t)
         if state.state == LinkState.CONNECTED:
             if self._down_since.pop(state.source, None) is not None:
                 self._link_up[state.source] = t
@@ -411,10 +452,16 @@ class RoomPipeline:
         return "ok", self._confirm(c.t, c.by)
 
     def _c_dose(self, c: Control) -> tuple[str, list[PipelineEvent]]:
+        s = self.session
+        if self.phase in POST_DOSE:
+            return self._top_up(c)
         if self.phase != Phase.PRE_DOSE:
             return f"ignored: dose in phase {self.phase}", []
-        s = self.session
+        dose, problem = _dose_entry(c)
+        if problem:
+            return problem, []
         s.dose_t, s.dose_by = c.t, c.by
+        s.doses.append(dose)
         derived = self._derived(c.t)
         self.schedule = BpSchedule(self.policy.bp_schedule, c.t)
         for window in self._pre_dose.values():
@@ -442,6 +489,32 @@ class RoomPipeline:
             return "ok: baseline pathological, relative limits need confirmation", out
         out += self._confirm(c.t, c.by)
         return "ok", out
+
+    def _top_up(self, c: Control) -> tuple[str, list[PipelineEvent]]:
+        """A further dose (IM/SL top-up): the BP schedule, the acute window and the discharge
+        clock restart from it; the baseline stays the one taken before the first dose."""
+        s = self.session
+        last = s.last_dose_t
+        if last is not None and c.t - last < DOSE_REPEAT_GUARD_S:
+            # Two marks seconds apart are a double tap, not two doses.
+            who = s.doses[-1].get("by") if s.doses else s.dose_by
+            return (
+                f"ignored: a dose was marked less than {DOSE_REPEAT_GUARD_S:g} s ago "
+                f"by {who or 'unknown'}",
+                [],
+            )
+        dose, problem = _dose_entry(c)
+        if problem:
+            return problem, []
+        s.doses.append(dose)
+        self.schedule = BpSchedule(self.policy.bp_schedule, c.t)
+        out: list[PipelineEvent] = list(self.engine.lower(c.t, "bp_overdue", reason="top-up dose"))
+        n = len(s.doses)
+        out += self._set_phase(c.t, Phase.DOSED, f"top-up dose {n} marked by {c.by or 'unknown'}")
+        self.discharge_unmet = []
+        # A review made before this dose no longer describes the patient.
+        s.discharge_reviewed_by = s.discharge_reviewed_t = s.discharge_outcome = None
+        return f"ok: top-up dose {n}; BP schedule restarted", out
 
     def _c_ack(self, c: Control) -> tuple[str, list[PipelineEvent]]:
         condition = str(c.args.get("condition"))
@@ -502,9 +575,12 @@ class RoomPipeline:
                 del self.devices[source]
                 self._down_since.pop(source, None)
                 self._failed.pop(source, None)
-            elif state.state == LinkState.CONNECTED:
+                self._garbled.pop(source, None)
+            elif state.state in LINK_UP:
+                # A garbled stream starts over too: the restarted run judges it afresh.
                 self.devices[source] = DeviceState(t, source, LinkState.CONNECTING, "restarted")
                 self._down_since[source] = t
+                self._garbled.pop(source, None)
         for source in self._channel_source.values():
             self._link_up[source] = t
         out: list[PipelineEvent] = []
@@ -535,16 +611,47 @@ class RoomPipeline:
         return "ok", []
 
     def _c_discharge_review(self, c: Control) -> tuple[str, list[PipelineEvent]]:
-        if self.phase != Phase.DISCHARGE_READY:
-            unmet = "; ".join(self._discharge_unmet(c.t))
-            return f"ignored: not ready for discharge ({unmet})", []
-        self.session.discharge_reviewed_by, self.session.discharge_reviewed_t = c.by, c.t
+        """ready (every criterion met), not_ready, or override (ready despite unmet criteria,
+        with a reason). The old form {"ready": true/false} means ready / not_ready."""
+        if self.phase not in POST_DOSE:
+            return f"ignored: no discharge review in phase {self.phase}", []
+        raw = c.args.get("outcome")
+        if raw is None:
+            raw = ReviewOutcome.NOT_READY if c.args.get("ready") is False else ReviewOutcome.READY
+        try:
+            outcome = ReviewOutcome(str(raw))
+        except ValueError:
+            return f"rejected: outcome {raw!r} is not one of ready, not_ready, override", []
+        reason = str(c.args.get("reason") or c.args.get("text") or "").strip()
+        unmet = self._discharge_unmet(c.t)
+        if outcome == ReviewOutcome.READY and unmet:
+            return (
+                f"rejected: not ready for discharge ({'; '.join(unmet)}): record not ready, "
+                "or a clinician override with a reason",
+                [],
+            )
+        if outcome == ReviewOutcome.OVERRIDE and not reason:
+            return "rejected: an override needs a reason", []
+        s = self.session
+        entry: dict[str, Any] = {"t": c.t, "by": c.by, "outcome": outcome.value, "unmet": unmet}
+        if reason:
+            entry["reason"] = reason
+        s.discharge_reviews.append(entry)
+        if outcome in DISCHARGING:
+            s.discharge_reviewed_by, s.discharge_reviewed_t = c.by, c.t
+            s.discharge_outcome = outcome.value
+        else:
+            # A later "not ready" withdraws an earlier clearance.
+            s.discharge_reviewed_by = s.discharge_reviewed_t = s.discharge_outcome = None
+        if outcome == ReviewOutcome.OVERRIDE:
+            return f"ok: override of {len(unmet)} unmet criteria", []
         return "ok", []
 
     def _c_session_end(self, c: Control) -> tuple[str, list[PipelineEvent]]:
         if self.phase not in IN_SESSION:
             return "ignored: no session", []
         self.session.ended_t, self.session.ended_by = c.t, c.by
+        self.schedule = None  # nothing runs in an ended room: no BP due, no countdown
         out: list[PipelineEvent] = []
         out += self.engine.clear_all(c.t, f"session ended by {c.by or 'unknown'}", c.by)
         for rows in self._rows.values():
@@ -613,6 +720,25 @@ class RoomPipeline:
                     hi = min(hi, limit - 1e-9)
             self._quiet[channel] = (lo, hi)
             self._engaged[channel] = True  # evaluate the next sample fully
+
+    def set_policy(self, policy: CorePolicy, t: float) -> list[PipelineEvent]:
+        """The clinic's rules changed while the room runs (the admin page). Unchanged rule rows
+        keep their state; a condition raised under a rule that changed or was disabled is
+        lowered here and judged again from the next reading under the new rule (its delay
+        counts from there). Thresholds read at use (technical, baseline, discharge) apply at
+        once; the BP schedule from the next dose; smoothing windows at the next start."""
+        old = [row for rows in self._rows.values() for row in rows]
+        before = {row.rule.id for row in old if row.triggered}
+        self.policy = policy
+        self.engine.audio_pause_s = policy.audio_pause_s
+        self._rows, self._rows_by_condition = _rule_rows(policy.rules, old)
+        out: list[PipelineEvent] = []
+        self._apply_limits(out, t)
+        for condition in sorted(before):
+            rows = self._rows_by_condition.get(condition, [])
+            if not any(row.triggered for row in rows):
+                out += self.engine.lower(t, condition, reason="rule changed by an admin")
+        return out
 
     # -- conditions -------------------------------------------------------------------------
     def _condition_changed(self, t: float, condition: str) -> list[AlarmEvent]:
@@ -730,6 +856,8 @@ class RoomPipeline:
                 out += self._probe_off(now)
             if self._down_since or self.engine.present.get("device_disconnected"):
                 out += self._disconnected(now)
+            if self._garbled or self.engine.present.get("device_garbled"):
+                out += self._garbled_alarm(now)
             out += self._bp_schedule(now)
             out += self._phases(now)
         if self._failed or self.engine.present.get("device_failed"):
@@ -755,7 +883,7 @@ class RoomPipeline:
             # Probe off and a lost device have their own alarms; stale means data stopped or
             # stayed invalid for another reason.
             explained = self._probe_off_since is not None or any(
-                s in self._down_since for s in sources
+                s in self._down_since or s in self._garbled for s in sources
             )
             if now - ref >= after and not explained:
                 if not self.engine.present.get(condition):
@@ -844,19 +972,29 @@ class RoomPipeline:
             if now - since >= after and s not in self._failed
         )
         if down and self.phase in IN_SESSION:
-            return list(
-                self.engine.raise_(
-                    now,
-                    "device_disconnected",
-                    kind=_TECH,
-                    channel=None,
-                    priority=Priority.MEDIUM,
-                    reason=f"no link to {', '.join(down)}",
-                )
-            )
+            return self._device_alarm(now, "device_disconnected", f"no link to {', '.join(down)}")
         if not down:
             return list(self.engine.lower(now, "device_disconnected", reason="link restored"))
         return []
+
+    def _garbled_alarm(self, now: float) -> list[PipelineEvent]:
+        """`device_garbled` while a device's stream is noise: staff should check the cable
+        and baud rate, not the patient (its values are held back, so `*_stale` would
+        otherwise point at the patient)."""
+        if self._garbled and self.phase in IN_SESSION:
+            why = "; ".join(f"{s}: {d}" for s, d in sorted(self._garbled.items()))
+            return self._device_alarm(now, "device_garbled", why)
+        if not self._garbled:
+            return list(self.engine.lower(now, "device_garbled", reason="stream clean again"))
+        return []
+
+    def _device_alarm(self, now: float, condition: str, reason: str) -> list[PipelineEvent]:
+        """A device's technical alarm (medium, no channel: it concerns every channel)."""
+        return list(
+            self.engine.raise_(
+                now, condition, kind=_TECH, channel=None, priority=Priority.MEDIUM, reason=reason
+            )
+        )
 
     def _device_failed(self, now: float) -> list[PipelineEvent]:
         """A driver stopped with an unexpected error (the supervisor restarts it). On the
@@ -918,7 +1056,7 @@ class RoomPipeline:
         return [BpRequest(now, self.room, "pre-dose baseline reading")]
 
     def _phases(self, now: float) -> list[PipelineEvent]:
-        dose_t = self.session.dose_t
+        dose_t = self.session.last_dose_t  # a top-up restarts the acute window and the clock
         if dose_t is None:
             return []
         if self.phase == Phase.DOSED and now - dose_t >= self.policy.recovery_after_s:
@@ -935,26 +1073,32 @@ class RoomPipeline:
         return []
 
     def _discharge_unmet(self, now: float) -> list[str]:
-        dose_t = self.session.dose_t
+        return [c.text for c in self._discharge_criteria(now) if not c.met]
+
+    def _discharge_criteria(self, now: float) -> list[Criterion]:
+        dose_t = self.session.last_dose_t
         if dose_t is None:
-            return ["no dose marked"]
-        pr = self.smoothed.get("pulse_rate")
-        last_pr = self._last_valid["pulse_rate"]
-        if last_pr is None or now - last_pr > self.policy.technical.stale_after_s:
-            pr = None
-        spo2_ok = self._spo2_ok_since
-        last_spo2 = self._last_valid["spo2"]
-        if last_spo2 is None or now - last_spo2 > self.policy.technical.stale_after_s:
-            spo2_ok = None
-        return unmet_criteria(
+            return [Criterion("time", False, "no dose marked")]
+        stale = self.policy.technical.stale_after_s
+
+        def fresh(channel: str) -> bool:
+            last = self._last_valid[channel]
+            return last is not None and now - last <= stale
+
+        pr = self.smoothed.get("pulse_rate") if fresh("pulse_rate") else None
+        spo2_now = self.smoothed.get("spo2") if fresh("spo2") else None
+        return discharge_criteria(
             now,
             dose_t=dose_t,
             alarms=list(self.engine.current),
             bp=self.bp_readings,
             baseline=self.baseline,
-            spo2_ok_since=spo2_ok,
+            spo2_ok_since=self._spo2_ok_since if spo2_now is not None else None,
+            spo2_now=spo2_now,
+            spo2_target=self._spo2_ok_threshold,
             pulse_rate=pr,
             policy=self.policy.discharge,
+            top_up=len(self.session.doses) > 1,
         )
 
     def _set_phase(self, t: float, phase: Phase, detail: str = "") -> list[PipelineEvent]:
@@ -983,6 +1127,7 @@ class RoomPipeline:
                 if r.limit is not None
             ]
         sched = self.schedule
+        criteria = self._discharge_criteria(self._now) if self.phase in POST_DOSE else []
         return {
             "room": self.room,
             "phase": self.phase,
@@ -992,6 +1137,7 @@ class RoomPipeline:
             "baseline": self.baseline.to_dict(),
             "alarms": [a.to_dict() for a in self.engine.current.values()],
             "audio_paused_until": self.engine.audio_paused_until,
+            "audio_pause_s": self.engine.audio_pause_s,  # the clinic's setting, for the page
             "devices": {
                 s: {"state": d.state.value, "t": d.t, "detail": d.detail}
                 for s, d in self.devices.items()
@@ -1002,15 +1148,39 @@ class RoomPipeline:
             "advisories": list(self.advisories),
             "limits": limits,
             "bp": self.bp_readings[-1].to_dict() if self.bp_readings else None,
-            "bp_due": sched.next_due if sched is not None else None,
+            "bp_due": sched.next_due if sched is not None and self.phase in POST_DOSE else None,
             "discharge": {
                 "ready": self.phase == Phase.DISCHARGE_READY,
-                "unmet": self._discharge_unmet(self._now) if self.phase in POST_DOSE else [],
+                "criteria": [c.to_dict() for c in criteria],
+                "unmet": [c.text for c in criteria if not c.met],
                 "reviewed_by": self.session.discharge_reviewed_by,
                 "reviewed_t": self.session.discharge_reviewed_t,
+                "outcome": self.session.discharge_outcome,
+                "reviews": list(self.session.discharge_reviews),
             },
             "session": self.session.to_dict(),
             "history": [e.to_dict() for e in self.engine.history[-HISTORY_IN_SNAPSHOT:]],
             "log": list(self.log[-HISTORY_IN_SNAPSHOT:]) + list(self.engine.notes[-20:]),
             "rejected": dict(self.rejected),
         }
+
+
+def _dose_entry(c: Control) -> tuple[dict[str, Any], str]:
+    """The dose mark's audit entry from its control, or why its arguments are refused."""
+    entry: dict[str, Any] = {"t": c.t, "by": c.by}
+    route = c.args.get("route")
+    if route is not None:
+        if route not in DOSE_ROUTES:
+            return entry, f"rejected: route {route!r} is not one of {', '.join(DOSE_ROUTES)}"
+        entry["route"] = route
+    amount = c.args.get("amount_mg")
+    if amount is not None:
+        if (
+            not isinstance(amount, _NUMERIC)
+            or isinstance(amount, bool)
+            or not isfinite(amount)
+            or not 0 < amount <= DOSE_MAX_MG
+        ):
+            return entry, f"rejected: amount_mg {amount!r} is not a dose in mg (0–{DOSE_MAX_MG:g})"
+        entry["amount_mg"] = float(amount)
+    return entry, ""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from alerts.message import CONDITION_LABELS
+from alerts.message import condition_label
 from monitor import __version__, clinic_time
 from monitor.core.models import CANONICAL_UNIT
 from monitor.report.model import AlarmEpisode, SessionRecord, channel_summary, clinic_stats
@@ -87,7 +88,7 @@ def _limits_text(limits: object) -> str:
             for r in rows
             if isinstance(r, dict)
         )
-        label = CONDITION_LABELS.get(condition, condition.replace("_", " "))
+        label = condition_label(condition)
         out.append(f"{label} ({rows[0].get('priority', '?')}): {bounds}")
     return "; ".join(out) or "—"
 
@@ -126,7 +127,7 @@ def _qty(v: float | None, unit: str) -> str:
 
 def alarm_words(e: AlarmEpisode) -> str:
     """'SpO2 below baseline (medium)'; technical alarms say so."""
-    label = CONDITION_LABELS.get(e.condition, e.condition.replace("_", " "))
+    label = condition_label(e.condition)
     tech = "technical: " if e.kind == "technical" else ""
     return f"{tech}{label} ({e.priority})"
 
@@ -164,6 +165,44 @@ def _words(payload: dict[str, object]) -> str:
     return "; ".join(out)
 
 
+def _applied(e: AuditEntry) -> str:
+    """An applied control's detail: what the core said it did ("top-up dose 2; BP schedule
+    restarted"), then its arguments in words."""
+    outcome = str(e.payload.get("outcome", "ok"))
+    said = outcome[len("ok:") :].strip() if outcome.startswith("ok:") else ""
+    args = _words(dict(e.payload.get("args") or {}))
+    return " · ".join(x for x in (said, args) if x)
+
+
+def _top_ups(rec: SessionRecord, at: Callable[[float | None], str]) -> list[tuple[str, str]]:
+    """The facts line listing top-up doses (re-dosing), when there were any."""
+    later = rec.doses()[1:]
+    if not later:
+        return []
+    return [
+        (
+            "Top-up doses",
+            "; ".join(
+                " ".join(
+                    x
+                    for x in (
+                        at(e.t),
+                        str((e.payload.get("args") or {}).get("route") or ""),
+                        _mg((e.payload.get("args") or {}).get("amount_mg")),
+                        f"by {e.who or '—'}",
+                    )
+                    if x
+                )
+                for e in later
+            ),
+        )
+    ]
+
+
+def _mg(amount: object) -> str:
+    return f"{amount:g} mg" if isinstance(amount, int | float) else ""
+
+
 def build(rec: SessionRecord) -> Document:
     s = rec.session
     eps = rec.episodes
@@ -193,6 +232,7 @@ def build(rec: SessionRecord) -> Document:
         ("Patient (pseudonym)", s.patient or "—"),
         ("Session started", f"{dated(s.started)} by {s.started_by or '—'}"),
         ("Dose", f"{dated(dose)} by {s.dosed_by or '—'}" if dose is not None else "not marked"),
+        *_top_ups(rec, at),
         (
             "Session ended",
             f"{dated(s.ended)} by {s.ended_by or '—'}" if s.ended is not None else "still open",
@@ -300,7 +340,7 @@ def build(rec: SessionRecord) -> Document:
                 at(e.t),
                 str(e.payload.get("event", "")).replace("_", " "),
                 e.who or "—",
-                _refused(e) or _words(dict(e.payload.get("args") or {})),
+                _refused(e) or _applied(e),
             ],
         )
         for e in rec.entries("control")

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from monitor.store.journal import AuditEntry, SessionRow
+from monitor.store.recorder import accepted
 
 PRIORITY_RANK = {"low": 1, "medium": 2, "high": 3}
 
@@ -114,19 +115,38 @@ class SessionRecord:
     def notes(self) -> list[AuditEntry]:
         return self._written("note")
 
+    def doses(self) -> list[AuditEntry]:
+        """Every dose mark the core applied, in order: the first dose, then any top-ups (their
+        args carry route and amount_mg when given)."""
+        return [
+            e
+            for e in self.audit
+            if e.kind == "control"
+            and e.payload.get("event") == "dose"
+            and accepted(str(e.payload.get("outcome", "ok")))
+        ]
+
     def discharge_reviews(self) -> list[AuditEntry]:
         return self._written("discharge_review")
 
     def _written(self, kind: str) -> list[AuditEntry]:
         """Entries of `kind`: written through the sessions API (kind `kind`, payload text) or
-        sent from the dashboard as a room event (kind `control`, the text in its args)."""
+        sent from the dashboard as a room event (kind `control`, the text in its args). A
+        control the core refused did not happen (its refusal is in the session events); a
+        discharge review's text starts with its outcome ("override: <reason>")."""
         out = []
         for e in self.audit:
             if e.kind == kind:
                 out.append(e)
             elif e.kind == "control" and e.payload.get("event") == kind:
+                if not accepted(str(e.payload.get("outcome", "ok"))):
+                    continue
                 args = e.payload.get("args") or {}
-                out.append(replace(e, kind=kind, payload={"text": args.get("text", "")}))
+                text = str(args.get("text") or args.get("reason") or "")
+                outcome = str(args.get("outcome") or "").replace("_", " ")
+                if outcome:
+                    text = f"{outcome}: {text}" if text else outcome
+                out.append(replace(e, kind=kind, payload={"text": text}))
         return out
 
     def baselines(self) -> list[AuditEntry]:

@@ -101,6 +101,7 @@ def figure(rec: SessionRecord, size_in: tuple[float, float] = (10, 9)) -> Figure
             xs.append(x(r.t))
             ys.append(r.value)
     shaded: set[str] = set()
+    top_ups = [e.t for e in rec.doses()[1:]]  # re-dosing: each later dose marked too
     for ax, (panel, title, channels) in zip(axes, PANELS, strict=True):
         for ch in channels:
             colour, label = CHANNEL_STYLE[ch]
@@ -141,6 +142,8 @@ def figure(rec: SessionRecord, size_in: tuple[float, float] = (10, 9)) -> Figure
                 ax.axvline(x(ep.acknowledged), color="black", lw=0.8, ls="-.")
         if rec.session.dose_t is not None:
             ax.axvline(x(rec.session.dose_t), color="purple", lw=1.5)
+        for top_up in top_ups:
+            ax.axvline(x(top_up), color="purple", lw=1.2, ls="--")
         # Room for every limit and baseline line (and its label) as well as the data.
         lines = [v for ch in channels for v in limits.get(ch, [])]
         lines += [baseline[ch] for ch in channels if ch in baseline]
@@ -165,6 +168,11 @@ def figure(rec: SessionRecord, size_in: tuple[float, float] = (10, 9)) -> Figure
     legend += [
         Line2D([], [], color="black", lw=0.8, ls="-.", label="acknowledged"),
         Line2D([], [], color="purple", lw=1.5, label="dose"),
+        *(
+            [Line2D([], [], color="purple", lw=1.2, ls="--", label="top-up dose")]
+            if top_ups
+            else []
+        ),
         Line2D([], [], color="grey", lw=1, ls="--", label="baseline"),
         Line2D([], [], color="grey", lw=1.2, ls=":", label="limit"),
     ]

@@ -56,8 +56,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from monitor.private_files import make_private
 from monitor.store import lineproto
-from monitor.store.private import make_private
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,7 @@ CREATE TABLE IF NOT EXISTS audit (
     hash TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_session ON audit (session, t);
+CREATE INDEX IF NOT EXISTS audit_kind_t ON audit (kind, t);
 CREATE TABLE IF NOT EXISTS sessions (
     id TEXT PRIMARY KEY,
     room TEXT NOT NULL,
@@ -721,11 +722,13 @@ class Journal:
             self.flush()
 
     # -- forwarding and retention ---------------------------------------------------------
-    def unsent(self, limit: int) -> list[tuple[int, str]]:
-        """Committed rows not yet forwarded, by id (only durable rows are ever forwarded)."""
+    def unsent(self, limit: int, after_id: int = 0) -> list[tuple[int, str]]:
+        """Committed rows not yet forwarded, by id (only durable rows are ever forwarded);
+        `after_id`: past those already sent whose mark is not committed yet."""
         with self._reader() as db:
             rows = db.execute(
-                "SELECT id, line FROM points WHERE forwarded = 0 ORDER BY id LIMIT ?", (limit,)
+                "SELECT id, line FROM points WHERE forwarded = 0 AND id > ? ORDER BY id LIMIT ?",
+                (after_id, limit),
             ).fetchall()
         return [(int(r["id"]), str(r["line"])) for r in rows]
 
@@ -862,6 +865,20 @@ class Journal:
             sql += " WHERE " + " AND ".join(where)
         with self._reader() as db:
             return [self._entry(r) for r in db.execute(sql + " ORDER BY id", args)]
+
+    def audit_between(
+        self, kinds: Iterable[str], t0: float, t1: float, *, limit: int = 100_000
+    ) -> list[AuditEntry]:
+        """Entries of `kinds` with t in [t0, t1), every room, oldest first, at most `limit`
+        (the clinic-wide alarm log and the hand-off view: monitor/clinic_log.py)."""
+        self._barrier()
+        ks = list(kinds)
+        sql = (
+            f"SELECT * FROM audit WHERE kind IN ({','.join('?' * len(ks))}) AND t >= ? "
+            "AND t < ? ORDER BY t, id LIMIT ?"
+        )
+        with self._reader() as db:
+            return [self._entry(r) for r in db.execute(sql, [*ks, t0, t1, limit])]
 
     def points(
         self, room: str, t0: float, t1: float, kinds: Iterable[str] | None = None

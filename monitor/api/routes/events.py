@@ -6,7 +6,11 @@ dose, end, discharge review). Arguments are checked here so the core never sees 
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from monitor.core.session import DOSE_MAX_MG, DOSE_ROUTES
 
 
 class _Args(BaseModel):
@@ -40,6 +44,13 @@ class BaselineArgs(_Args):
     etco2: float | None = Field(None, ge=5, le=100)  # mmHg, for etco2_rise
 
 
+class DoseArgs(_Args):
+    # Both optional: a dose mark without them is still a dose mark (the time is what the BP
+    # schedule needs); given, they go into the session's record.
+    route: Literal[DOSE_ROUTES] | None = None  # type: ignore[valid-type]
+    amount_mg: float | None = Field(None, gt=0, le=DOSE_MAX_MG, allow_inf_nan=False)
+
+
 class NoteArgs(_Args):
     text: str = Field(min_length=1, max_length=2000)
 
@@ -48,12 +59,14 @@ class DischargeArgs(BaseModel):
     # The review's items are the core's to define; accept them as given, check what we know.
     model_config = ConfigDict(extra="allow")
     text: str | None = Field(None, max_length=2000)
-    ready: bool | None = None
+    ready: bool | None = None  # the older form: true = ready, false = not_ready
+    outcome: Literal["ready", "not_ready", "override"] | None = None
+    reason: str | None = Field(None, max_length=2000)  # required (by the core) for override
 
 
 EVENT_ARGS: dict[str, type[BaseModel]] = {
     "session_start": SessionStartArgs,
-    "dose": NoArgs,
+    "dose": DoseArgs,
     "session_end": NoArgs,
     "ack": AckArgs,
     "audio_pause": AudioPauseArgs,

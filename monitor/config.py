@@ -181,6 +181,9 @@ class Settings(BaseSettings):
     influx_org: str = ""
     influx_bucket: str = ""
     influx_batch_s: float = Field(1.0, gt=0)
+    # This Vigil's site, tagged on every InfluxDB point: several sites (one Vigil each, alarms
+    # stay local) can share one store and be told apart (README "Scaling out").
+    site: str = Field("default", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     rooms: list[RoomConfig] = Field(default_factory=list)
     # The local journal (SQLite): everything is written here first, then sent to InfluxDB.
     journal_path: Path = Path(".vigil/journal.sqlite3")

@@ -43,6 +43,7 @@ from monitor.hl7_device import HL7_PROTOCOL, build_hl7_device, resp_sources
 from monitor.hl7out.sender import Pcd01Sender
 from monitor.hub import Hub
 from monitor.link_log import LinkLog, RepeatFilter
+from monitor.loop_lag import LoopLag
 from monitor.redact import auditable_settings
 from monitor.restart import Restart
 from monitor.store.influx import InfluxStore
@@ -134,6 +135,7 @@ class Vigil:
             org=settings.influx_org,
             bucket=settings.influx_bucket,
             batch_s=settings.influx_batch_s,
+            site=settings.site,
         )
         # Journal first, then InfluxDB (architecture.md "Storage").
         try:
@@ -166,6 +168,7 @@ class Vigil:
         self.started_at: float | None = None
         self.restart = Restart(self)  # sessions a stopped run left open: monitor/restart.py
         self.notifier = Notifier.for_runtime(self)  # pages phones; alerts/notifier.py
+        self.loop_lag = LoopLag()
 
     def new_pipeline(self, rc: RoomConfig) -> RoomPipeline:
         s = self.settings
@@ -194,6 +197,7 @@ class Vigil:
         self._spawn(self._ticker, "ticker")
         for name, part in self.notifier.supervised_tasks().items():
             self._spawn(part, name)
+        self._spawn(self.loop_lag.run, "loop-lag")
 
     async def stop(self) -> None:
         await self.supervisor.stop()
@@ -498,4 +502,5 @@ class Vigil:
             "resume": resume,
             "hl7_out": hl7_out,
             "stream_subscribers": self.hub.subscribers,
+            "event_loop_lag": self.loop_lag.summary(),
         }

@@ -21,6 +21,7 @@ from monitor.api.routes import (
     auth,
     clinic_log,
     history,
+    metrics,
     rooms,
     stream,
     system,
@@ -33,6 +34,7 @@ from monitor.auth.throttle import LoginThrottle
 from monitor.config import Settings
 from monitor.config_store import ConfigStore
 from monitor.dashboard import DASHBOARD_DIR
+from monitor.metrics import registry_for
 from monitor.runtime import Vigil
 
 __all__ = ["DASHBOARD_DIR", "create_app"]
@@ -81,6 +83,8 @@ def create_app(settings: Settings, config_path: Path | None = None) -> FastAPI:
     app.include_router(sessions_routes.router)
     app.include_router(admin.router)
     app.include_router(clinic_log.router)
+    app.include_router(metrics.router)
+    app.state.metrics = registry_for(vigil)
 
     @app.get("/", include_in_schema=False)
     async def dashboard() -> FileResponse:

@@ -106,7 +106,10 @@ class SessionQueries:
             offset += PAGE
 
     def _where(self, room: str, t0: float, t1: float) -> str:
-        return f"WHERE room = {_q(room)} AND time >= {_ns(t0)} AND time <= {_ns(t1)}"
+        return (
+            f"WHERE room = {_q(room)} AND {self.store.site_condition()} "
+            f"AND time >= {_ns(t0)} AND time <= {_ns(t1)}"
+        )
 
     async def readings(self, room: str, t0: float, t1: float) -> tuple[list[ReadingRow], str]:
         """Readings in a window, oldest first, and where they came from."""

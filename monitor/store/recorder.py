@@ -66,6 +66,7 @@ class Recorder:
         self.on_alarm = on_alarm
         self.alarms = StorageAlarms(degraded_after_s=degraded_after_s)
         self._last_ns: dict[tuple[str, str, str], int] = {}
+        self.readings = 0  # received (GET /metrics)
         self.forwarder = Forwarder(
             journal, store, self.alarms, batch_s=batch_s, on_alarm=self._alarm, clock=clock
         )
@@ -88,6 +89,7 @@ class Recorder:
 
     # -- what the runtime calls -----------------------------------------------------------
     def reading(self, room: str, r: Reading) -> None:
+        self.readings += 1
         line = lineproto.reading_line(room, r)
         # InfluxDB keeps one point per series and timestamp. Frames that arrive in one read
         # share a receive time, so a later reading of the same series would overwrite an

@@ -23,11 +23,13 @@ class Outbox(JournalParts):
     unsent_counted: int | None  # the latest count_unsent() (for health)
 
     # -- InfluxDB's forwarder ---------------------------------------------------------------
-    def unsent(self, limit: int) -> list[tuple[int, str]]:
-        """Committed rows not yet forwarded, by id (only durable rows are ever forwarded)."""
+    def unsent(self, limit: int, after_id: int = 0) -> list[tuple[int, str]]:
+        """Committed rows not yet forwarded, by id (only durable rows are ever forwarded);
+        `after_id`: past those already sent whose mark is not committed yet."""
         with self._reader() as db:
             rows = db.execute(
-                "SELECT id, line FROM points WHERE forwarded = 0 ORDER BY id LIMIT ?", (limit,)
+                "SELECT id, line FROM points WHERE forwarded = 0 AND id > ? ORDER BY id LIMIT ?",
+                (after_id, limit),
             ).fetchall()
         return [(int(r["id"]), str(r["line"])) for r in rows]
 

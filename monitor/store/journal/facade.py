@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from monitor.private_files import make_private
 from monitor.store.journal.chain import canonical_json
 from monitor.store.journal.outbox import Outbox
 from monitor.store.journal.queries import Queries
@@ -25,7 +26,6 @@ from monitor.store.journal.writer import (
     GroupCommitWriter,
     WriteOutcome,
 )
-from monitor.store.private import make_private
 
 
 class Journal(SessionLedger, Queries, Outbox):

@@ -26,11 +26,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from alerts.config import AlarmManagerConfig
 from alerts.message import CONDITION_LABELS
 from alerts.policy import technical_control
 from monitor.core.models import AlarmEvent, AlarmState, Control, Event
 from monitor.hl7out.acm import alarm_of, alert_id, encode_oru_r40
+from monitor.hl7out.config import AlarmManagerConfig
 from monitor.hl7out.mllp import LinkError, MllpLink
 from monitor.hl7out.outbox import Pseudonyms, open_cursor
 from monitor.store.journal import Journal, PointRow

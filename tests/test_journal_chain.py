@@ -3,6 +3,7 @@ journal as it was before the split): journals written by any earlier Vigil still
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import json
 from collections.abc import Callable
@@ -98,3 +99,38 @@ def test_verify_chain_names_the_first_broken_entry(
     assert (result.ok, result.bad_id, result.checked) == (False, bad_id, checked)
     assert result.bad is not None and result.bad.id == bad_id
     assert reason in result.reason
+
+
+def imported(module: str) -> set[str]:
+    """The modules a journal module imports (absolute names, from its source)."""
+    path = Path(__file__).parents[1] / "monitor" / "store" / "journal" / f"{module}.py"
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_the_chain_is_pure() -> None:
+    """No SQLite, no clock, no files: the chain is a function of the entries alone."""
+    allowed = {"__future__", "hashlib", "json", "collections.abc", "dataclasses", "typing"}
+    assert imported("chain") <= allowed
+
+
+@pytest.mark.parametrize("part", ["sessions", "queries", "outbox"])
+def test_the_journal_parts_do_not_know_each_other(part: str) -> None:
+    others = {f"monitor.store.journal.{p}" for p in ("sessions", "queries", "outbox", "facade")}
+    assert not imported(part) & others
+
+
+def test_the_package_surface() -> None:
+    import monitor.store.journal as journal
+
+    assert sorted(journal.__all__) == sorted(
+        ["COMMIT_WINDOW_S", "GENESIS", "MAX_PATIENT_CHARS", "PRUNE_CHUNK", "AuditEntry",
+         "Journal", "PointRow", "SessionRow", "VerifyResult", "WriteOutcome", "canonical_json",
+         "entry_hash", "verify_chain"]
+    )  # fmt: skip
+    assert all(hasattr(journal, name) for name in journal.__all__)

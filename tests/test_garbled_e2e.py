@@ -17,6 +17,7 @@ from drivers.sim.pty import PtyPair
 from monitor.core.models import EXCLUDING_FLAGS
 from tests.conftest import Influxd, VigilProcess, collect_stream
 from tests.line_noise import random_bytes
+from tests.waiting import wait_for
 
 NOISE_BYTES_PER_S = 11_520  # BerryMed's 115200 baud, back to back
 
@@ -75,12 +76,13 @@ def test_random_bytes_on_a_serial_line_give_device_garbled_and_no_vitals(
         time.sleep(0.1)
     messages: list[dict[str, Any]] = []
     stop = threading.Event()
-    threads = [
-        threading.Thread(target=collect_stream, args=(app, messages, stop)),
-        threading.Thread(target=_noise, args=(line, stop)),
-    ]
-    for t in threads:
-        t.start()
+    threads = [threading.Thread(target=collect_stream, args=(app, messages, stop))]
+    threads[0].start()
+    # The noise starts once the stream is open: the alarm must arrive as a message, not
+    # only inside a late client's snapshot.
+    wait_for(lambda: any(m.get("type") == "snapshot" for m in messages), 20, "stream snapshot")
+    threads.append(threading.Thread(target=_noise, args=(line, stop)))
+    threads[1].start()
     started = time.monotonic()
     try:
         while True:

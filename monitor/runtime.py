@@ -15,18 +15,13 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alerts.notifier import Notifier
 from drivers.ble.driver import BleDriver
 from drivers.hl7.decoder import NIBP_SUFFIX
 from drivers.hl7.driver import Hl7Driver
 from drivers.registry import build_serial_driver, protocol_info
 from drivers.serial_port import SerialDriver
-from drivers.sim.devices import make_sim
-from drivers.sim.pty import PtyPair
-from drivers.sim.runner import run_serial_sim
-from drivers.sim.scenarios import scenario
 from monitor.config import BLE_PROTOCOL, ConfigError, DeviceConfig, RoomConfig, Settings
 from monitor.core.models import (
     AlarmEvent,
@@ -51,6 +46,10 @@ from monitor.store.journal import Journal
 from monitor.store.recorder import Recorder
 from monitor.stream_snapshot import SnapshotShare
 from monitor.supervisor import Supervisor
+from monitor.wiring import build_notifier
+
+if TYPE_CHECKING:
+    from drivers.sim.pty import PtyPair
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +168,7 @@ class Vigil:
         self.supervisor = Supervisor(clock=clock)
         self.started_at: float | None = None
         self.restart = Restart(self)  # sessions a stopped run left open: monitor/restart.py
-        self.notifier = Notifier.for_runtime(self)  # pages phones; alerts/notifier.py
+        self.notifier = build_notifier(self)  # pages phones; alerts/notifier.py, monitor/wiring.py
         self.loop_lag = LoopLag()
 
     def new_pipeline(self, rc: RoomConfig) -> RoomPipeline:
@@ -233,6 +232,12 @@ class Vigil:
         pty = None
         port = dc.port
         if dc.simulate is not None:
+            # Imported here: a clinic's rooms read real devices, and load no simulator.
+            from drivers.sim.pty import PtyPair
+            from drivers.sim.registry import make_sim
+            from drivers.sim.runner import run_serial_sim
+            from drivers.sim.scenarios import scenario
+
             pty = PtyPair()
             port = pty.port
             self._spawn(
@@ -255,7 +260,8 @@ class Vigil:
     def _start_ble_device(self, room: Room, dc: DeviceConfig) -> None:
         # Imported here: bumble takes about a third of start-up's imports, and a restart
         # without BLE devices should get its alarms back sooner (monitor/restart.py).
-        from drivers.ble.demo import create_ble_device, create_simulated_ble_device
+        from drivers.ble.factory import create_ble_device
+        from drivers.sim.ble_factory import create_simulated_ble_device
 
         driver: BleDriver
         if dc.simulate is not None:

@@ -17,27 +17,37 @@ from drivers.sim.pty import PtyPair
 from monitor.core.models import EXCLUDING_FLAGS
 from tests.conftest import Influxd, VigilProcess, collect_stream
 from tests.line_noise import random_bytes
+from tests.waiting import wait_for
 
 NOISE_BYTES_PER_S = 11_520  # BerryMed's 115200 baud, back to back
 
 
-@pytest.fixture
-def vigil(influxd: Influxd, tmp_path: Path) -> Iterator[tuple[VigilProcess, PtyPair]]:
+def start_noisy_room(
+    influxd: Influxd, tmp_path: Path, extra: str = ""
+) -> tuple[VigilProcess, PtyPair]:
+    """`vigil run` with room G in session, its BerryMed oximeter on a pty the test writes to;
+    `extra`: more configuration (top-level keys and tables, before the rooms)."""
     line = PtyPair()
     config = tmp_path / "vigil.toml"
     config.write_text(f"""
 influx_url = "{influxd.url}"
 influx_database = "vigil_garbled"
-
+{extra}
 [[rooms]]
 id = "G"
+name = "Room G"
 auto_session_dose_after_s = 0
 [[rooms.devices]]
 id = "G-ox"
 protocol = "berrymed"
 port = "{line.port}"
 """)
-    proc = VigilProcess(config, tmp_path)
+    return VigilProcess(config, tmp_path), line
+
+
+@pytest.fixture
+def vigil(influxd: Influxd, tmp_path: Path) -> Iterator[tuple[VigilProcess, PtyPair]]:
+    proc, line = start_noisy_room(influxd, tmp_path)
     yield proc, line
     proc.stop()
     line.close()
@@ -66,12 +76,13 @@ def test_random_bytes_on_a_serial_line_give_device_garbled_and_no_vitals(
         time.sleep(0.1)
     messages: list[dict[str, Any]] = []
     stop = threading.Event()
-    threads = [
-        threading.Thread(target=collect_stream, args=(app, messages, stop)),
-        threading.Thread(target=_noise, args=(line, stop)),
-    ]
-    for t in threads:
-        t.start()
+    threads = [threading.Thread(target=collect_stream, args=(app, messages, stop))]
+    threads[0].start()
+    # The noise starts once the stream is open: the alarm must arrive as a message, not
+    # only inside a late client's snapshot.
+    wait_for(lambda: any(m.get("type") == "snapshot" for m in messages), 20, "stream snapshot")
+    threads.append(threading.Thread(target=_noise, args=(line, stop)))
+    threads[1].start()
     started = time.monotonic()
     try:
         while True:

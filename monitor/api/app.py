@@ -29,6 +29,7 @@ from monitor.api.routes import (
     users,
 )
 from monitor.api.routes import sessions as sessions_routes
+from monitor.api.routes import vocabulary as vocabulary_routes
 from monitor.auth.middleware import AuthMiddleware
 from monitor.auth.setup import ensure_demo_users, open_store
 from monitor.auth.throttle import LoginThrottle
@@ -87,6 +88,7 @@ def create_app(settings: Settings, config_path: Path | None = None) -> FastAPI:
     app.include_router(sessions_routes.router)
     app.include_router(admin.router)
     app.include_router(clinic_log.router)
+    app.include_router(vocabulary_routes.router)
     app.include_router(metrics.router)
     app.state.metrics = registry_for(vigil)
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
+from monitor.errors import SessionNotFound as SessionNotFound  # its home: monitor/errors.py
 from monitor.report.model import (
     AlarmRow,
     ClinicStats,
@@ -36,10 +37,6 @@ from monitor.store.journal import Journal, SessionRow
 log = logging.getLogger(__name__)
 
 PAGE = 10_000  # rows per InfluxQL page: servers may cap a response (max-row-limit)
-
-
-class SessionNotFound(LookupError):
-    pass
 
 
 #: 9999-12-31T23:59:59Z, the last time `datetime` can hold: larger "POSIX seconds" are garbage.

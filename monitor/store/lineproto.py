@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 from monitor.core.models import AlarmEvent, DeviceState, PhaseEvent, Reading
 
@@ -114,6 +115,19 @@ def alarm_line(e: AlarmEvent) -> str:
 
 def phase_line(e: PhaseEvent) -> str:
     return line("phase", {"room": e.room}, {"phase": e.phase, "detail": e.detail}, e.t)
+
+
+#: The fields of a notification record (alerts/notifier.py) kept as tags; the others are fields.
+NOTIFICATION_TAGS = ("event", "room", "condition", "channel", "kind", "result")
+
+
+def notification_line(message: Mapping[str, Any]) -> str:
+    """A `{"type": "notification", "t": ..., "event": ...}` record as a `notification` point."""
+    tags = {k: str(message[k]) for k in NOTIFICATION_TAGS if message.get(k) is not None}
+    values = {
+        k: v for k, v in message.items() if k not in NOTIFICATION_TAGS and k not in ("type", "t")
+    }
+    return line("notification", tags, values, float(message["t"]))
 
 
 def device_line(room: str, s: DeviceState) -> str:

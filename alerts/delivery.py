@@ -14,6 +14,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from alerts import pushover
 from alerts.channels import channel_of, deliver, route
@@ -135,23 +136,28 @@ class Deliveries:
         )
         r = route(url, ack_url=ack_url, priority=page.priority, expire_cap_s=cfg.token_ttl_s)
         unsent = list(r.pushover.recipients) if r.pushover else []
+
+        def attempted(attempt: int, result: str, detail: str, **more: Any) -> None:
+            self.record(
+                "delivery",
+                room=page.room,
+                condition=page.condition,
+                tier=d.tier,
+                priority=page.priority.value,
+                kind=page.kind.value,
+                contact=contact.name,
+                channel=channel,
+                attempt=attempt,
+                result=result,
+                detail=detail,
+                **more,
+            )
+
         for attempt in range(1, cfg.retry_attempts + 1):
             if not self.still_wanted(page):
                 # Acknowledged or over while queued or backing off: ringing on would be
                 # the other worst outcome.
-                self.record(
-                    "delivery",
-                    room=page.room,
-                    condition=page.condition,
-                    tier=d.tier,
-                    priority=page.priority.value,
-                    kind=page.kind.value,
-                    contact=contact.name,
-                    channel=channel,
-                    attempt=attempt,
-                    result="withdrawn",
-                    detail="acknowledged or over before it was sent",
-                )
+                attempted(attempt, "withdrawn", "acknowledged or over before it was sent")
                 return None
             async with self._send_slots:
                 started = self.clock()
@@ -163,18 +169,10 @@ class Deliveries:
                     ok, detail = await deliver(
                         r.target, message, priority=page.priority, timeout_s=cfg.send_timeout_s
                     )
-            self.record(
-                "delivery",
-                room=page.room,
-                condition=page.condition,
-                tier=d.tier,
-                priority=page.priority.value,
-                kind=page.kind.value,
-                contact=contact.name,
-                channel=channel,
-                attempt=attempt,
-                result="delivered" if ok else "failed",
-                detail=detail,
+            attempted(
+                attempt,
+                "delivered" if ok else "failed",
+                detail,
                 latency_ms=round((self.clock() - started) * 1000, 1),
             )
             if ok:

@@ -18,7 +18,8 @@ by Apprise's own parser, so there is one way to configure a contact.
   poll per receipt every 5 s): acknowledged, on which device, expired.
 - `PushoverApi.cancel`: POST /1/receipts/{receipt}/cancel.json: stop the retries.
 
-Choosing the target and building the request forms is pure; the notifier owns the receipts.
+Choosing the target and building the request forms is pure; alerts/pushover_receipts.py
+owns the receipts.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from apprise.plugins.pushover import NotifyPushover
 
 from alerts.errors import PushoverError as PushoverError  # its home: alerts/errors.py
 from alerts.message import Message
+from monitor.core.models import Priority
 
 PUSHOVER_API = "https://api.pushover.net"
 MIN_RETRY_S = 30  # Pushover refuses faster retries
@@ -40,6 +42,10 @@ MAX_EXPIRE_S = 10_800  # and longer expiries
 MIN_POLL_S = 5.0  # Pushover's limit on receipt polling
 EMERGENCY = 2
 _ALL_DEVICES = "ALL_DEVICES"  # Apprise's marker for "no device named: every device"
+PUSHOVER_CHANNELS = ("pover", "pushover")
+
+# Channel-native urgency where the contact's URL does not set its own.
+_PUSHOVER_PRIORITY = {Priority.HIGH: "emergency", Priority.MEDIUM: "high", Priority.LOW: "normal"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +80,25 @@ class ReceiptStatus:
     expired: bool
 
 
+def pushover_extras(
+    query: dict[str, list[str]], *, ack_url: str | None, priority: Priority
+) -> dict[str, str]:
+    """What Vigil adds to a `pover://` URL: emergency priority for a high alarm (it repeats
+    on the phone until the nurse opens it) and the acknowledge link as its supplementary
+    URL. Settings already in the contact's URL (`query`) win."""
+    extras: dict[str, str] = {}
+    if "priority" not in query:
+        extras["priority"] = _PUSHOVER_PRIORITY[priority]
+    if ack_url and "url" not in query:
+        # Pushover's supplementary URL: an "Acknowledge" link inside the notification.
+        extras["url"] = ack_url
+        extras["url_title"] = "Acknowledge"
+    return extras
+
+
 def pushover_target(url: str, *, expire_cap_s: float) -> PushoverTarget | None:
     """The target of a Pushover URL (with Vigil's extras already applied, see
-    `notifier.with_channel_extras`); None when Apprise should send it: not Pushover, or
+    `alerts.channels.with_channel_extras`); None when Apprise should send it: not Pushover, or
     end-to-end encrypted (only Apprise implements Pushover's E2EE, without receipts).
 
     Retries default to Pushover's minimum, 30 s, where Apprise's default (15 min) is far too

@@ -1,0 +1,49 @@
+"""Every channel but Pushover: one send attempt through Apprise."""
+
+from __future__ import annotations
+
+import asyncio
+
+import apprise
+
+from alerts.message import Message
+from monitor.core.models import Priority
+
+_NOTIFY_TYPE = {
+    Priority.HIGH: apprise.NotifyType.FAILURE,
+    Priority.MEDIUM: apprise.NotifyType.WARNING,
+    Priority.LOW: apprise.NotifyType.INFO,
+}
+
+_ASSET = apprise.AppriseAsset(image_url_mask=None)  # no icon fetched from the internet
+
+
+async def deliver(
+    url: str, message: Message, *, priority: Priority, timeout_s: float
+) -> tuple[bool, str]:
+    """One attempt through Apprise. (delivered, reason when not)."""
+    # A fresh Apprise object per send, on purpose: a plugin instance throttles its own
+    # successive sends (ntfy, Pushover: up to 5.5 s apart), which a page must never wait for.
+    ap = apprise.Apprise(asset=_ASSET)
+    if not ap.add(url):
+        return False, f"not a valid Apprise URL ({channel_of(url)})"
+    try:
+        result = await asyncio.wait_for(
+            ap.async_notify(
+                body=message.body, title=message.title, notify_type=_NOTIFY_TYPE[priority]
+            ),
+            timeout_s,
+        )
+    except TimeoutError:
+        return False, f"no answer within {timeout_s:g} s"
+    except Exception as exc:  # Apprise plugins may raise; a page must never crash a worker
+        return False, f"{type(exc).__name__}: {exc}"
+    if result:
+        return True, ""
+    reasons = [e.message for e in result.logs() if e.level in ("WARNING", "ERROR")]
+    return False, "; ".join(reasons) or "not delivered"
+
+
+def channel_of(url: str) -> str:
+    """The URL's scheme, which names the channel (`?` when it has none)."""
+    return url.split("://", 1)[0].lower() if "://" in url else "?"

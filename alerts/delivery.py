@@ -1,0 +1,182 @@
+"""Delivery: the queue of pages, the workers that send them, retries with backoff.
+
+A worker takes deliveries off the queue and runs each as its own task (so a dead channel's
+timeouts and backoff never hold up other pages), with at most `workers` sends in flight,
+retrying each URL with exponential backoff. A page whose alarm was acknowledged or ended
+while it waited is withdrawn, not sent. Which channel sends a URL is decided in one place,
+`alerts.channels.route`; how a tier's outcome raises or clears `notify_failed` is
+alerts/failures.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from alerts import pushover
+from alerts.channels import channel_of, deliver, route
+from alerts.config import AlertsConfig, Contact
+from alerts.failures import PagingFailures
+from alerts.host import PagingHost
+from alerts.message import Message, render
+from alerts.policy import NOTIFY_FAILED, Page, PageKind
+from alerts.records import Record
+from alerts.tokens import AckTokens
+
+log = logging.getLogger("alerts.notifier")  # the logger these lines always came from
+
+#: Sends a Pushover page to the recipients not reached yet (alerts/pushover_receipts.py).
+SendPushover = Callable[
+    [Page, Contact, str, pushover.PushoverTarget, list[pushover.Recipient], Message],
+    Awaitable[tuple[bool, str]],
+]
+
+
+def backoff_s(config: AlertsConfig, attempt: int) -> float:
+    """The wait after failed attempt `attempt` (1-based): doubling, capped."""
+    wait: float = min(config.backoff_initial_s * 2 ** (attempt - 1), config.backoff_max_s)
+    return wait
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    page: Page
+    tier: int  # the tier whose contacts receive it (may be lower than asked: see contacts_for)
+    contacts: tuple[Contact, ...]
+
+
+class Deliveries:
+    def __init__(
+        self,
+        config: AlertsConfig,
+        *,
+        base_url: str,
+        room_names: Mapping[str, str],
+        host: PagingHost,
+        clock: Callable[[], float],
+        tokens: AckTokens,
+        record: Record,
+        still_wanted: Callable[[Page], bool],
+        send_pushover: SendPushover,
+        failures: PagingFailures,
+    ) -> None:
+        self.config = config
+        self.base_url = base_url
+        self.room_names = room_names
+        self.host = host
+        self.clock = clock
+        self.tokens = tokens
+        self.record = record
+        self.still_wanted = still_wanted
+        self.send_pushover = send_pushover
+        self.failures = failures
+        self.queue: asyncio.Queue[Delivery] = asyncio.Queue()
+        self._send_slots = asyncio.Semaphore(config.workers)  # sends in flight
+
+    def put(self, d: Delivery) -> None:
+        self.queue.put_nowait(d)
+
+    async def worker(self) -> None:
+        # Each delivery runs as its own task so a slow or dead channel (timeouts, backoff)
+        # never holds up pages behind it; `workers` bounds the sends in flight instead.
+        running: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                d = await self.queue.get()
+                task = asyncio.create_task(self._deliver_tier_logged(d))
+                running.add(task)
+                task.add_done_callback(running.discard)
+                self.queue.task_done()
+        finally:
+            for task in list(running):
+                task.cancel()
+
+    async def _deliver_tier_logged(self, d: Delivery) -> None:
+        try:
+            await self._deliver_tier(d)
+        except Exception:
+            log.exception("notifier: delivery of %r failed", d)
+
+    async def _deliver_tier(self, d: Delivery) -> None:
+        sends = [(c, url) for c in d.contacts for url in c.urls]
+        results = await asyncio.gather(*(self._deliver_url(d, c, url) for c, url in sends))
+        if d.page.condition == NOTIFY_FAILED:
+            return  # never alarm about failing to page about a paging failure
+        if any(r is True for r in results):
+            self.failures.tier_reached(d.page.room, d.tier)
+        elif all(r is False for r in results):  # withdrawn pages prove nothing either way
+            why = "no contact configured" if not sends else "every channel failed"
+            self.failures.tier_unreachable(d.page, d.tier, why)
+
+    async def _deliver_url(self, d: Delivery, contact: Contact, url: str) -> bool | None:
+        """True delivered, False undeliverable after every retry, None withdrawn."""
+        page = d.page
+        now = self.clock()
+        ack_url = None
+        cfg = self.config
+        channel = channel_of(url)
+        if page.kind != PageKind.TEST:
+            token, _ = self.tokens.issue(
+                room=page.room,
+                condition=page.condition,
+                since=page.alarm.since,
+                contact=contact.name,
+                channel=channel,
+                now=now,
+            )
+            ack_url = f"{self.base_url}/ack/{token}"
+        message = render(
+            page,
+            room_name=self.room_names.get(page.room, page.room),
+            ack_url=ack_url,
+            dose_t=self.host.dose_time(page.room),
+        )
+        r = route(url, ack_url=ack_url, priority=page.priority, expire_cap_s=cfg.token_ttl_s)
+        unsent = list(r.pushover.recipients) if r.pushover else []
+
+        def attempted(attempt: int, result: str, detail: str, **more: Any) -> None:
+            self.record(
+                "delivery",
+                room=page.room,
+                condition=page.condition,
+                tier=d.tier,
+                priority=page.priority.value,
+                kind=page.kind.value,
+                contact=contact.name,
+                channel=channel,
+                attempt=attempt,
+                result=result,
+                detail=detail,
+                **more,
+            )
+
+        for attempt in range(1, cfg.retry_attempts + 1):
+            if not self.still_wanted(page):
+                # Acknowledged or over while queued or backing off: ringing on would be
+                # the other worst outcome.
+                attempted(attempt, "withdrawn", "acknowledged or over before it was sent")
+                return None
+            async with self._send_slots:
+                started = self.clock()
+                if r.pushover is not None:
+                    ok, detail = await self.send_pushover(
+                        page, contact, url, r.pushover, unsent, message
+                    )
+                else:
+                    ok, detail = await deliver(
+                        r.target, message, priority=page.priority, timeout_s=cfg.send_timeout_s
+                    )
+            attempted(
+                attempt,
+                "delivered" if ok else "failed",
+                detail,
+                latency_ms=round((self.clock() - started) * 1000, 1),
+            )
+            if ok:
+                return True
+            if attempt < cfg.retry_attempts:
+                await asyncio.sleep(backoff_s(cfg, attempt))
+        return False

@@ -38,8 +38,10 @@ test: $(STAMP)
 stop:
 	@scripts/ensure-influxdb.sh stop
 
+## Benchmarks; the live one at chosen sizes: make bench BENCH_ARGS="--rooms 100 --live-only"
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+	scripts/ensure-influxdb.sh install
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check monitor drivers alerts tests

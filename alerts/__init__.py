@@ -1,1 +1,13 @@
-"""Phone notifications, escalation policy, signed acknowledgement tokens."""
+"""Phone notifications, escalation policy, signed acknowledgement tokens.
+
+Paging sees the rest of Vigil only through `alerts.host.PagingHost`. Every exception it
+raises derives from one root (alerts/errors.py):
+
+    AlertError             message, channel
+    ├── PushoverError      the Pushover API refused a call or could not be reached
+    └── TokenError         an acknowledge token was refused (problem)
+"""
+
+from alerts.errors import AlertError, PushoverError, TokenError
+
+__all__ = ["AlertError", "PushoverError", "TokenError"]

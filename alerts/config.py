@@ -13,22 +13,16 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from alerts.secret_strength import HOW_TO_MAKE_ONE, weakness
-from monitor.hl7out.config import MllpTarget
 
 # Secrets people paste from examples: refusing them is the point of having a secret.
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "vigil", "demo"})
 MIN_SECRET_CHARS = 32
 HTTP_URL = r"https?://[^\s/]+(/[^\s]*)?"  # also Settings.influx_url
-
-
-class AlarmManagerConfig(MllpTarget):
-    """`[alerts.alarm_manager]`: a hospital alarm manager that takes IHE PCD ACM ORU^R40
-    alarm reports over MLLP (alerts/alarm_manager.py says why it is not a contact URL)."""
 
 
 def _default_repeat_s() -> dict[Literal["high", "medium"], float]:
@@ -98,8 +92,8 @@ class AlertsConfig(BaseModel):
     pushover_api_url: str = Field("https://api.pushover.net", pattern=rf"^{HTTP_URL}$")
     pushover_poll_s: float = Field(10.0, ge=5, le=600)
     pushover_callback: bool = False
-    # Every alarm transition, also to an alarm manager as HL7 ORU^R40 (off unless enabled).
-    alarm_manager: AlarmManagerConfig = Field(default_factory=AlarmManagerConfig)
+    # `alarm_manager` (an HL7 alarm manager beside the phones) is added by Settings:
+    # monitor/hl7out/config.py (AlertsSettings).
 
     @field_validator("repeat_s")
     @classmethod
@@ -124,7 +118,7 @@ class AlertsConfig(BaseModel):
             )
         return self
 
-    def with_secret(self, *, demo: bool) -> AlertsConfig:
+    def with_secret(self, *, demo: bool) -> Self:
         """Refuse a missing or placeholder secret when paging is configured; the demo
         generates one (its links then die with the process, which is what a demo wants)."""
         value = self.secret.get_secret_value()

@@ -15,6 +15,7 @@ happened.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 
@@ -23,8 +24,10 @@ from monitor.core.models import CANONICAL_UNIT, AlarmKind, AlarmState
 
 SECONDARY = "Vigil is a secondary alarm: check the patient and the bedside monitor."
 
-#: How conditions read on a phone; unknown conditions fall back to their id.
-#: The dashboard's words (dashboards/live/vigil.js LABEL), in plain ASCII for SMS and mail.
+#: How conditions read, the one table of their words: on a phone, in reports and HL7, and on
+#: the live page (served by GET /api/vocabulary, with `display_words`). Plain ASCII for SMS
+#: and mail; unknown conditions (a clinic's own) fall back to their id (`condition_label`).
+#: tests/test_vocabulary.py checks every condition the core can raise has its words here.
 CONDITION_LABELS: dict[str, str] = {
     "spo2_low": "SpO2 low",
     "spo2_severe": "SpO2 very low",
@@ -38,12 +41,57 @@ CONDITION_LABELS: dict[str, str] = {
     "hr_severe_high": "Pulse very high",
     "hr_low": "Pulse low",
     "hr_severe_low": "Pulse very low",
+    "apnea": "Apnea",
+    "resp_rate_low": "Resp. rate low",
+    "resp_rate_high": "Resp. rate high",
+    "etco2_high": "EtCO2 high",
+    "etco2_rise": "EtCO2 rise over baseline",
+    "etco2_low": "EtCO2 low",
+    # Technical: Vigil's own conditions (monitor/rules_config.py TECHNICAL_CONDITIONS).
+    "spo2_stale": "No SpO2 data",
+    "pulse_rate_stale": "No pulse data",
+    "resp_stale": "No respiration data",
+    "probe_off": "Probe off",
+    "device_disconnected": "Device disconnected",
+    "bp_overdue": "BP overdue",
+    "cuff_error": "Cuff error",
+    "storage_degraded": "Storage degraded",
+    "journal_failed": "Journal failed: nothing is recorded",
     "notify_failed": "Paging failed",
     "monitoring_interrupted": "Vigil restarted: monitoring was interrupted",
     "device_failed": "Device driver failed",
     "device_garbled": "Device sends noise: check cable / baud rate",
     "hl7_out_down": "HL7 receiver down",
 }
+
+#: How measured quantities read (short: a tile's column, a plot's legend).
+CHANNEL_LABELS: dict[str, str] = {
+    "spo2": "SpO2",
+    "pulse_rate": "Pulse",
+    "perfusion_index": "PI",
+    "sbp": "SBP",
+    "dbp": "DBP",
+    "map": "MAP",
+    "cuff_pressure": "Cuff",
+    "heart_rate": "HR",
+    "resp_rate": "RR",
+    "etco2": "EtCO2",
+    "apnea": "Apnea",
+}
+
+
+def condition_label(condition: str) -> str:
+    """A condition's words; a clinic's own condition reads as its id with spaces."""
+    return CONDITION_LABELS.get(condition, condition.replace("_", " "))
+
+
+_SUBSCRIPT_O2 = re.compile(r"O2\b")
+
+
+def display_words(text: str) -> str:
+    """The screen's form of ASCII words: SpO2 -> SpO₂, EtCO2 -> EtCO₂ (a phone keeps ASCII)."""
+    return _SUBSCRIPT_O2.sub("O₂", text)
+
 
 #: Apprise schemes as staff know the channels ("acknowledged by Nurse A via Pushover").
 CHANNEL_NAMES: dict[str, str] = {
@@ -91,7 +139,7 @@ def render(
 ) -> Message:
     """Title and body for one page. `utc_offset_s` None: the host's local time zone."""
     a = page.alarm
-    label = CONDITION_LABELS.get(a.condition, a.condition.replace("_", " "))
+    label = condition_label(a.condition)
     resolved = a.state == AlarmState.RESOLVED
     what = f"{label} (resolved)" if resolved else label
     title = f"{_KIND_PREFIX[page.kind]}{a.priority.value.upper()}: {what}, {room_name}"

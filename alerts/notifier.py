@@ -6,7 +6,8 @@ pages and puts deliveries on a queue; a worker takes them off and runs each as i
 `workers` Apprise sends in flight, retrying each URL with exponential backoff. A page
 whose alarm was acknowledged or ended while it waited is withdrawn, not sent. Every attempt
 and its result, every escalation and every acknowledgement is recorded: published on the hub
-as `{"type": "notification"}` and written to the store as a `notification` point.
+as `{"type": "notification"}` and recorded through the journal (alerts/host.py), which keeps
+it as an audit entry and forwards it to InfluxDB as a `notification` point.
 
 Pushover pages are the one exception to Apprise (alerts/pushover.py): Vigil sends them
 itself to keep the receipts of emergency pages. An open receipt is polled (and, when
@@ -31,23 +32,19 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import apprise
 
 from alerts import pushover
-from alerts.alarm_manager import AlarmManager
 from alerts.config import AlertsConfig, Contact
+from alerts.host import AlarmReports, PagingHost
 from alerts.message import Message, render
 from alerts.policy import NOTIFY_FAILED, EscalationPolicy, Page, PageKind, technical_control
 from alerts.receipts import ReceiptStore, StoredReceipt
 from alerts.tokens import AckClaim, AckTokens, UsedTokens
 from monitor.core.models import AlarmEvent, AlarmKind, AlarmState, Control, Event, Priority
-from monitor.store import lineproto
-
-if TYPE_CHECKING:
-    from monitor.runtime import Vigil
 
 log = logging.getLogger(__name__)
 
@@ -160,12 +157,9 @@ class Notifier:
         *,
         base_url: str,
         room_names: Mapping[str, str],
-        publish: Callable[[dict[str, Any]], None],
-        store_line: Callable[[str], None],
-        inject: Callable[[str, Control], None],
-        dose_time: Callable[[str], float | None] = lambda room: None,
+        host: PagingHost,
         clock: Callable[[], float] = time.time,
-        alarm_manager: AlarmManager | None = None,
+        alarm_manager: AlarmReports | None = None,
     ) -> None:
         self.config = config
         self.alarm_manager = alarm_manager  # every transition as HL7 ORU^R40 (optional)
@@ -179,10 +173,7 @@ class Notifier:
         # Its SQLite writes go to one thread, off the event loop and in the order made.
         self._store_thread = ThreadPoolExecutor(1, thread_name_prefix="receipt-store")
         self.tokens = AckTokens(config.secret.get_secret_value(), config.token_ttl_s, used)
-        self._publish = publish
-        self._store_line = store_line
-        self._inject = inject
-        self._dose_time = dose_time
+        self.host = host  # publish, record, inject, dose time: alerts/host.py
         self.clock = clock
         self.queue: asyncio.Queue[Delivery] = asyncio.Queue()
         self._send_slots = asyncio.Semaphore(config.workers)  # Apprise sends in flight
@@ -191,45 +182,6 @@ class Notifier:
         self.receipts: dict[str, OpenReceipt] = {}  # receipt → what it pages about
         self._background: set[asyncio.Task[None]] = set()  # receipt cancels in flight
         self._left_receipts_cancelled = False
-
-    @classmethod
-    def for_runtime(cls, vigil: Vigil) -> Notifier:
-        """Wire a notifier to the live runtime (rooms, hub, store)."""
-        s = vigil.settings
-        host = "127.0.0.1" if s.host in ("0.0.0.0", "::") else s.host
-
-        def dose_time(room: str) -> float | None:
-            r = vigil.rooms.get(room)
-            return None if r is None else r.pipeline.dose_t
-
-        if s.alerts.contacts and not s.alerts.ack_base_url and host.startswith("127."):
-            log.warning(
-                "acknowledge links point at http://%s:%s, which phones cannot reach: "
-                "set alerts.ack_base_url",
-                host,
-                s.port,
-            )
-        notifier = cls(
-            s.alerts,
-            base_url=f"http://{host}:{s.port}",
-            room_names={r.id: r.name or r.id for r in s.rooms},
-            publish=vigil.hub.publish,
-            store_line=vigil.store.enqueue,
-            inject=vigil.control,
-            dose_time=dose_time,
-            clock=vigil.clock,
-        )
-        if s.alerts.alarm_manager.enabled:
-            notifier.alarm_manager = AlarmManager(
-                s.alerts.alarm_manager,
-                vigil.recorder.journal,  # the outbox: alarms are journaled before published
-                retry_attempts=s.alerts.retry_attempts,
-                inject=vigil.control,
-                record=notifier._record,
-                clock=vigil.clock,
-                phones_failing=lambda room: bool(notifier._failed_tiers.get(room)),
-            )
-        return notifier
 
     @property
     def enabled(self) -> bool:
@@ -407,7 +359,7 @@ class Notifier:
             page,
             room_name=self.room_names.get(page.room, page.room),
             ack_url=ack_url,
-            dose_t=self._dose_time(page.room),
+            dose_t=self.host.dose_time(page.room),
         )
         target = with_channel_extras(url, ack_url=ack_url, priority=page.priority)
         cfg = self.config
@@ -607,7 +559,7 @@ class Notifier:
         if r is None:
             return False  # already acknowledged (callback and poll both saw it) or closed
         by = f"{r.contact} via Pushover app"
-        self._inject(
+        self.host.inject(
             r.room,
             Control(
                 t=self.clock(),
@@ -668,7 +620,7 @@ class Notifier:
         if len(failed) > 1:
             return  # the room's notify_failed is already raised
         now = self.clock()
-        self._inject(room, self._technical_control(now, AlarmState.ACTIVE, reason))
+        self.host.inject(room, self._technical_control(now, AlarmState.ACTIVE, reason))
 
     def _tier_reached(self, room: str, tier: int) -> None:
         failed = self._failed_tiers.get(room)
@@ -695,7 +647,7 @@ class Notifier:
             detail=reason,
             result="cleared",
         )
-        self._inject(room, self._technical_control(now, AlarmState.CLEARED, reason))
+        self.host.inject(room, self._technical_control(now, AlarmState.CLEARED, reason))
 
     @staticmethod
     def _technical_control(t: float, state: AlarmState, reason: str) -> Control:
@@ -712,14 +664,11 @@ class Notifier:
             "condition": condition,
         }
         msg.update(fields)
-        self._publish(msg)
-        tag_keys = ("event", "room", "condition", "channel", "kind", "result")
-        tags = {k: str(msg[k]) for k in tag_keys if msg.get(k) is not None}
-        values = {k: v for k, v in fields.items() if k not in tag_keys}
-        try:
-            self._store_line(lineproto.line("notification", tags, values, t))
+        try:  # journal first (it forwards to InfluxDB), then the live stream
+            self.host.record(msg)
         except Exception:
             log.exception("notifier: could not record %s", event)
+        self.host.publish(msg)
 
 
 async def send_test(config: AlertsConfig, contact_name: str) -> list[tuple[str, bool, str]]:

@@ -31,6 +31,7 @@ import apprise
 import httpx
 from apprise.plugins.pushover import NotifyPushover
 
+from alerts.errors import PushoverError as PushoverError  # its home: alerts/errors.py
 from alerts.message import Message
 
 PUSHOVER_API = "https://api.pushover.net"
@@ -39,10 +40,6 @@ MAX_EXPIRE_S = 10_800  # and longer expiries
 MIN_POLL_S = 5.0  # Pushover's limit on receipt polling
 EMERGENCY = 2
 _ALL_DEVICES = "ALL_DEVICES"  # Apprise's marker for "no device named: every device"
-
-
-class PushoverError(Exception):
-    """The API refused a call or could not be reached; the text names why, never a key."""
 
 
 @dataclass(frozen=True, slots=True)

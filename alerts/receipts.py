@@ -14,7 +14,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.store.private import make_private
+from monitor.private_files import make_private
 
 
 @dataclass(frozen=True, slots=True)

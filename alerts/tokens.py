@@ -24,19 +24,13 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from alerts.errors import TokenError as TokenError  # its home: alerts/errors.py
+
 
 class TokenProblem(StrEnum):
     FORGED = "forged"  # malformed, or the signature does not match
     EXPIRED = "expired"
     USED = "used"
-
-
-class TokenError(Exception):
-    """A token was refused; `problem` says why."""
-
-    def __init__(self, problem: TokenProblem) -> None:
-        super().__init__(problem.value)
-        self.problem = problem
 
 
 @dataclass(frozen=True, slots=True)

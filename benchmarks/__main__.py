@@ -1,7 +1,13 @@
-"""`make bench`: run every benchmark and print its figures against its target."""
+"""`make bench`: run every benchmark and print its figures against its target.
+
+`python -m benchmarks [--rooms 100,500,1000] [--seconds 60] [--live-only]`: the component
+benchmarks, then the write path (benchmarks.write_path) and the live load benchmark
+(benchmarks.live) at each room count.
+"""
 
 from __future__ import annotations
 
+import argparse
 import time
 
 from monitor.core.models import Control, Reading
@@ -65,6 +71,21 @@ def replay_throughput(repeats: int = 5) -> tuple[float, float, int]:
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description="Vigil's benchmarks")
+    ap.add_argument("--rooms", default="100,500,1000", help="live benchmark room counts")
+    ap.add_argument("--seconds", type=float, default=60.0, help="live benchmark run length")
+    ap.add_argument("--live-only", action="store_true", help="only the live load benchmark")
+    args = ap.parse_args()
+    if not args.live_only:
+        components()
+    from benchmarks import live, write_path
+
+    if not args.live_only:
+        write_path.main([])
+    live.main(["--rooms", args.rooms, "--seconds", str(args.seconds)])
+
+
+def components() -> None:
     rate = pipeline_throughput()
     target = 200_000
     verdict = "OK" if rate >= target else "BELOW TARGET"

@@ -10,15 +10,14 @@ from __future__ import annotations
 import time
 
 from drivers.registry import PROTOCOLS
+from drivers.sim.registry import make_sim
 from drivers.sim.scenarios import scenario
 
 HEADROOM = 100  # devices' worth of line rate one core must decode
 
 
 def _stream(protocol: str, size: int) -> bytes:
-    info = PROTOCOLS[protocol]
-    assert info.simulator is not None
-    sim = info.simulator()
+    sim = make_sim(protocol)
     if protocol == "contec-9byte":
         from drivers import contec
 
@@ -39,8 +38,7 @@ def _stream(protocol: str, size: int) -> bytes:
 
 def _device_rate(protocol: str) -> float:
     info = PROTOCOLS[protocol]
-    assert info.simulator is not None
-    sim = info.simulator()
+    sim = make_sim(protocol)
     if protocol == "contec-9byte":
         from drivers import contec
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -86,7 +87,7 @@ async def _measure(influx_url: str, state: Path) -> list[float]:
         escalation_after_s={"medium": [2.0, 4.0], "high": [2.0, 4.0]},
         alerts=AlertsConfig(
             contacts=contacts,
-            secret="b" * 40,  # type: ignore[arg-type]
+            secret=secrets.token_urlsafe(32),  # type: ignore[arg-type]
             repeat_s={"high": 600.0, "medium": 600.0},
             token_db=state / "tokens.sqlite",
             ack_base_url="http://127.0.0.1:8000",

@@ -1,9 +1,10 @@
-"""Every protocol Vigil speaks, in one table: id → how to decode, connect and simulate it.
+"""Every protocol Vigil speaks, in one table: id → how to decode and connect it.
 
 The CLI (`vigil decode`, `vigil simulate`), the config validator and the runtime all read
 this table, so a protocol added here is available everywhere. BLE protocols register with
 transport "ble" and input "hex-lines" (one characteristic value per feed call); see
-`register()`.
+`register()`. Their simulators are listed apart, in drivers.sim.registry: production
+code never loads the simulators.
 """
 
 from __future__ import annotations
@@ -32,8 +33,6 @@ class ProtocolInfo:
     parity: str = "N"  # pyserial parity letter: N, E, O
     #: Frames per second the device sends; above 1 the runtime throttles readings to ~1/s.
     frame_rate_hz: float = 1.0
-    #: Builds the simulated device (drivers.sim.runner.SerialSim) from simulator options.
-    simulator: Callable[..., Any] | None = None
     #: Builds the transport driver; None = drivers.serial_port.SerialDriver.
     driver: Callable[..., Any] | None = None
     #: Bytes to send on connect, and every keepalive_s while connected (serial).
@@ -77,7 +76,6 @@ def protocol_info(protocol_id: str) -> ProtocolInfo:
 
 def _serial_protocols() -> None:
     from drivers import berrymed, contec, masimo, nonin, suntech
-    from drivers.sim import devices
     from drivers.suntech_driver import SunTechDriver
 
     for info in (
@@ -87,7 +85,6 @@ def _serial_protocols() -> None:
             "serial",
             decoder=masimo.MasimoDecoder,
             baudrate=9600,
-            simulator=devices.MasimoSim,
         ),
         ProtocolInfo(
             nonin.PROTOCOL_ID,
@@ -96,7 +93,6 @@ def _serial_protocols() -> None:
             decoder=nonin.NoninDecoder,
             baudrate=9600,
             frame_rate_hz=3.0,
-            simulator=devices.NoninSim,
         ),
         ProtocolInfo(
             contec.LEGACY_ID,
@@ -106,7 +102,6 @@ def _serial_protocols() -> None:
             baudrate=19200,
             parity="O",
             frame_rate_hz=60.0,
-            simulator=devices.ContecLegacySim,
             frame_check=False,
         ),
         ProtocolInfo(
@@ -116,7 +111,6 @@ def _serial_protocols() -> None:
             decoder=contec.ContecNewDecoder,
             baudrate=115200,
             frame_rate_hz=60.0,
-            simulator=devices.ContecNewSim,
             frame_check=False,
             greeting=contec.command(contec.CMD_START_LIVE),
             keepalive=contec.command(contec.CMD_KEEPALIVE),
@@ -129,7 +123,6 @@ def _serial_protocols() -> None:
             decoder=berrymed.BerryMedDecoder,
             baudrate=115200,
             frame_rate_hz=100.0,
-            simulator=devices.BerryMedSim,
             frame_check=False,
         ),
         ProtocolInfo(
@@ -138,7 +131,6 @@ def _serial_protocols() -> None:
             "serial",
             decoder=suntech.SunTechDecoder,
             baudrate=9600,
-            simulator=devices.SunTechSim,
             driver=SunTechDriver,
             can_start_measurement=True,
             options={"poll_s": float, "measurement_timeout_s": float, "ack_timeout_s": float},
@@ -149,7 +141,8 @@ def _serial_protocols() -> None:
 
 def _ble_protocols() -> None:
     # One characteristic value per feed() call; `vigil decode` reads them as hex lines.
-    # The runtime starts BLE devices by profile (drivers.ble.demo), not through this table.
+    # The runtime starts BLE devices by profile (drivers.ble.factory, drivers.sim.ble_factory),
+    # not through this table.
     from drivers.ble import DECODERS
 
     descriptions = {

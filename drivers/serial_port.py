@@ -23,6 +23,7 @@ import serial
 
 from drivers.base import StreamDecoder
 from drivers.byte_queue import ByteQueue
+from drivers.errors import NotConnected as NotConnected  # its home: drivers/errors.py
 from drivers.quality import Verdict
 from monitor.core.models import DeviceState, LinkState, Reading
 
@@ -273,7 +274,3 @@ def _read_available(ser: serial.SerialBase) -> bytes:
         return b""
     waiting = ser.in_waiting
     return first + bytes(ser.read(waiting)) if waiting else first
-
-
-class NotConnected(Exception):
-    """The device's port is not open (unplugged, or not yet connected)."""

@@ -12,16 +12,13 @@ import time
 from collections.abc import Callable
 
 from drivers import suntech
+from drivers.errors import MeasurementError as MeasurementError  # its home: drivers/errors.py
 from drivers.serial_port import Emit, SerialDriver
 from drivers.suntech import Ack, BPResult, Response, SunTechDecoder
 
 ACK_TIMEOUT_S = 2.0
 POLL_S = 0.2
 MEASUREMENT_TIMEOUT_S = 180.0  # a cuff cycle takes 30-60 s; the module's own limit is below
-
-
-class MeasurementError(Exception):
-    """The measurement could not be started or did not complete; the message says why."""
 
 
 class SunTechDriver(SerialDriver):

@@ -22,10 +22,11 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from alerts.config import HTTP_URL, AlertsConfig
+from alerts.config import HTTP_URL
 from monitor.config_guards import config_conflicts
+from monitor.errors import ConfigError as ConfigError  # its home: monitor/errors.py
 from monitor.hl7_device import HL7_PROTOCOL, Hl7Config, check_hl7_device
-from monitor.hl7out.config import Hl7OutConfig
+from monitor.hl7out.config import AlertsSettings, Hl7OutConfig
 from monitor.rules_config import RulesConfig
 
 BLE_PROTOCOL = "ble"
@@ -35,10 +36,6 @@ EscalatingPriority = Literal["high", "medium"]  # low-priority alarms never page
 def _default_escalation() -> dict[EscalatingPriority, list[float]]:
     """clinical-defaults.md: high to tier 2 after 60 s, tier 3 after 120 s; medium 120/240."""
     return {"high": [60.0, 120.0], "medium": [120.0, 240.0]}
-
-
-class ConfigError(Exception):
-    """The configuration is invalid; the message names the field."""
 
 
 # Strict types in the rooms, rules and alerts tables: `baudrate = "9600"` or
@@ -181,6 +178,9 @@ class Settings(BaseSettings):
     influx_org: str = ""
     influx_bucket: str = ""
     influx_batch_s: float = Field(1.0, gt=0)
+    # This Vigil's site, tagged on every InfluxDB point: several sites (one Vigil each, alarms
+    # stay local) can share one store and be told apart (README "Scaling out").
+    site: str = Field("default", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     rooms: list[RoomConfig] = Field(default_factory=list)
     # The local journal (SQLite): everything is written here first, then sent to InfluxDB.
     journal_path: Path = Path(".vigil/journal.sqlite3")
@@ -208,7 +208,7 @@ class Settings(BaseSettings):
     # Alarm rules and clinical policies ([rules] table; defaults: clinical-defaults.md).
     rules: RulesConfig = Field(default_factory=RulesConfig)
     # Paging: contacts per tier, repeat intervals, acknowledge links (alerts/config.py).
-    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    alerts: AlertsSettings = Field(default_factory=AlertsSettings)
     # IHE PCD-01 readings to an EHR over HL7 v2 / MLLP ([hl7_out]; monitor/hl7out/).
     hl7_out: Hl7OutConfig = Field(default_factory=Hl7OutConfig)
     # Staff accounts (issue #6). The key hashes API tokens and session ids; outside the demo

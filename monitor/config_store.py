@@ -26,14 +26,7 @@ from tomlkit.items import AoT, Table
 from tomlkit.toml_document import TOMLDocument
 
 from monitor.config import ConfigError, Settings, settings_from_data
-
-
-class ConfigChangeError(Exception):
-    """A change the validator refused; `errors` are `<field>: <message>` lines."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("; ".join(errors))
-        self.errors = errors
+from monitor.errors import ConfigChangeError as ConfigChangeError  # its home: monitor/errors.py
 
 
 def _error_lines(exc: ConfigError) -> list[str]:

@@ -124,8 +124,8 @@ async def _live(
 
 async def _opened(vigil: Vigil, dc: DeviceConfig, seconds: float) -> AsyncIterator[dict[str, Any]]:
     from drivers.registry import build_serial_driver
-    from drivers.sim.devices import make_sim
     from drivers.sim.pty import PtyPair
+    from drivers.sim.registry import make_sim
     from drivers.sim.runner import run_serial_sim
     from drivers.sim.scenarios import scenario
 
@@ -134,7 +134,8 @@ async def _opened(vigil: Vigil, dc: DeviceConfig, seconds: float) -> AsyncIterat
     pty: PtyPair | None = None
     try:
         if dc.protocol == BLE_PROTOCOL:
-            from drivers.ble.demo import create_ble_device, create_simulated_ble_device
+            from drivers.ble.factory import create_ble_device
+            from drivers.sim.ble_factory import create_simulated_ble_device
 
             if dc.simulate is not None:
                 options = dict(dc.simulate.options)

@@ -96,7 +96,7 @@ def build_hl7_device(dc: Any, clock: Any) -> tuple[Any, list[Callable[[], Awaita
     (factories: the supervisor calls one again after a failure)."""
     from drivers.hl7.decoder import Hl7Decoder
     from drivers.hl7.driver import Hl7Driver
-    from drivers.hl7.sim import Hl7MonitorSim
+    from drivers.sim.hl7 import Hl7MonitorSim
     from drivers.sim.scenarios import scenario
 
     cfg: Hl7Config = dc.hl7 or Hl7Config(port=0)

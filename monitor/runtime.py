@@ -15,18 +15,13 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alerts.notifier import Notifier
 from drivers.ble.driver import BleDriver
 from drivers.hl7.decoder import NIBP_SUFFIX
 from drivers.hl7.driver import Hl7Driver
 from drivers.registry import build_serial_driver, protocol_info
 from drivers.serial_port import SerialDriver
-from drivers.sim.devices import make_sim
-from drivers.sim.pty import PtyPair
-from drivers.sim.runner import run_serial_sim
-from drivers.sim.scenarios import scenario
 from monitor.config import BLE_PROTOCOL, ConfigError, DeviceConfig, RoomConfig, Settings
 from monitor.core.models import (
     AlarmEvent,
@@ -43,12 +38,17 @@ from monitor.hl7_device import HL7_PROTOCOL, build_hl7_device, resp_sources
 from monitor.hl7out.sender import Pcd01Sender
 from monitor.hub import Hub
 from monitor.link_log import LinkLog, RepeatFilter
+from monitor.loop_lag import LoopLag
 from monitor.redact import auditable_settings
 from monitor.restart import Restart
 from monitor.store.influx import InfluxStore
 from monitor.store.journal import Journal
 from monitor.store.recorder import Recorder
 from monitor.supervisor import Supervisor
+from monitor.wiring import build_notifier
+
+if TYPE_CHECKING:
+    from drivers.sim.pty import PtyPair
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +134,7 @@ class Vigil:
             org=settings.influx_org,
             bucket=settings.influx_bucket,
             batch_s=settings.influx_batch_s,
+            site=settings.site,
         )
         # Journal first, then InfluxDB (architecture.md "Storage").
         try:
@@ -165,7 +166,8 @@ class Vigil:
         self.supervisor = Supervisor(clock=clock)
         self.started_at: float | None = None
         self.restart = Restart(self)  # sessions a stopped run left open: monitor/restart.py
-        self.notifier = Notifier.for_runtime(self)  # pages phones; alerts/notifier.py
+        self.notifier = build_notifier(self)  # pages phones; alerts/notifier.py, monitor/wiring.py
+        self.loop_lag = LoopLag()
 
     def new_pipeline(self, rc: RoomConfig) -> RoomPipeline:
         s = self.settings
@@ -194,6 +196,7 @@ class Vigil:
         self._spawn(self._ticker, "ticker")
         for name, part in self.notifier.supervised_tasks().items():
             self._spawn(part, name)
+        self._spawn(self.loop_lag.run, "loop-lag")
 
     async def stop(self) -> None:
         await self.supervisor.stop()
@@ -227,6 +230,12 @@ class Vigil:
         pty = None
         port = dc.port
         if dc.simulate is not None:
+            # Imported here: a clinic's rooms read real devices, and load no simulator.
+            from drivers.sim.pty import PtyPair
+            from drivers.sim.registry import make_sim
+            from drivers.sim.runner import run_serial_sim
+            from drivers.sim.scenarios import scenario
+
             pty = PtyPair()
             port = pty.port
             self._spawn(
@@ -249,7 +258,8 @@ class Vigil:
     def _start_ble_device(self, room: Room, dc: DeviceConfig) -> None:
         # Imported here: bumble takes about a third of start-up's imports, and a restart
         # without BLE devices should get its alarms back sooner (monitor/restart.py).
-        from drivers.ble.demo import create_ble_device, create_simulated_ble_device
+        from drivers.ble.factory import create_ble_device
+        from drivers.sim.ble_factory import create_simulated_ble_device
 
         driver: BleDriver
         if dc.simulate is not None:
@@ -498,4 +508,5 @@ class Vigil:
             "resume": resume,
             "hl7_out": hl7_out,
             "stream_subscribers": self.hub.subscribers,
+            "event_loop_lag": self.loop_lag.summary(),
         }

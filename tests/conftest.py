@@ -120,6 +120,7 @@ class VigilProcess:
         env: dict[str, str] | None = None,
         port: int | None = None,  # when the config must name it (e.g. alerts.ack_base_url)
         module: str = "monitor",  # tests.faulty_protocol: vigil plus a test-only protocol
+        start_timeout_s: float = 20.0,  # the live benchmark's 1,000 rooms take longer
     ) -> None:
         from monitor.auth.store import UserStore
 
@@ -159,7 +160,7 @@ class VigilProcess:
             cwd=workdir,
         )
         try:
-            wait_http(f"{self.url}/api/health", proc=self.proc)
+            wait_http(f"{self.url}/api/health", start_timeout_s, proc=self.proc)
         except Exception:
             self.stop()
             raise RuntimeError(f"vigil did not start:\n{self.log_path.read_text()}") from None

@@ -14,6 +14,7 @@ from pathlib import Path
 from drivers.masimo import MasimoDecoder
 from drivers.registry import ProtocolInfo, register
 from drivers.sim import devices
+from drivers.sim.registry import register_simulator
 from monitor.core.models import Reading
 
 PROTOCOL_ID = "test-faulty"
@@ -50,9 +51,9 @@ register(
         "serial",
         decoder=FaultyDecoder,
         baudrate=9600,
-        simulator=devices.MasimoSim,
     )
 )
+register_simulator(PROTOCOL_ID, devices.MasimoSim)
 
 if __name__ == "__main__":
     from monitor.cli import main

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from drivers import berrymed, contec, suntech
 from drivers.registry import protocol_info
-from drivers.sim.devices import make_sim
+from drivers.sim.registry import make_sim
 from drivers.sim.scenarios import scenario
 
 

@@ -243,7 +243,7 @@ def serve_and_report() -> None:
 
     class Reporting(list[Received]):
         def append(self, r: Received) -> None:
-            sys.stdout.write(json.dumps({"t": r.t, "path": _target(r)}) + "\n")
+            sys.stdout.write(json.dumps({"t": r.t, "path": _target(r), "text": r.text}) + "\n")
             sys.stdout.flush()
 
     http = HttpReceiver(requests=Reporting())

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import pytest
 from monitor.config import load_settings
 from tests.conftest import Influxd, VigilProcess
 from tests.receivers import HttpReceiver
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -83,15 +83,6 @@ def admin_entries(app: VigilProcess) -> list[tuple[str, dict[str, Any]]]:
     return audit_entries(app, "admin")
 
 
-def wait_for(check: Any, timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.2)
-    raise AssertionError("condition not reached")
-
-
 def room_alarm(app: VigilProcess, condition: str) -> dict[str, Any] | None:
     room = app.get("/api/rooms/A").json()
     return next((a for a in room.get("alarms", []) if a["condition"] == condition), None)
@@ -128,7 +119,7 @@ def test_invalid_change_names_the_field_and_leaves_the_file(app: VigilProcess) -
 
 def test_rule_change_applies_live_is_written_back_and_audited(app: VigilProcess) -> None:
     # Room A's steady oximeter reads about 97 %: a limit of 99 % makes it alarm at once.
-    wait_for(lambda: app.get("/api/rooms/A").json().get("latest", {}).get("spo2"))
+    wait_for(lambda: app.get("/api/rooms/A").json().get("latest", {}).get("spo2"), 15, "SpO2")
     assert room_alarm(app, "spo2_low") is None
     strict = {"delay_s": 0, "limits": [{"channel": "spo2", "comparator": "<", "absolute": 99}]}
     with app.client() as c:
@@ -136,7 +127,7 @@ def test_rule_change_applies_live_is_written_back_and_audited(app: VigilProcess)
     assert r.status_code == 200, r.text
     assert r.json()["live"] == ["rules applied in rooms A"]
     assert r.json()["pending_restart"] == []
-    alarm = wait_for(lambda: room_alarm(app, "spo2_low"))
+    alarm = wait_for(lambda: room_alarm(app, "spo2_low"), 15, "spo2_low")
     assert alarm["limit"] == 99
 
     text = config_path(app).read_text()
@@ -159,7 +150,7 @@ def test_rule_change_applies_live_is_written_back_and_audited(app: VigilProcess)
         r = c.post("/api/rooms/A/events", json={"event": "ack", "args": {"condition": "spo2_low"}})
         assert r.status_code == 200, r.text
         assert c.delete("/api/admin/rules/conditions/spo2_low").status_code == 200
-    wait_for(lambda: room_alarm(app, "spo2_low") is None or None)
+    wait_for(lambda: room_alarm(app, "spo2_low") is None or None, 15, "spo2_low over")
     assert "[rules.conditions.spo2_low]" not in config_path(app).read_text()
     assert load_settings(config_path(app)).rules.conditions["spo2_low"].delay_s > 0  # default
 

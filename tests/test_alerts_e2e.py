@@ -13,7 +13,7 @@ import email
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ import pytest
 from alerts.tokens import new_claim, sign
 from tests.conftest import Influxd, VigilProcess, collect_stream, free_port
 from tests.receivers import HttpReceiver, MailReceiver, Received
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -29,16 +30,6 @@ SECRET = "BADlhphvdhu8npy1o9IzZXnkjjFw4G7Wip-tEiDpzRY"  # secrets.token_urlsafe(
 REPEAT_S = 2.0
 ESCALATE_S = (3.0, 6.0)
 ACK_RE = re.compile(r"Acknowledge: (http://\S+/ack/(\S+))")
-
-
-def wait_for(what: str, cond: Callable[[], Any], timeout_s: float) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = cond()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def body_lines(r: Received) -> list[str]:
@@ -154,11 +145,11 @@ def _run(
     influxd: Influxd,
 ) -> None:
     # -- the first page: within a second of the alarm, with the expected content ------------
-    active = wait_for("B's alarm", lambda: _alarms(messages, "B", "spo2_low"), 60)[0]
+    active = wait_for(lambda: _alarms(messages, "B", "spo2_low"), 60, "B's alarm")[0]
     assert active["state"] == "active"
     t0 = active["t"]
-    first_ntfy = wait_for("the ntfy page", lambda: http.to("/nurse-a"), 2)[0]
-    first_hook = wait_for("the webhook page", lambda: http.to("/nurse-a-hook"), 2)[0]
+    first_ntfy = wait_for(lambda: http.to("/nurse-a"), 2, "the ntfy page")[0]
+    first_hook = wait_for(lambda: http.to("/nurse-a-hook"), 2, "the webhook page")[0]
     assert first_ntfy.t - t0 < 1.0 and first_hook.t - t0 < 1.0
 
     assert first_hook.body["title"] == "MEDIUM: SpO2 low, Room B"
@@ -183,11 +174,11 @@ def _run(
     assert ntfy_link[1].startswith(app.url + "/ack/")
 
     # -- nobody answers: repeats to tier 1, tier 2 and then tier 3 paged on time --------------
-    charge = wait_for("tier 2", lambda: http.to("/charge"), ESCALATE_S[0] + 3)[0]
+    charge = wait_for(lambda: http.to("/charge"), ESCALATE_S[0] + 3, "tier 2")[0]
     assert ESCALATE_S[0] - 0.1 <= charge.t - t0 <= ESCALATE_S[0] + 1.6
     assert charge.body["title"] == "ESCALATED MEDIUM: SpO2 low, Room B"
     assert "Escalated to tier 2: not acknowledged yet." in body_lines(charge)
-    doctor = wait_for("tier 3 mail", lambda: list(mail.messages), ESCALATE_S[1] - 2)[0]
+    doctor = wait_for(lambda: list(mail.messages), ESCALATE_S[1] - 2, "tier 3 mail")[0]
     assert ESCALATE_S[1] - 0.1 <= doctor.t - t0 <= ESCALATE_S[1] + 1.6
     assert doctor.to == ["dr@clinic.test"]
     text = mail_text(doctor.content)
@@ -217,9 +208,9 @@ def _run(
     done = app.post(f"/ack/{token}")
     assert done.status_code == 200 and "Acknowledged" in done.text
     acked = wait_for(
-        "acknowledged on the stream",
         lambda: [m for m in _alarms(messages, "B", "spo2_low") if m["state"] == "acknowledged"],
         2,
+        "acknowledged on the stream",
     )
     assert [(m["by"], m["tier"]) for m in acked] == [("Nurse A via webhook", 3)]
     sent_before = len(http.requests), len(mail.messages)
@@ -250,7 +241,7 @@ def _run(
     assert url.endswith(token)
 
     # -- room C's only contact is unreachable: notify_failed (high, technical) -----------------
-    failed = wait_for("notify_failed", lambda: _alarms(messages, "C", "notify_failed"), 5)
+    failed = wait_for(lambda: _alarms(messages, "C", "notify_failed"), 5, "notify_failed")
     assert [(m["state"], m["priority"], m["kind"]) for m in failed][:1] == [
         ("active", "high", "technical")
     ]
@@ -277,7 +268,7 @@ def _run(
         return {str(r["event"]) for r in rows}
 
     wait_for(
-        "notification points", lambda: {"delivery", "escalation", "notify_failed"} <= recorded(), 5
+        lambda: {"delivery", "escalation", "notify_failed"} <= recorded(), 5, "notification points"
     )
     rows = influxd.query("SELECT * FROM notification WHERE event = 'ack'", db="vigil_alerts")
     assert [(r["contact"], r["channel"], r["room"]) for r in rows] == [("Nurse A", "json", "B")]

@@ -29,6 +29,7 @@ from alerts.tokens import (
 from monitor.config import ConfigError, load_settings
 from monitor.core.models import AlarmEvent, AlarmKind, AlarmState, Priority
 from tests.conftest import ROOT, free_port
+from tests.paging_helpers import RecordingHost
 from tests.receivers import HttpReceiver
 
 STRONG = "xO0nwMAZX5H1dKwWO3lP7zyfrITL8SwXQnlHrUlgT2M"  # secrets.token_urlsafe(32)
@@ -349,9 +350,7 @@ async def test_retries_stop_once_the_alarm_is_acknowledged(tmp_path: Path) -> No
         cfg,
         base_url="http://127.0.0.1:1",
         room_names={"B": "Room B"},
-        publish=published.append,
-        store_line=lambda line: None,
-        inject=lambda room, c: injected.append((room, c)),
+        host=RecordingHost(published=published, injected=injected),
     )
     runner = asyncio.create_task(notifier.run())
     try:

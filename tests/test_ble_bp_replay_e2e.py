@@ -12,25 +12,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
 
 from drivers.ble.bumble_link import SimRadio
-from drivers.ble.demo import create_simulated_ble_device
+from drivers.sim.ble_factory import create_simulated_ble_device
 from drivers.sim.scenarios import Vitals
 from monitor.core.models import AlarmEvent, Control, DeviceState, Flag, LinkState, Reading
 from monitor.core.pipeline import PipelineEvent, RoomPipeline
 from tests.core_helpers import bp
+from tests.waiting import wait_for_async
 
 DEV = "cuff1"
-
-
-async def until(cond: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not cond():
-            await asyncio.sleep(0.01)
 
 
 def room(items: list[Reading | DeviceState], session_t: float) -> RoomPipeline:
@@ -71,16 +65,16 @@ async def test_replayed_records_never_alarm_nor_enter_the_baseline(timestamps: b
     task = asyncio.create_task(driver.run(out.append))
     try:
         # Connect: the cuff replays the previous patient's last two records.
-        await until(lambda: len(sbp_values(out)) == 2)
+        await wait_for_async(lambda: len(sbp_values(out)) == 2)
         await cuff.measure_bp(Vitals(sbp=128, dbp=82, pulse_rate=70))
-        await until(lambda: len(sbp_values(out)) == 3)
+        await wait_for_async(lambda: len(sbp_values(out)) == 3)
         # Out of range and back: it replays its two newest, one of them delivered before.
         await cuff.go_away()
-        await until(lambda: driver.state == LinkState.DISCONNECTED)
+        await wait_for_async(lambda: driver.state == LinkState.DISCONNECTED)
         await cuff.come_back()
-        await until(lambda: len(sbp_values(out)) == 5)
+        await wait_for_async(lambda: len(sbp_values(out)) == 5)
         await cuff.measure_bp(Vitals(sbp=134, dbp=85, pulse_rate=72))
-        await until(lambda: len(sbp_values(out)) == 6)
+        await wait_for_async(lambda: len(sbp_values(out)) == 6)
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -25,12 +25,13 @@ from drivers.ble.common import (
     PLX_FEATURES_CHAR,
     PLX_SPOT_CHAR,
 )
-from drivers.ble.demo import create_simulated_ble_device
 from drivers.ble.driver import BleDriver, oximeter_source
 from drivers.ble.link import BleUnavailable, scan_ble
 from drivers.sim.ble import PLX_FEATURES, SimulatedBlePeripheral
+from drivers.sim.ble_factory import create_simulated_ble_device
 from drivers.sim.scenarios import Vitals, scenario
 from monitor.core.models import DeviceState, Flag, LinkState, Reading
+from tests.waiting import wait_for_async
 
 T = 1000.0
 DEV = "room1-ble"
@@ -60,12 +61,6 @@ class Rig:
         return got
 
 
-async def until(cond: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not cond():
-            await asyncio.sleep(0.01)
-
-
 @contextlib.asynccontextmanager
 async def rig(profile: str, *, by_address: bool = False, demo: bool = False) -> AsyncIterator[Rig]:
     radio = SimRadio()
@@ -82,7 +77,7 @@ async def rig(profile: str, *, by_address: bool = False, demo: bool = False) -> 
     r = Rig(driver, peripheral)
     task = asyncio.create_task(driver.run(r.out.append))
     try:
-        await until(lambda: driver.state == LinkState.CONNECTED)
+        await wait_for_async(lambda: driver.state == LinkState.CONNECTED)
         yield r
     finally:
         task.cancel()
@@ -98,13 +93,13 @@ def reading(channel: str, value: float | None, unit: str, *flags: str) -> Readin
 
 async def away_and_back(r: Rig) -> None:
     await r.peripheral.go_away()
-    await until(lambda: r.driver.state == LinkState.DISCONNECTED)
+    await wait_for_async(lambda: r.driver.state == LinkState.DISCONNECTED)
     assert "link lost" in r.driver.detail
-    await until(lambda: r.driver.state == LinkState.CONNECTING)  # looking for it again
+    await wait_for_async(lambda: r.driver.state == LinkState.CONNECTING)  # looking for it again
     await asyncio.sleep(0.2)  # away for a while
     assert r.driver.state == LinkState.CONNECTING
     await r.peripheral.come_back()
-    await until(lambda: r.driver.state == LinkState.CONNECTED)
+    await wait_for_async(lambda: r.driver.state == LinkState.CONNECTED)
 
 
 RECONNECT_STATES = [
@@ -121,7 +116,7 @@ async def test_blood_pressure_cuff_end_to_end() -> None:
         assert r.driver.characteristics == {BPM_CHAR, ICP_CHAR, BP_FEATURE_CHAR}
         assert r.driver.decoders[BPM_CHAR].features == 0x1F  # type: ignore[attr-defined]
         await r.peripheral.measure_bp(Vitals(sbp=150, dbp=95, pulse_rate=80, motion=True))
-        await until(lambda: len(r.readings) == 7)
+        await wait_for_async(lambda: len(r.readings) == 7)
         assert r.take() == [
             reading("cuff_pressure", 180.0, "mmHg"),
             reading("cuff_pressure", 133.0, "mmHg"),
@@ -135,7 +130,7 @@ async def test_blood_pressure_cuff_end_to_end() -> None:
         # One cuff-pressure notification shows the cuff measuring on this link; without
         # it, a lone record right after a reconnect is taken as replayed (test_ble_bp_replay).
         await r.peripheral.measure_bp(Vitals(cuff_error=True), steps=1)
-        await until(lambda: len(r.readings) == 5)
+        await wait_for_async(lambda: len(r.readings) == 5)
         bad = {Flag.CUFF_ERROR, Flag.INVALID}
         assert r.take() == [
             reading("cuff_pressure", 152.0, "mmHg"),
@@ -154,7 +149,7 @@ async def test_pulse_oximeter_end_to_end_by_address() -> None:
         assert r.driver.decoders[PLX_CONT_CHAR].features == PLX_FEATURES  # type: ignore[attr-defined]
         await r.peripheral.send_vitals(Vitals(spo2=95, pulse_rate=70, perfusion_index=2.5))
         await r.peripheral.send_vitals(Vitals(probe_off=True))
-        await until(lambda: len(r.readings) == 6)
+        await wait_for_async(lambda: len(r.readings) == 6)
         off = {Flag.PROBE_OFF, Flag.INVALID}
         assert r.take() == [
             reading("spo2", 95.0, "%"),
@@ -168,7 +163,7 @@ async def test_pulse_oximeter_end_to_end_by_address() -> None:
         await r.peripheral.send_spot_check(
             Vitals(spo2=91, pulse_rate=88, perfusion_index=1.2, motion=True)
         )
-        await until(lambda: len(r.readings) == 3)
+        await wait_for_async(lambda: len(r.readings) == 3)
         assert r.take() == [
             reading("spo2", 91.0, "%", Flag.MOTION),
             reading("pulse_rate", 88.0, "bpm", Flag.MOTION),
@@ -180,7 +175,7 @@ async def test_pulse_oximeter_end_to_end_by_address() -> None:
 async def test_demo_data_bit_reaches_the_readings() -> None:
     async with rig("plxs", demo=True) as r:
         await r.peripheral.send_vitals(Vitals(spo2=80, pulse_rate=140))
-        await until(lambda: len(r.readings) == 3)
+        await wait_for_async(lambda: len(r.readings) == 3)
         readings = r.take()
         assert all(Flag.DEMO in x.status and not x.usable for x in readings)
 
@@ -189,11 +184,11 @@ async def test_heart_rate_end_to_end() -> None:
     async with rig("hrs") as r:
         assert r.driver.characteristics == {HRM_CHAR}
         await r.peripheral.send_vitals(Vitals(pulse_rate=64))
-        await until(lambda: len(r.readings) == 1)
+        await wait_for_async(lambda: len(r.readings) == 1)
         assert r.take() == [reading("heart_rate", 64.0, "bpm")]
         await away_and_back(r)
         await r.peripheral.send_vitals(Vitals(probe_off=True))
-        await until(lambda: len(r.readings) == 1)
+        await wait_for_async(lambda: len(r.readings) == 1)
         assert r.take() == [reading("heart_rate", None, "bpm", Flag.PROBE_OFF, Flag.INVALID)]
         assert r.states == RECONNECT_STATES
 
@@ -223,7 +218,7 @@ async def test_scenario_drives_the_peripheral_and_its_disconnection() -> None:
         return [x.state for x in out if isinstance(x, DeviceState) and x.source == source]
 
     try:
-        await until(lambda: states(DEV) == RECONNECT_STATES)
+        await wait_for_async(lambda: states(DEV) == RECONNECT_STATES)
         # An oximeter that is also a cuff is its own source from the first connect on
         # (tests/test_ble_sources.py), and its link follows the device's.
         assert states(oximeter_source(DEV)) == RECONNECT_STATES[1:]
@@ -253,7 +248,7 @@ async def test_peripheral_without_health_services_is_reported() -> None:
     out: list[Reading | DeviceState] = []
     task = asyncio.create_task(driver.run(out.append))
     try:
-        await until(lambda: driver.detail.startswith("no "))
+        await wait_for_async(lambda: driver.detail.startswith("no "))
         assert driver.state == LinkState.DISCONNECTED
         assert (
             driver.detail == "no Blood Pressure, Pulse Oximeter or Heart Rate measurement offered"
@@ -270,7 +265,7 @@ async def test_absent_peripheral_times_out_and_retries() -> None:
     out: list[Reading | DeviceState] = []
     task = asyncio.create_task(driver.run(out.append))
     try:
-        await until(lambda: len(out) >= 4)
+        await wait_for_async(lambda: len(out) >= 4)
         assert [(x.state, x.detail) for x in out[:3]] == [  # type: ignore[union-attr]
             (LinkState.CONNECTING, "Nobody"),
             (LinkState.DISCONNECTED, "Nobody not found / no answer within 0.2 s"),

@@ -11,7 +11,7 @@ import contextlib
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from monitor.cli import app as cli_app
 from monitor.config import ConfigError, load_settings
 from tests.conftest import ROOT, Influxd, VigilProcess, free_port
+from tests.waiting import wait_for
 
 NAME = "Vigil-Sim-test-ox"
 
@@ -49,7 +50,7 @@ class SimProcess:
             stderr=subprocess.STDOUT,
             cwd=ROOT,
         )
-        wait_until(lambda: "advertising" in log.read_text(), 15, lambda: log.read_text())
+        wait_for(lambda: "advertising" in log.read_text(), 15, lambda: log.read_text())
 
     def kill(self) -> None:
         """A crash, not a clean stop: nothing gets to say goodbye over the link."""
@@ -57,16 +58,6 @@ class SimProcess:
             self.proc.kill()
         self.proc.wait(5)
         self.log.close()
-
-
-def wait_until(ok: Callable[[], Any], timeout_s: float, why: Callable[[], Any]) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = ok()
-        if result:
-            return result
-        assert time.monotonic() < deadline, why()
-        time.sleep(0.2)
 
 
 @pytest.fixture
@@ -117,7 +108,7 @@ def test_vigil_run_reads_a_ble_simulator_process_and_follows_it_dying_and_return
         )
         return room if state == "connected" and fresh else None
 
-    room = wait_until(lambda: fresh_readings(0), 15, lambda: room_a(app))
+    room = wait_for(lambda: fresh_readings(0), 15, lambda: room_a(app))
     # The steady scenario: SpO2 97–98 %, pulse and heart rate 70–74 /min, from this device.
     assert {c: room["latest"][c]["source"] for c in ("spo2", "heart_rate")} == {
         "spo2": "A-ox",
@@ -133,7 +124,7 @@ def test_vigil_run_reads_a_ble_simulator_process_and_follows_it_dying_and_return
         device: dict[str, Any] = room_a(app)["devices"]["A-ox"]
         return device if device["state"] == "disconnected" else None
 
-    down = wait_until(device_down, 10, lambda: room_a(app)["devices"])
+    down = wait_for(device_down, 10, lambda: room_a(app)["devices"])
     # The lost link names the dead transport; so does a reconnect attempt that finds the
     # simulator still down.
     spec = f"tcp-client:127.0.0.1:{port}"
@@ -142,7 +133,7 @@ def test_vigil_run_reads_a_ble_simulator_process_and_follows_it_dying_and_return
 
     restarted_at = time.time()
     sims.append(SimProcess(port, tmp_path / "sim2.log"))
-    room = wait_until(lambda: fresh_readings(restarted_at), 20, lambda: room_a(app))
+    room = wait_for(lambda: fresh_readings(restarted_at), 20, lambda: room_a(app))
     assert room["devices"]["A-ox"]["state"] == "connected"
     assert "central connected" in (tmp_path / "sim2.log").read_text()
 
@@ -161,7 +152,7 @@ async def test_a_simulator_that_goes_away_and_a_central_that_goes_away(tmp_path:
         first = await central_session(port, "Vigil-Sim-hrs", until_connections=2, timeout_s=15)
         second = await central_session(port, "Vigil-Sim-hrs", until_connections=1, timeout_s=5)
         # Three HCI/TCP clients came and went: the first session's two links, the second's.
-        wait_until(
+        wait_for(
             lambda: sim.log_path.read_text().count("central went away") == 3,
             5,
             sim.log_path.read_text,
@@ -188,7 +179,7 @@ async def central_session(
     `until_connections` times and then received readings; then cancelled."""
     import asyncio
 
-    from drivers.ble.demo import create_ble_device
+    from drivers.ble.factory import create_ble_device
     from monitor.core.models import DeviceState
 
     out = Session()

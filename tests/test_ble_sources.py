@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 import pytest
@@ -28,6 +28,7 @@ from drivers.sim.scenarios import Vitals, scenario
 from monitor.core.models import AlarmEvent, AlarmState, DeviceState, LinkState, Reading
 from monitor.core.pipeline import PipelineEvent, RoomPipeline
 from tests.core_helpers import dosed, run
+from tests.waiting import wait_for_async
 
 DEV = "mon"  # the device's own name: its cuff, and its heart rate as before
 OXI = "mon/plx"  # its oximeter
@@ -67,7 +68,7 @@ class Rig:
         n = len(self.readings)
         profiles = self.peripheral.profiles
         await self.peripheral.send_vitals(Vitals(**v))  # type: ignore[arg-type]
-        await until(
+        await wait_for_async(
             lambda: len(self.readings) == n + 3 * ("plxs" in profiles) + ("hrs" in profiles)
         )
 
@@ -76,17 +77,17 @@ class Rig:
         self.tick(t)
         n = len(self.readings)
         await self.peripheral.measure_bp(Vitals(sbp=sbp, dbp=dbp, pulse_rate=pulse_rate))
-        await until(lambda: len(self.readings) == n + 7)
+        await wait_for_async(lambda: len(self.readings) == n + 7)
 
     async def replace_device(self, t: float, profiles: Sequence[str]) -> None:
         """The device goes away; one with the same name and these services comes (a device
         whose GATT database changed, e.g. an SpO2 module plugged in or out)."""
         self.tick(t)
         await self.peripheral.go_away()
-        await until(lambda: self.driver.state != LinkState.CONNECTED)
+        await wait_for_async(lambda: self.driver.state != LinkState.CONNECTED)
         self.peripheral = SimulatedBlePeripheral(self.radio, NAME, profiles, scenario("steady"))
         await self.peripheral.start()
-        await until(lambda: self.driver.state == LinkState.CONNECTED)
+        await wait_for_async(lambda: self.driver.state == LinkState.CONNECTED)
 
     def alarms(self) -> list[tuple[float, str, str]]:
         return [(e.t, e.condition, e.state.value) for e in self.events if isinstance(e, AlarmEvent)]
@@ -97,12 +98,6 @@ class Rig:
             if isinstance(x, DeviceState) and x.state == LinkState.CONNECTED:
                 ups.setdefault(x.source, []).append(x.t)
         return ups
-
-
-async def until(cond: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not cond():
-            await asyncio.sleep(0.005)
 
 
 @contextlib.asynccontextmanager
@@ -126,7 +121,7 @@ async def monitor_rig(
     )
     task = asyncio.create_task(rig.driver.run(rig.emit))
     try:
-        await until(lambda: rig.driver.state == LinkState.CONNECTED)
+        await wait_for_async(lambda: rig.driver.state == LinkState.CONNECTED)
         yield rig
     finally:
         task.cancel()
@@ -184,7 +179,7 @@ async def test_a_dropped_link_raises_the_device_alarm_for_both_parts_and_returns
 
         r.tick(10)
         await r.peripheral.go_away()
-        await until(lambda: r.driver.state != LinkState.CONNECTED)
+        await wait_for_async(lambda: r.driver.state != LinkState.CONNECTED)
         # Both parts are down from t=10: the alarm names both after 10 s, not before; the
         # oximeter's missing data is explained by the link, so no stale alarms.
         for t in (11, 15, 19, 19.9):
@@ -200,7 +195,7 @@ async def test_a_dropped_link_raises_the_device_alarm_for_both_parts_and_returns
 
         r.tick(25)
         await r.peripheral.come_back()
-        await until(lambda: r.driver.state == LinkState.CONNECTED)
+        await wait_for_async(lambda: r.driver.state == LinkState.CONNECTED)
         assert r.link_ups() == {DEV: [2.0, 25.0], OXI: [2.0, 25.0]}
         assert r.pipeline.devices == {
             DEV: DeviceState(25.0, DEV, LinkState.CONNECTED, NAME),

@@ -137,7 +137,7 @@ def test_nurse_gets_no_admin_page_but_the_log_and_hand_off(
     expect(page.locator("body")).to_have_attribute("data-ready", "1", timeout=10_000)
     card = page.locator("#handoff section[data-room='A']")
     expect(card.locator("h3")).to_have_text("Room A")
-    expect(card).to_contain_text(f"spo2 low (medium) — acknowledged by {NURSE} after ")
+    expect(card).to_contain_text(f"SpO₂ low (medium) — acknowledged by {NURSE} after ")
     row = page.locator("#log tbody tr[data-room='A']")
     expect(row).to_have_count(1)
     expect(row).to_contain_text(NURSE)

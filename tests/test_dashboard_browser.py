@@ -399,14 +399,17 @@ def test_every_snapshot_key_the_core_sends_is_rendered(browser: Browser, app: Vi
     expect(tile.locator(".alarm.state-acknowledged .acked").first).to_contain_text(
         "acknowledged by nurse-ana"
     )
-    # Technical alarms are listed apart from physiological ones, with their own icon.
+    # Technical alarms are listed apart from physiological ones, with their own icon and the
+    # words the server serves (GET /api/vocabulary), not ids.
     expect(tile.locator("ul.tech .alarm")).to_contain_text(
-        ["⚙TECHNICAL MEDIUM spo2 stale", "⚙TECHNICAL MEDIUM pulse rate stale"]
+        ["⚙TECHNICAL MEDIUM No SpO₂ data", "⚙TECHNICAL MEDIUM No pulse data"]
     )
     expect(tile.locator("ul.alarms .alarm")).to_have_count(3)  # bp_rise, bp_high, map_rise
-    expect(page.locator("#tech")).to_contain_text("TECHNICAL — Room Z (injected): spo2 stale")
+    expect(page.locator("#tech")).to_contain_text("TECHNICAL — Room Z (injected): No SpO₂ data")
     # ... with the core's reason, so whoever reads it knows what to look at.
-    expect(page.locator("#tech")).to_contain_text(re.compile(r"spo2 stale \(no valid spo2 sample"))
+    expect(page.locator("#tech")).to_contain_text(
+        re.compile(r"No SpO₂ data \(no valid spo2 sample")
+    )
     # The loudest unacknowledged alarm sounds: the medium technical ones.
     expect(page.locator("body")).to_have_attribute("data-audio", "medium")
     shot(page, "full-snapshot")

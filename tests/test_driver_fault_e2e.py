@@ -21,7 +21,8 @@ from monitor.supervisor import STABLE_S
 from tests.conftest import Influxd, VigilProcess, streamed
 from tests.faulty_protocol import FAULT, FAULT_DIR_ENV, PROTOCOL_ID
 from tests.receivers import HttpReceiver
-from tests.test_alerts_e2e import body_lines, wait_for
+from tests.test_alerts_e2e import body_lines
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -81,10 +82,10 @@ def test_a_failing_driver_is_restarted_alarmed_and_shown_until_it_recovers(
     vigil, http, faults = app
     with streamed(vigil) as messages:
         wait_for(
-            "both devices connected", lambda: vigil.get("/api/health").json()["status"] == "ok", 30
+            lambda: vigil.get("/api/health").json()["status"] == "ok", 30, "both devices connected"
         )
         wait_for(
-            "room B in session", lambda: vigil.get("/api/rooms/B").json()["phase"] != "idle", 10
+            lambda: vigil.get("/api/rooms/B").json()["phase"] != "idle", 10, "room B in session"
         )
         fault_on = time.time()
         for source in ("A-ox", "B-ox"):
@@ -96,15 +97,15 @@ def test_a_failing_driver_is_restarted_alarmed_and_shown_until_it_recovers(
             task = health["tasks"]["failed"].get("driver-A-ox")
             return health if task is not None and task["failures"] >= 2 else None
 
-        health = wait_for("driver-A-ox failed and restarted", failed_twice, 15)
+        health = wait_for(failed_twice, 15, "driver-A-ox failed and restarted")
         assert health["status"] == "error"
         assert {"driver-A-ox", "driver-B-ox"} <= set(health["tasks"]["failed"])
         assert health["tasks"]["failed"]["driver-A-ox"]["reason"] == f"ValueError: {FAULT}"
         assert health["drivers"]["A-ox"]["state"] == "failed"
         assert FAULT in health["drivers"]["A-ox"]["detail"]
 
-        a = wait_for("device_failed in A", lambda: _device_failed(messages, "A"), 10)[0]
-        b = wait_for("device_failed in B", lambda: _device_failed(messages, "B"), 10)[0]
+        a = wait_for(lambda: _device_failed(messages, "A"), 10, "device_failed in A")[0]
+        b = wait_for(lambda: _device_failed(messages, "B"), 10, "device_failed in B")[0]
         assert (a["state"], a["priority"], a["kind"]) == ("active", "low", "technical")
         assert a["t"] - fault_on < 2.0  # the next chunk from the device (every 0.2 s) fails
         assert (b["state"], b["priority"]) == ("active", "medium")
@@ -112,7 +113,7 @@ def test_a_failing_driver_is_restarted_alarmed_and_shown_until_it_recovers(
         room_a = vigil.get("/api/rooms/A").json()
         assert [x["condition"] for x in room_a["alarms"]] == ["device_failed"]
         assert [d["state"] for d in room_a["devices"]] == ["failed"]
-        page = wait_for("B's page", lambda: http.to("/nurse"), 10)[0]
+        page = wait_for(lambda: http.to("/nurse"), 10, "B's page")[0]
         assert page.body["title"] == "MEDIUM: Device driver failed, B"
         assert any("B-ox: ValueError" in line for line in body_lines(page))
 
@@ -121,31 +122,31 @@ def test_a_failing_driver_is_restarted_alarmed_and_shown_until_it_recovers(
         for source in ("A-ox", "B-ox"):
             (faults / source).unlink()
         cleared = wait_for(
-            "device_failed cleared in A",
             lambda: [m for m in _device_failed(messages, "A") if m["state"] == "cleared"],
             STABLE_S + 40,
+            "device_failed cleared in A",
         )[0]
         # Recovered = ran STABLE_S (10 s) without failing since its last restart (backoff ≤ 1 s
         # here; a restart just before the fault stopped may meet no data until after).
         assert STABLE_S - 1 <= cleared["t"] - fault_off < STABLE_S + 5
-        wait_for("health ok", lambda: vigil.get("/api/health").json()["status"] == "ok", 10)
+        wait_for(lambda: vigil.get("/api/health").json()["status"] == "ok", 10, "health ok")
         health = vigil.get("/api/health").json()
         assert health["tasks"]["failed"] == {}
         assert health["drivers"]["A-ox"]["state"] == "connected"
         wait_for(
-            "device_failed cleared in B",
             lambda: [m for m in _device_failed(messages, "B") if m["state"] == "cleared"],
             10,
+            "device_failed cleared in B",
         )
         # Readings flow again from the restarted driver.
         n = len([m for m in list(messages) if m.get("type") == "reading" and m["room"] == "A"])
         wait_for(
-            "readings from A-ox again",
             lambda: (
                 len([m for m in list(messages) if m.get("type") == "reading" and m["room"] == "A"])
                 > n
             ),
             5,
+            "readings from A-ox again",
         )
     # Only the room in session was paged: A's alarm was low (dashboard only).
     assert [r.body["title"] for r in http.to("/nurse")] == ["MEDIUM: Device driver failed, B"]

@@ -21,23 +21,32 @@ from tests.line_noise import random_bytes
 NOISE_BYTES_PER_S = 11_520  # BerryMed's 115200 baud, back to back
 
 
-@pytest.fixture
-def vigil(influxd: Influxd, tmp_path: Path) -> Iterator[tuple[VigilProcess, PtyPair]]:
+def start_noisy_room(
+    influxd: Influxd, tmp_path: Path, extra: str = ""
+) -> tuple[VigilProcess, PtyPair]:
+    """`vigil run` with room G in session, its BerryMed oximeter on a pty the test writes to;
+    `extra`: more configuration (top-level keys and tables, before the rooms)."""
     line = PtyPair()
     config = tmp_path / "vigil.toml"
     config.write_text(f"""
 influx_url = "{influxd.url}"
 influx_database = "vigil_garbled"
-
+{extra}
 [[rooms]]
 id = "G"
+name = "Room G"
 auto_session_dose_after_s = 0
 [[rooms.devices]]
 id = "G-ox"
 protocol = "berrymed"
 port = "{line.port}"
 """)
-    proc = VigilProcess(config, tmp_path)
+    return VigilProcess(config, tmp_path), line
+
+
+@pytest.fixture
+def vigil(influxd: Influxd, tmp_path: Path) -> Iterator[tuple[VigilProcess, PtyPair]]:
+    proc, line = start_noisy_room(influxd, tmp_path)
     yield proc, line
     proc.stop()
     line.close()

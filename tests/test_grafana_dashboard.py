@@ -36,11 +36,12 @@ def queries(dash: dict[str, Any]) -> list[tuple[str, str]]:
     return found
 
 
-def expand(q: str) -> str:
+def expand(q: str, site: str = ".*") -> str:
     return (
         q.replace("$timeFilter", "time > now() - 1h")
         .replace("$__interval", "10s")
         .replace("$room", ".*")
+        .replace("$site", site)
     )
 
 
@@ -75,6 +76,17 @@ def test_dashboard_queries_find_vigil_data(influxd: Influxd) -> None:
         reason="SpO2 88 % < 90 %",
     )
     lines.append(lineproto.alarm_line(alarm))
+    # Two sites share the store (README "Scaling out"): the same points from site "north",
+    # and another room's readings from site "south".
+    lines = [lineproto.with_tag(line, "site", "north") for line in lines]
+    lines += [
+        lineproto.with_tag(
+            lineproto.reading_line("S1", Reading(now - 30 + i, "spo2", 95.0, "%", source="S1-ox")),
+            "site",
+            "south",
+        )
+        for i in range(3)
+    ]
     httpx.post(
         f"{influxd.url}/write", params={"db": DB}, content="\n".join(lines)
     ).raise_for_status()
@@ -82,7 +94,16 @@ def test_dashboard_queries_find_vigil_data(influxd: Influxd) -> None:
     dash = json.loads((GRAFANA / "dashboards" / "vigil-session.json").read_text())
     results = {name: len(influxd.query(expand(q), db=DB)) > 0 for name, q in queries(dash)}
     assert results == {name: True for name in results}
-    assert len(results) == 13
+    assert len(results) == 14
+    # The site selector lists both sites; picking one narrows rooms and series to it.
+    by_name = dict(queries(dash))
+    # (Other tests' Vigils may write into this database too, as site "default".)
+    assert {r["value"] for r in influxd.query(by_name["site"], db=DB)} >= {"north", "south"}
+    rooms = influxd.query(expand(by_name["room"], "south"), db=DB)
+    assert {r["value"] for r in rooms} == {"S1"}
+    spo2 = next(q for name, q in queries(dash) if name.startswith("SpO"))
+    assert {r["room"] for r in influxd.query(expand(spo2, "north"), db=DB)} == {"A"}
+    assert {r["room"] for r in influxd.query(expand(spo2), db=DB)} >= {"A", "S1"}
 
 
 def test_provisioning_points_at_the_dashboard_data_source() -> None:

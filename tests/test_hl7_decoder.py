@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drivers.hl7.decoder import Hl7Decoder, Hl7Result
-from drivers.hl7.sim import oru_r01
+from drivers.sim.hl7 import oru_r01
 from drivers.sim.scenarios import Vitals
 from monitor.core.models import Flag, Reading
 

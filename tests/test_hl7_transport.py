@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import hl7
 import pytest
@@ -17,19 +17,13 @@ from hl7.mllp import open_hl7_connection
 
 from drivers.hl7.decoder import Hl7Decoder
 from drivers.hl7.driver import Hl7Driver
-from drivers.hl7.sim import Hl7MonitorSim
+from drivers.sim.hl7 import Hl7MonitorSim
 from drivers.sim.scenarios import scenario
 from monitor.core.models import AlarmEvent, Control, DeviceState, LinkState, Reading
 from monitor.core.pipeline import RoomPipeline
+from tests.waiting import wait_for_async
 
 Item = Reading | DeviceState
-
-
-async def until(check: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.05)
 
 
 @contextlib.asynccontextmanager
@@ -97,9 +91,9 @@ async def test_listener_feeds_the_core_and_survives_bad_input() -> None:
         w.write(b"GET / HTTP/1.1\r\n\r\n\x1c\r")
         await w.drain()
         w.close()
-        await until(lambda: any(e.condition == "apnea" for e in events))
+        await wait_for_async(lambda: any(e.condition == "apnea" for e in events), every_s=0.05)
         assert sim.acks and set(sim.acks) == {"AA"}  # the real monitor was never disturbed
-        await until(lambda: decoder.dropped["framing"] == 1)
+        await wait_for_async(lambda: decoder.dropped["framing"] == 1, every_s=0.05)
     assert dict(decoder.dropped) == {
         "unparsable": 1,
         "rejected_200": 1,
@@ -134,15 +128,15 @@ async def test_client_mode_reconnects_when_the_monitor_returns() -> None:
         return sum(isinstance(i, Reading) for i in items)
 
     async with tasks(driver.run(items.append)):
-        await until(lambda: readings() > 5)
+        await wait_for_async(lambda: readings() > 5, every_s=0.05)
         server.cancel()  # the monitor goes away (its server and connections close)
         with contextlib.suppress(asyncio.CancelledError):
             await server
-        await until(lambda: driver.state == LinkState.DISCONNECTED)
+        await wait_for_async(lambda: driver.state == LinkState.DISCONNECTED, every_s=0.05)
         seen = readings()
         server = asyncio.create_task(sim.serve("127.0.0.1", port, ready.put_nowait))
         await ready.get()
-        await until(lambda: readings() > seen + 5)
+        await wait_for_async(lambda: readings() > seen + 5, every_s=0.05)
         assert states()[:2] == ["connecting", "connected"]
         assert states().count("connected") >= 2
         server.cancel()
@@ -156,11 +150,11 @@ async def test_a_port_in_use_is_visible_and_retried() -> None:
     items: list[Item] = []
     driver = Hl7Driver(Hl7Decoder("mon"), source="mon", mode="listen", host="127.0.0.1", port=port)
     async with tasks(driver.run(items.append)):
-        await until(lambda: driver.detail.startswith("cannot listen"))
+        await wait_for_async(lambda: driver.detail.startswith("cannot listen"), every_s=0.05)
         assert driver.state == LinkState.DISCONNECTED
         blocker.close()
         await blocker.wait_closed()
-        await until(lambda: driver.listening.is_set(), timeout_s=15)
+        await wait_for_async(lambda: driver.listening.is_set(), 15, every_s=0.05)
         assert driver.state == LinkState.CONNECTING  # listening, waiting for the monitor
 
 
@@ -193,6 +187,6 @@ async def test_a_sender_that_connects_per_message_keeps_the_link_up() -> None:
             await asyncio.sleep(0.2)
         states = [i.state.value for i in items if isinstance(i, DeviceState)]
         assert states == ["connecting", "connected"]
-        await until(lambda: driver.state == LinkState.DISCONNECTED)
+        await wait_for_async(lambda: driver.state == LinkState.DISCONNECTED, every_s=0.05)
         assert driver.detail == "monitor 127.0.0.1 hung up"
     assert sum(isinstance(i, Reading) for i in items) == 5

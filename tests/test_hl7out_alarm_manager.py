@@ -13,15 +13,17 @@ from typing import Any
 import hl7
 import pytest
 
-from alerts.alarm_manager import AlarmManager
-from alerts.config import AlarmManagerConfig, AlertsConfig
+from alerts.config import AlertsConfig
 from alerts.notifier import Notifier
 from monitor.config import ConfigError, load_settings
 from monitor.core.models import AlarmEvent, Control
 from monitor.core.pipeline import RoomPipeline
+from monitor.hl7out.alarm_manager import AlarmManager
+from monitor.hl7out.config import AlarmManagerConfig
 from monitor.store.journal import Journal
 from tests.core_helpers import dosed, pr, run, spo2, transitions
 from tests.hl7_receiver import HL7Receiver, receiver_fixture  # noqa: F401 - `receiver`
+from tests.paging_helpers import RecordingHost
 
 
 class Room:
@@ -179,8 +181,7 @@ async def test_notifier_wakes_the_alarm_manager_without_contacts(
     task = await room.start()
     notifier = Notifier(
         AlertsConfig(), base_url="http://127.0.0.1:1", room_names={"A": "A"},
-        publish=lambda m: None, store_line=lambda line: None, inject=lambda r, c: None,
-        alarm_manager=room.manager,
+        host=RecordingHost(), alarm_manager=room.manager,
     )  # fmt: skip
     try:
         for e in run(room.pipeline, oximetry(10, 20, 88)):
@@ -227,18 +228,17 @@ async def test_one_notify_failed_held_by_whichever_channel_still_fails(
     receiver: HL7Receiver, journal: Journal
 ) -> None:
     room = Room(receiver.port, journal)
-    cleared: list[str] = []
+    host = RecordingHost()
     notifier = Notifier(
         AlertsConfig(), base_url="http://127.0.0.1:1", room_names={"A": "A"},
-        publish=lambda m: None, store_line=lambda line: None,
-        inject=lambda r, c: cleared.append(r), alarm_manager=room.manager,
+        host=host, alarm_manager=room.manager,
     )  # fmt: skip
     room.manager._phones_failing = lambda r: bool(notifier._failed_tiers.get(r))
     # Both channels failed in room A; the phones come back first: notify_failed stays.
     room.manager.failing_rooms.add("A")
     notifier._failed_tiers["A"] = {1}
     notifier._tier_reached("A", 1)
-    assert cleared == []
+    assert host.injected == []
     room.manager._reachable()  # then the alarm manager answers: now it clears
     assert [c.args["state"] for c in room.injected] == ["cleared"]
     # The other order: the alarm manager back first, the phones later.
@@ -248,7 +248,7 @@ async def test_one_notify_failed_held_by_whichever_channel_still_fails(
     room.manager._reachable()
     assert room.injected == []
     notifier._tier_reached("A", 1)
-    assert cleared == ["A"]
+    assert [r for r, _ in host.injected] == ["A"]
 
 
 async def test_a_damaged_row_is_skipped_not_a_stuck_outbox(

@@ -335,22 +335,30 @@ def test_latched_duration_ends_when_the_condition_resolved() -> None:
 
 
 def test_hub_messages_from_other_parts_are_audited(tmp_path: Path) -> None:
-    """The alerts helper publishes notifications on the hub; they join the room's session."""
+    """A BP request published on the hub is audited and joins the room's session; a
+    notification is recorded once, through the journal (alerts/host.py), as an audit entry
+    and a point to forward, though the notifier also publishes it on the hub."""
     from monitor.hub import Hub
 
     rec = Recorder(Journal(tmp_path / "j.sqlite3"), InfluxStore("http://127.0.0.1:9", "x"))
     hub = Hub()
     hub.add_listener(rec.hub_message)
     rec.control_before("A", Control(t=10.0, event="session_start", by="nurse"))
-    note = {"type": "notification", "room": "A", "t": 12.0, "to": "tier1", "status": "sent"}
-    hub.publish(note)
+    request = {"type": "bp_request", "room": "A", "t": 11.0, "reason": "schedule"}
+    hub.publish(request)
+    note = {"type": "notification", "room": "A", "t": 12.0, "event": "delivery", "tier": 1}
+    rec.notification(note)
+    hub.publish(note)  # the live stream: not journaled a second time
     hub.publish({"type": "reading", "room": "A", "t": 12.5})  # journaled by the runtime itself
     hub.publish({"type": "heartbeat", "t": 13.0})
     sid = rec.journal.open_session("A")
     assert [(e.kind, e.t, e.payload) for e in rec.journal.audit_entries(session=sid)] == [
         ("control", 10.0, {"event": "session_start", "args": {}, "t": 10.0, "outcome": "ok"}),
+        ("bp_request", 11.0, request),
         ("notification", 12.0, note),
     ]
+    points = rec.journal.points("A", 0, 20, ["notification"])
+    assert [(p.t, p.payload) for p in points] == [(12.0, note)]
 
 
 def test_clinic_stats() -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from monitor.store.journal import Journal
 from tests.conftest import Influxd, VigilProcess, streamed
-from tests.test_alerts_e2e import wait_for
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -94,10 +94,10 @@ simulate = {{ scenario = "desaturation", interval_s = 0.5, options = {{ desat_st
     vigil = VigilProcess(config, tmp_path)
     try:
         with streamed(vigil) as messages:
-            wait_for("dosed", lambda: vigil.get("/api/rooms/A").json()["phase"] == "dosed", 10)
+            wait_for(lambda: vigil.get("/api/rooms/A").json()["phase"] == "dosed", 10, "dosed")
             filler = fill(small_disk)
             full = time.time()
-            failed = wait_for("journal_failed", lambda: _alarms(messages, "journal_failed"), 15)[0]
+            failed = wait_for(lambda: _alarms(messages, "journal_failed"), 15, "journal_failed")[0]
             assert (failed["state"], failed["priority"], failed["kind"]) == (
                 "active",
                 "high",
@@ -106,21 +106,21 @@ simulate = {{ scenario = "desaturation", interval_s = 0.5, options = {{ desat_st
             assert failed["t"] - full < 5.0
             assert vigil.get("/api/health").json()["journal"]["status"] == "failed"
             # The desaturation begins while the disk is still full: the alarm is raised anyway.
-            severe = wait_for("spo2_severe", lambda: _alarms(messages, "spo2_severe"), 30)[0]
+            severe = wait_for(lambda: _alarms(messages, "spo2_severe"), 30, "spo2_severe")[0]
             assert (severe["state"], severe["priority"]) == ("active", "high")
             assert severe["t"] > failed["t"]
             assert vigil.get("/api/health").json()["journal"]["status"] == "failed"
 
             filler.unlink()
             wait_for(
-                "journal_failed resolved",
                 lambda: [m for m in _alarms(messages, "journal_failed") if m["state"] != "active"],
                 15,
+                "journal_failed resolved",
             )
             wait_for(
-                "journal ok",
                 lambda: vigil.get("/api/health").json()["journal"]["status"] == "ok",
                 10,
+                "journal ok",
             )
     finally:
         vigil.stop()

@@ -19,7 +19,8 @@ import pytest
 
 from tests.conftest import Influxd, VigilProcess, collect_stream
 from tests.receivers import HttpReceiver
-from tests.test_alerts_e2e import ACK_RE, body_lines, wait_for
+from tests.test_alerts_e2e import ACK_RE, body_lines
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -101,18 +102,18 @@ def test_a_resolved_severe_desaturation_still_reaches_tiers_2_and_3(
 
 
 def _run(app: VigilProcess, http: HttpReceiver, messages: list[dict[str, Any]]) -> None:
-    onset = wait_for("spo2_severe", lambda: _severe(messages), 60)[0]
+    onset = wait_for(lambda: _severe(messages), 60, "spo2_severe")[0]
     assert (onset["state"], onset["priority"]) == ("active", "high")
     t0 = onset["t"]
     resolved = wait_for(
-        "resolved", lambda: [m for m in _severe(messages) if m["state"] == "resolved"], 15
+        lambda: [m for m in _severe(messages) if m["state"] == "resolved"], 15, "resolved"
     )[0]
     assert resolved["t"] - t0 < ESCALATE_S[0]  # resolved before anyone would have been paged
 
     # -- tier 2 and tier 3 on the onset's clock, each page saying it resolved -----------------
-    charge = wait_for("tier 2", lambda: http.to("/charge"), ESCALATE_S[0] + 3)[0]
+    charge = wait_for(lambda: http.to("/charge"), ESCALATE_S[0] + 3, "tier 2")[0]
     assert ESCALATE_S[0] - 0.1 <= charge.t - t0 <= ESCALATE_S[0] + 1.6
-    doctor = wait_for("tier 3", lambda: http.to("/doctor"), ESCALATE_S[1] - ESCALATE_S[0] + 3)[0]
+    doctor = wait_for(lambda: http.to("/doctor"), ESCALATE_S[1] - ESCALATE_S[0] + 3, "tier 3")[0]
     assert ESCALATE_S[1] - 0.1 <= doctor.t - t0 <= ESCALATE_S[1] + 1.6
     for page, tier in ((charge, 2), (doctor, 3)):
         assert page.body["title"] == "ESCALATED " + TITLE
@@ -138,7 +139,7 @@ def _run(app: VigilProcess, http: HttpReceiver, messages: list[dict[str, Any]]) 
     done = app.post(f"/ack/{link[2]}")
     assert done.status_code == 200 and "Acknowledged" in done.text
     cleared = wait_for(
-        "cleared", lambda: [m for m in _severe(messages) if m["state"] == "cleared"], 3
+        lambda: [m for m in _severe(messages) if m["state"] == "cleared"], 3, "cleared"
     )
     assert [(m["by"], m["tier"]) for m in cleared] == [("Dr D via webhook", 3)]
     time.sleep(0.5)  # a page already handed to the sender may still land

@@ -27,7 +27,9 @@ from alerts.pushover import (
 )
 from monitor.core.models import AlarmEvent, AlarmKind, AlarmState, Control, Priority
 from tests.conftest import free_port
+from tests.paging_helpers import RecordingHost
 from tests.receivers import FakePushover
+from tests.waiting import wait_for_async
 
 APP = "a" * 30
 USER = "u" * 30
@@ -229,9 +231,7 @@ class Harness:
             config,
             base_url="http://127.0.0.1:1",
             room_names={"B": "Room B"},
-            publish=self.published.append,
-            store_line=lambda line: None,
-            inject=lambda room, c: self.injected.append((room, c)),
+            host=RecordingHost(published=self.published, injected=self.injected),
         )
 
     def records(self, event: str) -> list[tuple[Any, ...]]:
@@ -242,13 +242,6 @@ class Harness:
         ]
 
 
-async def _until(what: str, cond: Any, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not cond():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
-
-
 async def test_newer_page_supersedes_and_an_ack_elsewhere_cancels(tmp_path: Path) -> None:
     fake = FakePushover(APP, (USER,))
     h = Harness(tmp_path, fake, repeat_s={"high": 1.0, "medium": 60.0})
@@ -257,7 +250,7 @@ async def test_newer_page_supersedes_and_an_ack_elsewhere_cancels(tmp_path: Path
         now = time.time()
         alarm = _alarm(now)
         h.notifier.on_event(alarm)
-        await _until("the first emergency message", lambda: len(fake.messages) >= 1, 3)
+        await wait_for_async(lambda: len(fake.messages) >= 1, 3, "the first emergency message")
         first = fake.messages[0]
         assert (first.form["priority"], first.form["retry"], first.form["expire"]) == (
             "2",
@@ -268,8 +261,8 @@ async def test_newer_page_supersedes_and_an_ack_elsewhere_cancels(tmp_path: Path
         assert first.form["url_title"] == "Acknowledge"
         assert "callback" not in first.form  # pushover_callback is off by default
         # The repeat (1 s later) rings with current values; the older message stops.
-        await _until("the repeat", lambda: len(fake.messages) >= 2, 3)
-        await _until("the first cancelled", lambda: first.cancelled_at is not None, 3)
+        await wait_for_async(lambda: len(fake.messages) >= 2, 3, "the repeat")
+        await wait_for_async(lambda: first.cancelled_at is not None, 3, "the first cancelled")
         second = fake.messages[1]
         assert second.form["title"].startswith("REPEAT HIGH")
         assert second.cancelled_at is None
@@ -277,10 +270,13 @@ async def test_newer_page_supersedes_and_an_ack_elsewhere_cancels(tmp_path: Path
 
         # Acknowledged on the dashboard: the phone must stop ringing.
         h.notifier.on_event(replace(alarm, t=now + 1.5, state=AlarmState.ACKNOWLEDGED, by="Amy"))
-        await _until("the second cancelled", lambda: second.cancelled_at is not None, 3)
+        await wait_for_async(lambda: second.cancelled_at is not None, 3, "the second cancelled")
+        await wait_for_async(lambda: len(h.records("receipt")) == 2, 3, "its cancel recorded")
         assert h.notifier.receipts == {}
-        await asyncio.sleep(1.5)
-        assert len(fake.messages) == 2  # no more repeats
+        # No more repeats: the policy has let the alarm go (what follows from that, silence
+        # on every later tick, is the timeline in tests/test_alerts_policy.py).
+        assert not h.notifier.policy.wants(alarm.room, alarm.condition)
+        assert len(fake.messages) == 2
     finally:
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
@@ -300,17 +296,17 @@ async def test_acknowledged_in_the_app_is_found_by_polling(tmp_path: Path) -> No
         now = time.time()
         alarm = _alarm(now)
         h.notifier.on_event(alarm)
-        await _until("the emergency message", lambda: len(fake.messages) == 1, 3)
+        await wait_for_async(lambda: len(fake.messages) == 1, 3, "the emergency message")
         [msg] = fake.messages
         fake.acknowledge(msg, "pixel-7", call_back=False)
-        await _until("the ack from the poll", lambda: h.injected, 8)
+        await wait_for_async(lambda: h.injected, 8, "the ack from the poll")
         # The core then publishes the acknowledgement; the acknowledged receipt is not
         # cancelled (nothing rings any more), and the duplicate answer does nothing.
         h.notifier.on_event(
             replace(alarm, t=now + 6, state=AlarmState.ACKNOWLEDGED, by="Nurse P via Pushover app")
         )
-        await asyncio.sleep(0.3)
         assert h.notifier.receipts == {}  # polled no more: one acknowledgement only
+        assert not h.notifier.policy.wants(alarm.room, alarm.condition)
     finally:
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
@@ -340,7 +336,7 @@ async def test_pushover_refusing_raises_notify_failed(tmp_path: Path) -> None:
     runner = asyncio.create_task(h.notifier.run())
     try:
         h.notifier.on_event(_alarm(time.time()))
-        await _until("notify_failed", lambda: h.injected, 5)
+        await wait_for_async(lambda: h.injected, 5, "notify_failed")
     finally:
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
@@ -417,7 +413,7 @@ async def test_a_restarted_vigil_stops_phones_its_predecessor_left_ringing(
         first = Harness(tmp_path, fake)
         runner = asyncio.create_task(first.notifier.run())
         first.notifier.on_event(_alarm(time.time()))
-        await _until("the emergency message", lambda: len(fake.messages) == 1, 3)
+        await wait_for_async(lambda: len(fake.messages) == 1, 3, "the emergency message")
         await asyncio.sleep(0.1)
         runner.cancel()  # Vigil stops with the alarm unacknowledged: the phone rings on
         await asyncio.gather(runner, return_exceptions=True)
@@ -427,8 +423,8 @@ async def test_a_restarted_vigil_stops_phones_its_predecessor_left_ringing(
 
         second = Harness(tmp_path, fake)
         runner = asyncio.create_task(second.notifier.run())
-        await _until("the leftover cancelled", lambda: msg.cancelled_at is not None, 3)
-        await _until("the cancel recorded", lambda: second.records("receipt"), 3)
+        await wait_for_async(lambda: msg.cancelled_at is not None, 3, "the leftover cancelled")
+        await wait_for_async(lambda: second.records("receipt"), 3, "the cancel recorded")
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
         assert second.records("receipt") == [

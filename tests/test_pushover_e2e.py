@@ -20,7 +20,7 @@ import pytest
 from alerts.tokens import new_claim, sign
 from tests.conftest import Influxd, VigilProcess, collect_stream, free_port
 from tests.receivers import FakePushover, PushoverMessage
-from tests.test_alerts_e2e import wait_for
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -117,7 +117,7 @@ def test_acknowledge_from_the_pushover_app_and_cancel_when_acknowledged_elsewher
 def _run(
     app: VigilProcess, fake: FakePushover, messages: list[dict[str, Any]], influxd: Influxd
 ) -> None:
-    pages = {r: wait_for(f"room {r}'s emergency page", lambda r=r: _emergency(fake, r), 60)[0]
+    pages = {r: wait_for(lambda r=r: _emergency(fake, r), 60, f"room {r}'s emergency page")[0]
              for r in USERS}  # fmt: skip
 
     # -- what was sent: an emergency message with the link and the callback ------------------
@@ -156,7 +156,7 @@ def _run(
 
     # -- B: acknowledged in the app; Pushover calls back -----------------------------------
     assert fake.acknowledge(b, "nurse-b-iphone", call_back=True) == 200
-    acked = wait_for("B acknowledged", lambda: _acked(messages, "B"), 3)
+    acked = wait_for(lambda: _acked(messages, "B"), 3, "B acknowledged")
     assert acked == [("acknowledged", "Nurse B via Pushover app")]
     assert _notes(messages, "ack", "B") == [
         ("Nurse B", "accepted", "acknowledged in the Pushover app on nurse-b-iphone (callback)")
@@ -167,7 +167,7 @@ def _run(
     # -- C: acknowledged in the app, no callback: the receipt poll (every 5 s) finds it -----
     c = pages["C"]
     fake.acknowledge(c, "nurse-c-pixel", call_back=False)
-    acked = wait_for("C acknowledged", lambda: _acked(messages, "C"), 10)
+    acked = wait_for(lambda: _acked(messages, "C"), 10, "C acknowledged")
     assert acked == [("acknowledged", "Nurse C via Pushover app")]
     assert _notes(messages, "ack", "C") == [
         (
@@ -182,9 +182,9 @@ def _run(
     assert d.cancelled_at is None
     r = app.post("/api/rooms/D/events", json={"event": "ack", "args": {"condition": "spo2_severe"}})
     assert (r.status_code, r.json()) == (200, {"status": "ok", "outcome": "ok"})
-    wait_for("D's message cancelled", lambda: d.cancelled_at is not None, 3)
+    wait_for(lambda: d.cancelled_at is not None, 3, "D's message cancelled")
     # Recorded once Pushover has answered the cancel, a moment after it arrived there.
-    notes = wait_for("the cancel recorded", lambda: _notes(messages, "receipt", "D"), 3)
+    notes = wait_for(lambda: _notes(messages, "receipt", "D"), 3, "the cancel recorded")
     assert notes == [("Nurse D", "cancelled", "alarm acknowledged by test-admin")]
 
     # The medium alarm on the way down (SpO2 < 90) went to the same API at Pushover's high
@@ -202,4 +202,4 @@ def _run(
         rows = influxd.query("SELECT * FROM notification WHERE event = 'ack'", db="vigil_pushover")
         return sorted((str(r["room"]), str(r["channel"])) for r in rows)
 
-    wait_for("ack points", lambda: acks() == [("B", "pover"), ("C", "pover")], 5)
+    wait_for(lambda: acks() == [("B", "pover"), ("C", "pover")], 5, "ack points")

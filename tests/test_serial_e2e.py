@@ -11,20 +11,14 @@ import pytest
 from drivers import contec
 from drivers.registry import build_serial_driver, protocol_info
 from drivers.sim.pty import PtyPair
+from drivers.sim.registry import make_sim
 from drivers.sim.runner import run_serial_sim
 from drivers.sim.scenarios import scenario
 from monitor.core.models import DeviceState, Flag, LinkState, Reading
+from tests.waiting import wait_for_async
 
 OXIMETERS = ["masimo-ascii", "nonin-df2", "contec-5byte", "contec-9byte", "berrymed"]
 Items = list[Reading | DeviceState]
-
-
-async def wait_for(pred: Callable[[], bool], timeout: float = 10.0) -> None:
-    async def loop() -> None:
-        while not pred():
-            await asyncio.sleep(0.02)
-
-    await asyncio.wait_for(loop(), timeout)
 
 
 async def run_device(
@@ -35,9 +29,7 @@ async def run_device(
     sims: list[object] | None = None,
 ) -> tuple[Items, object, object]:
     pty = PtyPair()
-    info = protocol_info(protocol)
-    assert info.simulator is not None
-    sim = info.simulator()
+    sim = make_sim(protocol)
     if sims is not None:
         sims.append(sim)
     driver = build_serial_driver(protocol, pty.port, "dev")
@@ -50,7 +42,7 @@ async def run_device(
         asyncio.create_task(driver.run(items.append)),
     ]
     try:
-        await wait_for(lambda: until(items))
+        await wait_for_async(lambda: until(items))
     finally:
         for t in tasks:
             t.cancel()
@@ -161,8 +153,6 @@ async def test_unplug_and_return_reconnects_and_reports_states() -> None:
 @pytest.mark.parametrize("protocol", OXIMETERS)
 async def test_line_noise_is_dropped_and_counted_and_values_stay_right(protocol: str) -> None:
     pty = PtyPair()
-    info = protocol_info(protocol)
-    assert info.simulator is not None
     driver = build_serial_driver(protocol, pty.port, "dev")
     decoder = driver.decoder
     items: Items = []
@@ -170,7 +160,7 @@ async def test_line_noise_is_dropped_and_counted_and_values_stay_right(protocol:
         asyncio.create_task(
             run_serial_sim(
                 pty,
-                info.simulator(),
+                make_sim(protocol),
                 scenario("steady", {"wobble": False}),
                 interval_s=0.02,
                 corrupt_every=2,
@@ -179,7 +169,7 @@ async def test_line_noise_is_dropped_and_counted_and_values_stay_right(protocol:
         asyncio.create_task(driver.run(items.append)),
     ]
     try:
-        await wait_for(lambda: sum(decoder.dropped.values()) >= 4 and decoder.frames >= 4)
+        await wait_for_async(lambda: sum(decoder.dropped.values()) >= 4 and decoder.frames >= 4)
     finally:
         for t in tasks:
             t.cancel()
@@ -187,7 +177,7 @@ async def test_line_noise_is_dropped_and_counted_and_values_stay_right(protocol:
         pty.close()
     # A stream without checksums this noisy (one packet in six damaged) is not trusted yet
     # (drivers.quality): its values come through held back as `unverified`, never garbled.
-    held = frozenset() if info.frame_check else frozenset({Flag.UNVERIFIED})
+    held = frozenset() if protocol_info(protocol).frame_check else frozenset({Flag.UNVERIFIED})
     values = {(r.channel, r.value, r.status) for r in items if isinstance(r, Reading)}
     assert values == {("spo2", 97.0, held), ("pulse_rate", 72.0, held)} | (
         {("perfusion_index", 3.5, frozenset())} if protocol == "masimo-ascii" else set()

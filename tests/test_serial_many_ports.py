@@ -17,6 +17,7 @@ from drivers.masimo import MasimoDecoder
 from drivers.serial_port import SerialDriver
 from drivers.sim.pty import PtyPair
 from monitor.core.models import DeviceState, LinkState, Reading
+from tests.waiting import wait_for_async
 
 PORTS = 1_111
 FRAME = b"11/23/26 10:00:00 SPO2=095% BPM=072 EXC=000000\r\n"
@@ -37,14 +38,6 @@ def many_fds() -> Iterator[None]:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
-async def wait_for(pred, timeout: float) -> None:  # type: ignore[no-untyped-def]
-    async def loop() -> None:
-        while not pred():
-            await asyncio.sleep(0.05)
-
-    await asyncio.wait_for(loop(), timeout)
-
-
 async def test_over_1100_ports_read_and_write_beyond_fd_1024(many_fds: None) -> None:
     ptys: list[PtyPair] = []
     tasks: list[asyncio.Task[None]] = []
@@ -58,13 +51,17 @@ async def test_over_1100_ports_read_and_write_beyond_fd_1024(many_fds: None) -> 
             drv = SerialDriver(ptys[-1].port, MasimoDecoder(source=f"ox{i}"), source=f"ox{i}")
             drivers.append(drv)
             tasks.append(asyncio.create_task(drv.run(got.append)))
-        await wait_for(lambda: all(d.state == LinkState.CONNECTED for d in drivers), 60)
+        await wait_for_async(
+            lambda: all(d.state == LinkState.CONNECTED for d in drivers), 60, every_s=0.05
+        )
         high = [d for d in drivers if (d.fd or 0) > 1024]
         assert len(high) > PORTS // 2, "the test must reach descriptors select() refuses"
 
         for p in ptys:
             p.write(FRAME)
-        await wait_for(lambda: all(any(isinstance(x, Reading) for x in g) for g in items), 30)
+        await wait_for_async(
+            lambda: all(any(isinstance(x, Reading) for x in g) for g in items), 30, every_s=0.05
+        )
         last = items[-1]
         spo2 = [(x.value, x.source) for x in last if isinstance(x, Reading) and x.channel == "spo2"]
         assert spo2 == [(95.0, f"ox{PORTS - 1}")]
@@ -72,7 +69,7 @@ async def test_over_1100_ports_read_and_write_beyond_fd_1024(many_fds: None) -> 
 
         # Writing (SunTech commands, Contec keep-alives) goes the same way.
         await drivers[-1].write(b"\x3a\x79\x05\x00\x48")
-        await wait_for(lambda: os.read(ptys[-1].master_fd, 64) != b"", 5)
+        await wait_for_async(lambda: os.read(ptys[-1].master_fd, 64) != b"", 5, every_s=0.05)
         assert all(d.state == LinkState.CONNECTED for d in drivers)
     finally:
         for t in tasks:

@@ -14,14 +14,11 @@ from drivers.sim.pty import PtyPair
 from drivers.sim.runner import run_serial_sim
 from drivers.sim.scenarios import scenario
 from monitor.core.models import DeviceState, LinkState, Reading
+from tests.waiting import wait_for_async
 
 
 async def collect_until(items: list[Reading | DeviceState], pred, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    async def wait() -> None:
-        while not pred():
-            await asyncio.sleep(0.02)
-
-    await asyncio.wait_for(wait(), timeout)
+    await wait_for_async(pred, timeout, every_s=0.02)
 
 
 async def test_simulator_bytes_reach_readings_through_pty() -> None:

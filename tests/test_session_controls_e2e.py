@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from monitor.store.journal import Journal
 from monitor.store.recorder import STOPPED_REASON
 from tests.conftest import TEST_ADMIN as ADMIN  # the account VigilProcess acts as
 from tests.conftest import Influxd, VigilProcess
+from tests.waiting import wait_for
 
 ROOM_CONFIG = """
 influx_url = "{url}"
@@ -56,16 +56,6 @@ STEPS: list[tuple[str, dict[str, Any], int, dict[str, str]]] = [
     ("session_end", {}, 200, {"status": "ok", "outcome": "ok"}),
     ("session_end", {}, 409, {"detail": "ignored: no session"}),
 ]  # fmt: skip
-
-
-def wait_for(pred: Callable[[], Any], timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = pred()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
 
 
 def start(influxd: Influxd, workdir: Path, extra: str = "") -> VigilProcess:

@@ -22,6 +22,7 @@ import pytest
 from monitor.report.document import secs
 from tests.conftest import ROOT, Influxd, VigilProcess, collect_stream
 from tests.conftest import TEST_ADMIN as ADMIN  # the account VigilProcess acts as
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -52,16 +53,6 @@ options = {{ desat_start_s = 4, desat_duration_s = 20 }}
     proc = VigilProcess(config, tmp_path)
     yield proc, journal
     proc.stop()
-
-
-def wait_for(pred: Any, timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = pred()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
 
 
 def cli(*args: str, influx_url: str) -> subprocess.CompletedProcess[str]:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Influxd, VigilProcess, collect_stream, wait_http
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -44,16 +45,6 @@ def private_influxd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Restar
     yield server
     if server.proc.poll() is None:
         server.stop()
-
-
-def wait_for(pred: Any, timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = pred()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
 
 
 def test_influxd_outage_loses_nothing(private_influxd: RestartableInfluxd, tmp_path: Path) -> None:

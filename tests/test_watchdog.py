@@ -19,7 +19,7 @@ import yaml
 
 from monitor.watchdog import SystemdNotify, ping_interval_s
 from tests.conftest import Influxd, VigilProcess
-from tests.test_alerts_e2e import wait_for
+from tests.waiting import wait_for
 
 
 class NotifySocket:
@@ -91,7 +91,7 @@ async def test_a_stuck_event_loop_stops_the_pings(
     assert notify.interval_s == 0.05
     notify.started()
     wait_ready = asyncio.get_running_loop().run_in_executor(
-        None, wait_for, "3 pings", lambda: len(notify_socket.messages("WATCHDOG=1")) >= 3, 5
+        None, wait_for, lambda: len(notify_socket.messages("WATCHDOG=1")) >= 3, 5, "3 pings"
     )
     await wait_ready
     # The loop is stuck for 0.6 s (a blocking call on it): no ping in that time.
@@ -150,7 +150,7 @@ simulate = {{ scenario = "steady" }}
     env = {"NOTIFY_SOCKET": str(notify_socket.path), "WATCHDOG_USEC": "1000000"}
     vigil = VigilProcess(config, tmp_path, env=env)
     try:
-        ready = wait_for("READY=1", lambda: notify_socket.messages("READY=1"), 10)
+        ready = wait_for(lambda: notify_socket.messages("READY=1"), 10, "READY=1")
         assert len(ready) == 1
         # READY came once the server was serving: the liveness endpoint answers (without
         # a login, as docker's healthcheck calls it).
@@ -163,11 +163,11 @@ simulate = {{ scenario = "steady" }}
             sys.executable if c == "python" else c.replace("8000", str(vigil.port)) for c in check
         ]
         subprocess.run(check, check=True, timeout=15)
-        wait_for("5 watchdog pings", lambda: len(notify_socket.messages("WATCHDOG=1")) >= 5, 10)
+        wait_for(lambda: len(notify_socket.messages("WATCHDOG=1")) >= 5, 10, "5 watchdog pings")
         pings = notify_socket.messages("WATCHDOG=1")
         assert pings[0] >= ready[0]
         gaps = [b - a for a, b in zip(pings, pings[1:], strict=False)]
         assert max(gaps) < 1.0  # every half period (0.5 s): inside systemd's WatchdogSec
     finally:
         vigil.stop()
-    wait_for("STOPPING=1", lambda: notify_socket.messages("STOPPING=1"), 5)
+    wait_for(lambda: notify_socket.messages("STOPPING=1"), 5, "STOPPING=1")

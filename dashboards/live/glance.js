@@ -5,7 +5,7 @@
 // - a room whose alarm was acknowledged but is still present stays coloured ("acked");
 // - "alarm earlier this session" once the room has had one;
 // - on a phone, the rooms that alarm sort first (a desk keeps its fixed layout).
-// Loaded before vigil.js; uses its helpers (label, fmt, clock, ...) only when called.
+// Uses helpers of vocab.js, helpers.js and state.js (label, fmt, RANK, IN_SESSION, ...).
 "use strict";
 
 const PHONE_QUERY = window.matchMedia("(max-width: 600px)");
@@ -109,7 +109,7 @@ function setOut(e, cls) {
 // a room that alarmed and calmed down still says so until the session ends.
 function earlierAlarm(room, log) {
   const start = startedT(room);
-  if (start == null || !IN_SESSION.has(room.phase)) return null;  // vigil.js
+  if (start == null || !IN_SESSION.has(room.phase)) return null;  // served phases (vocab.js)
   const now = new Set(presentPhys(room).map(a => a.condition));
   let first = null;
   for (const a of log) {

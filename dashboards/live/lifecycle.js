@@ -1,20 +1,19 @@
 // Session lifecycle controls (issue #13): what applies in the room's phase, and the questions
 // asked before an action that cannot be undone.
-// - Buttons and forms carry data-phases: outside those phases they are disabled, saying why
+// - Buttons and forms carry data-phases (phase ids or the served groups in_session, post_dose): outside those phases they are disabled, saying why
 //   (after the end: no "Mark dose", no "End session").
 // - "End session" asks first, warning when no discharge review cleared the patient.
 // - "Mark dose" asks first when no baseline is confirmed; after the first dose it records a
 //   top-up (route and amount if given): the BP schedule restarts, the baseline stays.
-// Loaded after vigil.js and record.js; uses their helpers (send, rooms, detailId, session, ...).
+// Loaded after vigil.js and record.js; uses their helpers (send, rooms, detailId, session, ...)
+// and the served phase words (vocab.js).
 "use strict";
-
-const PHASE_WORDS = { idle: "no session", pre_dose: "before the dose", dosed: "dosed", recovery: "recovery",
-                      discharge_ready: "ready for discharge review", ended: "the session has ended" };
 
 function applyPhases(room) {
   const phase = room.phase || "idle";
   for (const e of document.querySelectorAll("[data-phases]")) {
-    const applies = e.dataset.phases.split(" ").includes(phase);
+    // Phase ids, or a group the vocabulary names ("in_session", "post_dose").
+    const applies = e.dataset.phases.split(" ").some(p => p === phase || (vocab.phases[p] || []).includes(phase));
     if (!e.dataset.role) e.disabled = !applies;  // no role rule: the phase alone decides
     else if (e.disabled) continue;  // the role already forbids it, and says so
     if (!applies) {

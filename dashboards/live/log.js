@@ -2,7 +2,8 @@
 // /api/handoff).
 "use strict";
 
-const words = (id) => id.replaceAll("_", " ");
+let conditions = {};  // the served words of each condition (GET /api/vocabulary)
+const words = (id) => (conditions[id] || {}).label || id.replaceAll("_", " ");
 
 async function loadLog() {
   const f = $("form-log");
@@ -51,6 +52,7 @@ $("form-handoff").addEventListener("submit", (e) => { e.preventDefault(); loadHa
 
 (async () => {
   const me = await signedIn();
+  conditions = (await api("GET", "/api/vocabulary")).conditions;
   $("admin-link").hidden = me.role !== "admin";
   await Promise.all([loadHandoff(), loadLog()]);
   document.body.dataset.ready = "1";

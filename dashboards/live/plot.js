@@ -21,7 +21,7 @@ function timeStep(span, ticks) {
 }
 
 function hhmm(t) {
-  if (typeof zoneHM === "function") return zoneHM(t);  // the clinic's zone (vigil.js)
+  if (typeof zoneHM === "function") return zoneHM(t);  // the clinic's zone (helpers.js)
   const d = new Date(t * 1000);
   return d.getHours().toString().padStart(2, "0") + ":" + d.getMinutes().toString().padStart(2, "0");
 }

@@ -1,6 +1,6 @@
 // The room detail's session record: prominent baseline/advisory flags, the session's notes,
 // the discharge checklist and the room's past sessions with links to their reports.
-// Loaded after vigil.js and uses its helpers (el, setText, clock, session, detailId, ...);
+// Loaded after vigil.js and uses the page's helpers (el, setText, clock, session, detailId, ...);
 // renderDetail() calls renderRecord(room) on every render, so everything here is keyed and
 // rebuilt only when what it shows changes.
 "use strict";

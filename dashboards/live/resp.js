@@ -1,7 +1,7 @@
 // Respiration on the dashboard: the tile's RR / EtCO₂ box (APNEA when the monitor flags no
 // breath), the room detail's respiration plot and its EtCO₂ baseline field. Shown only for
 // rooms whose devices report respiration (a capnograph or a multiparameter monitor over HL7).
-// Helpers from vigil.js.
+// Helpers from helpers.js, state.js and vocab.js.
 "use strict";
 
 const RESP_CHANNELS = ["resp_rate", "etco2", "apnea"];
@@ -38,7 +38,7 @@ function renderRespDetail(room, t0, t1, marks) {
   const tr = trends.get(room.room) || {};
   drawTrend(canvas, {
     title: "Respiration", t0, t1, minSpan: 20, yMin: 0,  // the legend names each series in its colour
-    series: [{ name: "RR /min", points: tr.resp_rate || [], color: "#ea80fc" }, { name: "EtCO₂ mmHg", points: tr.etco2 || [], color: "#ffff8d" }],
+    series: [{ name: channelName("resp_rate"), points: tr.resp_rate || [], color: "#ea80fc" }, { name: channelName("etco2"), points: tr.etco2 || [], color: "#ffff8d" }],
     baseline: baseline(room).etco2 ?? undefined, band: limitsFor(room, "etco2"), marks,
   });
 }

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from drivers.errors import ShortRecord as ShortRecord  # its home: drivers/errors.py
 from drivers.ieee11073 import MedFloat
 from drivers.values import plausible
 from monitor.core.models import CANONICAL_UNIT, Flag, Reading
@@ -36,10 +37,6 @@ PLX_FEATURES_CHAR = 0x2A60
 HRM_CHAR = 0x2A37
 
 KPA_TO_MMHG = 7.50062
-
-
-class ShortRecord(Exception):
-    """The value is shorter than its flags require (dropped whole, counted as `short`)."""
 
 
 def need(data: bytes, length: int) -> None:

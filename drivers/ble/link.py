@@ -31,6 +31,8 @@ from drivers.ble.common import (
     PLXS_SERVICE,
     uuid16,
 )
+from drivers.errors import BleUnavailable as BleUnavailable  # its home: drivers/errors.py
+from drivers.errors import LinkError as LinkError  # its home: drivers/errors.py
 
 OnValue = Callable[[bytes], None]
 OnDisconnect = Callable[[str], None]
@@ -51,10 +53,6 @@ _ADDRESS = re.compile(
 
 def is_address(target: str) -> bool:
     return bool(_ADDRESS.match(target))
-
-
-class LinkError(Exception):
-    """The link could not do what was asked (not found, connect failed, GATT error)."""
 
 
 class CentralLink(abc.ABC):
@@ -158,10 +156,6 @@ def _short_uuid(full: str) -> int | None:
     if len(full) == 36 and full.endswith("-0000-1000-8000-00805f9b34fb") and full[:4] == "0000":
         return int(full[4:8], 16)
     return None
-
-
-class BleUnavailable(Exception):
-    """No usable BLE adapter (no BlueZ / D-Bus, adapter off, permission denied)."""
 
 
 async def scan_ble(timeout_s: float = 5.0) -> list[dict[str, Any]]:

@@ -15,7 +15,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from drivers.ble.bumble_link import SimRadio
-from drivers.ble.demo import SIM_OPTIONS, build_peripheral, parse_profiles
 from drivers.ble.hci_link import (
     SERVER_SCHEMES,
     ControllerRadio,
@@ -24,6 +23,7 @@ from drivers.ble.hci_link import (
     transport_scheme,
 )
 from drivers.sim.ble import SimulatedBlePeripheral
+from drivers.sim.ble_factory import SIM_OPTIONS, build_peripheral, parse_profiles
 from drivers.sim.scenarios import scenario
 
 #: What each BLE characteristic protocol id (drivers.registry) implies for the simulator.

@@ -8,9 +8,7 @@ bytes the host writes, as the real device would.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from drivers import berrymed, contec, masimo, nonin, suntech
 from drivers.sim.scenarios import Vitals
@@ -203,13 +201,3 @@ class SunTechSim:
             else:
                 out += suntech.encode_ack("O")
         return out
-
-
-def make_sim(protocol: str, options: Mapping[str, Any] | None = None) -> Any:
-    """The simulated device for a protocol id (see drivers.registry)."""
-    from drivers.registry import protocol_info
-
-    info = protocol_info(protocol)
-    if info.simulator is None:
-        raise ValueError(f"no serial simulator for protocol {protocol!r}")
-    return info.simulator(**dict(options or {}))

@@ -21,18 +21,21 @@ from monitor.api.routes import (
     auth,
     clinic_log,
     history,
+    metrics,
     rooms,
     stream,
     system,
     users,
 )
 from monitor.api.routes import sessions as sessions_routes
+from monitor.api.routes import vocabulary as vocabulary_routes
 from monitor.auth.middleware import AuthMiddleware
 from monitor.auth.setup import ensure_demo_users, open_store
 from monitor.auth.throttle import LoginThrottle
 from monitor.config import Settings
 from monitor.config_store import ConfigStore
 from monitor.dashboard import DASHBOARD_DIR
+from monitor.metrics import registry_for
 from monitor.runtime import Vigil
 
 __all__ = ["DASHBOARD_DIR", "create_app"]
@@ -81,6 +84,9 @@ def create_app(settings: Settings, config_path: Path | None = None) -> FastAPI:
     app.include_router(sessions_routes.router)
     app.include_router(admin.router)
     app.include_router(clinic_log.router)
+    app.include_router(vocabulary_routes.router)
+    app.include_router(metrics.router)
+    app.state.metrics = registry_for(vigil)
 
     @app.get("/", include_in_schema=False)
     async def dashboard() -> FileResponse:

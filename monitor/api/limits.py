@@ -12,11 +12,9 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from monitor.errors import BodyTooLarge as BodyTooLarge  # its home: monitor/errors.py
+
 MAX_BODY_BYTES = 64 * 1024
-
-
-class BodyTooLarge(Exception):
-    pass
 
 
 class BodyLimitMiddleware:

@@ -22,7 +22,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from monitor.auth import tokens
 from monitor.auth.tokens import TokenInfo
-from monitor.store.private import make_private
+from monitor.errors import AccountError as AccountError  # its home: monitor/errors.py
+from monitor.private_files import make_private
 
 #: Each role can do everything the roles before it can.
 ROLES: tuple[str, ...] = ("viewer", "nurse", "clinician", "admin")
@@ -57,10 +58,6 @@ _TOKEN_SELECT = (
 )
 #: last_used_t is written at most this often per token: one write a minute, not per request.
 LAST_USED_RESOLUTION_S = 60.0
-
-
-class AccountError(ValueError):
-    """A bad username, role or password, or a user that does not exist; says which."""
 
 
 @dataclass(frozen=True, slots=True)

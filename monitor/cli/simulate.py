@@ -123,15 +123,17 @@ def simulate(
 
     from drivers.registry import protocol_info
     from drivers.sim.pty import PtyPair
+    from drivers.sim.registry import simulator_for
     from drivers.sim.runner import PySerialLink, run_serial_sim
     from drivers.sim.scenarios import scenario as make_scenario
 
     try:
         info = protocol_info(protocol)
+        simulator = simulator_for(protocol)
     except ValueError as exc:
         typer.echo(f"vigil: {exc}", err=True)
         raise typer.Exit(2) from None
-    if info.transport != "serial" or info.simulator is None:
+    if simulator is None:
         typer.echo(f"vigil: no serial simulator for protocol {protocol!r}", err=True)
         raise typer.Exit(2)
     if (port is None) == (not pty):
@@ -139,7 +141,7 @@ def simulate(
         raise typer.Exit(2)
     try:
         scen = make_scenario(scenario, json.loads(options))
-        device = info.simulator(**json.loads(device_options))
+        device = simulator(**json.loads(device_options))
     except (ValueError, TypeError) as exc:
         typer.echo(f"vigil: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -21,7 +21,7 @@ def simulate_hl7(
     interval: float | None,
     serial_only: dict[str, bool],
 ) -> None:
-    from drivers.hl7.sim import Hl7MonitorSim
+    from drivers.sim.hl7 import Hl7MonitorSim
     from drivers.sim.scenarios import scenario as make_scenario
     from monitor.hl7_device import SIM_OPTIONS
 

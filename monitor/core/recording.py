@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from monitor.core.errors import RecordingError as RecordingError  # its home: monitor/core/errors.py
 from monitor.core.models import (
     CANONICAL_UNIT,
     AlarmEvent,
@@ -32,15 +33,6 @@ from monitor.core.models import (
 
 RecordItem = Reading | Control | DeviceState
 _RESERVED = frozenset({"t", "room", "type", "event", "by"})
-
-
-class RecordingError(ValueError):
-    """A recording line that cannot be read; names the line and the field."""
-
-    def __init__(self, line_no: int, message: str) -> None:
-        super().__init__(f"line {line_no}: {message}")
-        self.line_no = line_no
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)

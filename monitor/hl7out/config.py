@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from alerts.config import AlertsConfig
 from monitor.hl7out.segments import Endpoints
 
 _NAME = r"^[A-Za-z0-9 _.-]*$"  # MSH-3..6 components: no HL7 delimiters
@@ -54,3 +55,17 @@ class Hl7OutConfig(MllpTarget):
     # A message the receiver answers with AE/AR is tried this many times, then skipped
     # (counted in /api/health), so one message it cannot take never blocks the outbox.
     reject_attempts: int = Field(3, ge=1, le=20)
+
+
+class AlarmManagerConfig(MllpTarget):
+    """`[alerts.alarm_manager]`: a hospital alarm manager that takes IHE PCD ACM ORU^R40
+    alarm reports over MLLP (monitor/hl7out/alarm_manager.py says why it is not a contact
+    URL)."""
+
+
+class AlertsSettings(AlertsConfig):
+    """`[alerts]`: the phones (alerts.config) and, beside them, every alarm transition to an
+    alarm manager as HL7 ORU^R40 (off unless enabled). Declared here, not in alerts: paging
+    does not depend on HL7 (docs/architecture.md)."""
+
+    alarm_manager: AlarmManagerConfig = Field(default_factory=AlarmManagerConfig)

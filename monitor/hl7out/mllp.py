@@ -17,14 +17,12 @@ import hl7.mllp
 from hl7.exceptions import HL7Exception
 from hl7.mllp import InvalidBlockError
 
+from monitor.errors import LinkError as LinkError  # its home: monitor/errors.py
+
 if TYPE_CHECKING:
     from monitor.hl7out.config import MllpTarget
 
 ACCEPTED = frozenset({"AA", "CA"})  # original and enhanced acknowledgement modes
-
-
-class LinkError(Exception):
-    """The receiver could not be reached or did not acknowledge (the message may be resent)."""
 
 
 @dataclass(frozen=True, slots=True)

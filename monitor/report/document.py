@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from alerts.message import CONDITION_LABELS
+from alerts.message import condition_label
 from monitor import __version__, clinic_time
 from monitor.core.models import CANONICAL_UNIT
 from monitor.report.model import AlarmEpisode, SessionRecord, channel_summary, clinic_stats
@@ -88,7 +88,7 @@ def _limits_text(limits: object) -> str:
             for r in rows
             if isinstance(r, dict)
         )
-        label = CONDITION_LABELS.get(condition, condition.replace("_", " "))
+        label = condition_label(condition)
         out.append(f"{label} ({rows[0].get('priority', '?')}): {bounds}")
     return "; ".join(out) or "—"
 
@@ -127,7 +127,7 @@ def _qty(v: float | None, unit: str) -> str:
 
 def alarm_words(e: AlarmEpisode) -> str:
     """'SpO2 below baseline (medium)'; technical alarms say so."""
-    label = CONDITION_LABELS.get(e.condition, e.condition.replace("_", " "))
+    label = condition_label(e.condition)
     tech = "technical: " if e.kind == "technical" else ""
     return f"{tech}{label} ({e.priority})"
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
+from monitor.errors import SessionNotFound as SessionNotFound  # its home: monitor/errors.py
 from monitor.report.model import (
     AlarmRow,
     ClinicStats,
@@ -36,10 +37,6 @@ from monitor.store.journal import Journal, SessionRow
 log = logging.getLogger(__name__)
 
 PAGE = 10_000  # rows per InfluxQL page: servers may cap a response (max-row-limit)
-
-
-class SessionNotFound(LookupError):
-    pass
 
 
 #: 9999-12-31T23:59:59Z, the last time `datetime` can hold: larger "POSIX seconds" are garbage.
@@ -106,7 +103,10 @@ class SessionQueries:
             offset += PAGE
 
     def _where(self, room: str, t0: float, t1: float) -> str:
-        return f"WHERE room = {_q(room)} AND time >= {_ns(t0)} AND time <= {_ns(t1)}"
+        return (
+            f"WHERE room = {_q(room)} AND {self.store.site_condition()} "
+            f"AND time >= {_ns(t0)} AND time <= {_ns(t1)}"
+        )
 
     async def readings(self, room: str, t0: float, t1: float) -> tuple[list[ReadingRow], str]:
         """Readings in a window, oldest first, and where they came from."""

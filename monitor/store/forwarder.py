@@ -64,22 +64,31 @@ class Forwarder:
         # Commit what was queued before this round (off the loop), so it goes out now; only
         # committed rows are ever read below.
         await self.journal.committed()
-        while True:
-            # A read of up to `batch_lines` rows (and, after an outage, many rounds of them):
-            # in a thread, so the rooms' pipelines on the event loop never wait for it.
-            rows = await asyncio.to_thread(self.journal.unsent, self.batch_lines)
-            if not rows:
-                return True
+        # After an outage there are many rounds of `batch_lines` rows: the next batch is read
+        # (and made ready for the store) in a thread while this one is written, and marks are
+        # committed by the journal's group commit meanwhile. Reads continue past the last id
+        # sent, so an uncommitted mark never makes a row be read twice in one round.
+        rows = await asyncio.to_thread(self._next, 0)
+        while rows:
+            ids = [i for i, _ in rows]
+            ahead = asyncio.ensure_future(asyncio.to_thread(self._next, ids[-1]))
             try:
-                await self.store.write([line for _, line in rows])
+                await self.store.write([line for _, line in rows], prepared=True)
             except Exception:  # noqa: BLE001 - the rows stay unsent and are retried
+                await asyncio.gather(ahead, return_exceptions=True)
                 return False
-            self.journal.mark_forwarded([i for i, _ in rows])
-            # The mark must be committed before the next unsent() read, or the same rows
-            # would be read again.
-            if not await self.journal.committed():
-                return False  # re-sent next round: harmless, the points are idempotent
+            self.journal.mark_forwarded(ids)
             self.forwarded += len(rows)
+            rows = await ahead
+        # A failed mark only re-sends points next round: harmless, they are idempotent.
+        return await self.journal.committed()
+
+    def _next(self, after_id: int) -> list[tuple[int, str]]:
+        """Up to `batch_lines` unsent rows after `after_id`, lines ready for the store (a
+        worker thread: the rooms' pipelines on the event loop never wait for it)."""
+        rows = self.journal.unsent(self.batch_lines, after_id)
+        lines = self.store.prepare([line for _, line in rows])
+        return [(i, line) for (i, _), line in zip(rows, lines, strict=True)]
 
     async def run(self) -> None:
         while True:

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from monitor.redact import scrub, without_credentials
+from monitor.store.lineproto import site_filter, with_tag
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class InfluxStore:
         org: str = "",
         bucket: str = "",
         batch_s: float = 1.0,
+        site: str = "",
     ) -> None:
         self.url = url.rstrip("/")
         self.database = database
@@ -44,6 +46,9 @@ class InfluxStore:
         self.org = org
         self.bucket = bucket or database
         self.batch_s = batch_s
+        # Tagged on every point as it leaves (journal, memory queue, paging records alike);
+        # "" (tests, tools) writes untagged points.
+        self.site = site
         self._pending: deque[str] = deque()
         self.status = "starting"
         self.last_error = ""
@@ -87,10 +92,17 @@ class InfluxStore:
         self.last_ok = time.time()
         return True
 
-    async def write(self, lines: list[str]) -> None:
-        """Write these lines now (the journal forwarder's path); raise when InfluxDB refuses."""
+    def prepare(self, lines: list[str]) -> list[str]:
+        """The lines as they are sent: with this site's tag."""
+        if not self.site:
+            return lines
+        return [with_tag(line, "site", self.site) for line in lines]
+
+    async def write(self, lines: list[str], *, prepared: bool = False) -> None:
+        """Write these lines now (the journal forwarder's path; `prepared`: they went through
+        `prepare()` already); raise when InfluxDB refuses."""
         try:
-            await self._write(lines)
+            await self._write(lines, prepared=prepared)
         except Exception as exc:
             self.status = "degraded"
             self.last_error = f"{type(exc).__name__}: {exc}"
@@ -100,7 +112,9 @@ class InfluxStore:
         self.last_error = ""
         self.last_ok = time.time()
 
-    async def _write(self, batch: list[str]) -> None:
+    async def _write(self, batch: list[str], *, prepared: bool = False) -> None:
+        if not prepared:
+            batch = self.prepare(batch)
         body = "\n".join(batch).encode()
         if self.api == 1:
             r = await self._http.post(
@@ -136,6 +150,10 @@ class InfluxStore:
             await asyncio.sleep(self.batch_s)
 
     # -- reading ----------------------------------------------------------------------------
+    def site_condition(self) -> str:
+        """InfluxQL condition selecting this site's points (every point without a site)."""
+        return site_filter(self.site) if self.site else "(site = '' OR site != '')"
+
     async def query(self, influxql: str) -> list[dict[str, Any]]:
         """Run InfluxQL; return rows as dicts with the series' tags merged in."""
         r = await self._http.get(

@@ -56,8 +56,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from monitor.private_files import make_private
 from monitor.store import lineproto
-from monitor.store.private import make_private
 
 log = logging.getLogger(__name__)
 
@@ -722,11 +722,13 @@ class Journal:
             self.flush()
 
     # -- forwarding and retention ---------------------------------------------------------
-    def unsent(self, limit: int) -> list[tuple[int, str]]:
-        """Committed rows not yet forwarded, by id (only durable rows are ever forwarded)."""
+    def unsent(self, limit: int, after_id: int = 0) -> list[tuple[int, str]]:
+        """Committed rows not yet forwarded, by id (only durable rows are ever forwarded);
+        `after_id`: past those already sent whose mark is not committed yet."""
         with self._reader() as db:
             rows = db.execute(
-                "SELECT id, line FROM points WHERE forwarded = 0 ORDER BY id LIMIT ?", (limit,)
+                "SELECT id, line FROM points WHERE forwarded = 0 AND id > ? ORDER BY id LIMIT ?",
+                (after_id, limit),
             ).fetchall()
         return [(int(r["id"]), str(r["line"])) for r in rows]
 

@@ -9,6 +9,8 @@ Schema (documented in README.md):
                                                       acknowledged_t (float), ended
   phase    tags room                           fields phase, detail
   device   tags room, source                   fields state, detail
+Every point also carries the `site` tag of the Vigil that wrote it (`with_tag`, added where
+points leave for InfluxDB), so several sites can share one store.
 Timestamps are nanoseconds. The same event written twice lands on the same point, so a
 re-send after a crash does no harm.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 from monitor.core.models import AlarmEvent, DeviceState, PhaseEvent, Reading
 
@@ -27,6 +30,24 @@ def _tag(v: str) -> str:
 
 def _str_field(v: str) -> str:
     return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def with_tag(line: str, key: str, value: str) -> str:
+    """The line with one more tag, placed after the measurement's existing tags (the first
+    unescaped space ends them: tag values escape their spaces)."""
+    i = line.find(" ")
+    while i > 0 and line[i - 1] == "\\":
+        i = line.find(" ", i + 1)
+    if i < 0:
+        raise ValueError(f"not a line-protocol point: {line[:80]!r}")
+    return f"{line[:i]},{key}={_tag(value)}{line[i:]}"
+
+
+def site_filter(site: str) -> str:
+    """InfluxQL condition for one site's points; also points written before sites were
+    tagged (a tag that is absent compares equal to '')."""
+    s = site.replace("\\", "\\\\").replace("'", "\\'")
+    return f"(site = '{s}' OR site = '')"
 
 
 def _ns(t: float) -> int:
@@ -94,6 +115,19 @@ def alarm_line(e: AlarmEvent) -> str:
 
 def phase_line(e: PhaseEvent) -> str:
     return line("phase", {"room": e.room}, {"phase": e.phase, "detail": e.detail}, e.t)
+
+
+#: The fields of a notification record (alerts/notifier.py) kept as tags; the others are fields.
+NOTIFICATION_TAGS = ("event", "room", "condition", "channel", "kind", "result")
+
+
+def notification_line(message: Mapping[str, Any]) -> str:
+    """A `{"type": "notification", "t": ..., "event": ...}` record as a `notification` point."""
+    tags = {k: str(message[k]) for k in NOTIFICATION_TAGS if message.get(k) is not None}
+    values = {
+        k: v for k, v in message.items() if k not in NOTIFICATION_TAGS and k not in ("type", "t")
+    }
+    return line("notification", tags, values, float(message["t"]))
 
 
 def device_line(room: str, s: DeviceState) -> str:

@@ -32,7 +32,10 @@ PRUNE_EVERY_S = 3_600.0
 
 # Hub message types the runtime journals itself (or that are not worth keeping).
 # `room`: a whole room's view (after a resume), which the journal has as its inputs already.
-_NOT_FROM_HUB = frozenset({"reading", "device", "alarm", "phase", "heartbeat", "snapshot", "room"})
+# `notification`: recorded through `notification()` (alerts/host.py), not a second time here.
+_NOT_FROM_HUB = frozenset(
+    {"reading", "device", "alarm", "phase", "heartbeat", "snapshot", "room", "notification"}
+)
 # Controls that change a session's record.
 PSEUDONYM_KEY = "pseudonym"  # the session_start argument (monitor/api/routes/events.py)
 STOPPED_REASON = "Vigil stopped during the session"
@@ -66,6 +69,7 @@ class Recorder:
         self.on_alarm = on_alarm
         self.alarms = StorageAlarms(degraded_after_s=degraded_after_s)
         self._last_ns: dict[tuple[str, str, str], int] = {}
+        self.readings = 0  # received (GET /metrics)
         self.forwarder = Forwarder(
             journal, store, self.alarms, batch_s=batch_s, on_alarm=self._alarm, clock=clock
         )
@@ -88,6 +92,7 @@ class Recorder:
 
     # -- what the runtime calls -----------------------------------------------------------
     def reading(self, room: str, r: Reading) -> None:
+        self.readings += 1
         line = lineproto.reading_line(room, r)
         # InfluxDB keeps one point per series and timestamp. Frames that arrive in one read
         # share a receive time, so a later reading of the same series would overwrite an
@@ -110,6 +115,15 @@ class Recorder:
         else:
             self._point("phase", e.room, e.t, lineproto.phase_line(e), e.to_dict())
             self.audit("phase", None, e.to_dict(), t=e.t, room=e.room)
+
+    def notification(self, message: dict[str, Any]) -> None:
+        """A paging record (alerts/host.py): a `notification` point to forward and an audit
+        entry, like an alarm transition; the journal is its only way to InfluxDB."""
+        room = str(message["room"]) if message.get("room") else None
+        line = lineproto.notification_line(message)
+        self._point("notification", room, float(message["t"]), line, message)
+        self.journal.record("notification", dict(message))
+        self.drain()
 
     def control_before(self, room: str, c: Control, outcome: str = "ok") -> None:
         """A control the pipeline has just decided on (`outcome` from its log), recorded before

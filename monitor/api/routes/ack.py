@@ -23,7 +23,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from alerts.message import CONDITION_LABELS, SECONDARY, channel_name
+from alerts.message import SECONDARY, channel_name, condition_label
 from alerts.tokens import AckClaim, TokenError, TokenProblem
 from monitor.api.deps import VigilDep
 from monitor.core.models import AlarmState, Control
@@ -85,7 +85,7 @@ def _refused(err: TokenError) -> HTMLResponse:
 def _what(claim: AckClaim, vigil: VigilDep) -> str:
     room = vigil.rooms.get(claim.room)
     name = (room.config.name or room.config.id) if room else claim.room
-    label = CONDITION_LABELS.get(claim.condition, claim.condition.replace("_", " "))
+    label = condition_label(claim.condition)
     return f"{label} in {name}"
 
 

@@ -37,7 +37,7 @@ async def room_history(
     now = time.time()
     start = max(since if since is not None else now - 3600, now - MAX_SPAN_S)
     room = room_id.replace("\\", "\\\\").replace("'", "\\'")
-    where = f"room = '{room}' AND time >= {int(start * 1e9)}"
+    where = f"room = '{room}' AND {vigil.store.site_condition()} AND time >= {int(start * 1e9)}"
     channels = " OR ".join(f"channel = '{c}'" for c in TREND_CHANNELS)
     try:
         readings = await vigil.store.query(

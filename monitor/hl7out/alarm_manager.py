@@ -26,11 +26,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from alerts.config import AlarmManagerConfig
-from alerts.message import CONDITION_LABELS
+from alerts.message import condition_label
 from alerts.policy import technical_control
 from monitor.core.models import AlarmEvent, AlarmState, Control, Event
 from monitor.hl7out.acm import alarm_of, alert_id, encode_oru_r40
+from monitor.hl7out.config import AlarmManagerConfig
 from monitor.hl7out.mllp import LinkError, MllpLink
 from monitor.hl7out.outbox import Pseudonyms, open_cursor
 from monitor.store.journal import Journal, PointRow
@@ -137,7 +137,7 @@ class AlarmManager:
             pseudonym=await self.pseudonyms.of(session),
             control_id=control_id,
             now=self.clock(),
-            label=CONDITION_LABELS.get(event.condition, event.condition.replace("_", " ")),
+            label=condition_label(event.condition),
             acknowledged=acked,
             endpoints=self.config.endpoints,
         )

@@ -1,8 +1,10 @@
-"""Factories the runtime uses to build BLE devices: simulated (bumble) and real (bleak).
+"""Simulated BLE devices: a bumble GATT peripheral following a scenario, and the BleDriver
+that reads it (the demo rooms, `vigil simulate --ble`, tests).
 
-Both return a BleDriver with the SerialDriver surface (`async run(emit)`, `.state`,
-`.detail`, `.port`, `.decoder.frames/.dropped`); the simulated one also returns the
-coroutines that run its peripheral, which the caller spawns next to the driver.
+The driver is the one that reads a real device (drivers.ble.factory builds that one), with the
+SerialDriver surface (`async run(emit)`, `.state`, `.detail`, `.port`,
+`.decoder.frames/.dropped`); the factory also returns the coroutines that run the peripheral,
+which the caller spawns next to the driver.
 """
 
 from __future__ import annotations
@@ -13,8 +15,6 @@ from typing import Any
 
 from drivers.ble.bumble_link import BumbleLink, Radio, SimRadio, shared_radio
 from drivers.ble.driver import BleDriver
-from drivers.ble.hci_link import TransportLink
-from drivers.ble.link import BleakLink, CentralLink
 from drivers.sim.ble import PROFILES, SimulatedBlePeripheral
 from drivers.sim.scenarios import scenario
 
@@ -90,18 +90,3 @@ def create_simulated_ble_device(
         BumbleLink(radio, f"central-{device_id}"), name, source=device_id, clock=clock
     )
     return driver, peripheral, [peripheral.run()]
-
-
-def create_ble_device(
-    device_id: str,
-    address: str,
-    clock: Callable[[], float] = time.time,
-    transport: str | None = None,
-) -> BleDriver:
-    """A real device by MAC address (or CoreBluetooth UUID) or advertised name, over bleak;
-    or, with a bumble `transport` spec (e.g. `tcp-client:127.0.0.1:7755` for a
-    `vigil simulate --ble` peripheral, `usb:0`), over a bumble central on that transport."""
-    link: CentralLink = (
-        TransportLink(transport, f"vigil-{device_id}") if transport is not None else BleakLink()
-    )
-    return BleDriver(link, address, source=device_id, clock=clock)

@@ -1,4 +1,9 @@
-"""Files for the service account only (journal, staff accounts, Pushover receipts)."""
+"""Files for the service account only (journal, staff accounts, Pushover receipts).
+
+Stdlib only and free of Vigil imports: the one module every package may use
+(docs/architecture.md), so the journal (monitor.store), the staff accounts (monitor.auth)
+and the Pushover receipts (alerts) share one helper.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,176 @@
+"""What may import what (docs/architecture.md), checked on every module's source with `ast`.
+
+Every import counts, also those inside functions and under `if TYPE_CHECKING:`: a
+function-level import is still a dependency (it only hides a cycle).
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+PACKAGES = ("monitor", "drivers", "alerts")
+STDLIB = frozenset(sys.stdlib_module_names)
+#: Stdlib only and free of Vigil imports: the one Vigil module every package may use.
+SHARED = frozenset({"monitor.private_files"})
+#: The core's vocabulary every layer shares: the frozen dataclasses that cross layers and
+#: the one plausibility table decoders and the core both use (both pure, models only).
+MODELS = frozenset({"monitor.core.models", "monitor.core.plausibility"})
+ENTRY_POINTS = frozenset({"monitor.__main__"})  # and `vigil = "monitor.cli:main"`
+
+#: Each library a package may use, by top-level import name.
+DRIVER_LIBRARIES = frozenset({"serial", "bleak", "bleak_retry_connector", "bumble", "hl7"})
+ALERT_LIBRARIES = frozenset({"apprise", "httpx", "pydantic"})
+
+#: Imports that break the rules today, each with the step of issue #14 that removes it. The
+#: list only shrinks: an entry that no longer occurs fails the test too (delete it then).
+PENDING: dict[tuple[str, str], str] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Import:
+    module: str  # the importing module
+    target: str  # the imported module (absolute)
+    line: int
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(path: Path) -> Iterator[Import]:
+    mod = module_name(path)
+    package = mod if path.name == "__init__.py" else mod.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield Import(mod, alias.name, node.lineno)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolve against the importing package
+                base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                target = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                target = str(node.module)
+            # `from drivers import sim` imports drivers.sim: name each imported name too.
+            names = [f"{target}.{a.name}" for a in node.names if a.name != "*"]
+            yield Import(mod, target, node.lineno)
+            for name in names:
+                if _is_module(name):
+                    yield Import(mod, name, node.lineno)
+
+
+def _is_module(name: str) -> bool:
+    rel = Path(*name.split("."))
+    return (ROOT / rel).is_dir() or (ROOT / rel).with_suffix(".py").is_file()
+
+
+def all_imports() -> list[Import]:
+    return [
+        imp
+        for package in PACKAGES
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for imp in imports_of(path)
+    ]
+
+
+def top(name: str) -> str:
+    return name.partition(".")[0]
+
+
+def within(name: str, package: str) -> bool:
+    return name == package or name.startswith(package + ".")
+
+
+def rule_broken(imp: Import) -> str | None:
+    """Why this import is forbidden, or None."""
+    m, t = imp.module, imp.target
+    if top(t) in STDLIB or t == "__future__":
+        return None
+    if within(t, "monitor.cli") and not within(m, "monitor.cli") and m not in ENTRY_POINTS:
+        return "only the entry point imports monitor.cli"
+    if m in SHARED:
+        return "a shared module imports the stdlib only"
+    if t in SHARED:
+        return None
+    if within(m, "monitor.core"):
+        return None if top(t) == "numpy" or within(t, "monitor.core") else "core: stdlib, numpy"
+    if within(m, "drivers"):
+        if top(t) in DRIVER_LIBRARIES or t in MODELS:
+            return None
+        if within(t, "drivers.sim") and not within(m, "drivers.sim"):
+            return "production drivers never load the simulators (drivers.sim)"
+        return None if within(t, "drivers") else "drivers: stdlib, their libraries, models"
+    if within(m, "alerts"):
+        if top(t) in ALERT_LIBRARIES or t in MODELS or within(t, "alerts"):
+            return None
+        return "alerts: stdlib, their libraries, alerts, models (not the runtime or storage)"
+    return None
+
+
+def test_no_forbidden_import() -> None:
+    broken = [
+        f"{i.module}:{i.line} imports {i.target}: {why}"
+        for i in all_imports()
+        if (why := rule_broken(i)) is not None and (i.module, i.target) not in PENDING
+    ]
+    assert broken == []
+
+
+def test_pending_exceptions_still_exist() -> None:
+    found = {(i.module, i.target) for i in all_imports() if rule_broken(i) is not None}
+    assert sorted(set(PENDING) - found) == [], "fixed: delete these from PENDING"
+
+
+@pytest.mark.parametrize(
+    ("module", "target", "forbidden"),
+    [
+        ("monitor.core.engine", "numpy", False),
+        ("monitor.core.engine", "monitor.store.journal", True),
+        ("monitor.core.engine", "sqlite3", False),
+        ("drivers.registry", "drivers.sim.devices", True),
+        ("drivers.sim.registry", "drivers.sim.devices", False),
+        ("drivers.nonin", "monitor.core.models", False),
+        ("drivers.values", "monitor.core.plausibility", False),
+        ("drivers.values", "monitor.core.pipeline", True),
+        ("drivers.nonin", "monitor.config", True),
+        ("alerts.notifier", "monitor.runtime", True),
+        ("alerts.notifier", "monitor.store.lineproto", True),
+        ("alerts.receipts", "monitor.private_files", False),
+        ("alerts.notifier", "apprise", False),
+        ("monitor.api.app", "monitor.cli.run", True),
+        ("monitor.__main__", "monitor.cli", False),
+        ("monitor.private_files", "monitor.store", True),
+        ("monitor.runtime", "alerts.notifier", False),
+    ],
+)
+def test_the_rules_themselves(module: str, target: str, forbidden: bool) -> None:
+    assert (rule_broken(Import(module, target, 1)) is not None) == forbidden
+
+
+def test_function_level_and_from_package_imports_are_seen() -> None:
+    source = ROOT / "drivers" / "registry.py"
+    found = {i.target for i in imports_of(source)}
+    assert "drivers.base" in found  # top level
+    assert "drivers.throttle" in found  # inside build_decoder
+    assert "drivers.nonin" in found  # `from drivers import ..., nonin, ...` in a function
+
+
+def test_a_production_process_loads_no_simulator() -> None:
+    """The runtime and the API import the simulators only for a room that simulates."""
+    probe = (
+        "import sys, monitor.runtime, monitor.api.app, monitor.config\n"
+        "print(sorted(m for m in sys.modules if m.startswith('drivers.sim')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert out.stdout.strip() == "[]"

@@ -17,6 +17,7 @@ from drivers.sim.pty import PtyPair
 from monitor.core.models import EXCLUDING_FLAGS
 from tests.conftest import Influxd, VigilProcess, collect_stream
 from tests.line_noise import random_bytes
+from tests.waiting import wait_for
 
 NOISE_BYTES_PER_S = 11_520  # BerryMed's 115200 baud, back to back
 
@@ -79,8 +80,10 @@ def test_random_bytes_on_a_serial_line_give_device_garbled_and_no_vitals(
         threading.Thread(target=collect_stream, args=(app, messages, stop)),
         threading.Thread(target=_noise, args=(line, stop)),
     ]
-    for t in threads:
-        t.start()
+    threads[0].start()
+    # The stream is open before the noise starts, so the alarm's transition is on it.
+    wait_for(lambda: messages, 10, "the stream")
+    threads[1].start()
     started = time.monotonic()
     try:
         while True:

@@ -76,13 +76,12 @@ def test_random_bytes_on_a_serial_line_give_device_garbled_and_no_vitals(
         time.sleep(0.1)
     messages: list[dict[str, Any]] = []
     stop = threading.Event()
-    threads = [
-        threading.Thread(target=collect_stream, args=(app, messages, stop)),
-        threading.Thread(target=_noise, args=(line, stop)),
-    ]
+    threads = [threading.Thread(target=collect_stream, args=(app, messages, stop))]
     threads[0].start()
-    # The stream is open before the noise starts, so the alarm's transition is on it.
-    wait_for(lambda: messages, 10, "the stream")
+    # The noise starts once the stream is open: the alarm must arrive as a message, not
+    # only inside a late client's snapshot.
+    wait_for(lambda: any(m.get("type") == "snapshot" for m in messages), 20, "stream snapshot")
+    threads.append(threading.Thread(target=_noise, args=(line, stop)))
     threads[1].start()
     started = time.monotonic()
     try:

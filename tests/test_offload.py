@@ -104,8 +104,8 @@ def test_journal_reads_from_many_threads_while_writing(tmp_path: Path) -> None:
         writer.result()
     assert all(c == sorted(c) for c in counts)  # never went backwards
     assert j.count_points("reading") == total
-    assert 1 <= len(j._idle_readers) <= 9  # one per concurrent reader at most, all returned
-    pooled = list(j._idle_readers)
+    assert 1 <= len(j._pool.idle) <= 9  # one per concurrent reader at most, all returned
+    pooled = list(j._pool.idle)
     j.close()
     for db in pooled:
         with pytest.raises(Exception, match="closed"):
@@ -169,10 +169,10 @@ def test_a_read_racing_close_does_not_hang(tmp_path: Path) -> None:
     """A worker thread's read whose commit barrier is queued after the writer stopped (the
     server shutting down meanwhile) returns instead of waiting forever for a commit."""
     j = Journal(tmp_path / "j.sqlite3")
-    writer = j._thread
+    writer = j._writer._thread
     _append(j, Reading(T0, "spo2", 97.0, "%"))
     j.close()
-    j._thread = writer  # what a read saw when it checked, just before close() ended
+    j._writer._thread = writer  # what a read saw when it checked, just before close() ended
     results: list[bool] = []
     reader = threading.Thread(target=lambda: results.append(j.flush()), daemon=True)
     reader.start()

@@ -189,3 +189,29 @@ def test_plots_one_x_label_legend_and_bp_colours() -> None:
         if ln.get_linestyle() == ":"
     }
     assert limit_lines == {152: colours["SBP"], 98: colours["DBP"]}
+
+
+def test_plots_gain_a_respiration_panel_only_when_the_session_has_respiration() -> None:
+    from dataclasses import replace
+
+    from monitor.report.model import ReadingRow
+
+    rec = session_record()
+    assert len(plots.figure(rec).axes) == 3
+    t0 = rec.session.started
+    resp = [
+        ReadingRow(t0 + i, "resp_rate", 14.0 - i / 600, True, "", "hl7") for i in range(0, 3600, 30)
+    ]
+    resp += [
+        ReadingRow(t0 + i, "etco2", 38.0 + i / 300, True, "", "hl7") for i in range(0, 3600, 30)
+    ]
+    resp.append(ReadingRow(t0 + 100, "etco2", None, False, "invalid", "hl7"))
+    fig = plots.figure(replace(rec, readings=rec.readings + resp))
+    axes = fig.axes
+    assert len(axes) == 4
+    assert [bool(ax.get_xlabel()) for ax in axes] == [False, False, False, True]
+    labels = {ln.get_label() for ln in axes[-1].get_lines() if not ln.get_label().startswith("_")}
+    assert labels == {"RR", "EtCO2"}
+    # Both series are drawn with every valid point, the invalid one left out.
+    drawn = {ln.get_label(): len(ln.get_xdata()) for ln in axes[-1].get_lines()}
+    assert drawn["RR"] == drawn["EtCO2"] == 120

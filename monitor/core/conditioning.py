@@ -51,6 +51,11 @@ class TimeRollingMedian:
         self._sorted: list[float] = []
 
     def update(self, t: float, x: float) -> TimeRollingMedian:
+        self.push(t, x)
+        return self
+
+    def push(self, t: float, x: float) -> float:
+        """`update(t, x).get()` in one call: the pipeline does this for every reading."""
         times, values, ordered = self._times, self._values, self._sorted
         horizon = t - self.window_s
         while times and times[0] <= horizon:
@@ -59,7 +64,11 @@ class TimeRollingMedian:
         times.append(t)
         values.append(x)
         insort(ordered, x)
-        return self
+        n = len(ordered)
+        mid = n >> 1
+        if n & 1:
+            return ordered[mid]
+        return (ordered[mid - 1] + ordered[mid]) / 2.0
 
     def get(self) -> float | None:
         ordered = self._sorted

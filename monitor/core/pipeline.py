@@ -94,6 +94,11 @@ HISTORY_IN_SNAPSHOT = 100
 DOSE_REPEAT_GUARD_S = 60.0  # a second dose mark sooner than this is a double tap
 _TECH = AlarmKind.TECHNICAL
 _NUMERIC = (int, float)
+# The channel groups as sets of plain strings, for the per-reading membership tests.
+_EPISODIC: frozenset[str] = frozenset(map(str, EPISODIC_CHANNELS))
+_RESPIRATION: frozenset[str] = frozenset(map(str, RESPIRATION_CHANNELS))
+_CUFF_PRESSURE = str(Channel.CUFF_PRESSURE)  # an enum member lookup costs ~0.1 µs
+_STALE_CONDITIONS = tuple((ch, ch + "_stale") for ch in OXIMETRY_CHANNELS)
 
 
 #: Technical conditions other parts of Vigil report through the `technical_alarm` control,
@@ -236,11 +241,11 @@ class RoomPipeline:
         channel = reading.channel
         self.latest[channel] = reading
         source = reading.source
-        if channel == Channel.CUFF_PRESSURE:
+        if channel == _CUFF_PRESSURE:
             if source:
                 self._cuff_sources.add(source)
             return out  # inflation pressure: shown, not evaluated
-        if channel in EPISODIC_CHANNELS or (
+        if channel in _EPISODIC or (
             channel == "pulse_rate" and source and source in self._cuff_sources
         ):
             if channel != "pulse_rate":
@@ -260,7 +265,7 @@ class RoomPipeline:
         self._channel_source[channel] = source
         status = reading.status
         value = reading.value
-        respiration = channel in RESPIRATION_CHANNELS
+        respiration = channel in _RESPIRATION
         if respiration:
             if source:
                 self._resp_sources.add(source)
@@ -298,8 +303,7 @@ class RoomPipeline:
             if self.engine.present.get(channel + "_stale"):
                 out += self.engine.lower(t, channel + "_stale", reason="valid data again")
         self._last_valid[channel] = t
-        smoothed = smoother.update(t, value).get()
-        assert smoothed is not None
+        smoothed = smoother.push(t, value)
         self.smoothed[channel] = smoothed
         if self.session.dose_t is None:
             window = self._pre_dose[channel]
@@ -836,9 +840,18 @@ class RoomPipeline:
         if self._assembler.pending:
             for result in self._assembler.flush(now):
                 out += self._on_cuff(result)
+        engine = self.engine
         if self.phase in IN_SESSION:
-            out += self._stale(now)
-            out += self._resp_stale(now)
+            # Each check is called only when it may have something to do (they run for
+            # every room every second): fresh oximetry with no stale alarm, no respiration.
+            last_valid, after = self._last_valid, self.policy.technical.stale_after_s
+            for channel, condition in _STALE_CONDITIONS:
+                last = last_valid[channel]
+                if last is None or now - last >= after or engine.present.get(condition):
+                    out += self._stale(now)
+                    break
+            if self._resp_sources or engine.present.get(RESP_STALE):
+                out += self._resp_stale(now)
             if self._probe_off_since is not None:
                 out += self._probe_off(now)
             if self._down_since or self.engine.present.get("device_disconnected"):
@@ -850,7 +863,8 @@ class RoomPipeline:
         if self._failed or self.engine.present.get("device_failed"):
             # Also outside a session (dashboard only there); its priority follows the phase.
             out += self._device_failed(now)
-        out += self.engine.tick(now)
+        if engine.current or engine.audio_paused_until is not None:
+            out += engine.tick(now)  # escalation, the end of an audio pause
         return out
 
     def _stale(self, now: float) -> list[PipelineEvent]:
@@ -858,8 +872,7 @@ class RoomPipeline:
         after = self.policy.technical.stale_after_s
         started = self.session.started_t if self.session.started_t is not None else now
         present = self.engine.present
-        for channel in OXIMETRY_CHANNELS:
-            condition = channel + "_stale"
+        for channel, condition in _STALE_CONDITIONS:
             last = self._last_valid[channel]
             if last is not None and now - last < after and not present.get(condition):
                 continue  # fresh data, no alarm: the common case

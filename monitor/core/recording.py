@@ -152,33 +152,36 @@ _plain_reading_of = _reading_builder()
 def _plain_reading(obj: Any) -> Record | None:
     """The common reading line, checked with exact types and no calls; None for anything
     else (another kind, a flag, a bad field), which `parse_line` then reads or names."""
-    if type(obj) is not dict or obj.get("type") != "reading":
+    if type(obj) is not dict:
         return None
-    t = obj.get("t")
-    room = obj.get("room")
-    channel = obj.get("channel")
-    value = obj.get("value")
-    status = obj.get("status")
-    unit = obj.get("unit")
-    source = obj.get("source", "")
-    if type(t) is int:
+    get = obj.get
+    if get("type") != "reading":
+        return None
+    t = get("t")
+    if type(t) is not float:
+        if type(t) is not int:
+            return None
         t = float(t)
-    if type(value) is int:
+    value = get("value")
+    if type(value) is not float and value is not None:
+        if type(value) is not int:
+            return None
         value = float(value)
+    room = get("room")
+    channel = get("channel")
+    source = get("source", "")
     if not (
-        type(t) is float
-        and t - t == 0.0  # finite: inf - inf and nan - nan are nan
+        t - t == 0.0  # finite: inf - inf and nan - nan are nan
+        and (value is None or value - value == 0.0)
         and type(room) is str
         and room
         and type(channel) is str
         and channel
-        and (value is None or (type(value) is float and value - value == 0.0))
-        and (status is None or status == [])
         and type(source) is str
+        and (get("status") == [] or "status" not in obj)  # "status": null is an error
     ):
         return None
-    if status is None and "status" in obj:  # "status": null is an error parse_line names
-        return None
+    unit = get("unit")
     if unit is None:
         if "unit" in obj:
             return None

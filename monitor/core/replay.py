@@ -31,7 +31,8 @@ def replay(
     pipelines = {} if pipelines is None else pipelines
     now: float | None = None
     for rec in records:
-        t = rec.item.t
+        item = rec.item
+        t = item.t
         if now is not None and t - now > TICK_S:
             steps = math.ceil((t - now) / TICK_S) - 1
             base = now
@@ -41,15 +42,18 @@ def replay(
                     yield from p.tick(tick_t)
         if now is None or t > now:
             now = t
-        if rec.room not in pipelines:
-            pipelines[rec.room] = RoomPipeline(
+        room = pipelines.get(rec.room)
+        if room is None:
+            room = pipelines[rec.room] = RoomPipeline(
                 rec.room, policy=policy, escalation_after_s=escalation_after_s
             )
-        p = pipelines[rec.room]
-        item = rec.item
         if isinstance(item, Reading):
-            yield from p.feed(item)
+            events = room.feed(item)
         elif isinstance(item, Control):
-            yield from p.control(item)
+            events = room.control(item)
         elif isinstance(item, DeviceState):
-            yield from p.device_state(item)
+            events = room.device_state(item)
+        else:
+            continue
+        if events:  # most inputs cause none: no iterator for an empty list
+            yield from events

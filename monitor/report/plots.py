@@ -30,6 +30,8 @@ DEFAULT_LIMITS: dict[str, list[float]] = {
     "pulse_rate": [120.0, 50.0],
     "sbp": [160.0, 90.0],
     "dbp": [100.0],
+    "resp_rate": [8.0, 30.0],
+    "etco2": [50.0, 20.0],
 }
 # panel, y label, channels
 PANELS = [
@@ -37,12 +39,16 @@ PANELS = [
     ("pulse_rate", "Pulse (bpm)", ["pulse_rate"]),
     ("bp", "BP (mmHg)", ["sbp", "dbp", "map"]),
 ]
+# Drawn only when the session has respiration data (a capnograph or an HL7 monitor).
+RESP_PANEL = ("resp", "RR (/min), EtCO2 (mmHg)", ["resp_rate", "etco2"])
 CHANNEL_STYLE: dict[str, tuple[str, str]] = {  # channel: (colour, legend label)
     "spo2": ("#1f77b4", "SpO2"),
     "pulse_rate": ("#2ca02c", "pulse"),
     "sbp": ("#d62728", "SBP"),
     "dbp": ("#1f77b4", "DBP"),
     "map": ("#7f7f7f", "MAP"),
+    "resp_rate": ("#9467bd", "RR"),
+    "etco2": ("#8c564b", "EtCO2"),
 }
 PRIORITY_COLOUR = {"high": "#d62728", "medium": "#e6b800", "low": "#17becf"}
 
@@ -55,6 +61,8 @@ def panel_of(condition: str) -> str | None:
         return "pulse_rate"
     if condition.startswith(("bp_", "map_", "sbp", "dbp")):
         return "bp"
+    if condition.startswith(("resp_rate", "etco2", "apnea")):
+        return "resp"
     return None
 
 
@@ -90,8 +98,6 @@ def figure(rec: SessionRecord, size_in: tuple[float, float] = (10, 9)) -> Figure
     def x(t: float) -> datetime:
         return datetime.fromtimestamp(t, zone)
 
-    fig = Figure(figsize=size_in, layout="constrained")
-    axes = fig.subplots(3, 1, sharex=True)
     baseline = baseline_values(rec)
     limits = channel_limits(rec)
     series: dict[str, tuple[list[datetime], list[float]]] = {}
@@ -100,9 +106,12 @@ def figure(rec: SessionRecord, size_in: tuple[float, float] = (10, 9)) -> Figure
             xs, ys = series.setdefault(r.channel, ([], []))
             xs.append(x(r.t))
             ys.append(r.value)
+    panels = PANELS + ([RESP_PANEL] if any(ch in series for ch in RESP_PANEL[2]) else [])
+    fig = Figure(figsize=size_in, layout="constrained")
+    axes = fig.subplots(len(panels), 1, sharex=True)
     shaded: set[str] = set()
     top_ups = [e.t for e in rec.doses()[1:]]  # re-dosing: each later dose marked too
-    for ax, (panel, title, channels) in zip(axes, PANELS, strict=True):
+    for ax, (panel, title, channels) in zip(axes, panels, strict=True):
         for ch in channels:
             colour, label = CHANNEL_STYLE[ch]
             xs, ys = series.get(ch, ([], []))

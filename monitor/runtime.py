@@ -44,6 +44,7 @@ from monitor.restart import Restart
 from monitor.store.influx import InfluxStore
 from monitor.store.journal import Journal
 from monitor.store.recorder import Recorder
+from monitor.stream_snapshot import SnapshotShare
 from monitor.supervisor import Supervisor
 from monitor.wiring import build_notifier
 
@@ -123,6 +124,7 @@ class Vigil:
         self.settings = settings
         self.clock = clock
         self.hub = Hub(room_interval_s=settings.stream_interval_s)
+        self.snapshots = SnapshotShare()  # the stream's, shared by clients: stream_snapshot.py
         # Device trouble on the console: once per change, not once per reconnect attempt.
         self.link_log = LinkLog()
         self.cuff_failures = RepeatFilter()

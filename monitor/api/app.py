@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -50,6 +51,9 @@ def create_app(settings: Settings, config_path: Path | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await vigil.start()
+        # Everything built so far (1,000 rooms' pipelines, drivers, the app) lives as long as
+        # the service: out of the collector's sight, so its full passes do not stall the loop.
+        gc.freeze()
         try:
             yield
         finally:

@@ -13,7 +13,7 @@ of data so far", "last two BP 122/78, 118/76: below 140/90"), never a bare "not 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -41,7 +41,8 @@ class Criterion:
     text: str
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Not asdict (a deep copy): every room snapshot carries the criteria.
+        return {"key": self.key, "met": self.met, "text": self.text}
 
 
 def spo2_threshold(baseline: Baseline, policy: DischargePolicy) -> float:

@@ -10,6 +10,7 @@ phase and device messages at once (monitor/hub.py).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
@@ -17,8 +18,20 @@ from fastapi.responses import StreamingResponse
 
 from monitor.api.deps import Viewer, VigilDep
 from monitor.hub import encode_event
+from monitor.runtime import Vigil
 
 router = APIRouter(prefix="/api", tags=["stream"])
+
+
+def _snapshot(vigil: Vigil, watched: list[str] | None) -> bytes:
+    shown = vigil.rooms.values() if watched is None else [vigil.rooms[r] for r in watched]
+    # The clinic's timezone rides along: the page shows every clock time in it.
+    snapshot = {
+        "type": "snapshot",
+        "rooms": [vigil.room_view(r) for r in shown],
+        "timezone": vigil.settings.timezone,
+    }
+    return encode_event(snapshot)
 
 
 @router.get("/stream", response_class=StreamingResponse)
@@ -42,14 +55,10 @@ async def stream(
     async def events() -> AsyncIterator[bytes]:
         sub = vigil.hub.subscribe(watched)  # before the snapshot: nothing falls in between
         try:
-            shown = vigil.rooms.values() if watched is None else [vigil.rooms[r] for r in watched]
-            # The clinic's timezone rides along: the page shows every clock time in it.
-            snapshot = {
-                "type": "snapshot",
-                "rooms": [vigil.room_view(r) for r in shown],
-                "timezone": vigil.settings.timezone,
-            }
-            yield encode_event(snapshot)
+            # Built once for every client connecting in the same moment (a reconnect storm
+            # of 200 dashboards must not build 200 snapshots): monitor/stream_snapshot.py.
+            key = None if watched is None else frozenset(watched)
+            yield await vigil.snapshots.get(key, partial(_snapshot, vigil, watched))
             while (data := await sub.get()) is not None:
                 yield data
             # None: we fell behind or the server stops; the client reconnects for a snapshot

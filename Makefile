@@ -2,6 +2,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# `make test` runs the suite on pytest-xdist workers, a test file per worker at a time (its
+# module fixtures: one app, one browser, one influxd per worker). Most end-to-end tests wait on
+# subprocesses and sockets, so more workers than cores pays. TEST_WORKERS=0 runs it serially.
+TEST_WORKERS ?= 4
 STAMP := $(VENV)/.installed
 
 .PHONY: run stop test bench lint venv clean
@@ -29,7 +33,7 @@ test: $(STAMP)
 	scripts/apt-ensure.sh npm npm
 	scripts/apt-ensure.sh prometheus prometheus  # tests/test_metrics.py: a real Prometheus scrapes /metrics
 	scripts/fhir-packages.sh .vigil/fhir-packages >/dev/null  # HL7's R4 definitions, for tests/test_fhir_profiles.py
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## Stop the local influxd that `make run` started (its data stays in .vigil/influxdb)
 stop:

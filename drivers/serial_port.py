@@ -214,7 +214,10 @@ class FdLink:
         deadline = self._loop.time() + WRITE_TIMEOUT_S
         while view:
             try:
-                view = view[os.write(self.fd, view) :]
+                written = os.write(self.fd, view)
+                view = view[written:]
+                if written:  # the port took bytes: it is not gone, whatever the write's size
+                    deadline = self._loop.time() + WRITE_TIMEOUT_S
             except (BlockingIOError, InterruptedError):
                 timeout = deadline - self._loop.time()
                 if timeout <= 0:

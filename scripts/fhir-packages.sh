@@ -16,7 +16,9 @@ if [ -s "$tgz" ]; then
 fi
 command -v npm >/dev/null 2>&1 || { echo "fhir-packages: npm is needed (apt-get install npm)" >&2; exit 1; }
 mkdir -p "$dest"
-tmp="$(mktemp -d)"
+# Packed beside its destination, so the rename is atomic: a concurrent test worker that runs
+# this sees either no package or the whole one, never a half-copied file.
+tmp="$(mktemp -d "$dest/.pack.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 (cd "$tmp" && npm pack --silent "$pkg@$version" >/dev/null)
 mv "$tmp/$pkg-$version.tgz" "$tgz"

@@ -21,6 +21,19 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On xdist workers (`make test`), files with end-to-end (`slow`) tests go first.
+
+    Workers take whole files in collection order; a long file picked up last would run alone
+    at the end while the other workers idle. Within a file the order is kept (a stable sort),
+    and every worker sorts alike, as xdist requires. A plain `pytest` keeps the file order.
+    """
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

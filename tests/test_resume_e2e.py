@@ -24,8 +24,8 @@ from playwright.sync_api import Browser, expect
 from monitor.restart import process_started_at
 from tests.conftest import Influxd, VigilProcess
 from tests.receivers import HttpReceiver
-from tests.test_alerts_e2e import wait_for
 from tests.test_dashboard_browser import NURSE, NURSE_PASSWORD, browser, close_pages
+from tests.waiting import wait_for
 
 __all__ = ["browser", "close_pages"]  # fixtures shared with the dashboard tests
 
@@ -96,18 +96,18 @@ def test_sigkill_mid_session_resumes_it(influxd: Influxd, tmp_path: Path, browse
             assert r.json().get("outcome") == "ok", r.text
             # The dip (82 % for 8 s) raises spo2_severe, which latches when SpO2 recovers.
             wait_for(
-                "a latched spo2_severe",
                 lambda: alarms(app).get("spo2_severe", {}).get("state") == "resolved",
                 40,
+                "a latched spo2_severe",
             )
-            wait_for("device_disconnected", lambda: "device_disconnected" in alarms(app), 20)
+            wait_for(lambda: "device_disconnected" in alarms(app), 20, "device_disconnected")
             ack = {"event": "ack", "args": {"condition": "device_disconnected"}}
             r = c.post("/api/rooms/A/events", json=ack, headers=nurse)
             assert r.json().get("outcome") == "ok", r.text
         before = app.get("/api/rooms/A").json()
         [session] = app.get("/api/sessions", params={"room": "A"}).json()
         journal = tmp_path / ".vigil" / "journal.sqlite3"
-        wait_for("the ack in the journal", lambda: _acks(journal), 5)
+        wait_for(lambda: _acks(journal), 5, "the ack in the journal")
     finally:
         app.proc.kill()  # SIGKILL: no shutdown at all
         app.proc.wait()
@@ -121,9 +121,9 @@ def test_sigkill_mid_session_resumes_it(influxd: Influxd, tmp_path: Path, browse
     again = VigilProcess(cfg, tmp_path)
     try:
         health = wait_for(
-            "the room resumed",
             lambda: (h := again.get("/api/health").json())["resume"]["protection_back_t"] and h,
             30,
+            "the room resumed",
         )
         started = process_started_at(again.proc.pid)
         assert started is not None
@@ -132,11 +132,7 @@ def test_sigkill_mid_session_resumes_it(influxd: Influxd, tmp_path: Path, browse
         room = again.get("/api/rooms/A").json()
         now = alarms(again)
         listed = again.get("/api/sessions", params={"room": "A"}).json()
-        wait_for(
-            "the pages after the restart",
-            lambda: len(pages(http, spawned)) >= 2,
-            10,
-        )
+        wait_for(lambda: len(pages(http, spawned)) >= 2, 10, "the pages after the restart")
         after_pages = pages(http, spawned)
         # On the dashboard: the technical banner says why; a nurse acknowledges it there.
         page = browser.new_context().new_page()

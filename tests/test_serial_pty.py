@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -90,31 +92,58 @@ async def test_missing_port_reports_disconnected_and_retries() -> None:
     assert disconnected and "open failed" in disconnected[0].detail
 
 
-async def test_write_larger_than_the_tty_buffer_waits_for_room_then_times_out(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+PAYLOAD = bytes(range(256)) * 1024  # 256 KiB: several tty buffers' worth
+
+
+@contextlib.asynccontextmanager
+async def connected_driver(
+    monkeypatch: pytest.MonkeyPatch, write_timeout_s: float
+) -> AsyncIterator[tuple[PtyPair, SerialDriver]]:
     import drivers.serial_port as serial_port
 
-    monkeypatch.setattr(serial_port, "WRITE_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(serial_port, "WRITE_TIMEOUT_S", write_timeout_s)
     pty = PtyPair()
     driver = SerialDriver(pty.port, MasimoDecoder(source="ox"), source="ox")
     task = asyncio.create_task(driver.run(lambda item: None))
     try:
         await collect_until([], lambda: driver.state == LinkState.CONNECTED)
-        payload = bytes(range(256)) * 1024  # 256 KiB: far more than a tty buffer holds
-        received = bytearray()
-
-        async def drain() -> None:
-            while len(received) < len(payload):
-                received.extend(pty.read())
-                await asyncio.sleep(0.001)
-
-        await asyncio.gather(driver.write(payload), asyncio.wait_for(drain(), 10))
-        assert bytes(received) == payload
-
-        with pytest.raises(NotConnected, match="write timed out"):  # nobody reads any more
-            await driver.write(payload)
+        yield pty, driver
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         pty.close()
+
+
+async def write_while_draining(pty: PtyPair, driver: SerialDriver, pause_s: float) -> bytes:
+    """Write PAYLOAD while the device side empties its buffer every `pause_s`."""
+    received = bytearray()
+
+    async def drain() -> None:
+        while len(received) < len(PAYLOAD):
+            while chunk := pty.read():
+                received.extend(chunk)
+            await asyncio.sleep(pause_s)
+
+    await asyncio.gather(driver.write(PAYLOAD), asyncio.wait_for(drain(), 20))
+    return bytes(received)
+
+
+async def test_write_larger_than_the_tty_buffer_waits_for_room_then_times_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Time without progress, not for the whole write: a drain starved by a loaded machine
+    # must not fail the first write; the second still times out after this long.
+    async with connected_driver(monkeypatch, 1.0) as (pty, driver):
+        assert await write_while_draining(pty, driver, 0.001) == PAYLOAD
+        with pytest.raises(NotConnected, match="write timed out"):  # nobody reads any more
+            await driver.write(PAYLOAD)
+
+
+async def test_a_slow_reader_that_keeps_taking_bytes_never_times_the_write_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with connected_driver(monkeypatch, 0.5) as (pty, driver):
+        t0 = asyncio.get_running_loop().time()
+        # The buffer is emptied every 0.2 s: the whole write takes longer than 0.5 s.
+        assert await write_while_draining(pty, driver, 0.2) == PAYLOAD
+        assert asyncio.get_running_loop().time() - t0 > 0.5

@@ -21,7 +21,10 @@ import pytest
 from tests.conftest import ROOT, Influxd, VigilProcess, collect_stream
 
 SECRET = "fewhwINvKJYUphgjpzaRywtaa6urnWksVfC6Ot15ACc"  # secrets.token_urlsafe(32)
-GRACE_S = 2.0  # the stop must not wait out uvicorn's graceful timeout (2 s)
+# Wall time of a Ctrl-C stop. That it did not wait out uvicorn's graceful timeout (2 s) is
+# read from the log (uvicorn says so when it does); this bound says the stop is prompt even on
+# a machine loaded by other test workers.
+PROMPT_STOP_S = 5.0
 
 
 def _vigil(*args: str, cwd: Path, env: dict[str, str] | None = None, stdin: str = "") -> Any:
@@ -148,7 +151,8 @@ def test_unplugged_device_warned_once_and_ctrl_c_with_a_stream_open_is_clean(
     stop.set()
     log = unplugged.log_path.read_text()
     assert code == 0, log
-    assert took < GRACE_S, (took, log)
+    assert "timeout graceful shutdown exceeded" not in log, log  # uvicorn did not wait it out
+    assert took < PROMPT_STOP_S, (took, log)
     assert "Traceback" not in log and "Exception in ASGI" not in log, log
     assert "Cancel" not in log, log  # uvicorn did not have to cancel the stream
     warnings = [line for line in log.splitlines() if "A-oximeter" in line]

@@ -141,7 +141,8 @@ def test_sigkill_mid_session_resumes_it(influxd: Influxd, tmp_path: Path, browse
         page.fill("#password", NURSE_PASSWORD)
         page.click("#login-button")
         expect(page.locator("#tech")).to_contain_text(
-            "Room A: monitoring interrupted (Vigil was not monitoring for", timeout=10_000
+            "Room A: Vigil restarted: monitoring was interrupted (Vigil was not monitoring for",
+            timeout=10_000,
         )
         item = page.locator(
             'section.room[data-room="A"] li.alarm[data-condition="monitoring_interrupted"]'

@@ -19,20 +19,14 @@ import hl7
 from hl7.mllp import open_hl7_connection, start_hl7_server
 from hl7.mllp.streams import MLLPStreamReader, MLLPStreamWriter
 
+from drivers.hl7.mdc import METRICS
 from drivers.sim.scenarios import Scenario, Vitals
 
 ACK_TIMEOUT_S = 5.0
 
-# (channel, MDC code^refid, unit code^refid) — codes from drivers.hl7.codes' sources.
-_MDC = {
-    "spo2": ("150456^MDC_PULS_OXIM_SAT_O2^MDC", "262688^MDC_DIM_PERCENT^MDC"),
-    "pulse_rate": ("149530^MDC_PULS_OXIM_PULS_RATE^MDC", "264864^MDC_DIM_BEAT_PER_MIN^MDC"),
-    "resp_rate": ("151562^MDC_RESP_RATE^MDC", "264928^MDC_DIM_RESP_PER_MIN^MDC"),
-    "etco2": ("151708^MDC_AWAY_CO2_ET^MDC", "266016^MDC_DIM_MMHG^MDC"),
+# channel: (MDC code^refid, unit code^refid), the codes Vigil's PCD-01 output sends too.
+_MDC = {ch: (m.identifier, m.units) for ch, m in METRICS.items()} | {
     "apnea": ("199680^MDC_EVT_APNEA^MDC", ""),
-    "sbp": ("150021^MDC_PRESS_BLD_NONINV_SYS^MDC", "266016^MDC_DIM_MMHG^MDC"),
-    "dbp": ("150022^MDC_PRESS_BLD_NONINV_DIA^MDC", "266016^MDC_DIM_MMHG^MDC"),
-    "map": ("150023^MDC_PRESS_BLD_NONINV_MEAN^MDC", "266016^MDC_DIM_MMHG^MDC"),
 }
 _MINDRAY = {
     "spo2": ("160^SpO2", "%"),

@@ -21,45 +21,10 @@ A numeric MDC code is partition * 65536 + term code. Every code below was checke
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from drivers.hl7.mdc import BEAT_PER_MIN, METRICS, MMHG, PERCENT, RESP_PER_MIN, Metric
 
+__all__ = ["BEAT_PER_MIN", "METRICS", "MMHG", "PERCENT", "RESP_PER_MIN", "Metric"]
 
-@dataclass(frozen=True, slots=True)
-class Metric:
-    code: int
-    name: str
-    unit_code: int
-    unit_name: str
-    vmd: int  # containment: which virtual medical device of the MDS (OBX-4 "mds.vmd.chan.metric")
-    metric: int
-
-    @property
-    def identifier(self) -> str:
-        return f"{self.code}^{self.name}^MDC"
-
-    @property
-    def units(self) -> str:
-        return f"{self.unit_code}^{self.unit_name}^MDC"
-
-
-PERCENT = (262688, "MDC_DIM_PERCENT")
-BEAT_PER_MIN = (264864, "MDC_DIM_BEAT_PER_MIN")
-MMHG = (266016, "MDC_DIM_MMHG")
-RESP_PER_MIN = (264928, "MDC_DIM_RESP_PER_MIN")
-
-#: Vigil channel -> its MDC metric. Channels without an entry (perfusion index, cuff pressure,
-#: heart rate from a BLE heart-rate service) are not sent: no code we could verify fits them.
-METRICS: dict[str, Metric] = {
-    "spo2": Metric(150456, "MDC_PULS_OXIM_SAT_O2", *PERCENT, vmd=1, metric=1),
-    "pulse_rate": Metric(149530, "MDC_PULS_OXIM_PULS_RATE", *BEAT_PER_MIN, vmd=1, metric=2),
-    "sbp": Metric(150021, "MDC_PRESS_BLD_NONINV_SYS", *MMHG, vmd=2, metric=1),
-    "dbp": Metric(150022, "MDC_PRESS_BLD_NONINV_DIA", *MMHG, vmd=2, metric=2),
-    "map": Metric(150023, "MDC_PRESS_BLD_NONINV_MEAN", *MMHG, vmd=2, metric=3),
-    "resp_rate": Metric(151562, "MDC_RESP_RATE", *RESP_PER_MIN, vmd=3, metric=1),
-    "etco2": Metric(151708, "MDC_AWAY_CO2_ET", *MMHG, vmd=3, metric=2),
-}
-
-# IHE PCD ACM (ORU^R40).
 EVT_ALARM = "196616^MDC_EVT_ALARM^MDC"  # OBR-4, and the event of a technical alarm
 EVT_HI = "196648^MDC_EVT_HI^MDC"  # a value above its limit
 EVT_LO = "196670^MDC_EVT_LO^MDC"  # a value below its limit

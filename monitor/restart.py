@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from monitor.core.models import AlarmEvent, AlarmState
-from monitor.core.pipeline import MONITORING_INTERRUPTED, PipelineEvent
+from monitor.core.pipeline import PipelineEvent
 from monitor.core.session import IN_SESSION
+from monitor.core.technical import MONITORING_INTERRUPTED
 from monitor.resume import ENDED, FAILED, RESUMED, Rebuilt, plan, rebuild, records, resumed_control
 from monitor.store.journal import SessionRow
 

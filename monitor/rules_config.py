@@ -34,26 +34,10 @@ from monitor.core.policy import (
     TechnicalPolicy,
 )
 from monitor.core.rules import DEFAULT_RULES, EPISODIC_CHANNELS, RULE_CHANNELS, Rule
+from monitor.core.technical import TECHNICAL
 
 #: Conditions the core raises itself; a physiological rule may not take their names.
-TECHNICAL_CONDITIONS = frozenset(
-    {
-        "spo2_stale",
-        "pulse_rate_stale",
-        "resp_stale",
-        "probe_off",
-        "device_disconnected",
-        "device_failed",
-        "device_garbled",
-        "bp_overdue",
-        "cuff_error",
-        "notify_failed",
-        "storage_degraded",
-        "journal_failed",
-        "monitoring_interrupted",
-        "hl7_out_down",
-    }
-)
+TECHNICAL_CONDITIONS = frozenset(TECHNICAL)  # the table in monitor/core/technical.py
 _CONDITION_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 # Strict types (every model below): `enabled = "false"` or `delay_s = "20"` is a mistake in
 # the file, not a value to convert; an integer still stands for a float (`delay_s = 20`).

@@ -22,8 +22,8 @@ from alerts.message import CHANNEL_LABELS, condition_label, display_words
 from monitor.auth.store import ROLES
 from monitor.config import Settings
 from monitor.core.models import CANONICAL_UNIT, AlarmKind, Channel, Priority
-from monitor.core.pipeline import EXTERNAL_TECHNICAL
 from monitor.core.session import IN_SESSION, POST_DOSE, Phase
+from monitor.core.technical import EXTERNAL_TECHNICAL
 from monitor.rules_config import TECHNICAL_CONDITIONS
 from monitor.runtime import TICK_S
 

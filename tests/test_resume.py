@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from monitor.core.models import AlarmEvent, Control, DeviceState, LinkState, Reading
-from monitor.core.pipeline import MONITORING_INTERRUPTED, RoomPipeline
+from monitor.core.pipeline import RoomPipeline
 from monitor.core.schedule import BpRequest
+from monitor.core.technical import MONITORING_INTERRUPTED
 from monitor.resume import (
     ENDED,
     FAILED,

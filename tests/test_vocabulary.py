@@ -7,9 +7,9 @@ from __future__ import annotations
 from alerts.message import CONDITION_LABELS, condition_label
 from monitor.auth.store import ROLES
 from monitor.config import Settings
-from monitor.core.pipeline import EXTERNAL_TECHNICAL, MONITORING_INTERRUPTED
 from monitor.core.respiration import RESP_STALE
 from monitor.core.rules import DEFAULT_RULES
+from monitor.core.technical import EXTERNAL_TECHNICAL, MONITORING_INTERRUPTED
 from monitor.hl7out.health import HL7_OUT_DOWN
 from monitor.rules_config import TECHNICAL_CONDITIONS
 from monitor.vocabulary import vocabulary

@@ -46,22 +46,19 @@ from monitor.core.engine import RANK, AlarmEngine
 from monitor.core.models import (
     EXCLUDING_FLAGS,
     AlarmEvent,
-    AlarmKind,
     Channel,
     Control,
     DeviceState,
     Flag,
-    LinkState,
     PhaseEvent,
     Priority,
     Reading,
 )
 from monitor.core.policy import CorePolicy
-from monitor.core.respiration import RESP_STALE, breaths_counted, resp_stale_reason
+from monitor.core.respiration import breaths_counted
 from monitor.core.rules import (
     CONTINUOUS_CHANNELS,
     EPISODIC_CHANNELS,
-    OXIMETRY_CHANNELS,
     RESPIRATION_CHANNELS,
     Rule,
     RuleState,
@@ -77,6 +74,15 @@ from monitor.core.session import (
     Phase,
     SessionInfo,
 )
+from monitor.core.technical import (
+    CUFF_ERROR,
+    EXTERNAL_TECHNICAL,
+    INTERRUPTED,
+    MONITORING_INTERRUPTED,
+    PROBE_OFF,
+    TECHNICAL,
+    Technical,
+)
 
 PipelineEvent = AlarmEvent | PhaseEvent | BpRequest
 
@@ -87,32 +93,14 @@ PROBE_FLAGS: frozenset[str] = frozenset({Flag.PROBE_OFF, Flag.SEARCHING, Flag.SE
 NOT_MEASURED_NOW: frozenset[str] = frozenset({Flag.STORED, Flag.DEMO})
 #: A value carrying these is noise, not a sign that the sensor is back on the patient.
 UNTRUSTED_FLAGS: frozenset[str] = frozenset({Flag.IMPLAUSIBLE, Flag.GARBLED, Flag.UNVERIFIED})
-#: Link states in which the device is reachable (garbled: up, but its bytes are noise).
-LINK_UP = frozenset({LinkState.CONNECTED, LinkState.GARBLED})
 TIMER_STEP_S = 1.0  # timers are checked at most once per second of input time
 HISTORY_IN_SNAPSHOT = 100
 DOSE_REPEAT_GUARD_S = 60.0  # a second dose mark sooner than this is a double tap
-_TECH = AlarmKind.TECHNICAL
 _NUMERIC = (int, float)
 # The channel groups as sets of plain strings, for the per-reading membership tests.
 _EPISODIC: frozenset[str] = frozenset(map(str, EPISODIC_CHANNELS))
 _RESPIRATION: frozenset[str] = frozenset(map(str, RESPIRATION_CHANNELS))
 _CUFF_PRESSURE = str(Channel.CUFF_PRESSURE)  # an enum member lookup costs ~0.1 µs
-_STALE_CONDITIONS = tuple((ch, ch + "_stale") for ch in OXIMETRY_CHANNELS)
-
-
-#: Technical conditions other parts of Vigil report through the `technical_alarm` control,
-#: with their default priority (clinical-defaults.md "Technical alarms").
-EXTERNAL_TECHNICAL: dict[str, str] = {
-    "notify_failed": "high",
-    "storage_degraded": "low",
-    "journal_failed": "high",
-    "hl7_out_down": "low",  # the PCD-01 receiver unreachable (monitor/hl7out/)
-}
-#: Raised when Vigil comes back after a restart (`resumed` control, monitor/resume.py): it
-#: reports an event (nobody watched for a while), not a lasting state, so acknowledging it
-#: ends it.
-MONITORING_INTERRUPTED = "monitoring_interrupted"
 
 
 def _rule_rows(
@@ -161,24 +149,25 @@ class RoomPipeline:
         self.phase: str = Phase.IDLE
         self.latest: dict[str, Reading] = {}
         self.smoothed: dict[str, float] = {}
-        self.devices: dict[str, DeviceState] = {}
         self.rejected: Counter[str] = Counter()  # implausible values by channel
         self.log: list[dict[str, Any]] = []  # controls with who and the outcome (audit)
         self._smoothers = {
             ch: TimeRollingMedian(p.conditioning.smoothing_window_s) for ch in CONTINUOUS_CHANNELS
         }
         self._rows, self._rows_by_condition = _rule_rows(p.rules, [])
+        self._last_valid: dict[str, float | None] = {ch: None for ch in CONTINUOUS_CHANNELS}
+        # Links, probe and sources, and the technical alarm table's evaluator (technical.py).
+        self.tech = tech = Technical(self.engine, p, self._last_valid)
         self._assembler = BpAssembler(p.conditioning.bp_group_s)
         # Sources known to be BP cuffs: their pulse_rate is the cuff's, never the oximeter's.
         # The runtime may name them from the device config; any source that sends a
         # pressure channel joins (a BLE cuff's inflation pulse comes before its first SBP).
-        self._cuff_sources: set[str] = set(cuff_sources)
+        self._cuff_sources = tech.cuff_sources
+        self._cuff_sources.update(cuff_sources)
         # Sources expected to deliver respiration (configured, or heard from): resp_stale.
-        self._resp_sources: set[str] = set(resp_sources)
-        self._channel_source: dict[str, str] = {}
-        self._link_up: dict[str, float] = {}  # when each source's link last came back
-        self._garbled: dict[str, str] = {}  # sources whose bytes are noise, with the detail
-        self._failed: dict[str, str] = {}  # sources whose driver failed, with the reason
+        self._resp_sources = tech.resp_sources
+        self._resp_sources.update(resp_sources)
+        self._channel_source = tech.channel_source
         self._now = float("-inf")
         self._timer_due = float("-inf")
         self._reset_session()
@@ -190,18 +179,17 @@ class RoomPipeline:
         self.baseline_refused: list[str] = []
         self.advisories: list[str] = []
         self.bp_readings: list[BpReading] = []
-        self.schedule: BpSchedule | None = None
+        self.schedule = None
         self.discharge_unmet: list[str] = []
         self._explicit: dict[str, float] = {}
         self._explicit_by: str | None = None
         self._pre_dose: dict[str, deque[tuple[float, float]]] = {
             ch: deque() for ch in CONTINUOUS_CHANNELS
         }
-        self._last_valid: dict[str, float | None] = {ch: None for ch in CONTINUOUS_CHANNELS}
-        self._probe_off_since: float | None = None
-        self._down_since: dict[str, float] = {
-            s: d.t for s, d in self.devices.items() if d.state not in LINK_UP
-        }
+        # The same dict as the technical state's: cleared, not replaced.
+        self._last_valid.update(dict.fromkeys(CONTINUOUS_CHANNELS))
+        self.tech.reset()
+        self.tech.started = None
         self._spo2_ok_since: float | None = None
         self._spo2_ok_threshold = spo2_threshold(self.baseline, self.policy.discharge)
         self._last_pre_dose_request: float | None = None
@@ -222,6 +210,19 @@ class RoomPipeline:
     @property
     def audio_paused_until(self) -> float | None:
         return self.engine.audio_paused_until
+
+    @property
+    def schedule(self) -> BpSchedule | None:
+        """The BP schedule after the dose (the technical table's `bp_overdue` reads it)."""
+        return self.tech.schedule
+
+    @schedule.setter
+    def schedule(self, schedule: BpSchedule | None) -> None:
+        self.tech.schedule = schedule
+
+    @property
+    def devices(self) -> dict[str, DeviceState]:
+        return self.tech.devices
 
     @property
     def history(self) -> list[AlarmEvent]:
@@ -271,14 +272,14 @@ class RoomPipeline:
                 self._resp_sources.add(source)
             value, status = breaths_counted(channel, value, status)
         if status and status & PROBE_FLAGS and not respiration:
-            if self._probe_off_since is None:
-                self._probe_off_since = t
+            if self.tech.probe_off_since is None:
+                self.tech.probe_off_since = t
                 if self.phase in IN_SESSION:
-                    out += self._probe_off(t)
+                    out += self.tech.check(PROBE_OFF, t, True)
             return out
         trusted = not (status and status & UNTRUSTED_FLAGS)
-        if self._probe_off_since is not None and value is not None and trusted:
-            self._probe_off_since = None
+        if self.tech.probe_off_since is not None and value is not None and trusted:
+            self.tech.probe_off_since = None
             out += self.engine.lower(t, "probe_off", reason="sensor back on")
         if value is None or (status and status & EXCLUDING_FLAGS):
             return out
@@ -345,27 +346,7 @@ class RoomPipeline:
         t = state.t
         out: list[PipelineEvent] = self._timers(t) if t >= self._timer_due else []
         self._now = max(self._now, t)
-        self.devices[state.source] = state
-        failed = state.state == LinkState.FAILED
-        if failed:
-            self._failed[state.source] = state.detail
-        elif self._failed.pop(state.source, None) is not None:
-            out += self._device_failed(t)
-        if state.state == LinkState.GARBLED:
-            # The link is up but carries noise (drivers/quality.py): not a disconnect.
-            self._garbled[state.source] = state.detail
-            return out + self._garbled_alarm(t)
-        if self._garbled.pop(state.source, None) is not None:
-            out += self._garbled_alarm(t)
-        if state.state == LinkState.CONNECTED:
-            if self._down_since.pop(state.source, None) is not None:
-                self._link_up[state.source] = t
-            out += self._disconnected(t)
-        else:
-            # Down or failed: it explains the silence of its channels (no `*_stale`).
-            self._down_since.setdefault(state.source, t)
-            if failed:
-                out += self._device_failed(t)
+        out += self.tech.device_state(state, self.phase in IN_SESSION)
         return out
 
     def tick(self, now: float) -> list[PipelineEvent]:
@@ -403,6 +384,7 @@ class RoomPipeline:
         self._reset_session()
         s = self.session
         s.started_t, s.started_by = c.t, c.by
+        self.tech.started = c.t
         s.pseudonym = str(c.args["pseudonym"]) if c.args.get("pseudonym") else None
         age = c.args.get("age")
         s.age = float(age) if isinstance(age, _NUMERIC) and not isinstance(age, bool) else None
@@ -552,9 +534,7 @@ class RoomPipeline:
             priority = Priority(str(c.args.get("priority", EXTERNAL_TECHNICAL[condition])))
         except ValueError:
             return "ignored: unknown priority", []
-        events = self.engine.raise_(
-            c.t, condition, kind=_TECH, channel=None, priority=priority, reason=reason
-        )
+        events = self.tech.raise_(TECHNICAL[condition], c.t, reason, priority=priority)
         return "ok", list(events)
 
     def _c_resumed(self, c: Control) -> tuple[str, list[PipelineEvent]]:
@@ -568,21 +548,7 @@ class RoomPipeline:
         nobody was watching. `sources` (optional): the device links the restarted run has; a
         link no longer configured is forgotten."""
         t = c.t
-        configured = c.args.get("sources")  # the links the restarted run has (config changes)
-        for source, state in list(self.devices.items()):
-            if isinstance(configured, list) and source not in configured:
-                # Gone from the config: no alarm can be about a link nobody will report.
-                del self.devices[source]
-                self._down_since.pop(source, None)
-                self._failed.pop(source, None)
-                self._garbled.pop(source, None)
-            elif state.state in LINK_UP:
-                # A garbled stream starts over too: the restarted run judges it afresh.
-                self.devices[source] = DeviceState(t, source, LinkState.CONNECTING, "restarted")
-                self._down_since[source] = t
-                self._garbled.pop(source, None)
-        for source in self._channel_source.values():
-            self._link_up[source] = t
+        self.tech.resumed(t, c.args.get("sources"))  # the links the restarted run has
         out: list[PipelineEvent] = []
         for condition in EXTERNAL_TECHNICAL:
             out += self.engine.lower(t, condition, reason="Vigil restarted: checked again")
@@ -592,14 +558,7 @@ class RoomPipeline:
         reason = str(c.args.get("reason") or "Vigil restarted")
         # Restarted again before anyone took note: a new interruption, with its own length.
         out += self.engine.lower(t, MONITORING_INTERRUPTED, reason="Vigil restarted again")
-        out += self.engine.raise_(
-            t,
-            MONITORING_INTERRUPTED,
-            kind=_TECH,
-            channel=None,
-            priority=Priority.MEDIUM,
-            reason=reason,
-        )
+        out += self.tech.raise_(INTERRUPTED, t, reason)
         return "ok", out
 
     def _c_audio_pause(self, c: Control) -> tuple[str, list[PipelineEvent]]:
@@ -729,7 +688,7 @@ class RoomPipeline:
         once; the BP schedule from the next dose; smoothing windows at the next start."""
         old = [row for rows in self._rows.values() for row in rows]
         before = {row.rule.id for row in old if row.triggered}
-        self.policy = policy
+        self.policy = self.tech.policy = policy
         self.engine.audio_pause_s = policy.audio_pause_s
         self._rows, self._rows_by_condition = _rule_rows(policy.rules, old)
         out: list[PipelineEvent] = []
@@ -786,14 +745,7 @@ class RoomPipeline:
         if isinstance(result, CuffFailure):
             self.rejected["bp"] += 1
             if self.phase in IN_SESSION:
-                out += self.engine.raise_(
-                    t,
-                    "cuff_error",
-                    kind=_TECH,
-                    channel="sbp",
-                    priority=Priority.LOW,
-                    reason=result.reason,
-                )
+                out += self.tech.raise_(CUFF_ERROR, t, result.reason)
             return out
         if self.bp_readings and t <= self.bp_readings[-1].t:
             # A cycle delivered twice or late: the newest reading is the patient's state; an
@@ -841,89 +793,16 @@ class RoomPipeline:
             for result in self._assembler.flush(now):
                 out += self._on_cuff(result)
         engine = self.engine
-        if self.phase in IN_SESSION:
-            # Each check is called only when it may have something to do (they run for
-            # every room every second): fresh oximetry with no stale alarm, no respiration.
-            last_valid, after = self._last_valid, self.policy.technical.stale_after_s
-            for channel, condition in _STALE_CONDITIONS:
-                last = last_valid[channel]
-                if last is None or now - last >= after or engine.present.get(condition):
-                    out += self._stale(now)
-                    break
-            if self._resp_sources or engine.present.get(RESP_STALE):
-                out += self._resp_stale(now)
-            if self._probe_off_since is not None:
-                out += self._probe_off(now)
-            if self._down_since or self.engine.present.get("device_disconnected"):
-                out += self._disconnected(now)
-            if self._garbled or self.engine.present.get("device_garbled"):
-                out += self._garbled_alarm(now)
-            out += self._bp_schedule(now)
+        in_session = self.phase in IN_SESSION
+        if in_session:
+            out += self._bp_requests(now)
+        # The technical alarm table (technical.py); outside a session only device_failed.
+        out += self.tech.evaluate(now, in_session)
+        if in_session:
             out += self._phases(now)
-        if self._failed or self.engine.present.get("device_failed"):
-            # Also outside a session (dashboard only there); its priority follows the phase.
-            out += self._device_failed(now)
         if engine.current or engine.audio_paused_until is not None:
             out += engine.tick(now)  # escalation, the end of an audio pause
         return out
-
-    def _stale(self, now: float) -> list[PipelineEvent]:
-        out: list[PipelineEvent] = []
-        after = self.policy.technical.stale_after_s
-        started = self.session.started_t if self.session.started_t is not None else now
-        present = self.engine.present
-        for channel, condition in _STALE_CONDITIONS:
-            last = self._last_valid[channel]
-            if last is not None and now - last < after and not present.get(condition):
-                continue  # fresh data, no alarm: the common case
-            ref = started if last is None or last < started else last
-            sources = self._possible_sources(channel)
-            # A link that just came back gets the same grace as a new session.
-            ref = max([ref, *(self._link_up.get(s, ref) for s in sources)])
-            # Probe off and a lost device have their own alarms; stale means data stopped or
-            # stayed invalid for another reason.
-            explained = self._probe_off_since is not None or any(
-                s in self._down_since or s in self._garbled for s in sources
-            )
-            if now - ref >= after and not explained:
-                if not self.engine.present.get(condition):
-                    out += self.engine.raise_(
-                        now,
-                        condition,
-                        kind=_TECH,
-                        channel=channel,
-                        priority=Priority.MEDIUM,
-                        reason=f"no valid {channel} sample for {now - ref:.0f} s",
-                    )
-            elif self.engine.present.get(condition) and explained:
-                out += self.engine.lower(now, condition, reason="explained by probe off / link")
-        return out
-
-    def _resp_stale(self, now: float) -> list[PipelineEvent]:
-        reason = resp_stale_reason(
-            now,
-            sources=self._resp_sources,
-            last_valid=self._last_valid,
-            session_started=self.session.started_t,
-            down_since=self._down_since,
-            link_up=self._link_up,
-            after_s=self.policy.technical.resp_stale_after_s,
-        )
-        present = self.engine.present.get(RESP_STALE)
-        if reason is not None and not present:
-            return list(
-                self.engine.raise_(
-                    now,
-                    RESP_STALE,
-                    kind=_TECH,
-                    channel="resp_rate",
-                    priority=Priority.MEDIUM,
-                    reason=reason,
-                )
-            )
-        if reason is None and present:
-            return list(self.engine.lower(now, RESP_STALE, reason="respiration data again"))
-        return []
 
     def _present(self, channel: str, t: float) -> bool:
         """A current, usable value above 0 of `channel` (e.g. "with RR present")."""
@@ -934,88 +813,9 @@ class RoomPipeline:
             and self.smoothed.get(channel, 0.0) > 0
         )
 
-    def _possible_sources(self, channel: str) -> list[str]:
-        """The sources that may deliver `channel`: the one it came from, or, before any
-        reading of it, every device link heard of that is not known to be a cuff. A device
-        that never delivered a reading (its port missing from the start) has no known
-        channels, and its down link must still explain the oximetry it would send:
-        `device_disconnected` already says what is wrong, and a second pair of alarms for
-        the same fault teaches staff to ignore them. Cuffs are excluded so that a missing
-        cuff cannot hide a connected but silent oximeter (the runtime names cuffs from the
-        config, and any source sending pressure joins them)."""
-        source = self._channel_source.get(channel)
-        if source is not None:
-            return [source]
-        return [s for s in self.devices if s not in self._cuff_sources]
-
-    def _probe_off(self, now: float) -> list[PipelineEvent]:
-        since = self._probe_off_since
-        assert since is not None
-        medium = now - since >= self.policy.technical.probe_off_medium_after_s
-        return list(
-            self.engine.raise_(
-                now,
-                "probe_off",
-                kind=_TECH,
-                channel="spo2",
-                priority=Priority.MEDIUM if medium else Priority.LOW,
-                reason=f"oximeter reports no sensor for {now - since:.0f} s",
-            )
-        )
-
-    def _disconnected(self, now: float) -> list[PipelineEvent]:
-        after = self.policy.technical.disconnected_after_s
-        # A failed driver has its own alarm (`device_failed`): one fault, one alarm.
-        down = sorted(
-            s
-            for s, since in self._down_since.items()
-            if now - since >= after and s not in self._failed
-        )
-        if down and self.phase in IN_SESSION:
-            return self._device_alarm(now, "device_disconnected", f"no link to {', '.join(down)}")
-        if not down:
-            return list(self.engine.lower(now, "device_disconnected", reason="link restored"))
-        return []
-
-    def _garbled_alarm(self, now: float) -> list[PipelineEvent]:
-        """`device_garbled` while a device's stream is noise: staff should check the cable
-        and baud rate, not the patient (its values are held back, so `*_stale` would
-        otherwise point at the patient)."""
-        if self._garbled and self.phase in IN_SESSION:
-            why = "; ".join(f"{s}: {d}" for s, d in sorted(self._garbled.items()))
-            return self._device_alarm(now, "device_garbled", why)
-        if not self._garbled:
-            return list(self.engine.lower(now, "device_garbled", reason="stream clean again"))
-        return []
-
-    def _device_alarm(self, now: float, condition: str, reason: str) -> list[PipelineEvent]:
-        """A device's technical alarm (medium, no channel: it concerns every channel)."""
-        return list(
-            self.engine.raise_(
-                now, condition, kind=_TECH, channel=None, priority=Priority.MEDIUM, reason=reason
-            )
-        )
-
-    def _device_failed(self, now: float) -> list[PipelineEvent]:
-        """A driver stopped with an unexpected error (the supervisor restarts it). On the
-        dashboard at once, with or without a session; low (never paged) outside a session,
-        medium (paged) in one, as nobody's patient is watched by it otherwise."""
-        if not self._failed:
-            return list(self.engine.lower(now, "device_failed", reason="driver recovered"))
-        failed = "; ".join(f"{s}: {why}" for s, why in sorted(self._failed.items()))
-        in_session = self.phase in IN_SESSION
-        return list(
-            self.engine.raise_(
-                now,
-                "device_failed",
-                kind=_TECH,
-                channel=None,
-                priority=Priority.MEDIUM if in_session else Priority.LOW,
-                reason=f"driver failed, restarting ({failed})",
-            )
-        )
-
-    def _bp_schedule(self, now: float) -> list[PipelineEvent]:
+    def _bp_requests(self, now: float) -> list[PipelineEvent]:
+        """Ask the cuff to measure: before the dose for the baseline, then on schedule
+        (`bp_overdue` is the technical table's)."""
         out: list[PipelineEvent] = []
         sched = self.schedule
         if sched is None:
@@ -1027,20 +827,6 @@ class RoomPipeline:
             sched.requested_for = due
             out.append(
                 BpRequest(now, self.room, f"scheduled BP at {(due - sched.dose_t) / 60:g} min")
-            )
-        late = sched.overdue_for(now)
-        if late is not None:
-            medium = late >= self.policy.bp_schedule.overdue_medium_after_s
-            what = f"{(due - sched.dose_t) / 60:g}-min BP reading"
-            if sched.is_mandatory(due):
-                what = "mandatory " + what
-            out += self.engine.raise_(
-                now,
-                "bp_overdue",
-                kind=_TECH,
-                channel="sbp",
-                priority=Priority.MEDIUM if medium else Priority.LOW,
-                reason=f"{what} late by {now - due:.0f} s",
             )
         return out
 

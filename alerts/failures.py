@@ -1,6 +1,6 @@
 """`notify_failed`: raised when no contact of a tier could be reached, cleared once one is.
 
-It goes into the room's pipeline as a `Control(event="technical_alarm")`, so the core stays
+It goes into the room's pipeline as a `TechnicalAlarm` control, so the core stays
 the owner of alarm state; one per room, however many tiers fail, and shared with the HL7
 alarm manager (alerts/host.py `AlarmReports`): it stays while that is still unreachable.
 """
@@ -13,7 +13,8 @@ from collections.abc import Callable
 from alerts.host import AlarmReports, PagingHost
 from alerts.policy import NOTIFY_FAILED, Page, technical_control
 from alerts.records import Record
-from monitor.core.models import AlarmState, Control, Priority
+from monitor.core.controls import Control
+from monitor.core.models import AlarmState, Priority
 
 log = logging.getLogger("alerts.notifier")  # the logger these lines always came from
 

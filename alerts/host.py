@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from monitor.core.models import Control, Event
+from monitor.core.controls import Control
+from monitor.core.models import Event
 
 
 class PagingHost(Protocol):

@@ -24,7 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from monitor.core.models import AlarmEvent, AlarmState, Control, Event, Priority
+from monitor.core.controls import TechnicalAlarm
+from monitor.core.models import AlarmEvent, AlarmState, Event, Priority
 
 NOTIFY_FAILED = "notify_failed"
 ALL_TIERS = (1, 2, 3)
@@ -175,16 +176,6 @@ class EscalationPolicy:
         return self._next(event.t, event.priority)
 
 
-def technical_control(t: float, state: AlarmState, reason: str, by: str) -> Control:
+def technical_control(t: float, state: AlarmState, reason: str, by: str) -> TechnicalAlarm:
     """The control that raises (or clears) `notify_failed` in a room's core, which owns it."""
-    return Control(
-        t=t,
-        event="technical_alarm",
-        args={
-            "condition": NOTIFY_FAILED,
-            "priority": Priority.HIGH.value,
-            "state": state.value,
-            "reason": reason,
-        },
-        by=by,
-    )
+    return TechnicalAlarm(t, NOTIFY_FAILED, state.value, Priority.HIGH, reason, by=by)

@@ -27,7 +27,7 @@ from alerts.policy import Page
 from alerts.receipts import ReceiptStore, StoredReceipt
 from alerts.records import Record
 from alerts.tokens import AckClaim, AckTokens
-from monitor.core.models import Control
+from monitor.core.controls import Ack
 
 log = logging.getLogger("alerts.notifier")  # the logger these lines always came from
 
@@ -242,12 +242,7 @@ class PushoverReceipts:
         by = f"{r.contact} via Pushover app"
         self.host.inject(
             r.room,
-            Control(
-                t=self.clock(),
-                event="ack",
-                args={"condition": r.condition, "since": r.since},
-                by=by,
-            ),
+            Ack(self.clock(), r.condition, r.since, by=by),
         )
         detail = f"acknowledged in the Pushover app on {device or 'a device'} ({how})"
         self._record_receipt("accepted", r.stored, detail, event="ack")

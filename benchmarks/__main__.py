@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from monitor.core.models import Control, Reading
+from monitor.core.controls import Ack, Control, Dose, SessionEnd, SessionStart
+from monitor.core.models import Reading
 from monitor.core.pipeline import RoomPipeline
 from monitor.core.recording import Record
 from monitor.core.replay import replay
@@ -35,10 +36,10 @@ def two_hour_session() -> list[Record]:
     desaturation and a hypertensive surge, acknowledged, then discharge."""
     dose = 900.0
     items: list[tuple[float, Reading | Control]] = [
-        (0.0, Control(0.0, "session_start", by="n")),
-        (dose, Control(dose, "dose", by="dr")),
-        (dose + 1900, Control(dose + 1900, "ack", {"condition": "bp_severe"}, by="n")),
-        (9000.0, Control(9000.0, "session_end", by="dr")),
+        (0.0, SessionStart(0.0, by="n")),
+        (dose, Dose(dose, by="dr")),
+        (dose + 1900, Ack(dose + 1900, "bp_severe", by="n")),
+        (9000.0, SessionEnd(9000.0, by="dr")),
     ]
     for t in range(1, 9000):
         ft = float(t)

@@ -21,7 +21,8 @@ import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 
-from monitor.core.models import CANONICAL_UNIT, Control, DeviceState, LinkState, Reading
+from monitor.core.controls import Control, Resumed, control_from_dict
+from monitor.core.models import CANONICAL_UNIT, DeviceState, LinkState, Reading
 from monitor.core.pipeline import RoomPipeline
 from monitor.core.recording import Record
 from monitor.core.replay import replay
@@ -113,7 +114,8 @@ def records(
         if t >= until:
             continue
         args = e.payload.get("args") or {}
-        timed.append((t, _ORDER["control"], Control(t, str(event), dict(args), e.who)))
+        control = control_from_dict({"t": t, "event": str(event), "args": args, "by": e.who})
+        timed.append((t, _ORDER["control"], control))
     for t, channel, value, status_json, source in journal.reading_values(room, t0, until):
         if t >= until:
             continue
@@ -151,11 +153,9 @@ def rebuild(
     return Rebuilt(pipeline, len(recs), last_t, clock() - t_start)
 
 
-def resumed_control(t: float, gap_s: float, sources: Sequence[str] | None = None) -> Control:
+def resumed_control(t: float, gap_s: float, sources: Sequence[str] | None = None) -> Resumed:
     """The control that tells the rebuilt core Vigil is back at `t` after `gap_s`, with the
     device link sources the restarted run has (when known)."""
     reason = f"Vigil was not monitoring for {gap_s:.0f} s (restarted); check the patient"
-    args: dict[str, object] = {"gap_s": round(gap_s, 3), "reason": reason}
-    if sources is not None:
-        args["sources"] = sorted(sources)
-    return Control(t, RESUMED, args, "vigil")
+    listed = None if sources is None else tuple(sorted(sources))
+    return Resumed(t, round(gap_s, 3), reason, listed, by="vigil")

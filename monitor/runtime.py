@@ -23,10 +23,10 @@ from drivers.hl7.driver import Hl7Driver
 from drivers.registry import build_serial_driver, protocol_info
 from drivers.serial_port import SerialDriver
 from monitor.config import BLE_PROTOCOL, ConfigError, DeviceConfig, RoomConfig, Settings
+from monitor.core.controls import Control, Dose, SessionStart, TechnicalAlarm
 from monitor.core.models import (
     AlarmEvent,
     AlarmState,
-    Control,
     DeviceState,
     LinkState,
     PhaseEvent,
@@ -411,15 +411,10 @@ class Vigil:
     def _storage_alarm(self, event: AlarmEvent) -> None:
         """Storage trouble (`storage_degraded`, `journal_failed`) concerns every room's record:
         each room's core raises it, as it owns alarm state (latching, ack, escalation)."""
-        args = {
-            "condition": event.condition,
-            "state": "cleared" if event.state == AlarmState.CLEARED else "active",
-            "reason": event.reason,
-        }
+        state = "cleared" if event.state == AlarmState.CLEARED else "active"
+        control = TechnicalAlarm(event.t, event.condition, state, reason=event.reason, by="storage")
         for room in self.rooms.values():
-            room.queue.put_nowait(
-                Control(t=event.t, event="technical_alarm", args=args, by="storage")
-            )
+            room.queue.put_nowait(control)
 
     def _publish_event(self, event: AlarmEvent | PhaseEvent) -> None:
         self.recorder.event(event)
@@ -435,9 +430,9 @@ class Vigil:
             self.hub.publish({"type": "heartbeat", "t": now})
 
     async def _demo_session(self, room: Room) -> None:
-        room.queue.put_nowait(Control(t=self.clock(), event="session_start", by="demo"))
+        room.queue.put_nowait(SessionStart(self.clock(), by="demo"))
         await asyncio.sleep(room.config.auto_session_dose_after_s or 0)
-        room.queue.put_nowait(Control(t=self.clock(), event="dose", by="demo"))
+        room.queue.put_nowait(Dose(self.clock(), by="demo"))
 
     def control(self, room_id: str, control: Control) -> None:
         """Queue a control for the room (fire and forget: notifier, storage alarms)."""

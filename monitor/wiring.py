@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from alerts.notifier import Notifier
-from monitor.core.models import Control
+from monitor.core.controls import Control
 from monitor.hl7out.alarm_manager import AlarmManager
 
 if TYPE_CHECKING:

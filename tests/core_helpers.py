@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from monitor.core.models import AlarmEvent, Control, DeviceState, PhaseEvent, Reading
+from monitor.core.controls import BaselineEntry, Control, Dose, SessionStart
+from monitor.core.models import AlarmEvent, DeviceState, PhaseEvent, Reading
 from monitor.core.pipeline import PipelineEvent, RoomPipeline
 
 Item = Reading | Control | DeviceState | float  # a float is a tick
@@ -52,7 +53,7 @@ def phases(events: Iterable[PipelineEvent]) -> list[tuple[float, str]]:
 def dosed(baseline: dict[str, float], **kw: object) -> RoomPipeline:
     """A room just dosed at t=1 with an explicitly entered, confirmed baseline."""
     p = RoomPipeline("A", **kw)  # type: ignore[arg-type]
-    run(p, [Control(0, "session_start", by="n"), Control(0.5, "baseline", dict(baseline), by="dr"),
-            Control(1, "dose", by="dr")])  # fmt: skip
+    run(p, [SessionStart(0, by="n"), BaselineEntry(0.5, dict(baseline), by="dr"),
+            Dose(1, by="dr")])  # fmt: skip
     assert p.baseline_status == "confirmed"
     return p

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor.core.models import Control
+from monitor.core.controls import Control
 
 
 @dataclass

@@ -334,7 +334,7 @@ async def test_retries_stop_once_the_alarm_is_acknowledged(tmp_path: Path) -> No
     import asyncio
 
     from alerts.notifier import Notifier
-    from monitor.core.models import Control
+    from monitor.core.controls import Control
 
     http = HttpReceiver(status=500)  # the push server is failing
     published: list[dict[str, object]] = []

@@ -19,7 +19,8 @@ import pytest
 from drivers.ble.bumble_link import SimRadio
 from drivers.sim.ble_factory import create_simulated_ble_device
 from drivers.sim.scenarios import Vitals
-from monitor.core.models import AlarmEvent, Control, DeviceState, Flag, LinkState, Reading
+from monitor.core.controls import SessionStart
+from monitor.core.models import AlarmEvent, DeviceState, Flag, LinkState, Reading
 from monitor.core.pipeline import PipelineEvent, RoomPipeline
 from tests.core_helpers import bp
 from tests.waiting import wait_for_async
@@ -30,7 +31,7 @@ DEV = "cuff1"
 def room(items: list[Reading | DeviceState], session_t: float) -> RoomPipeline:
     """A room in its pre-dose phase fed `items`; its events are in `.events`."""
     p = RoomPipeline("A")
-    events: list[PipelineEvent] = list(p.control(Control(session_t, "session_start", by="n")))
+    events: list[PipelineEvent] = list(p.control(SessionStart(session_t, by="n")))
     for item in items:
         events += p.feed(item) if isinstance(item, Reading) else p.device_state(item)
     p.events = events  # type: ignore[attr-defined]

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.core.conditioning import BpAssembler, BpReading, CuffFailure, TimeRollingMedian
-from monitor.core.models import Control, Flag
+from monitor.core.controls import SessionStart
+from monitor.core.models import Flag
 from monitor.core.pipeline import RoomPipeline
 from tests.core_helpers import pr, run, spo2
 
@@ -53,7 +54,7 @@ def test_empty_median_is_none() -> None:
 
 def test_pipeline_smooths_only_usable_plausible_samples() -> None:
     p = RoomPipeline("A")
-    items = [Control(0, "session_start"), spo2(1, 97), spo2(2, 96), spo2(3, 60, Flag.MOTION)]
+    items = [SessionStart(0), spo2(1, 97), spo2(2, 96), spo2(3, 60, Flag.MOTION)]
     items += [spo2(4, 0), spo2(5, 101), spo2(6, None, Flag.INVALID), pr(6, 500), pr(7, 70)]
     run(p, items)
     assert p.smoothed == {"spo2": 96.5, "pulse_rate": 70}

@@ -4,7 +4,8 @@ staff to the cable and baud rate: `device_garbled`, not `*_stale` (the patient) 
 
 from __future__ import annotations
 
-from monitor.core.models import AlarmEvent, AlarmKind, Control, DeviceState, Flag, LinkState
+from monitor.core.controls import SessionStart
+from monitor.core.models import AlarmEvent, AlarmKind, DeviceState, Flag, LinkState
 from monitor.core.pipeline import RoomPipeline
 from tests.core_helpers import Item, dosed, pr, run, spo2, transitions
 
@@ -43,7 +44,7 @@ def test_garbled_before_the_session_alarms_once_the_session_starts() -> None:
     events = run(p, [DeviceState(0, "ox", UP), DeviceState(1, "ox", GARBLED, WHY), *ticks(2, 10)])
     assert transitions(events) == []  # outside a session: the device view says it
     assert p.devices["ox"].state == GARBLED
-    events = run(p, [Control(10, "session_start"), *ticks(11, 40)])
+    events = run(p, [SessionStart(10), *ticks(11, 40)])
     assert transitions(events) == [(10.0, "device_garbled", "active")]
 
 

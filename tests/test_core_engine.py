@@ -6,8 +6,9 @@ from collections.abc import Callable
 
 import pytest
 
+from monitor.core.controls import Ack, control_from_dict
 from monitor.core.engine import AlarmEngine
-from monitor.core.models import AlarmKind, Control, Priority
+from monitor.core.models import AlarmKind, Priority
 
 P, T = AlarmKind.PHYSIOLOGICAL, AlarmKind.TECHNICAL
 H, M, L = Priority.HIGH, Priority.MEDIUM, Priority.LOW
@@ -130,11 +131,13 @@ def test_external_technical_alarm_is_owned_by_the_core_and_latches() -> None:
 
     p = RoomPipeline("A")
     raised = p.control(
-        Control(
-            10.0,
-            "technical_alarm",
-            {"condition": "notify_failed", "reason": "no tier 1"},
-            by="notifier",
+        control_from_dict(
+            {
+                "t": 10.0,
+                "event": "technical_alarm",
+                "args": {"condition": "notify_failed", "reason": "no tier 1"},
+                "by": "notifier",
+            }
         )
     )
     assert [(e.condition, e.kind, e.priority, e.state) for e in raised] == [
@@ -143,12 +146,25 @@ def test_external_technical_alarm_is_owned_by_the_core_and_latches() -> None:
     assert "notify_failed" in p.active
     # High priority latches: the condition clearing leaves it resolved until acknowledged.
     lowered = p.control(
-        Control(20.0, "technical_alarm", {"condition": "notify_failed", "state": "cleared"})
+        control_from_dict(
+            {
+                "t": 20.0,
+                "event": "technical_alarm",
+                "args": {"condition": "notify_failed", "state": "cleared"},
+            }
+        )
     )
     assert [e.state for e in lowered] == ["resolved"]
-    acked = p.control(Control(25.0, "ack", {"condition": "notify_failed"}, by="nurse"))
+    acked = p.control(Ack(25.0, "notify_failed", by="nurse"))
     assert [e.state for e in acked][-1] == "cleared"
     assert "notify_failed" not in p.active
     # Unknown conditions are refused, never invented.
-    assert p.control(Control(30.0, "technical_alarm", {"condition": "spo2_low"})) == []
+    assert (
+        p.control(
+            control_from_dict(
+                {"t": 30.0, "event": "technical_alarm", "args": {"condition": "spo2_low"}}
+            )
+        )
+        == []
+    )
     assert p.log[-1]["outcome"].startswith("ignored")

@@ -15,8 +15,9 @@ import pytest
 
 from alerts.message import Message, render
 from alerts.policy import EscalationPolicy, Page, PageKind
+from monitor.core.controls import Ack, SessionEnd, SessionStart
 from monitor.core.engine import AlarmEngine
-from monitor.core.models import AlarmEvent, AlarmKind, AlarmState, Control, Priority
+from monitor.core.models import AlarmEvent, AlarmKind, AlarmState, Priority
 from monitor.core.pipeline import RoomPipeline
 from monitor.core.recording import event_line, parse_recording
 from monitor.core.replay import replay
@@ -151,19 +152,19 @@ def test_a_resolved_escalation_keeps_the_resolved_values_and_says_why() -> None:
 
 
 # -- through the room pipeline: SBP ≥ 200 once is bp_severe (high), at once -----------------
-SEVERE = [Control(0, "session_start", by="n"), *bp(100, 205, 100, 135), *bp(130, 130, 80, 97)]
+SEVERE = [SessionStart(0, by="n"), *bp(100, 205, 100, 135), *bp(130, 130, 80, 97)]
 PIPELINE: list[tuple[str, list[object], list[Row]]] = [
     ("nobody acknowledges: tier 2 at 160 s, tier 3 at 220 s (onset 100 s)",
      [*SEVERE, *range(131, 400)],
      [(100, "active", 1, 100, None), (130, "resolved", 1, 100, None),
       (160, "resolved", 2, 100, None), (220, "resolved", 3, 100, None)]),
     ("acknowledged at 190 s: cleared, no tier 3",
-     [*SEVERE, *range(131, 190), Control(190, "ack", {"condition": "bp_severe"}, by="rn"),
+     [*SEVERE, *range(131, 190), Ack(190, "bp_severe", by="rn"),
       *range(191, 400)],
      [(100, "active", 1, 100, None), (130, "resolved", 1, 100, None),
       (160, "resolved", 2, 100, None), (190, "cleared", 2, 100, "rn")]),
     ("session ended at 190 s: cleared, no tier 3",
-     [*SEVERE, *range(131, 190), Control(190, "session_end", by="dr"), *range(191, 400)],
+     [*SEVERE, *range(131, 190), SessionEnd(190, by="dr"), *range(191, 400)],
      [(100, "active", 1, 100, None), (130, "resolved", 1, 100, None),
       (160, "resolved", 2, 100, None), (190, "cleared", 2, 100, "dr")]),
     ("severe again at 190 s: the same alarm, tier 3 still at 220 s",

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from monitor.core.models import Control
+from monitor.core.controls import Control, Dose, SessionEnd, SessionStart, control_from_dict
 from monitor.core.pipeline import RoomPipeline
 from monitor.core.schedule import BpRequest
 from tests.core_helpers import bp, dosed, phases, pr, run, spo2
@@ -29,7 +29,7 @@ def test_a_top_up_is_recorded_and_the_schedule_follows_it_the_baseline_stays() -
     p = dosed(BASE, escalation_after_s={})
     baseline = p.baseline
     events = run(p, [*steady(2, 1200),
-                     Control(1200, "dose", {"route": "IM", "amount_mg": 25}, by="dr")])  # fmt: skip
+                     Dose(1200, route="IM", amount_mg=25, by="dr")])  # fmt: skip
     assert p.log[-1]["outcome"] == "ok: top-up dose 2; BP schedule restarted"
     assert p.session.doses == [
         {"t": 1, "by": "dr"},
@@ -48,7 +48,7 @@ def test_the_acute_window_and_the_discharge_clock_restart_at_a_top_up() -> None:
     events = run(p, [*steady(2, 3700)])
     assert phases(events) == [(3602, "recovery")]
     # A top-up in recovery: back to the acute window, one hour from the top-up.
-    events = run(p, [Control(4000, "dose", {"route": "SL"}, by="dr"), *steady(4000, 7700)])
+    events = run(p, [Dose(4000, route="SL", by="dr"), *steady(4000, 7700)])
     assert phases(events) == [(4000, "dosed"), (7600, "recovery")]
     # 2 h after the first dose is not enough: the criterion counts from the last dose.
     assert p.snapshot()["discharge"]["unmet"] == ["2 h since the last dose: 1 h 1 min so far"]
@@ -60,18 +60,18 @@ def test_the_acute_window_and_the_discharge_clock_restart_at_a_top_up() -> None:
     ("phase_items", "args", "outcome"),
     [
         ([], {}, "ignored: dose in phase idle"),
-        ([Control(0, "session_start")], {"route": "rectal"},
+        ([SessionStart(0)], {"route": "rectal"},
          "rejected: route 'rectal' is not one of IV, IM, SL, IN, PO"),
-        ([Control(0, "session_start")], {"amount_mg": 0},
+        ([SessionStart(0)], {"amount_mg": 0},
          "rejected: amount_mg 0 is not a dose in mg (0–1000)"),
-        ([Control(0, "session_start")], {"amount_mg": float("nan")},
+        ([SessionStart(0)], {"amount_mg": float("nan")},
          "rejected: amount_mg nan is not a dose in mg (0–1000)"),
-        ([Control(0, "session_start")], {"amount_mg": True},
+        ([SessionStart(0)], {"amount_mg": True},
          "rejected: amount_mg True is not a dose in mg (0–1000)"),
-        ([Control(0, "session_start"), Control(1, "dose", by="dr")], {},
+        ([SessionStart(0), Dose(1, by="dr")], {},
          "ignored: a dose was marked less than 60 s ago by dr"),
-        ([Control(0, "session_start"), Control(1, "dose", by="dr"),
-          Control(20, "session_end", by="dr")], {}, "ignored: dose in phase ended"),
+        ([SessionStart(0), Dose(1, by="dr"),
+          SessionEnd(20, by="dr")], {}, "ignored: dose in phase ended"),
     ],
 )  # fmt: skip
 def test_dose_marks_that_are_refused(
@@ -80,27 +80,27 @@ def test_dose_marks_that_are_refused(
     p = RoomPipeline("A", escalation_after_s={})
     run(p, phase_items)
     doses_before = list(p.session.doses)
-    run(p, [Control(30, "dose", args, by="dr")])
+    run(p, [control_from_dict({"t": 30, "event": "dose", "args": args, "by": "dr"})])
     assert p.log[-1]["outcome"] == outcome
     assert p.session.doses == doses_before
 
 
 def test_an_ended_room_has_nothing_running() -> None:
     p = dosed(BASE, escalation_after_s={})
-    run(p, [*steady(2, 500), Control(600, "session_end", by="dr")])
+    run(p, [*steady(2, 500), SessionEnd(600, by="dr")])
     snap = p.snapshot()
     assert (snap["phase"], snap["bp_due"], p.schedule) == ("ended", None, None)
     assert snap["discharge"]["criteria"] == [] and snap["alarms"] == []
 
 
 def review(p: RoomPipeline, t: float, **args: Any) -> str:
-    p.control(Control(t, "discharge_review", args, by="dr_k"))
+    p.control(control_from_dict({"t": t, "event": "discharge_review", "args": args, "by": "dr_k"}))
     return str(p.log[-1]["outcome"])
 
 
 def test_discharge_review_outcomes_before_the_criteria_are_met() -> None:
     p = RoomPipeline("A", escalation_after_s={})
-    run(p, [Control(0, "session_start")])
+    run(p, [SessionStart(0)])
     assert review(p, 1, outcome="not_ready") == "ignored: no discharge review in phase pre_dose"
     p = dosed(BASE, escalation_after_s={})
     run(p, steady(2, 600))
@@ -127,7 +127,7 @@ def test_discharge_review_outcomes_before_the_criteria_are_met() -> None:
     assert review(p, 710, outcome="not_ready") == "ok"
     assert p.session.discharge_outcome is None
     review(p, 720, outcome="override", reason="x")
-    run(p, [Control(800, "dose", by="dr")])
+    run(p, [Dose(800, by="dr")])
     assert (p.session.discharge_outcome, p.session.discharge_reviewed_by) == (None, None)
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.core.models import AlarmEvent, Control, DeviceState, LinkState, Reading
+from monitor.core.controls import Dose, SessionStart
+from monitor.core.models import AlarmEvent, DeviceState, LinkState, Reading
 from monitor.core.pipeline import RoomPipeline
 from tests.core_helpers import dosed, pr, run, spo2, transitions
 
@@ -93,7 +94,7 @@ def test_sparse_monitor_reports_still_alarm() -> None:
 
 
 def session(p: RoomPipeline, t: float = 0) -> None:
-    run(p, [Control(t, "session_start", by="n")])
+    run(p, [SessionStart(t, by="n")])
 
 
 def oximeter(t: float) -> list[Reading]:
@@ -153,7 +154,7 @@ def test_etco2_baseline_is_derived_before_the_dose() -> None:
     p = RoomPipeline("A")
     session(p)
     run(p, [resp(t, "etco2", 36 + (t % 2)) for t in range(10, 310, 5)])
-    run(p, [Control(310, "dose", by="dr")])
+    run(p, [Dose(310, by="dr")])
     assert p.baseline.etco2 == pytest.approx(36.5, abs=0.5)
 
 

@@ -7,8 +7,9 @@ import pytest
 
 from monitor.core.baseline import Baseline
 from monitor.core.conditioning import BpReading
+from monitor.core.controls import BaselineEntry, ConfirmBaseline, Dose, SessionEnd, SessionStart
 from monitor.core.discharge import discharge_criteria, unmet_criteria
-from monitor.core.models import AlarmEvent, Control, Reading
+from monitor.core.models import AlarmEvent, Reading
 from monitor.core.pipeline import RoomPipeline
 from monitor.core.policy import DischargePolicy
 from monitor.core.schedule import BpRequest
@@ -120,7 +121,7 @@ def test_a_configured_cuff_source_is_a_cuff_from_its_first_reading() -> None:
 
 def test_session_end_clears_alarms_and_drops_the_patients_relative_limits() -> None:
     p = dosed({"sbp": 120, "dbp": 80, "spo2": 98, "pulse_rate": 70}, escalation_after_s={})
-    events = run(p, [*bp(100, 205, 100, 135), Control(200, "session_end", by="n")])
+    events = run(p, [*bp(100, 205, 100, 135), SessionEnd(200, by="n")])
     assert _physiological(events) == [
         (100, "bp_severe", "active"),
         (100, "bp_rise", "active"),
@@ -142,14 +143,14 @@ def test_session_end_clears_alarms_and_drops_the_patients_relative_limits() -> N
 
 def test_a_dose_before_any_baseline_data_is_not_a_confirmed_baseline() -> None:
     p = RoomPipeline("A", escalation_after_s={})
-    run(p, [Control(0, "session_start", by="n"), Control(10, "dose", by="dr")])
+    run(p, [SessionStart(0, by="n"), Dose(10, by="dr")])
     assert (p.baseline_status, p.session.baseline_confirmed_by, p.log[-1]["outcome"]) == (
         "none",
         None,
         "ok: no baseline data; enter a baseline for relative limits",
     )
     # Entering one afterwards confirms it and turns the relative limits on.
-    run(p, [Control(20, "baseline", {"sbp": 120, "dbp": 80}, by="dr")])
+    run(p, [BaselineEntry(20, {"sbp": 120, "dbp": 80}, by="dr")])
     assert (p.baseline_status, p.session.baseline_confirmed_by) == ("confirmed", "dr")
 
 
@@ -157,13 +158,13 @@ def test_entering_bp_after_a_refused_baseline_keeps_the_derived_spo2_and_pulse()
     # Pathological BP refuses automatic relative limits; the clinician then enters BP values
     # only. The SpO2 and pulse baseline derived at the dose mark must survive.
     p = RoomPipeline("A", escalation_after_s={})
-    items: list[object] = [Control(0, "session_start", by="n")]
+    items: list[object] = [SessionStart(0, by="n")]
     for t in range(1, 200):
         items += [spo2(t, 98), pr(t, 70)]
-    items += [*bp(60, 170, 105, 127), *bp(150, 172, 104, 127), Control(200, "dose", by="dr")]
+    items += [*bp(60, 170, 105, 127), *bp(150, 172, 104, 127), Dose(200, by="dr")]
     run(p, items)  # type: ignore[arg-type]
     assert p.baseline_status == "refused"
-    run(p, [Control(210, "baseline", {"sbp": 150, "dbp": 90}, by="dr")])
+    run(p, [BaselineEntry(210, {"sbp": 150, "dbp": 90}, by="dr")])
     assert (p.baseline_status, p.baseline.spo2, p.baseline.pulse_rate, p.baseline.sbp) == (
         "confirmed",
         98.0,
@@ -278,10 +279,10 @@ def test_confirming_a_baseline_with_no_values_is_rejected(dose_first: bool) -> N
     # The dashboard shows an 'entered' or 'confirmed' baseline as confirmed: with no data
     # there is nothing to confirm, and saying otherwise would hide the missing baseline.
     p = RoomPipeline("A", escalation_after_s={})
-    items: list[object] = [Control(0, "session_start", by="n")]
+    items: list[object] = [SessionStart(0, by="n")]
     if dose_first:
-        items.append(Control(5, "dose", by="dr"))
-    items.append(Control(10, "confirm_baseline", by="dr"))
+        items.append(Dose(5, by="dr"))
+    items.append(ConfirmBaseline(10, by="dr"))
     run(p, items)  # type: ignore[arg-type]
     assert (p.baseline_status, p.session.baseline_confirmed_by, p.log[-1]["outcome"]) == (
         "none",
@@ -294,9 +295,9 @@ def test_entering_only_spo2_does_not_confirm_a_pathological_derived_bp() -> None
     # "Pathological baseline: no relative limits are derived automatically; the clinician
     # must enter or confirm limits explicitly": a value entered for SpO2 confirms SpO2 only.
     p = RoomPipeline("A", escalation_after_s={})
-    items: list[object] = [Control(0, "session_start", by="n")]
+    items: list[object] = [SessionStart(0, by="n")]
     items += [*bp(60, 170, 105, 127), *bp(150, 172, 104, 127)]
-    items += [Control(160, "baseline", {"spo2": 97}, by="dr"), Control(200, "dose", by="dr")]
+    items += [BaselineEntry(160, {"spo2": 97}, by="dr"), Dose(200, by="dr")]
     run(p, items)  # type: ignore[arg-type]
     assert (p.baseline_status, p.baseline_refused, p.session.baseline_confirmed_by) == (
         "refused",
@@ -304,5 +305,5 @@ def test_entering_only_spo2_does_not_confirm_a_pathological_derived_bp() -> None
         None,
     )
     # Confirming explicitly turns the relative limits on.
-    run(p, [Control(210, "confirm_baseline", by="dr")])
+    run(p, [ConfirmBaseline(210, by="dr")])
     assert (p.baseline_status, p.baseline.sbp, p.baseline.spo2) == ("confirmed", 171.0, 97.0)

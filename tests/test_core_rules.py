@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.core.models import AlarmEvent, Control
+from monitor.core.controls import SessionStart
+from monitor.core.models import AlarmEvent
 from monitor.core.pipeline import RoomPipeline
 from monitor.core.rules import DEFAULT_RULES, Rule, back_inside, violates
 from monitor.core.schedule import BpRequest
@@ -186,7 +187,7 @@ def test_comparators_and_hysteresis(
 
 def test_relative_rows_stay_off_without_a_confirmed_baseline() -> None:
     p = RoomPipeline("A")
-    run(p, [Control(0, "session_start")])
+    run(p, [SessionStart(0)])
     assert [r.limit for r in p._rows_by_condition["bp_rise"]] == [None, None]
     rule = Rule("x", "sbp", DEFAULT_RULES[0].priority, ">=", offset=40, clamp=160)
     assert (rule.limit(None), rule.limit(110), rule.limit(130)) == (None, 150, 160)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 
 from monitor.config import DeviceConfig, RoomConfig, SimulatorConfig
-from monitor.core.models import Control, DeviceState, LinkState
+from monitor.core.controls import SessionStart
+from monitor.core.models import DeviceState, LinkState
 from monitor.core.pipeline import RoomPipeline
 from monitor.runtime import configured_cuffs
 from tests.core_helpers import Item, pr, run, spo2, transitions
@@ -30,7 +31,7 @@ CASES: list[tuple[str, tuple[str, ...], list[Item], list[tuple[float, str, str]]
         [
             DeviceState(0, "ox", DOWN, "no port"),
             DeviceState(0, "cuff", DOWN, "no port"),
-            Control(0, "session_start"),
+            SessionStart(0),
             *ticks(1, 30),
         ],
         [(10.0, "device_disconnected", "active")],
@@ -41,7 +42,7 @@ CASES: list[tuple[str, tuple[str, ...], list[Item], list[tuple[float, str, str]]
         [
             DeviceState(0, "ox", DOWN, "no port"),
             DeviceState(0, "cuff", UP),
-            Control(0, "session_start"),
+            SessionStart(0),
             *ticks(1, 30),
         ],
         [(10.0, "device_disconnected", "active")],
@@ -54,7 +55,7 @@ CASES: list[tuple[str, tuple[str, ...], list[Item], list[tuple[float, str, str]]
         [
             DeviceState(0, "ox", UP),
             DeviceState(0, "cuff", DOWN, "no port"),
-            Control(0, "session_start"),
+            SessionStart(0),
             *ticks(1, 30),
         ],
         [
@@ -66,7 +67,7 @@ CASES: list[tuple[str, tuple[str, ...], list[Item], list[tuple[float, str, str]]
     (
         "every device connected but silent",
         (),
-        [DeviceState(0, "ox", UP), Control(0, "session_start"), *ticks(1, 30)],
+        [DeviceState(0, "ox", UP), SessionStart(0), *ticks(1, 30)],
         [(10.0, "spo2_stale", "active"), (10.0, "pulse_rate_stale", "active")],
     ),
     (
@@ -75,7 +76,7 @@ CASES: list[tuple[str, tuple[str, ...], list[Item], list[tuple[float, str, str]]
         (),
         [
             DeviceState(0, "ox", DOWN, "no port"),
-            Control(0, "session_start"),
+            SessionStart(0),
             *ticks(1, 20),
             DeviceState(20, "ox", UP),
             *ticks(21, 40),
@@ -92,7 +93,7 @@ CASES: list[tuple[str, tuple[str, ...], list[Item], list[tuple[float, str, str]]
         (),
         [
             DeviceState(0, "ox", DOWN, "no port"),
-            Control(0, "session_start"),
+            SessionStart(0),
             *ticks(1, 20),
             DeviceState(20, "ox", UP),
             *[r for t in range(21, 40) for r in (spo2(t, 97), pr(t, 70))],

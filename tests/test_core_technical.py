@@ -4,7 +4,8 @@ as data, and the served vocabulary built from it."""
 from __future__ import annotations
 
 from alerts.message import CONDITION_LABELS
-from monitor.core.models import Control, DeviceState, LinkState, Priority
+from monitor.core.controls import SessionStart
+from monitor.core.models import DeviceState, LinkState, Priority
 from monitor.core.pipeline import RoomPipeline
 from monitor.core.policy import CorePolicy
 from monitor.core.technical import (
@@ -46,14 +47,14 @@ def test_device_failed_is_low_without_a_session_and_medium_in_one() -> None:
     p = RoomPipeline("A")
     events = p.device_state(DeviceState(1.0, "ox", LinkState.FAILED, "boom"))
     assert [(e.condition, e.priority) for e in events] == [("device_failed", Priority.LOW)]
-    events = run(p, [Control(2.0, "session_start", by="n")])
+    events = run(p, [SessionStart(2.0, by="n")])
     failed = [e for e in events if getattr(e, "condition", None) == "device_failed"]
     assert [(e.priority, e.state.value) for e in failed] == [(Priority.MEDIUM, "active")]
 
 
 def test_probe_off_worsens_after_the_policy_setting() -> None:
     p = RoomPipeline("A")
-    run(p, [Control(0, "session_start", by="n"), spo2(1, None, "probe_off")])
+    run(p, [SessionStart(0, by="n"), spo2(1, None, "probe_off")])
     assert p.active["probe_off"].priority == Priority.LOW
     run(p, [29.0, 30.0, 31.0])
     assert p.active["probe_off"].priority == Priority.MEDIUM

@@ -290,11 +290,16 @@ def core_snapshot() -> dict[str, object]:
     72), dosed 20 min ago, a BP of 162/96 three minutes ago (bp_high and bp_rise
     acknowledged by nurse-ana, map_rise low) and an oximeter silent for the last 30 s
     (spo2_stale and pulse_rate_stale, technical, medium)."""
-    from monitor.core.models import Control, Reading
+    from monitor.core.controls import Ack, ConfirmBaseline, Dose, control_from_dict
+    from monitor.core.models import Reading
     from monitor.core.pipeline import RoomPipeline
 
     p = RoomPipeline("Z")
-    p.control(Control(0.0, "session_start", {"pseudonym": "JD-7"}, by="doc-kim"))
+    p.control(
+        control_from_dict(
+            {"t": 0.0, "event": "session_start", "args": {"pseudonym": "JD-7"}, "by": "doc-kim"}
+        )
+    )
     for t in range(0, 1470):
         p.feed(Reading(float(t), "spo2", 97.0 if t < 1300 else 95.0, "%", source="Z-ox"))
         p.feed(Reading(float(t), "pulse_rate", 72.0 if t < 1300 else 88.0, "bpm", source="Z-ox"))
@@ -302,15 +307,15 @@ def core_snapshot() -> dict[str, object]:
             for ch, v in (("sbp", 128.0), ("dbp", 82.0), ("map", 97.0)):
                 p.feed(Reading(float(t), ch, v, "mmHg", source="Z-cuff"))
         if t == 290:
-            p.control(Control(290.0, "confirm_baseline", by="doc-kim"))
+            p.control(ConfirmBaseline(290.0, by="doc-kim"))
         if t == 300:
-            p.control(Control(300.0, "dose", by="doc-kim"))
+            p.control(Dose(300.0, by="doc-kim"))
         if t == 1320:
             for ch, v in (("sbp", 162.0), ("dbp", 96.0), ("map", 118.0)):
                 p.feed(Reading(1320.0, ch, v, "mmHg", source="Z-cuff"))
         if t == 1330:
             for condition in ("bp_high", "bp_rise"):
-                p.control(Control(1330.0, "ack", {"condition": condition}, by="nurse-ana"))
+                p.control(Ack(1330.0, condition, by="nurse-ana"))
         p.tick(float(t))
     p.tick(1500.0)
     room = p.snapshot()

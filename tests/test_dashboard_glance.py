@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from monitor.core.models import Control, Reading
+from monitor.core.controls import Ack, SessionEnd, control_from_dict
+from monitor.core.models import Reading
 from monitor.core.pipeline import RoomPipeline
 from tests.conftest import Influxd, VigilProcess
 from tests.test_dashboard_browser import (
@@ -79,20 +80,29 @@ def room(
     """A room's snapshot from the real core: SpO2 `value` over [t0, t1) spans, pulse 72, one
     normal BP (120/78) at 150, a baseline entered before the first dose (or none)."""
     p = RoomPipeline(rid)
-    p.control(Control(0.0, "session_start", {"pseudonym": f"P-{rid}"}, by="doc-kim"))
+    p.control(
+        control_from_dict(
+            {"t": 0.0, "event": "session_start", "args": {"pseudonym": f"P-{rid}"}, "by": "doc-kim"}
+        )
+    )
     if baseline:
         base = {"spo2": 97, "pulse_rate": 72, "sbp": 120, "dbp": 80}
-        p.control(Control(50.0, "baseline", base, by="doc-kim"))
-    controls = {t: Control(t, "dose", args, by="doc-kim") for t, args in doses}
+        p.control(
+            control_from_dict({"t": 50.0, "event": "baseline", "args": base, "by": "doc-kim"})
+        )
+    controls = {
+        t: control_from_dict({"t": t, "event": "dose", "args": args, "by": "doc-kim"})
+        for t, args in doses
+    }
     if ack_at is not None:
-        controls[ack_at] = Control(ack_at, "ack", {}, by="nurse-ana")
+        controls[ack_at] = Ack(ack_at, by="nurse-ana")
     if end_at is not None:
-        controls[end_at] = Control(end_at, "session_end", by="doc-kim")
+        controls[end_at] = SessionEnd(end_at, by="doc-kim")
     for t in range(60, int(now)):
         c = controls.get(float(t))
         if c is not None and c.event == "ack":
             for condition in list(p.engine.current):
-                p.control(Control(c.t, "ack", {"condition": condition}, by=c.by))
+                p.control(Ack(c.t, condition, by=c.by))
         elif c is not None:
             p.control(c)
         v = next((v for t0, t1, v in spo2 if t0 <= t < t1), 97.0)

@@ -114,11 +114,21 @@ def pathological_room() -> dict[str, object]:
     """Room R as the real core describes it: a 70-year-old's pre-dose SBP 168/104 and SpO2 91
     (the baseline is refused as pathological; two pre-dose advisories), a nurse's note, dosed
     2 min ago; bp_high alarming."""
-    from monitor.core.models import Control, Reading
+    from monitor.core.controls import Dose, Note, control_from_dict
+    from monitor.core.models import Reading
     from monitor.core.pipeline import RoomPipeline
 
     p = RoomPipeline("R")
-    p.control(Control(0.0, "session_start", {"pseudonym": "RB-2", "age": 70}, by="doc-kim"))
+    p.control(
+        control_from_dict(
+            {
+                "t": 0.0,
+                "event": "session_start",
+                "args": {"pseudonym": "RB-2", "age": 70},
+                "by": "doc-kim",
+            }
+        )
+    )
     for t in range(0, 420):
         p.feed(Reading(float(t), "spo2", 91.0, "%", source="R-ox"))
         p.feed(Reading(float(t), "pulse_rate", 78.0, "bpm", source="R-ox"))
@@ -126,9 +136,9 @@ def pathological_room() -> dict[str, object]:
             for ch, v in (("sbp", 168.0), ("dbp", 104.0), ("map", 125.0)):
                 p.feed(Reading(float(t), ch, v, "mmHg", source="R-cuff"))
         if t == 150:
-            p.control(Control(150.0, "note", {"text": "anxious before the dose"}, by="nurse-ana"))
+            p.control(Note(150.0, "anxious before the dose", by="nurse-ana"))
         if t == 300:
-            p.control(Control(300.0, "dose", by="doc-kim"))
+            p.control(Dose(300.0, by="doc-kim"))
         p.tick(float(t))
     room = p.snapshot()
     room["name"] = "Room R (injected)"

@@ -19,7 +19,8 @@ from drivers.hl7.decoder import Hl7Decoder
 from drivers.hl7.driver import Hl7Driver
 from drivers.sim.hl7 import Hl7MonitorSim
 from drivers.sim.scenarios import scenario
-from monitor.core.models import AlarmEvent, Control, DeviceState, LinkState, Reading
+from monitor.core.controls import SessionStart
+from monitor.core.models import AlarmEvent, DeviceState, LinkState, Reading
 from monitor.core.pipeline import RoomPipeline
 from tests.waiting import wait_for_async
 
@@ -59,7 +60,7 @@ async def test_listener_feeds_the_core_and_survives_bad_input() -> None:
         interval_s=0.2,
     )
     room = RoomPipeline("A")
-    room.control(Control(time.time(), "session_start", by="n"))
+    room.control(SessionStart(time.time(), by="n"))
     events: list[AlarmEvent] = []
 
     def emit(item: Item) -> None:

@@ -16,7 +16,8 @@ import pytest
 from alerts.config import AlertsConfig
 from alerts.notifier import Notifier
 from monitor.config import ConfigError, load_settings
-from monitor.core.models import AlarmEvent, Control
+from monitor.core.controls import Ack, Control
+from monitor.core.models import AlarmEvent
 from monitor.core.pipeline import RoomPipeline
 from monitor.hl7out.alarm_manager import AlarmManager
 from monitor.hl7out.config import AlarmManagerConfig
@@ -99,7 +100,7 @@ async def test_alarm_lifecycle_reaches_the_alarm_manager(
     task = await room.start()
     try:
         room.feed(oximetry(10, 20, 88))  # below 90: spo2_low
-        room.feed([Control(40, "ack", {"condition": "spo2_low"}, by="nurse")])
+        room.feed([Ack(40, "spo2_low", by="nurse")])
         room.feed(oximetry(41, 40, 97))  # over: cleared
         messages = await receiver.wait_for(len(room.sent))
         await drained(room)

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from monitor.core.models import AlarmEvent, AlarmKind, AlarmState, Control, Priority, Reading
+from monitor.core.controls import Note, SessionStart
+from monitor.core.models import AlarmEvent, AlarmKind, AlarmState, Priority, Reading
 from monitor.report.model import (
     AlarmEpisode,
     AlarmRow,
@@ -176,7 +177,7 @@ async def test_journal_failure_raises_journal_failed_and_loses_nothing(
     # The disk refuses writes from now on (after the reading above is committed).
     rec.journal.call_in_writer(lambda db: db.execute("PRAGMA query_only = 1"))
     rec.reading("A", reading(2.0))
-    rec.control_before("A", Control(t=3.0, event="note", by="nurse"))
+    rec.control_before("A", Note(3.0, by="nurse"))
     assert rec.sync() is False
     assert (rec.journal.failed, store.pending) == (True, 1)
     assert rec.health()["status"] == "failed"
@@ -343,7 +344,7 @@ def test_hub_messages_from_other_parts_are_audited(tmp_path: Path) -> None:
     rec = Recorder(Journal(tmp_path / "j.sqlite3"), InfluxStore("http://127.0.0.1:9", "x"))
     hub = Hub()
     hub.add_listener(rec.hub_message)
-    rec.control_before("A", Control(t=10.0, event="session_start", by="nurse"))
+    rec.control_before("A", SessionStart(10.0, by="nurse"))
     request = {"type": "bp_request", "room": "A", "t": 11.0, "reason": "schedule"}
     hub.publish(request)
     note = {"type": "notification", "room": "A", "t": 12.0, "event": "delivery", "tier": 1}

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from monitor.config import Settings
-from monitor.core.models import AlarmEvent, AlarmState, Control, Reading
+from monitor.core.controls import SessionStart
+from monitor.core.models import AlarmEvent, AlarmState, Reading
 from monitor.store import lineproto
 from monitor.store.influx import InfluxStore
 from monitor.store.journal import Journal
@@ -133,7 +134,7 @@ def test_a_long_failure_keeps_the_audit_trail_and_raises_journal_failed(tmp_path
     journal.call_in_writer(lambda db: db.execute("PRAGMA query_only = 1"))
     for i in range(30):
         rec.reading("A", Reading(float(i), "spo2", 97.0, "%", source="ox"))
-    rec.control_before("A", Control(t=40.0, event="session_start", by="nurse"))
+    rec.control_before("A", SessionStart(40.0, by="nurse"))
     rec.audit("note", "nurse", {"text": "still here"}, t=41.0, room="A")
     assert rec.sync() is False
     # 33 rows held (30 readings, the session, 2 audit entries): the 23 oldest readings go.

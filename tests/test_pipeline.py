@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from monitor.core.models import AlarmEvent, AlarmState, Control, Flag, PhaseEvent, Reading
+from monitor.core.controls import Ack, Control, Dose, SessionStart
+from monitor.core.models import AlarmEvent, AlarmState, Flag, PhaseEvent, Reading
 from monitor.core.pipeline import RoomPipeline
 
 
@@ -58,10 +59,10 @@ def test_probe_off_and_flagged_samples_never_alarm() -> None:
 
 def test_baseline_from_pre_dose_window() -> None:
     p = RoomPipeline("A")
-    items: list[Reading | Control] = [Control(0, "session_start")]
+    items: list[Reading | Control] = [SessionStart(0)]
     for t in range(0, 400):
         items += [spo2(t, 96 if t < 200 else 98), pr(t, 70)]
-    items.append(Control(400, "dose"))
+    items.append(Dose(400))
     events = run(p, items)
     assert [(e.t, e.phase) for e in events if isinstance(e, PhaseEvent)] == [
         (0, "pre_dose"),
@@ -73,7 +74,7 @@ def test_baseline_from_pre_dose_window() -> None:
 
 def test_no_baseline_without_two_minutes_of_data() -> None:
     p = RoomPipeline("A")
-    run(p, [spo2(t, 97) for t in range(0, 60)] + [Control(60, "dose")])
+    run(p, [spo2(t, 97) for t in range(0, 60)] + [Dose(60)])
     assert p.baseline.spo2 is None
 
 
@@ -81,11 +82,11 @@ def test_acknowledge_marks_who_and_clear_follows() -> None:
     p = RoomPipeline("A")
     events = run(p, [spo2(t, 87) for t in range(0, 30)])
     assert alarms(events) == [(15.0, "spo2_low", AlarmState.ACTIVE)]
-    acked = p.control(Control(25.0, "ack", {"condition": "spo2_low"}, by="nurse1"))
+    acked = p.control(Ack(25.0, "spo2_low", by="nurse1"))
     assert [(e.state, e.by, e.since) for e in acked if isinstance(e, AlarmEvent)] == [
         (AlarmState.ACKNOWLEDGED, "nurse1", 15.0)
     ]
-    assert p.control(Control(26.0, "ack", {"condition": "spo2_low"}, by="nurse2")) == []
+    assert p.control(Ack(26.0, "spo2_low", by="nurse2")) == []
     events = run(p, [spo2(t, 97) for t in range(30, 60)])
     assert alarms(events) == [(47.0, "spo2_low", AlarmState.CLEARED)]
 
@@ -101,5 +102,5 @@ def test_unacknowledged_alarm_escalates_through_tiers_and_ack_stops_it() -> None
     assert escalations == [(25.0, AlarmState.ESCALATED, 2), (35.0, AlarmState.ESCALATED, 3)]
     p2 = RoomPipeline("A", escalation_after_s={"medium": [10.0, 20.0]})
     run(p2, [spo2(t, 87) for t in range(0, 16)])
-    p2.control(Control(20.0, "ack", {"condition": "spo2_low"}, by="n"))
+    p2.control(Ack(20.0, "spo2_low", by="n"))
     assert [e for now in range(20, 60) for e in p2.tick(float(now))] == []

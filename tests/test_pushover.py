@@ -25,7 +25,8 @@ from alerts.pushover import (
     parse_receipt,
     pushover_target,
 )
-from monitor.core.models import AlarmEvent, AlarmKind, AlarmState, Control, Priority
+from monitor.core.controls import Ack, Control, TechnicalAlarm
+from monitor.core.models import AlarmEvent, AlarmKind, AlarmState, Priority
 from tests.conftest import free_port
 from tests.paging_helpers import RecordingHost
 from tests.receivers import FakePushover
@@ -364,17 +365,14 @@ def test_a_late_acknowledgement_does_not_acknowledge_a_newer_episode() -> None:
     p = RoomPipeline("B")
 
     def raise_(t: float) -> None:
-        args = {"condition": "notify_failed", "state": "active", "reason": "x"}
-        p.control(Control(t=t, event="technical_alarm", args=args, by="notifier"))
+        p.control(TechnicalAlarm(t, "notify_failed", "active", reason="x", by="notifier"))
 
     def ack(t: float, since: float | None) -> list[str]:
-        args = {"condition": "notify_failed", "since": since}
-        events = p.control(Control(t=t, event="ack", args=args, by="Nurse P via Pushover app"))
+        events = p.control(Ack(t, "notify_failed", since, by="Nurse P via Pushover app"))
         return [e.state.value for e in events if isinstance(e, AlarmEvent)]
 
     raise_(100.0)
-    p.control(Control(t=110.0, event="technical_alarm", args={"condition": "notify_failed",
-              "state": "cleared", "reason": "reached"}, by="notifier"))  # fmt: skip
+    p.control(TechnicalAlarm(110.0, "notify_failed", "cleared", reason="reached", by="notifier"))
     ack(111.0, 100.0)  # the first episode, acknowledged after it cleared
     raise_(120.0)  # a new episode nobody has seen
     assert ack(121.0, 100.0) == []  # the page about the first one must not acknowledge it

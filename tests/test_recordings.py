@@ -11,11 +11,11 @@ from pathlib import Path
 import orjson
 import pytest
 
+from monitor.core.controls import Ack, Control, Dose, Note, SessionStart
 from monitor.core.models import (
     AlarmEvent,
     AlarmKind,
     AlarmState,
-    Control,
     DeviceState,
     LinkState,
     PhaseEvent,
@@ -119,9 +119,9 @@ ITEMS = [
     Reading(12.0, "spo2", 97.0, "%", frozenset({"motion", "low_perfusion"}), "A-ox"),
     Reading(13.5, "sbp", None, "mmHg", frozenset({"cuff_error"})),
     Reading(14.0, "sbp", 16.0, "kPa", frozenset(), "cuff"),
-    Control(900.0, "dose", {}, "dr_k"),
-    Control(1500.0, "ack", {"condition": "bp_rise"}, None),
-    Control(1600.0, "note", {"text": "calm, eyes closed"}, "nurse"),
+    Dose(900.0, by="dr_k"),
+    Ack(1500.0, "bp_rise"),
+    Note(1600.0, "calm, eyes closed", by="nurse"),
     DeviceState(30.0, "A-ox", LinkState.DISCONNECTED, "port closed"),
 ]
 
@@ -139,9 +139,9 @@ def test_issue_example_lines_parse() -> None:
         '{"t": 1500, "room": "A", "type": "event", "event": "ack", "condition": "bp_rise"}',
     ]
     assert [r.item for r in parse_recording(lines)] == [
-        Control(0.0, "session_start"),
+        SessionStart(0.0),
         Reading(12.0, "spo2", 97.0, "%"),
-        Control(1500.0, "ack", {"condition": "bp_rise"}),
+        Ack(1500.0, "bp_rise"),
     ]
 
 

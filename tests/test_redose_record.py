@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from monitor.api.routes.events import EVENT_ARGS, describe_error
-from monitor.core.models import Control
+from monitor.core.controls import BaselineEntry, Dose, SessionEnd, control_from_dict
 from monitor.core.pipeline import RoomPipeline
 from monitor.report import document, plots
 from monitor.report.query import SessionQueries
@@ -27,14 +27,25 @@ async def test_a_top_up_is_audited_and_leaves_the_sessions_dose_and_baseline(
     rec = Recorder(Journal(tmp_path / "j.sqlite3"), store)
     p = RoomPipeline("A")
     controls = [
-        Control(0, "session_start", {"pseudonym": "P-1"}, by="dr"),
-        Control(5, "baseline", {"spo2": 97, "sbp": 120, "dbp": 80}, by="dr"),
-        Control(10, "dose", {"route": "SL", "amount_mg": 200}, by="dr"),
-        Control(1210, "dose", {"route": "IM", "amount_mg": 25}, by="dr_k"),
-        Control(1215, "dose", {"route": "IM"}, by="dr_k"),  # a double tap: refused
-        Control(1300, "discharge_review", {"outcome": "override"}, by="dr_k"),  # no reason
-        Control(1310, "discharge_review", {"outcome": "override", "reason": "escort"}, by="dr_k"),
-        Control(9000, "session_end", by="dr"),
+        control_from_dict(
+            {"t": 0, "event": "session_start", "args": {"pseudonym": "P-1"}, "by": "dr"}
+        ),
+        BaselineEntry(5, {"spo2": 97, "sbp": 120, "dbp": 80}, by="dr"),
+        Dose(10, route="SL", amount_mg=200, by="dr"),
+        Dose(1210, route="IM", amount_mg=25, by="dr_k"),
+        Dose(1215, route="IM", by="dr_k"),  # a double tap: refused
+        control_from_dict(
+            {"t": 1300, "event": "discharge_review", "args": {"outcome": "override"}, "by": "dr_k"}
+        ),  # no reason
+        control_from_dict(
+            {
+                "t": 1310,
+                "event": "discharge_review",
+                "args": {"outcome": "override", "reason": "escort"},
+                "by": "dr_k",
+            }
+        ),
+        SessionEnd(9000, by="dr"),
     ]
     for c in controls:
         p.control(c)

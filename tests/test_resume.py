@@ -13,7 +13,16 @@ from typing import Any
 
 import pytest
 
-from monitor.core.models import AlarmEvent, Control, DeviceState, LinkState, Reading
+from monitor.core.controls import (
+    Ack,
+    AudioPause,
+    ConfirmBaseline,
+    Control,
+    Dose,
+    SessionStart,
+    control_from_dict,
+)
+from monitor.core.models import AlarmEvent, DeviceState, LinkState, Reading
 from monitor.core.pipeline import RoomPipeline
 from monitor.core.schedule import BpRequest
 from monitor.core.technical import MONITORING_INTERRUPTED
@@ -73,7 +82,9 @@ def session_until_the_crash() -> Iterator[Item]:
     (latched), a sustained high pulse acknowledged by nurse_a, an audio pause."""
     yield DeviceState(T - 10, "ox", LinkState.CONNECTED, "/dev/ttyUSB0")
     yield DeviceState(T - 10, "cuff", LinkState.CONNECTED, "/dev/ttyUSB1")
-    yield Control(T, "session_start", {"pseudonym": "P-7"}, "dr_k")
+    yield control_from_dict(
+        {"t": T, "event": "session_start", "args": {"pseudonym": "P-7"}, "by": "dr_k"}
+    )
     for s in range(1, 401):
         t = T + s
         yield spo2(t, 80 if 220 <= s < 240 else 97)
@@ -81,13 +92,13 @@ def session_until_the_crash() -> Iterator[Item]:
         if s in (60, 120):
             yield from bp(t, 120 + s / 60, 80, 93)
         if s == 180:
-            yield Control(t + 0.2, "confirm_baseline", {}, "dr_k")
+            yield ConfirmBaseline(t + 0.2, by="dr_k")
         if s == 200:
-            yield Control(t + 0.2, "dose", {}, "dr_k")
+            yield Dose(t + 0.2, by="dr_k")
         if s == 330:
-            yield Control(t + 0.2, "ack", {"condition": "hr_high"}, "nurse_a")
+            yield Ack(t + 0.2, "hr_high", by="nurse_a")
         if s == 390:
-            yield Control(t + 0.2, "audio_pause", {}, "nurse_a")
+            yield AudioPause(t + 0.2, by="nurse_a")
         yield t + 0.5  # the runtime's ticker
 
 
@@ -171,7 +182,7 @@ def test_resumed_treats_the_gap_as_unwatched_and_links_get_their_grace(
     conditions = {c for _, c, _ in transitions(later)}
     assert not conditions & {"spo2_stale", "pulse_rate_stale", "device_disconnected"}
     # Acknowledging the interruption ends it (an event, not a lasting condition).
-    acked = back.control(Control(restart_t + 30, "ack", {"condition": MONITORING_INTERRUPTED}))
+    acked = back.control(Ack(restart_t + 30, MONITORING_INTERRUPTED))
     assert transitions(acked)[-1] == (restart_t + 30, MONITORING_INTERRUPTED, "cleared")
     assert MONITORING_INTERRUPTED not in back.active
 
@@ -241,9 +252,9 @@ def test_an_alarm_latched_while_the_patient_was_connected_survives_too(
         live.put(spo2(t, 80 if dip else 97))
         live.put(pr(t, 72))
         if s == -200:
-            live.put(Control(t + 0.2, "ack", {"condition": "spo2_severe"}, "nurse_a"))
+            live.put(Ack(t + 0.2, "spo2_severe", by="nurse_a"))
         if s == 0:
-            live.put(Control(t + 0.2, "session_start", {}, "dr_k"))
+            live.put(SessionStart(t + 0.2, by="dr_k"))
         live.put(t + 0.5)
     assert recorder.sync()
     [session] = recorder.journal.open_sessions()
@@ -290,8 +301,12 @@ def test_a_session_older_than_the_limit_is_closed_with_why(recorder: Recorder) -
 def test_a_two_hour_session_is_rebuilt_in_well_under_a_second_or_two(recorder: Recorder) -> None:
     """~15,000 readings (SpO2 and pulse every second, BP every 5 min) and 7,200 ticks."""
     live = LiveRoom(recorder)
-    live.put(Control(T, "session_start", {"pseudonym": "P-8"}, "dr_k"))
-    live.put(Control(T + 300.5, "dose", {}, "dr_k"))
+    live.put(
+        control_from_dict(
+            {"t": T, "event": "session_start", "args": {"pseudonym": "P-8"}, "by": "dr_k"}
+        )
+    )
+    live.put(Dose(T + 300.5, by="dr_k"))
     for s in range(1, 7201):
         for r in (spo2(T + s, 97), pr(T + s, 72)):
             live.pipeline.feed(r)

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from monitor.config import Settings
-from monitor.core.models import AlarmEvent, Control, DeviceState, LinkState, Priority
+from monitor.core.controls import SessionStart
+from monitor.core.models import AlarmEvent, DeviceState, LinkState, Priority
 from monitor.core.pipeline import RoomPipeline
 from monitor.supervisor import Backoff, Supervisor
 from tests.core_helpers import run, spo2, transitions
@@ -127,7 +128,7 @@ def test_device_failed_worsens_to_medium_when_a_session_starts_and_is_the_only_a
     p = RoomPipeline("A")
     items: list[object] = [DeviceState(0, "ox", UP), spo2(0.5, 97),
                            DeviceState(1, "ox", FAILED, "ValueError: boom"),
-                           Control(2, "session_start", by="n")]  # fmt: skip
+                           SessionStart(2, by="n")]  # fmt: skip
     items += [float(t) for t in range(3, 120)]
     events = run(p, items)  # type: ignore[arg-type]
     assert alarms(events) == [

@@ -7,7 +7,7 @@ Drivers produce `Reading`s and `DeviceState`s; room pipelines turn them into `Al
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -237,16 +237,6 @@ class PhaseEvent:
         d: dict[str, Any] = {"type": "phase"}
         d.update(asdict(self))
         return d
-
-
-@dataclass(frozen=True, slots=True)
-class Control:
-    """An instruction that enters a room pipeline from outside (API, replay, phone ack)."""
-
-    t: float
-    event: str  # session_start, dose, baseline, ack, audio_pause, note, session_end, ...
-    args: dict[str, Any] = field(default_factory=dict)
-    by: str | None = None
 
 
 Event = AlarmEvent | PhaseEvent

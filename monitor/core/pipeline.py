@@ -35,6 +35,20 @@ from monitor.core.conditioning import (
     CuffFailure,
     TimeRollingMedian,
 )
+from monitor.core.controls import (
+    Ack,
+    AudioPause,
+    BaselineEntry,
+    ConfirmBaseline,
+    Control,
+    DischargeReview,
+    Dose,
+    Note,
+    Resumed,
+    SessionEnd,
+    SessionStart,
+    TechnicalAlarm,
+)
 from monitor.core.discharge import (
     DISCHARGING,
     Criterion,
@@ -47,7 +61,6 @@ from monitor.core.models import (
     EXCLUDING_FLAGS,
     AlarmEvent,
     Channel,
-    Control,
     DeviceState,
     Flag,
     PhaseEvent,
@@ -67,8 +80,6 @@ from monitor.core.rules import (
 )
 from monitor.core.schedule import BpRequest, BpSchedule
 from monitor.core.session import (
-    DOSE_MAX_MG,
-    DOSE_ROUTES,
     IN_SESSION,
     POST_DOSE,
     Phase,
@@ -96,7 +107,6 @@ UNTRUSTED_FLAGS: frozenset[str] = frozenset({Flag.IMPLAUSIBLE, Flag.GARBLED, Fla
 TIMER_STEP_S = 1.0  # timers are checked at most once per second of input time
 HISTORY_IN_SNAPSHOT = 100
 DOSE_REPEAT_GUARD_S = 60.0  # a second dose mark sooner than this is a double tap
-_NUMERIC = (int, float)
 # The channel groups as sets of plain strings, for the per-reading membership tests.
 _EPISODIC: frozenset[str] = frozenset(map(str, EPISODIC_CHANNELS))
 _RESPIRATION: frozenset[str] = frozenset(map(str, RESPIRATION_CHANNELS))
@@ -358,54 +368,73 @@ class RoomPipeline:
         t = control.t
         # `resumed` first says what the time since the last input was (nobody watching),
         # so the timers must not judge that gap before it is applied.
-        due = t >= self._timer_due and control.event != "resumed"
+        due = t >= self._timer_due and not isinstance(control, Resumed)
         out: list[PipelineEvent] = self._timers(t) if due else []
         self._now = max(self._now, t)
-        handler = getattr(self, "_c_" + control.event, None)
-        outcome = "ignored: unknown event"
-        if handler is not None:
-            outcome, events = handler(control)
-            out += events
-        self.log.append(
-            {
-                "t": t,
-                "event": control.event,
-                "args": dict(control.args),
-                "by": control.by,
-                "outcome": outcome,
-            }
-        )
+        outcome, events = self._dispatch(control)
+        out += events
+        entry = control.to_dict()
+        entry["outcome"] = outcome
+        self.log.append(entry)
         return out
 
+    def _dispatch(self, c: Control) -> tuple[str, list[PipelineEvent]]:
+        """The control's handler: its outcome for the audit log, and its events."""
+        match c:
+            case SessionStart():
+                return self._c_session_start(c)
+            case BaselineEntry():
+                return self._c_baseline(c)
+            case ConfirmBaseline():
+                return self._c_confirm_baseline(c)
+            case Dose():
+                return self._c_dose(c)
+            case Ack():
+                return self._c_ack(c)
+            case AudioPause():
+                self.engine.audio_pause(c.t, c.by)
+                return "ok", []
+            case Note():
+                text = c.text if c.text is not None else ""
+                self.session.notes.append({"t": c.t, "text": text, "by": c.by})
+                return "ok", []
+            case DischargeReview():
+                return self._c_discharge_review(c)
+            case SessionEnd():
+                return self._c_session_end(c)
+            case TechnicalAlarm():
+                return self._c_technical_alarm(c)
+            case Resumed():
+                return self._c_resumed(c)
+        return "ignored: unknown event", []
+
     # -- controls (each returns its outcome for the audit log, and its events) --------------
-    def _c_session_start(self, c: Control) -> tuple[str, list[PipelineEvent]]:
+    def _c_session_start(self, c: SessionStart) -> tuple[str, list[PipelineEvent]]:
         if self.phase in IN_SESSION:
             return "ignored: a session is already running", []
         self._reset_session()
         s = self.session
         s.started_t, s.started_by = c.t, c.by
         self.tech.started = c.t
-        s.pseudonym = str(c.args["pseudonym"]) if c.args.get("pseudonym") else None
-        age = c.args.get("age")
-        s.age = float(age) if isinstance(age, _NUMERIC) and not isinstance(age, bool) else None
+        s.pseudonym, s.age = c.pseudonym, c.age
         out = self._set_phase(c.t, Phase.PRE_DOSE, f"started by {c.by or 'unknown'}")
         out += self._timers(c.t)
         return "ok", out
 
-    def _c_baseline(self, c: Control) -> tuple[str, list[PipelineEvent]]:
+    def _c_baseline(self, c: BaselineEntry) -> tuple[str, list[PipelineEvent]]:
         if self.phase not in IN_SESSION:
             return "ignored: no session", []
         values: dict[str, float] = {}
         for key in BASELINE_CHANNELS:
-            v = c.args.get(key)
+            v = c.values.get(key)
             if v is None:
                 continue
-            if not isinstance(v, _NUMERIC) or isinstance(v, bool) or v != v:
-                return f"rejected: {key} is not a number", []
             lo, hi = PLAUSIBLE[key]
             if not lo <= v <= hi:
                 return f"rejected: {key} {v} outside {lo:g}–{hi:g}", []
             values[key] = float(v)
+        if c.problem:  # a value after those, not a number
+            return c.problem, []
         if not values:
             return "rejected: no baseline values given", []
         self._explicit.update(values)
@@ -418,7 +447,7 @@ class RoomPipeline:
         self.baseline = self.baseline.merged(self._explicit)
         return "ok", self._confirm(c.t, c.by)
 
-    def _c_confirm_baseline(self, c: Control) -> tuple[str, list[PipelineEvent]]:
+    def _c_confirm_baseline(self, c: ConfirmBaseline) -> tuple[str, list[PipelineEvent]]:
         if self.phase == Phase.PRE_DOSE:
             derived = self._derived(c.t).to_dict()
             if not self._explicit and all(v is None for v in derived.values()):
@@ -433,15 +462,16 @@ class RoomPipeline:
             return "rejected: no baseline values to confirm", []
         return "ok", self._confirm(c.t, c.by)
 
-    def _c_dose(self, c: Control) -> tuple[str, list[PipelineEvent]]:
+    def _c_dose(self, c: Dose) -> tuple[str, list[PipelineEvent]]:
         s = self.session
         if self.phase in POST_DOSE:
             return self._top_up(c)
         if self.phase != Phase.PRE_DOSE:
             return f"ignored: dose in phase {self.phase}", []
-        dose, problem = _dose_entry(c)
+        problem = c.refused()
         if problem:
             return problem, []
+        dose = c.entry()
         s.dose_t, s.dose_by = c.t, c.by
         s.doses.append(dose)
         derived = self._derived(c.t)
@@ -472,7 +502,7 @@ class RoomPipeline:
         out += self._confirm(c.t, c.by)
         return "ok", out
 
-    def _top_up(self, c: Control) -> tuple[str, list[PipelineEvent]]:
+    def _top_up(self, c: Dose) -> tuple[str, list[PipelineEvent]]:
         """A further dose (IM/SL top-up): the BP schedule, the acute window and the discharge
         clock restart from it; the baseline stays the one taken before the first dose."""
         s = self.session
@@ -485,9 +515,10 @@ class RoomPipeline:
                 f"by {who or 'unknown'}",
                 [],
             )
-        dose, problem = _dose_entry(c)
+        problem = c.refused()
         if problem:
             return problem, []
+        dose = c.entry()
         s.doses.append(dose)
         self.schedule = BpSchedule(self.policy.bp_schedule, c.t)
         out: list[PipelineEvent] = list(self.engine.lower(c.t, "bp_overdue", reason="top-up dose"))
@@ -498,9 +529,8 @@ class RoomPipeline:
         s.discharge_reviewed_by = s.discharge_reviewed_t = s.discharge_outcome = None
         return f"ok: top-up dose {n}; BP schedule restarted", out
 
-    def _c_ack(self, c: Control) -> tuple[str, list[PipelineEvent]]:
-        condition = str(c.args.get("condition"))
-        since = c.args.get("since")
+    def _c_ack(self, c: Ack) -> tuple[str, list[PipelineEvent]]:
+        condition, since = str(c.condition), c.since
         current = self.engine.current.get(condition)
         if since is not None and current is not None and current.since != since:
             # A page's acknowledgement (link, Pushover receipt) names the episode it was
@@ -518,26 +548,25 @@ class RoomPipeline:
             [],
         )
 
-    def _c_technical_alarm(self, c: Control) -> tuple[str, list[PipelineEvent]]:
+    def _c_technical_alarm(self, c: TechnicalAlarm) -> tuple[str, list[PipelineEvent]]:
         """A technical condition seen outside the room's data: the notifier could not page
         anyone (`notify_failed`), storage is down (`storage_degraded`, `journal_failed`).
         The core owns it like any other alarm, so it latches, is acknowledged and escalates
         the same way."""
-        condition = str(c.args.get("condition", ""))
+        condition = c.condition or ""
         if condition not in EXTERNAL_TECHNICAL:
             return f"ignored: {condition!r} is not an external technical condition", []
-        reason = str(c.args.get("reason", ""))
-        if c.args.get("state", "active") == "cleared":
+        reason = c.reason or ""
+        if c.state == "cleared":
             events = self.engine.lower(c.t, condition, reason=reason)
             return ("ok" if events else "ignored: not present"), list(events)
-        try:
-            priority = Priority(str(c.args.get("priority", EXTERNAL_TECHNICAL[condition])))
-        except ValueError:
-            return "ignored: unknown priority", []
+        if c.problem:
+            return c.problem, []
+        priority = c.priority or Priority(EXTERNAL_TECHNICAL[condition])
         events = self.tech.raise_(TECHNICAL[condition], c.t, reason, priority=priority)
         return "ok", list(events)
 
-    def _c_resumed(self, c: Control) -> tuple[str, list[PipelineEvent]]:
+    def _c_resumed(self, c: Resumed) -> tuple[str, list[PipelineEvent]]:
         """Vigil restarted at `c.t`; this state was rebuilt from the journal's inputs up to
         the last one before the stop (monitor/resume.py). Nothing was observed in between, so
         the gap is not judged as stale data or a lost link: each link that was up counts as
@@ -548,40 +577,25 @@ class RoomPipeline:
         nobody was watching. `sources` (optional): the device links the restarted run has; a
         link no longer configured is forgotten."""
         t = c.t
-        self.tech.resumed(t, c.args.get("sources"))  # the links the restarted run has
+        self.tech.resumed(t, c.sources)  # the links the restarted run has
         out: list[PipelineEvent] = []
         for condition in EXTERNAL_TECHNICAL:
             out += self.engine.lower(t, condition, reason="Vigil restarted: checked again")
         out += self._timers(t)
         if self.phase not in IN_SESSION:
             return "ok: no session", out
-        reason = str(c.args.get("reason") or "Vigil restarted")
+        reason = c.reason or "Vigil restarted"
         # Restarted again before anyone took note: a new interruption, with its own length.
         out += self.engine.lower(t, MONITORING_INTERRUPTED, reason="Vigil restarted again")
         out += self.tech.raise_(INTERRUPTED, t, reason)
         return "ok", out
 
-    def _c_audio_pause(self, c: Control) -> tuple[str, list[PipelineEvent]]:
-        self.engine.audio_pause(c.t, c.by)
-        return "ok", []
-
-    def _c_note(self, c: Control) -> tuple[str, list[PipelineEvent]]:
-        self.session.notes.append({"t": c.t, "text": str(c.args.get("text", "")), "by": c.by})
-        return "ok", []
-
-    def _c_discharge_review(self, c: Control) -> tuple[str, list[PipelineEvent]]:
-        """ready (every criterion met), not_ready, or override (ready despite unmet criteria,
-        with a reason). The old form {"ready": true/false} means ready / not_ready."""
+    def _c_discharge_review(self, c: DischargeReview) -> tuple[str, list[PipelineEvent]]:
         if self.phase not in POST_DOSE:
             return f"ignored: no discharge review in phase {self.phase}", []
-        raw = c.args.get("outcome")
-        if raw is None:
-            raw = ReviewOutcome.NOT_READY if c.args.get("ready") is False else ReviewOutcome.READY
-        try:
-            outcome = ReviewOutcome(str(raw))
-        except ValueError:
-            return f"rejected: outcome {raw!r} is not one of ready, not_ready, override", []
-        reason = str(c.args.get("reason") or c.args.get("text") or "").strip()
+        if c.problem:
+            return c.problem, []
+        outcome, reason = c.decided, c.why
         unmet = self._discharge_unmet(c.t)
         if outcome == ReviewOutcome.READY and unmet:
             return (
@@ -606,7 +620,7 @@ class RoomPipeline:
             return f"ok: override of {len(unmet)} unmet criteria", []
         return "ok", []
 
-    def _c_session_end(self, c: Control) -> tuple[str, list[PipelineEvent]]:
+    def _c_session_end(self, c: SessionEnd) -> tuple[str, list[PipelineEvent]]:
         if self.phase not in IN_SESSION:
             return "ignored: no session", []
         self.session.ended_t, self.session.ended_by = c.t, c.by
@@ -949,24 +963,3 @@ class RoomPipeline:
             "log": list(self.log[-HISTORY_IN_SNAPSHOT:]) + list(self.engine.notes[-20:]),
             "rejected": dict(self.rejected),
         }
-
-
-def _dose_entry(c: Control) -> tuple[dict[str, Any], str]:
-    """The dose mark's audit entry from its control, or why its arguments are refused."""
-    entry: dict[str, Any] = {"t": c.t, "by": c.by}
-    route = c.args.get("route")
-    if route is not None:
-        if route not in DOSE_ROUTES:
-            return entry, f"rejected: route {route!r} is not one of {', '.join(DOSE_ROUTES)}"
-        entry["route"] = route
-    amount = c.args.get("amount_mg")
-    if amount is not None:
-        if (
-            not isinstance(amount, _NUMERIC)
-            or isinstance(amount, bool)
-            or not isfinite(amount)
-            or not 0 < amount <= DOSE_MAX_MG
-        ):
-            return entry, f"rejected: amount_mg {amount!r} is not a dose in mg (0–{DOSE_MAX_MG:g})"
-        entry["amount_mg"] = float(amount)
-    return entry, ""

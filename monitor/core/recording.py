@@ -19,12 +19,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from monitor.core.controls import Control, control_from_dict
 from monitor.core.errors import RecordingError as RecordingError  # its home: monitor/core/errors.py
 from monitor.core.models import (
     CANONICAL_UNIT,
     AlarmEvent,
     AlarmState,
-    Control,
     DeviceState,
     LinkState,
     PhaseEvent,
@@ -100,7 +100,7 @@ def parse_line(line: str | bytes, line_no: int = 1, loads: Loads = json.loads) -
         if by is not None and not isinstance(by, str):
             raise RecordingError(line_no, f"'by' must be a string, got {by!r}")
         args = {k: v for k, v in obj.items() if k not in _RESERVED}
-        return Record(room, Control(t, event, args, by))
+        return Record(room, control_from_dict({"t": t, "event": event, "args": args, "by": by}))
     if kind == "device":
         source = _string(obj, "source", line_no)
         try:

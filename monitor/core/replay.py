@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator
 
-from monitor.core.models import Control, DeviceState, Reading
+from monitor.core.controls import Control
+from monitor.core.models import DeviceState, Reading
 from monitor.core.pipeline import PipelineEvent, RoomPipeline
 from monitor.core.policy import CorePolicy
 from monitor.core.recording import Record

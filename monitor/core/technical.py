@@ -169,11 +169,11 @@ class Technical:
                 out += self.check(DEVICE_FAILED, t, in_session)
         return out
 
-    def resumed(self, t: float, configured: object) -> None:
+    def resumed(self, t: float, configured: tuple[str, ...] | None) -> None:
         """Vigil restarted at `t` (the `resumed` control, see pipeline): each link that was
         up counts as reconnecting from now; a link no longer `configured` is forgotten."""
         for source, state in list(self.devices.items()):
-            if isinstance(configured, list) and source not in configured:
+            if configured is not None and source not in configured:
                 # Gone from the config: no alarm can be about a link nobody will report.
                 del self.devices[source]
                 self.down_since.pop(source, None)

@@ -28,7 +28,8 @@ from typing import Any
 
 from alerts.message import condition_label
 from alerts.policy import technical_control
-from monitor.core.models import AlarmEvent, AlarmState, Control, Event
+from monitor.core.controls import Control
+from monitor.core.models import AlarmEvent, AlarmState, Event
 from monitor.hl7out.acm import alarm_of, alert_id, encode_oru_r40
 from monitor.hl7out.config import AlarmManagerConfig
 from monitor.hl7out.mllp import LinkError, MllpLink

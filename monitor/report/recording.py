@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from monitor.core.models import CANONICAL_UNIT, Control, Reading
+from monitor.core.controls import Control, control_from_dict
+from monitor.core.models import CANONICAL_UNIT, Reading
 from monitor.core.recording import to_record_line
 from monitor.report.model import SessionRecord
 from monitor.report.progress import Tick, no_tick
@@ -30,7 +31,8 @@ def items(rec: SessionRecord) -> list[Reading | Control]:
         if not ev:
             continue
         args = {k: v for k, v in (e.payload.get("args") or {}).items() if k not in IDENTITY_KEYS}
-        out.append((e.t, 0, Control(t=e.t - origin, event=str(ev), args=args, by=e.who)))
+        wire = {"t": e.t - origin, "event": str(ev), "args": args, "by": e.who}
+        out.append((e.t, 0, control_from_dict(wire)))
     for r in rec.readings:
         status = frozenset(s for s in r.status.split(",") if s)
         unit = CANONICAL_UNIT.get(r.channel, "")

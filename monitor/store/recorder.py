@@ -19,7 +19,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from monitor.core.models import AlarmEvent, Control, DeviceState, PhaseEvent, Reading
+from monitor.core.controls import Control
+from monitor.core.models import AlarmEvent, DeviceState, PhaseEvent, Reading
 from monitor.store import lineproto
 from monitor.store.forwarder import Forwarder
 from monitor.store.health import StorageAlarms

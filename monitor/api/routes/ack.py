@@ -4,7 +4,7 @@ Messaging apps fetch links to draw previews; a GET must therefore never acknowle
 token (alerts/tokens.py) is the credential: signed, expiring, single use, bound to one room,
 condition, alarm episode, contact and channel. So these routes take no staff login.
 
-The acknowledgement enters the room's pipeline as a `Control(event="ack")`, like one from
+The acknowledgement enters the room's pipeline as an `Ack` control, like one from
 the dashboard, with `by="<contact> via <channel>"`: the core stays the owner of alarm state.
 
 `POST /ack/pushover/{token}` is Pushover's callback when a nurse taps Acknowledge on an
@@ -26,7 +26,8 @@ from starlette.concurrency import run_in_threadpool
 from alerts.message import SECONDARY, channel_name, condition_label
 from alerts.tokens import AckClaim, TokenError, TokenProblem
 from monitor.api.deps import VigilDep
-from monitor.core.models import AlarmState, Control
+from monitor.core.controls import Ack
+from monitor.core.models import AlarmState
 from monitor.store.recorder import accepted
 
 router = APIRouter(prefix="/ack", tags=["acknowledge"])
@@ -151,9 +152,7 @@ async def acknowledge(token: str, vigil: VigilDep) -> HTMLResponse:
     if problem is not None:
         return problem
     by = f"{claim.contact} via {channel_name(claim.channel)}"
-    ack = Control(
-        t=now, event="ack", args={"condition": claim.condition, "since": claim.since}, by=by
-    )
+    ack = Ack(now, claim.condition, claim.since, by=by)
     # Wait for the core's answer, so the nurse reads what happened, not what was asked.
     outcome = await vigil.control_outcome(claim.room, ack)
     if outcome is not None and not accepted(outcome):

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from monitor.api.deps import Nurse, Viewer, VigilDep
 from monitor.api.routes.events import EVENT_ARGS, EVENT_ROLE, describe_error
-from monitor.core.models import Control
+from monitor.core.controls import control_from_dict
 from monitor.store.recorder import accepted
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
@@ -63,7 +63,8 @@ async def post_event(
         args = EVENT_ARGS[body.event].model_validate(body.args).model_dump(exclude_none=True)
     except ValidationError as exc:
         raise HTTPException(422, f"{body.event}: {describe_error(exc)}") from None
-    control = Control(t=time.time(), event=body.event, args=args, by=user.username)
+    wire = {"t": time.time(), "event": body.event, "args": args, "by": user.username}
+    control = control_from_dict(wire)
     outcome = await vigil.control_outcome(room_id, control)
     if outcome is None:
         response.status_code = 202

@@ -367,7 +367,7 @@ class Vigil:
             if isinstance(item, RoomCall) and not item.done.done():
                 item.done.set_result(None)
             if isinstance(item, Control):
-                self.recorder.control_after(rid, item, pipeline.snapshot(), outcome)
+                self.recorder.control_after(rid, item, pipeline.snapshot().to_dict(), outcome)
             if waiter is not None and not waiter.done():  # done: the API gave up waiting
                 waiter.set_result(outcome)
 
@@ -452,7 +452,7 @@ class Vigil:
 
     # -- views ------------------------------------------------------------------------------
     def room_view(self, room: Room) -> dict[str, Any]:
-        view = room.pipeline.snapshot()
+        view = room.pipeline.snapshot().to_dict()
         view["name"] = room.config.name or room.config.id
         view["devices"] = [self.device_view(d) for d in room.devices]
         return view

@@ -96,8 +96,11 @@ async def test_replayed_records_never_alarm_nor_enter_the_baseline(timestamps: b
     assert [(r.sbp, r.dbp) for r in fed.bp_readings] == [(128.0, 82.0), (134.0, 85.0)]
     assert fed.bp_readings == live_only.bp_readings
     assert alarms(fed) == alarms(live_only) == []
-    assert fed.snapshot()["baseline_proposed"] == live_only.snapshot()["baseline_proposed"]
-    assert fed.snapshot()["bp"] == live_only.snapshot()["bp"]
+    assert (
+        fed.snapshot().to_dict()["baseline_proposed"]
+        == live_only.snapshot().to_dict()["baseline_proposed"]
+    )
+    assert fed.snapshot().to_dict()["bp"] == live_only.snapshot().to_dict()["bp"]
 
     # Without the flag, the replay would have been taken as the patient's BP now.
     unflagged = [

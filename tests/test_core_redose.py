@@ -38,7 +38,7 @@ def test_a_top_up_is_recorded_and_the_schedule_follows_it_the_baseline_stays() -
     assert (p.session.dose_t, p.session.last_dose_t) == (1, 1200)
     assert p.baseline == baseline and p.baseline_status == "confirmed"
     # The next BP slot is 5 min after the top-up, not after the first dose.
-    assert p.snapshot()["bp_due"] == 1500
+    assert p.snapshot().to_dict()["bp_due"] == 1500
     events = run(p, [float(t) for t in range(1201, 1600)])
     assert [e.t for e in events if isinstance(e, BpRequest)] == [1500]
 
@@ -51,7 +51,9 @@ def test_the_acute_window_and_the_discharge_clock_restart_at_a_top_up() -> None:
     events = run(p, [Dose(4000, route="SL", by="dr"), *steady(4000, 7700)])
     assert phases(events) == [(4000, "dosed"), (7600, "recovery")]
     # 2 h after the first dose is not enough: the criterion counts from the last dose.
-    assert p.snapshot()["discharge"]["unmet"] == ["2 h since the last dose: 1 h 1 min so far"]
+    assert p.snapshot().to_dict()["discharge"]["unmet"] == [
+        "2 h since the last dose: 1 h 1 min so far"
+    ]
     events = run(p, steady(7700, 11300))
     assert phases(events) == [(11200, "discharge_ready")]
 
@@ -88,7 +90,7 @@ def test_dose_marks_that_are_refused(
 def test_an_ended_room_has_nothing_running() -> None:
     p = dosed(BASE, escalation_after_s={})
     run(p, [*steady(2, 500), SessionEnd(600, by="dr")])
-    snap = p.snapshot()
+    snap = p.snapshot().to_dict()
     assert (snap["phase"], snap["bp_due"], p.schedule) == ("ended", None, None)
     assert snap["discharge"]["criteria"] == [] and snap["alarms"] == []
 
@@ -116,12 +118,12 @@ def test_discharge_review_outcomes_before_the_criteria_are_met() -> None:
     assert p.session.discharge_outcome is None
     out = review(p, 604, outcome="override", reason="transfer to ward with escort")
     assert out == "ok: override of 2 unmet criteria"
-    reviews = p.snapshot()["discharge"]["reviews"]
+    reviews = p.snapshot().to_dict()["discharge"]["reviews"]
     assert [(r["t"], r["outcome"], r.get("reason"), len(r["unmet"])) for r in reviews] == [
         (603, "not_ready", "still dissociated", 2),
         (604, "override", "transfer to ward with escort", 2),
     ]
-    snap = p.snapshot()["discharge"]
+    snap = p.snapshot().to_dict()["discharge"]
     assert (snap["outcome"], snap["reviewed_by"], snap["reviewed_t"]) == ("override", "dr_k", 604)
     # A later "not ready" withdraws the clearance; so does a top-up dose.
     assert review(p, 710, outcome="not_ready") == "ok"

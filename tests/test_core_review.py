@@ -137,7 +137,7 @@ def test_session_end_clears_alarms_and_drops_the_patients_relative_limits() -> N
     # patient's baseline: SpO2 93 is a 5-point drop from 98 but inside every absolute limit.
     events = run(p, [spo2(t, 93) for t in range(300, 400)])
     assert _physiological(events) == []
-    assert {c: [r["limit"] for r in rows] for c, rows in p.snapshot()["limits"].items()
+    assert {c: [r["limit"] for r in rows] for c, rows in p.snapshot().to_dict()["limits"].items()
             if any(r["relative"] for r in rows)} == {}  # fmt: skip
 
 

@@ -60,7 +60,7 @@ def test_pathological_baseline_refuses_relative_limits_until_confirmed() -> None
     run(p, [SessionStart(0), *bp(100, 165, 95, 118), *bp(300, 167, 97, 120),
             Dose(400, by="dr")])  # fmt: skip
     assert p.baseline_status == "refused"
-    assert p.snapshot()["baseline_refused"] == ["SBP 166 ≥ 160"]
+    assert p.snapshot().to_dict()["baseline_refused"] == ["SBP 166 ≥ 160"]
     assert [r.limit for r in p._rows_by_condition["bp_rise"]] == [None, None]
     assert p.log[-1]["outcome"] == "ok: baseline pathological, relative limits need confirmation"
     run(p, [ConfirmBaseline(500, by="dr_k")])
@@ -93,7 +93,7 @@ def test_pre_dose_advisory_uses_the_age_adjusted_sbp_limit() -> None:
                 *bp(100, sbp_v, dbp_v, 100),
             ],
         )
-        assert p.snapshot()["advisories"] == expected
+        assert p.snapshot().to_dict()["advisories"] == expected
 
 
 def test_stale_channels_only_in_session_and_cleared_by_valid_data() -> None:
@@ -224,7 +224,7 @@ def test_discharge_ready_after_2_h_when_every_criterion_holds() -> None:
     events = run(p, [r for t in range(7400, 7440) for r in (spo2(t, 87), pr(t, 74))])
     # SpO2 below 94 % ends readiness at once; the alarm follows its 15-s delay.
     assert phases(events) == [(7401, "recovery")]
-    assert p.snapshot()["discharge"]["unmet"] == [
+    assert p.snapshot().to_dict()["discharge"]["unmet"] == [
         "alarms present: spo2_low",
         "SpO2 ≥ 94 % for 15 min: 87 % now",
     ]
@@ -252,7 +252,7 @@ def test_session_end_clears_alarms_with_who() -> None:
 def test_snapshot_keeps_the_old_keys_and_adds_the_new() -> None:
     p = dosed({"spo2": 97, "pulse_rate": 72})
     run(p, [Note(5, "patient calm", by="n"), AudioPause(6)])
-    snap = p.snapshot()
+    snap = p.snapshot().to_dict()
     assert set(snap) == {
         "room", "phase", "dose_t", "latest", "smoothed", "baseline", "alarms",
         "audio_paused_until", "audio_pause_s", "devices", "baseline_status", "baseline_proposed",

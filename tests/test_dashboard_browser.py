@@ -318,7 +318,7 @@ def core_snapshot() -> dict[str, object]:
                 p.control(Ack(1330.0, condition, by="nurse-ana"))
         p.tick(float(t))
     p.tick(1500.0)
-    room = p.snapshot()
+    room = p.snapshot().to_dict()
     room["name"] = "Room Z (injected)"
     room["devices"] = [{"id": "Z-ox", "state": "connected", "simulated": True}]
     return relative_times(room, now=1500.0)

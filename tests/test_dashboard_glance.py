@@ -112,7 +112,7 @@ def room(
             for ch, bpv in (("sbp", 120.0), ("dbp", 78.0), ("map", 92.0)):
                 p.feed(Reading(150.0, ch, bpv, "mmHg", source=f"{rid}-cuff"))
         p.tick(float(t))
-    snap = p.snapshot()
+    snap = p.snapshot().to_dict()
     snap["name"] = f"Room {rid}"
     snap["devices"] = []
     return relative_times(snap, now)  # type: ignore[return-value]

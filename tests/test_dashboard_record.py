@@ -140,7 +140,7 @@ def pathological_room() -> dict[str, object]:
         if t == 300:
             p.control(Dose(300.0, by="doc-kim"))
         p.tick(float(t))
-    room = p.snapshot()
+    room = p.snapshot().to_dict()
     room["name"] = "Room R (injected)"
     room["devices"] = [{"id": "R-ox", "state": "connected", "simulated": True}]
     return relative_times(room, now=420.0)  # type: ignore[return-value]

@@ -51,7 +51,7 @@ async def test_a_top_up_is_audited_and_leaves_the_sessions_dose_and_baseline(
         p.control(c)
         outcome = str(p.log[-1]["outcome"])
         rec.control_before("A", c, outcome)
-        rec.control_after("A", c, p.snapshot(), outcome)
+        rec.control_after("A", c, p.snapshot().to_dict(), outcome)
     assert rec.sync()
     sessions = rec.journal.sessions(room="A")
     assert [(s.dose_t, s.dosed_by, s.ended) for s in sessions] == [(10, "dr", 9000)]

@@ -74,7 +74,7 @@ class LiveRoom:
             if not isinstance(e, BpRequest):
                 rec.event(e)
         if isinstance(item, Control):
-            rec.control_after(ROOM, item, p.snapshot(), outcome)
+            rec.control_after(ROOM, item, p.snapshot().to_dict(), outcome)
 
 
 def session_until_the_crash() -> Iterator[Item]:
@@ -104,7 +104,7 @@ def session_until_the_crash() -> Iterator[Item]:
 
 def state(p: RoomPipeline) -> dict[str, Any]:
     """What a restart must bring back (the snapshot less what only describes the moment)."""
-    snap = p.snapshot()
+    snap = p.snapshot().to_dict()
     alarms = {
         a.condition: (a.state.value, a.priority.value, a.since, a.tier, a.by)
         for a in p.active.values()

@@ -178,7 +178,8 @@ class DischargeReview(Control):
 
     def _typed_args(self) -> dict[str, Any]:
         outcome = None if self.outcome is None else self.outcome.value
-        return _set(outcome=outcome, reason=self.reason, ready=self.ready, text=self.text)
+        # The API's order (monitor/api/routes/events.py), as journals have it.
+        return _set(text=self.text, ready=self.ready, outcome=outcome, reason=self.reason)
 
     @property
     def decided(self) -> ReviewOutcome:

@@ -85,6 +85,7 @@ from monitor.core.session import (
     Phase,
     SessionInfo,
 )
+from monitor.core.snapshot import DischargeView, LimitView, RoomSnapshot
 from monitor.core.technical import (
     CUFF_ERROR,
     EXTERNAL_TECHNICAL,
@@ -908,58 +909,49 @@ class RoomPipeline:
         return [PhaseEvent(t=t, room=self.room, phase=phase.value, detail=detail)]
 
     # -- view -------------------------------------------------------------------------------
-    def snapshot(self) -> dict[str, Any]:
-        """The room's live state for the API and the dashboard."""
-        proposed = None
-        if self.phase == Phase.PRE_DOSE:
-            proposed = self._derived(self._now).to_dict()
-        limits: dict[str, list[dict[str, Any]]] = {}
-        for condition, rows in self._rows_by_condition.items():
-            limits[condition] = [
-                {
-                    "channel": r.rule.channel,
-                    "comparator": r.rule.comparator,
-                    "limit": r.limit,
-                    "priority": r.rule.priority.value,
-                    "relative": r.rule.relative,
-                }
+    def snapshot(self) -> RoomSnapshot:
+        """The room's live state for the API and the dashboard (`to_dict`: its JSON)."""
+        proposed = self._derived(self._now) if self.phase == Phase.PRE_DOSE else None
+        limits = {
+            condition: tuple(
+                LimitView(r.rule.channel, r.rule.comparator, r.limit, r.rule.priority,
+                          r.rule.relative)
                 for r in rows
                 if r.limit is not None
-            ]
+            )
+            for condition, rows in self._rows_by_condition.items()
+        }  # fmt: skip
         sched = self.schedule
-        criteria = self._discharge_criteria(self._now) if self.phase in POST_DOSE else []
-        return {
-            "room": self.room,
-            "phase": self.phase,
-            "dose_t": self.dose_t,
-            "latest": {ch: r.to_dict() for ch, r in self.latest.items()},
-            "smoothed": dict(self.smoothed),
-            "baseline": self.baseline.to_dict(),
-            "alarms": [a.to_dict() for a in self.engine.current.values()],
-            "audio_paused_until": self.engine.audio_paused_until,
-            "audio_pause_s": self.engine.audio_pause_s,  # the clinic's setting, for the page
-            "devices": {
-                s: {"state": d.state.value, "t": d.t, "detail": d.detail}
-                for s, d in self.devices.items()
-            },
-            "baseline_status": self.baseline_status,
-            "baseline_proposed": proposed,
-            "baseline_refused": list(self.baseline_refused),
-            "advisories": list(self.advisories),
-            "limits": limits,
-            "bp": self.bp_readings[-1].to_dict() if self.bp_readings else None,
-            "bp_due": sched.next_due if sched is not None and self.phase in POST_DOSE else None,
-            "discharge": {
-                "ready": self.phase == Phase.DISCHARGE_READY,
-                "criteria": [c.to_dict() for c in criteria],
-                "unmet": [c.text for c in criteria if not c.met],
-                "reviewed_by": self.session.discharge_reviewed_by,
-                "reviewed_t": self.session.discharge_reviewed_t,
-                "outcome": self.session.discharge_outcome,
-                "reviews": list(self.session.discharge_reviews),
-            },
-            "session": self.session.to_dict(),
-            "history": [e.to_dict() for e in self.engine.history[-HISTORY_IN_SNAPSHOT:]],
-            "log": list(self.log[-HISTORY_IN_SNAPSHOT:]) + list(self.engine.notes[-20:]),
-            "rejected": dict(self.rejected),
-        }
+        post_dose = self.phase in POST_DOSE
+        s, engine = self.session, self.engine
+        return RoomSnapshot(
+            room=self.room,
+            phase=self.phase,
+            dose_t=self.dose_t,
+            latest=dict(self.latest),
+            smoothed=dict(self.smoothed),
+            baseline=self.baseline,
+            alarms=tuple(engine.current.values()),
+            audio_paused_until=engine.audio_paused_until,
+            audio_pause_s=engine.audio_pause_s,
+            devices=dict(self.devices),
+            baseline_status=self.baseline_status,
+            baseline_proposed=proposed,
+            baseline_refused=tuple(self.baseline_refused),
+            advisories=tuple(self.advisories),
+            limits=limits,
+            bp=self.bp_readings[-1] if self.bp_readings else None,
+            bp_due=sched.next_due if sched is not None and post_dose else None,
+            discharge=DischargeView(
+                ready=self.phase == Phase.DISCHARGE_READY,
+                criteria=tuple(self._discharge_criteria(self._now) if post_dose else ()),
+                reviewed_by=s.discharge_reviewed_by,
+                reviewed_t=s.discharge_reviewed_t,
+                outcome=s.discharge_outcome,
+                reviews=tuple(s.discharge_reviews),
+            ),
+            session=s.copy(),
+            history=tuple(engine.history[-HISTORY_IN_SNAPSHOT:]),
+            log=(*self.log[-HISTORY_IN_SNAPSHOT:], *engine.notes[-20:]),
+            rejected=dict(self.rejected),
+        )

@@ -16,7 +16,7 @@ one taken before the first (`dose_t`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -69,6 +69,15 @@ class SessionInfo:
     def last_dose_t(self) -> float | None:
         """The latest dose mark: the BP schedule and the discharge clock run from it."""
         return self.doses[-1]["t"] if self.doses else self.dose_t
+
+    def copy(self) -> SessionInfo:
+        """A copy that the session going on does not change (its lists copied)."""
+        return replace(
+            self,
+            doses=list(self.doses),
+            discharge_reviews=list(self.discharge_reviews),
+            notes=list(self.notes),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: (list(v) if isinstance(v, list) else v) for k, v in self.__dict__.items()}

@@ -1,6 +1,7 @@
 """Writes tests/vectors/snapshots.json: RoomPipeline.snapshot() of a few states, taken from
 the code before the typed snapshot (tests/test_core_snapshot.py compares the typed one's
-to_dict with it). Run: .venv/bin/python -m tests.vectors.make_snapshots"""
+to_dict with it). Rewrite it only for a deliberate change of the page's contract:
+.venv/bin/python -m tests.vectors.make_snapshots"""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ HERE = Path(__file__).parent
 RECORDINGS = HERE.parent / "recordings"
 
 
-def states() -> dict[str, Any]:
+def states() -> dict[str, dict[str, Any]]:
     out: dict[str, Any] = {}
     for name in ("normal_rise", "hypertensive_surge", "probe_off", "hypoventilation"):
         records = parse_recording((RECORDINGS / f"{name}.jsonl").read_text().splitlines())
@@ -26,11 +27,11 @@ def states() -> dict[str, Any]:
             for _ in replay(records[:cut], pipelines=pipelines):
                 pass
             for room, p in pipelines.items():
-                out[f"{name}@{cut}/{room}"] = p.snapshot()
+                out[f"{name}@{cut}/{room}"] = p.snapshot().to_dict()
     p = RoomPipeline("D")
     p.device_state(DeviceState(5.0, "ox", LinkState.FAILED, "boom"))
     p.tick(6.0)
-    out["device_failed/D"] = p.snapshot()
+    out["device_failed/D"] = p.snapshot().to_dict()
     return out
 
 

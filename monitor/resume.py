@@ -28,7 +28,7 @@ from monitor.core.recording import Record
 from monitor.core.replay import replay
 from monitor.store.journal import Journal, SessionRow
 
-RESUMED = "resumed"  # the audit entry, and the control the core applies (pipeline._c_resumed)
+RESUMED = "resumed"  # the audit entry, and the control the core applies (core/handlers.py resumed)
 # Why a session left open is closed rather than resumed (the `session_closed` audit entry).
 TOO_OLD = "older than resume_max_age_h at the restart"
 NOT_CONFIGURED = "its room is no longer configured"

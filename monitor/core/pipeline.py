@@ -21,11 +21,9 @@ from math import isfinite
 from typing import Any
 
 from monitor.core.baseline import (
-    BASELINE_CHANNELS,
     Baseline,
     bp_baseline,
     continuous_baseline,
-    pathological_reasons,
     pre_dose_advisory,
 )
 from monitor.core.conditioning import (
@@ -36,27 +34,16 @@ from monitor.core.conditioning import (
     TimeRollingMedian,
 )
 from monitor.core.controls import (
-    Ack,
-    AudioPause,
-    BaselineEntry,
-    ConfirmBaseline,
     Control,
-    DischargeReview,
-    Dose,
-    Note,
     Resumed,
-    SessionEnd,
-    SessionStart,
-    TechnicalAlarm,
 )
 from monitor.core.discharge import (
-    DISCHARGING,
     Criterion,
-    ReviewOutcome,
     discharge_criteria,
     spo2_threshold,
 )
 from monitor.core.engine import RANK, AlarmEngine
+from monitor.core.handlers import HANDLERS
 from monitor.core.models import (
     EXCLUDING_FLAGS,
     AlarmEvent,
@@ -64,7 +51,6 @@ from monitor.core.models import (
     DeviceState,
     Flag,
     PhaseEvent,
-    Priority,
     Reading,
 )
 from monitor.core.policy import CorePolicy
@@ -88,11 +74,7 @@ from monitor.core.session import (
 from monitor.core.snapshot import DischargeView, LimitView, RoomSnapshot
 from monitor.core.technical import (
     CUFF_ERROR,
-    EXTERNAL_TECHNICAL,
-    INTERRUPTED,
-    MONITORING_INTERRUPTED,
     PROBE_OFF,
-    TECHNICAL,
     Technical,
 )
 
@@ -181,9 +163,9 @@ class RoomPipeline:
         self._channel_source = tech.channel_source
         self._now = float("-inf")
         self._timer_due = float("-inf")
-        self._reset_session()
+        self.reset_session()
 
-    def _reset_session(self) -> None:
+    def reset_session(self) -> None:
         self.session = SessionInfo()
         self.baseline = Baseline()  # the baseline in use (after the dose)
         self.baseline_status = "none"  # none | derived | entered | confirmed | refused
@@ -192,8 +174,8 @@ class RoomPipeline:
         self.bp_readings: list[BpReading] = []
         self.schedule = None
         self.discharge_unmet: list[str] = []
-        self._explicit: dict[str, float] = {}
-        self._explicit_by: str | None = None
+        self.entered: dict[str, float] = {}
+        self.entered_by: str | None = None
         self._pre_dose: dict[str, deque[tuple[float, float]]] = {
             ch: deque() for ch in CONTINUOUS_CHANNELS
         }
@@ -204,10 +186,10 @@ class RoomPipeline:
         self._spo2_ok_since: float | None = None
         self._spo2_ok_threshold = spo2_threshold(self.baseline, self.policy.discharge)
         self._last_pre_dose_request: float | None = None
-        self._relative_on = False
+        self.relative_on = False
         self._quiet: dict[str, tuple[float, float]] = {}
         self._engaged: dict[str, bool] = {}
-        self._apply_limits([])
+        self.apply_limits([])
 
     # -- compatibility views --------------------------------------------------------------
     @property
@@ -380,266 +362,25 @@ class RoomPipeline:
         return out
 
     def _dispatch(self, c: Control) -> tuple[str, list[PipelineEvent]]:
-        """The control's handler: its outcome for the audit log, and its events."""
-        match c:
-            case SessionStart():
-                return self._c_session_start(c)
-            case BaselineEntry():
-                return self._c_baseline(c)
-            case ConfirmBaseline():
-                return self._c_confirm_baseline(c)
-            case Dose():
-                return self._c_dose(c)
-            case Ack():
-                return self._c_ack(c)
-            case AudioPause():
-                self.engine.audio_pause(c.t, c.by)
-                return "ok", []
-            case Note():
-                text = c.text if c.text is not None else ""
-                self.session.notes.append({"t": c.t, "text": text, "by": c.by})
-                return "ok", []
-            case DischargeReview():
-                return self._c_discharge_review(c)
-            case SessionEnd():
-                return self._c_session_end(c)
-            case TechnicalAlarm():
-                return self._c_technical_alarm(c)
-            case Resumed():
-                return self._c_resumed(c)
-        return "ignored: unknown event", []
+        """The control's handler (handlers.py): its outcome for the audit log, its events."""
+        handler = HANDLERS.get(type(c))
+        if handler is None:
+            return "ignored: unknown event", []
+        return handler(self, c)
 
-    # -- controls (each returns its outcome for the audit log, and its events) --------------
-    def _c_session_start(self, c: SessionStart) -> tuple[str, list[PipelineEvent]]:
-        if self.phase in IN_SESSION:
-            return "ignored: a session is already running", []
-        self._reset_session()
-        s = self.session
-        s.started_t, s.started_by = c.t, c.by
-        self.tech.started = c.t
-        s.pseudonym, s.age = c.pseudonym, c.age
-        out = self._set_phase(c.t, Phase.PRE_DOSE, f"started by {c.by or 'unknown'}")
-        out += self._timers(c.t)
-        return "ok", out
-
-    def _c_baseline(self, c: BaselineEntry) -> tuple[str, list[PipelineEvent]]:
-        if self.phase not in IN_SESSION:
-            return "ignored: no session", []
-        values: dict[str, float] = {}
-        for key in BASELINE_CHANNELS:
-            v = c.values.get(key)
-            if v is None:
-                continue
-            lo, hi = PLAUSIBLE[key]
-            if not lo <= v <= hi:
-                return f"rejected: {key} {v} outside {lo:g}–{hi:g}", []
-            values[key] = float(v)
-        if c.problem:  # a value after those, not a number
-            return c.problem, []
-        if not values:
-            return "rejected: no baseline values given", []
-        self._explicit.update(values)
-        self._explicit_by = c.by
-        if self.phase == Phase.PRE_DOSE:
-            self.baseline_status = "entered"
-            return "ok: used at the dose mark", []
-        # On top of the baseline in use: the pre-dose SpO2/PR windows are gone after the
-        # dose, so deriving again would drop the SpO2 and pulse baseline the dose mark took.
-        self.baseline = self.baseline.merged(self._explicit)
-        return "ok", self._confirm(c.t, c.by)
-
-    def _c_confirm_baseline(self, c: ConfirmBaseline) -> tuple[str, list[PipelineEvent]]:
-        if self.phase == Phase.PRE_DOSE:
-            derived = self._derived(c.t).to_dict()
-            if not self._explicit and all(v is None for v in derived.values()):
-                return "rejected: no baseline values to confirm", []
-            self._explicit = {k: v for k, v in derived.items() if v is not None} | self._explicit
-            self._explicit_by = c.by
-            self.baseline_status = "entered"
-            return "ok: used at the dose mark", []
-        if self.phase not in POST_DOSE:
-            return "ignored: no session", []
-        if all(v is None for v in self.baseline.to_dict().values()):
-            return "rejected: no baseline values to confirm", []
-        return "ok", self._confirm(c.t, c.by)
-
-    def _c_dose(self, c: Dose) -> tuple[str, list[PipelineEvent]]:
-        s = self.session
-        if self.phase in POST_DOSE:
-            return self._top_up(c)
-        if self.phase != Phase.PRE_DOSE:
-            return f"ignored: dose in phase {self.phase}", []
-        problem = c.refused()
-        if problem:
-            return problem, []
-        dose = c.entry()
-        s.dose_t, s.dose_by = c.t, c.by
-        s.doses.append(dose)
-        derived = self._derived(c.t)
-        self.schedule = BpSchedule(self.policy.bp_schedule, c.t)
+    def end_pre_dose(self) -> None:
+        """The dose is marked: the pre-dose windows have given the baseline."""
         for window in self._pre_dose.values():
             window.clear()
-        out = self._set_phase(c.t, Phase.DOSED, f"dose marked by {c.by or 'unknown'}")
-        self.baseline = derived.merged(self._explicit)
-        # Only what the clinician entered or confirmed is explicit: a pathological value
-        # derived for another channel still refuses automatic relative limits.
-        unconfirmed = Baseline(
-            **{ch: None if ch in self._explicit else derived.get(ch) for ch in BASELINE_CHANNELS}
-        )
-        if self._explicit and not pathological_reasons(unconfirmed, self.policy.baseline):
-            out += self._confirm(c.t, self._explicit_by)
-            return "ok", out
-        if all(v is None for v in derived.to_dict().values()):
-            # Nothing to confirm: the status must not claim a confirmed baseline. Absolute
-            # limits run; a baseline entered later turns the relative limits on.
-            self.baseline_status = "none"
-            return "ok: no baseline data; enter a baseline for relative limits", out
-        self.baseline_refused = pathological_reasons(unconfirmed, self.policy.baseline)
-        if self.baseline_refused:
-            # AutoLimits practice: no relative limits from a pathological baseline until the
-            # clinician enters or explicitly confirms values (absolute limits stay active).
-            self.baseline_status = "refused"
-            return "ok: baseline pathological, relative limits need confirmation", out
-        out += self._confirm(c.t, c.by)
-        return "ok", out
 
-    def _top_up(self, c: Dose) -> tuple[str, list[PipelineEvent]]:
-        """A further dose (IM/SL top-up): the BP schedule, the acute window and the discharge
-        clock restart from it; the baseline stays the one taken before the first dose."""
-        s = self.session
-        last = s.last_dose_t
-        if last is not None and c.t - last < DOSE_REPEAT_GUARD_S:
-            # Two marks seconds apart are a double tap, not two doses.
-            who = s.doses[-1].get("by") if s.doses else s.dose_by
-            return (
-                f"ignored: a dose was marked less than {DOSE_REPEAT_GUARD_S:g} s ago "
-                f"by {who or 'unknown'}",
-                [],
-            )
-        problem = c.refused()
-        if problem:
-            return problem, []
-        dose = c.entry()
-        s.doses.append(dose)
-        self.schedule = BpSchedule(self.policy.bp_schedule, c.t)
-        out: list[PipelineEvent] = list(self.engine.lower(c.t, "bp_overdue", reason="top-up dose"))
-        n = len(s.doses)
-        out += self._set_phase(c.t, Phase.DOSED, f"top-up dose {n} marked by {c.by or 'unknown'}")
-        self.discharge_unmet = []
-        # A review made before this dose no longer describes the patient.
-        s.discharge_reviewed_by = s.discharge_reviewed_t = s.discharge_outcome = None
-        return f"ok: top-up dose {n}; BP schedule restarted", out
-
-    def _c_ack(self, c: Ack) -> tuple[str, list[PipelineEvent]]:
-        condition, since = str(c.condition), c.since
-        current = self.engine.current.get(condition)
-        if since is not None and current is not None and current.since != since:
-            # A page's acknowledgement (link, Pushover receipt) names the episode it was
-            # sent about; arriving late, it must not acknowledge a newer one nobody saw.
-            return "ignored: that alarm episode is over", []
-        events = self.engine.acknowledge(c.t, condition, c.by)
-        if events and condition == MONITORING_INTERRUPTED:
-            events += self.engine.lower(c.t, condition, reason="taken note of")
-        if events:
-            return "ok", list(events)
-        if current is None:
-            return f"ignored: no {condition} alarm is active", []
-        return (
-            f"ignored: {condition} already acknowledged by {current.acknowledged_by or 'someone'}",
-            [],
-        )
-
-    def _c_technical_alarm(self, c: TechnicalAlarm) -> tuple[str, list[PipelineEvent]]:
-        """A technical condition seen outside the room's data: the notifier could not page
-        anyone (`notify_failed`), storage is down (`storage_degraded`, `journal_failed`).
-        The core owns it like any other alarm, so it latches, is acknowledged and escalates
-        the same way."""
-        condition = c.condition or ""
-        if condition not in EXTERNAL_TECHNICAL:
-            return f"ignored: {condition!r} is not an external technical condition", []
-        reason = c.reason or ""
-        if c.state == "cleared":
-            events = self.engine.lower(c.t, condition, reason=reason)
-            return ("ok" if events else "ignored: not present"), list(events)
-        if c.problem:
-            return c.problem, []
-        priority = c.priority or Priority(EXTERNAL_TECHNICAL[condition])
-        events = self.tech.raise_(TECHNICAL[condition], c.t, reason, priority=priority)
-        return "ok", list(events)
-
-    def _c_resumed(self, c: Resumed) -> tuple[str, list[PipelineEvent]]:
-        """Vigil restarted at `c.t`; this state was rebuilt from the journal's inputs up to
-        the last one before the stop (monitor/resume.py). Nothing was observed in between, so
-        the gap is not judged as stale data or a lost link: each link that was up counts as
-        reconnecting from now, with the grace a new link gets (a driver that does not report
-        back within the delay raises `device_disconnected` as usual). Conditions the stopped
-        process owned (storage, paging) are lowered for the new one to check again (a latched
-        one stays until acknowledged). In a session, `monitoring_interrupted` says how long
-        nobody was watching. `sources` (optional): the device links the restarted run has; a
-        link no longer configured is forgotten."""
-        t = c.t
-        self.tech.resumed(t, c.sources)  # the links the restarted run has
-        out: list[PipelineEvent] = []
-        for condition in EXTERNAL_TECHNICAL:
-            out += self.engine.lower(t, condition, reason="Vigil restarted: checked again")
-        out += self._timers(t)
-        if self.phase not in IN_SESSION:
-            return "ok: no session", out
-        reason = c.reason or "Vigil restarted"
-        # Restarted again before anyone took note: a new interruption, with its own length.
-        out += self.engine.lower(t, MONITORING_INTERRUPTED, reason="Vigil restarted again")
-        out += self.tech.raise_(INTERRUPTED, t, reason)
-        return "ok", out
-
-    def _c_discharge_review(self, c: DischargeReview) -> tuple[str, list[PipelineEvent]]:
-        if self.phase not in POST_DOSE:
-            return f"ignored: no discharge review in phase {self.phase}", []
-        if c.problem:
-            return c.problem, []
-        outcome, reason = c.decided, c.why
-        unmet = self._discharge_unmet(c.t)
-        if outcome == ReviewOutcome.READY and unmet:
-            return (
-                f"rejected: not ready for discharge ({'; '.join(unmet)}): record not ready, "
-                "or a clinician override with a reason",
-                [],
-            )
-        if outcome == ReviewOutcome.OVERRIDE and not reason:
-            return "rejected: an override needs a reason", []
-        s = self.session
-        entry: dict[str, Any] = {"t": c.t, "by": c.by, "outcome": outcome.value, "unmet": unmet}
-        if reason:
-            entry["reason"] = reason
-        s.discharge_reviews.append(entry)
-        if outcome in DISCHARGING:
-            s.discharge_reviewed_by, s.discharge_reviewed_t = c.by, c.t
-            s.discharge_outcome = outcome.value
-        else:
-            # A later "not ready" withdraws an earlier clearance.
-            s.discharge_reviewed_by = s.discharge_reviewed_t = s.discharge_outcome = None
-        if outcome == ReviewOutcome.OVERRIDE:
-            return f"ok: override of {len(unmet)} unmet criteria", []
-        return "ok", []
-
-    def _c_session_end(self, c: SessionEnd) -> tuple[str, list[PipelineEvent]]:
-        if self.phase not in IN_SESSION:
-            return "ignored: no session", []
-        self.session.ended_t, self.session.ended_by = c.t, c.by
-        self.schedule = None  # nothing runs in an ended room: no BP due, no countdown
-        out: list[PipelineEvent] = []
-        out += self.engine.clear_all(c.t, f"session ended by {c.by or 'unknown'}", c.by)
+    def reset_rows(self) -> None:
+        """Every rule row forgets its state (the session ended)."""
         for rows in self._rows.values():
             for row in rows:
                 row.reset()
-        # Relative limits belong to this patient: whoever is on the devices next is judged
-        # by absolute limits only until a new session confirms a new baseline.
-        self._relative_on = False
-        self._apply_limits(out, c.t)
-        out += self._set_phase(c.t, Phase.ENDED, f"ended by {c.by or 'unknown'}")
-        return "ok", out
 
     # -- baseline and limits ----------------------------------------------------------------
-    def _derived(self, dose_t: float) -> Baseline:
+    def derived_baseline(self, dose_t: float) -> Baseline:
         bl = self.policy.baseline
         sbp, dbp, mean = bp_baseline(self.bp_readings, dose_t, bl)
         return Baseline(
@@ -651,17 +392,17 @@ class RoomPipeline:
             etco2=continuous_baseline(self._pre_dose["etco2"], dose_t, bl),
         )
 
-    def _confirm(self, t: float, by: str | None) -> list[PipelineEvent]:
+    def confirm_baseline(self, t: float, by: str | None) -> list[PipelineEvent]:
         self.baseline_status = "confirmed"
         self.baseline_refused = []
         self.session.baseline_confirmed_by, self.session.baseline_confirmed_t = by, t
-        self._relative_on = True
+        self.relative_on = True
         self._spo2_ok_threshold = spo2_threshold(self.baseline, self.policy.discharge)
         out: list[PipelineEvent] = []
-        self._apply_limits(out, t)
+        self.apply_limits(out, t)
         return out
 
-    def _apply_limits(self, out: list[PipelineEvent], t: float = 0.0) -> None:
+    def apply_limits(self, out: list[PipelineEvent], t: float = 0.0) -> None:
         """Recompute every row's effective limit; relative rows need a confirmed baseline."""
         changed = set()
         for rows in self._rows.values():
@@ -669,7 +410,7 @@ class RoomPipeline:
                 rule = row.rule
                 if not rule.relative:
                     continue
-                limit = rule.limit(self.baseline.get(rule.channel)) if self._relative_on else None
+                limit = rule.limit(self.baseline.get(rule.channel)) if self.relative_on else None
                 if limit != row.limit:
                     if row.triggered:
                         changed.add(rule.id)
@@ -707,7 +448,7 @@ class RoomPipeline:
         self.engine.audio_pause_s = policy.audio_pause_s
         self._rows, self._rows_by_condition = _rule_rows(policy.rules, old)
         out: list[PipelineEvent] = []
-        self._apply_limits(out, t)
+        self.apply_limits(out, t)
         for condition in sorted(before):
             rows = self._rows_by_condition.get(condition, [])
             if not any(row.triggered for row in rows):
@@ -722,7 +463,7 @@ class RoomPipeline:
             last = next((r.value for r in rows if r.value is not None), None)
             return self.engine.lower(t, condition, value=last, reason="back inside the limit")
         rule = hit.rule
-        base = self.baseline.get(rule.channel) if rule.relative or self._relative_on else None
+        base = self.baseline.get(rule.channel) if rule.relative or self.relative_on else None
         limit = hit.limit
         assert limit is not None and hit.value is not None
         confirm = f" on {rule.confirm_count} readings" if rule.confirm_count > 1 else ""
@@ -794,7 +535,7 @@ class RoomPipeline:
         if confirm_needed:
             out.append(BpRequest(t, self.room, "confirmation reading"))
         if self.phase == Phase.PRE_DOSE:
-            derived = self._derived(t)
+            derived = self.derived_baseline(t)
             sbp = derived.sbp if derived.sbp is not None else result.sbp
             dbp = derived.dbp if derived.dbp is not None else result.dbp
             self.advisories = pre_dose_advisory(sbp, dbp, self.session.age, self.policy.baseline)
@@ -861,19 +602,19 @@ class RoomPipeline:
         if dose_t is None:
             return []
         if self.phase == Phase.DOSED and now - dose_t >= self.policy.recovery_after_s:
-            return self._set_phase(now, Phase.RECOVERY, "acute window over")
+            return self.set_phase(now, Phase.RECOVERY, "acute window over")
         if self.phase not in (Phase.RECOVERY, Phase.DISCHARGE_READY):
             return []
         if now - dose_t < self.policy.discharge.min_after_dose_s:
             return []  # too early: the criteria need not be computed every second
-        self.discharge_unmet = self._discharge_unmet(now)
+        self.discharge_unmet = self.unmet_criteria(now)
         if not self.discharge_unmet and self.phase == Phase.RECOVERY:
-            return self._set_phase(now, Phase.DISCHARGE_READY, "all discharge criteria met")
+            return self.set_phase(now, Phase.DISCHARGE_READY, "all discharge criteria met")
         if self.discharge_unmet and self.phase == Phase.DISCHARGE_READY:
-            return self._set_phase(now, Phase.RECOVERY, "; ".join(self.discharge_unmet))
+            return self.set_phase(now, Phase.RECOVERY, "; ".join(self.discharge_unmet))
         return []
 
-    def _discharge_unmet(self, now: float) -> list[str]:
+    def unmet_criteria(self, now: float) -> list[str]:
         return [c.text for c in self._discharge_criteria(now) if not c.met]
 
     def _discharge_criteria(self, now: float) -> list[Criterion]:
@@ -902,7 +643,7 @@ class RoomPipeline:
             top_up=len(self.session.doses) > 1,
         )
 
-    def _set_phase(self, t: float, phase: Phase, detail: str = "") -> list[PipelineEvent]:
+    def set_phase(self, t: float, phase: Phase, detail: str = "") -> list[PipelineEvent]:
         if phase == self.phase:
             return []
         self.phase = phase
@@ -911,7 +652,7 @@ class RoomPipeline:
     # -- view -------------------------------------------------------------------------------
     def snapshot(self) -> RoomSnapshot:
         """The room's live state for the API and the dashboard (`to_dict`: its JSON)."""
-        proposed = self._derived(self._now) if self.phase == Phase.PRE_DOSE else None
+        proposed = self.derived_baseline(self._now) if self.phase == Phase.PRE_DOSE else None
         limits = {
             condition: tuple(
                 LimitView(r.rule.channel, r.rule.comparator, r.limit, r.rule.priority,

@@ -188,7 +188,7 @@ def test_comparators_and_hysteresis(
 def test_relative_rows_stay_off_without_a_confirmed_baseline() -> None:
     p = RoomPipeline("A")
     run(p, [SessionStart(0)])
-    assert [r.limit for r in p._rows_by_condition["bp_rise"]] == [None, None]
+    assert [r.limit for r in p.limits.by_condition["bp_rise"]] == [None, None]
     rule = Rule("x", "sbp", DEFAULT_RULES[0].priority, ">=", offset=40, clamp=160)
     assert (rule.limit(None), rule.limit(110), rule.limit(130)) == (None, 150, 160)
 

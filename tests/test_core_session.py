@@ -61,11 +61,11 @@ def test_pathological_baseline_refuses_relative_limits_until_confirmed() -> None
             Dose(400, by="dr")])  # fmt: skip
     assert p.baseline_status == "refused"
     assert p.snapshot().to_dict()["baseline_refused"] == ["SBP 166 ≥ 160"]
-    assert [r.limit for r in p._rows_by_condition["bp_rise"]] == [None, None]
+    assert [r.limit for r in p.limits.by_condition["bp_rise"]] == [None, None]
     assert p.log[-1]["outcome"] == "ok: baseline pathological, relative limits need confirmation"
     run(p, [ConfirmBaseline(500, by="dr_k")])
     assert (p.baseline_status, p.session.baseline_confirmed_by) == ("confirmed", "dr_k")
-    assert [r.limit for r in p._rows_by_condition["bp_rise"]] == [160, 100]  # clamped
+    assert [r.limit for r in p.limits.by_condition["bp_rise"]] == [160, 100]  # clamped
 
 
 def test_explicit_baseline_overrides_the_derived_one() -> None:

@@ -272,7 +272,7 @@ def session_end(room: RoomPipeline, c: SessionEnd) -> Outcome:
     room.schedule = None  # nothing runs in an ended room: no BP due, no countdown
     out: list[PipelineEvent] = []
     out += room.engine.clear_all(c.t, f"session ended by {c.by or 'unknown'}", c.by)
-    room.reset_rows()
+    room.limits.reset()
     # Relative limits belong to this patient: whoever is on the devices next is judged
     # by absolute limits only until a new session confirms a new baseline.
     room.relative_on = False

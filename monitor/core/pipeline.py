@@ -42,8 +42,9 @@ from monitor.core.discharge import (
     discharge_criteria,
     spo2_threshold,
 )
-from monitor.core.engine import RANK, AlarmEngine
+from monitor.core.engine import AlarmEngine
 from monitor.core.handlers import HANDLERS
+from monitor.core.limits import Limits
 from monitor.core.models import (
     EXCLUDING_FLAGS,
     AlarmEvent,
@@ -59,10 +60,7 @@ from monitor.core.rules import (
     CONTINUOUS_CHANNELS,
     EPISODIC_CHANNELS,
     RESPIRATION_CHANNELS,
-    Rule,
-    RuleState,
     evaluate_continuous,
-    evaluate_episodic,
 )
 from monitor.core.schedule import BpRequest, BpSchedule
 from monitor.core.session import (
@@ -71,7 +69,7 @@ from monitor.core.session import (
     Phase,
     SessionInfo,
 )
-from monitor.core.snapshot import DischargeView, LimitView, RoomSnapshot
+from monitor.core.snapshot import DischargeView, RoomSnapshot
 from monitor.core.technical import (
     CUFF_ERROR,
     PROBE_OFF,
@@ -94,32 +92,6 @@ DOSE_REPEAT_GUARD_S = 60.0  # a second dose mark sooner than this is a double ta
 _EPISODIC: frozenset[str] = frozenset(map(str, EPISODIC_CHANNELS))
 _RESPIRATION: frozenset[str] = frozenset(map(str, RESPIRATION_CHANNELS))
 _CUFF_PRESSURE = str(Channel.CUFF_PRESSURE)  # an enum member lookup costs ~0.1 µs
-
-
-def _rule_rows(
-    rules: Iterable[Rule], reuse: list[RuleState]
-) -> tuple[dict[str, list[RuleState]], dict[str, list[RuleState]]]:
-    """The evaluator rows of `rules`, by channel and by condition. A row of `reuse` whose
-    rule is unchanged is kept with its state (a live rule change: monitor/config_store.py)."""
-    kept = list(reuse)
-    by_channel: dict[str, list[RuleState]] = {
-        ch: [] for ch in CONTINUOUS_CHANNELS + EPISODIC_CHANNELS
-    }
-    by_condition: dict[str, list[RuleState]] = {}
-    shared_hits: dict[tuple[str, int, float], list[float]] = {}
-    for rule in rules:
-        state = next((row for row in kept if row.rule == rule), None)
-        if state is not None:
-            kept.remove(state)
-        else:
-            state = RuleState(rule)
-        if rule.confirm_count > 1:
-            # One condition's confirming rows count readings together (see rules.py).
-            key = (rule.id, rule.confirm_count, rule.confirm_window_s)
-            state.hits = shared_hits.setdefault(key, state.hits)
-        by_channel[rule.channel].append(state)
-        by_condition.setdefault(rule.id, []).append(state)
-    return by_channel, by_condition
 
 
 class RoomPipeline:
@@ -147,7 +119,7 @@ class RoomPipeline:
         self._smoothers = {
             ch: TimeRollingMedian(p.conditioning.smoothing_window_s) for ch in CONTINUOUS_CHANNELS
         }
-        self._rows, self._rows_by_condition = _rule_rows(p.rules, [])
+        self._use_limits(Limits(p.rules))
         self._last_valid: dict[str, float | None] = {ch: None for ch in CONTINUOUS_CHANNELS}
         # Links, probe and sources, and the technical alarm table's evaluator (technical.py).
         self.tech = tech = Technical(self.engine, p, self._last_valid)
@@ -187,8 +159,6 @@ class RoomPipeline:
         self._spo2_ok_threshold = spo2_threshold(self.baseline, self.policy.discharge)
         self._last_pre_dose_request: float | None = None
         self.relative_on = False
-        self._quiet: dict[str, tuple[float, float]] = {}
-        self._engaged: dict[str, bool] = {}
         self.apply_limits([])
 
     # -- compatibility views --------------------------------------------------------------
@@ -373,11 +343,11 @@ class RoomPipeline:
         for window in self._pre_dose.values():
             window.clear()
 
-    def reset_rows(self) -> None:
-        """Every rule row forgets its state (the session ended)."""
-        for rows in self._rows.values():
-            for row in rows:
-                row.reset()
+    def _use_limits(self, limits: Limits) -> None:
+        self.limits = limits
+        # The feed's per-sample lookups, without one more attribute hop.
+        self._rows, self._rows_by_condition = limits.rows, limits.by_condition
+        self._quiet, self._engaged = limits.quiet, limits.engaged
 
     # -- baseline and limits ----------------------------------------------------------------
     def derived_baseline(self, dose_t: float) -> Baseline:
@@ -404,37 +374,8 @@ class RoomPipeline:
 
     def apply_limits(self, out: list[PipelineEvent], t: float = 0.0) -> None:
         """Recompute every row's effective limit; relative rows need a confirmed baseline."""
-        changed = set()
-        for rows in self._rows.values():
-            for row in rows:
-                rule = row.rule
-                if not rule.relative:
-                    continue
-                limit = rule.limit(self.baseline.get(rule.channel)) if self.relative_on else None
-                if limit != row.limit:
-                    if row.triggered:
-                        changed.add(rule.id)
-                    row.reset()
-                    row.limit = limit
-        for condition in sorted(changed):
+        for condition in self.limits.apply(self.baseline, self.relative_on):
             out += self._condition_changed(t, condition)
-        # The band of values inside every continuous limit (strictly), for feed's fast path.
-        for channel in CONTINUOUS_CHANNELS:
-            lo, hi = float("-inf"), float("inf")
-            for row in self._rows[channel]:
-                limit = row.limit
-                if limit is None:
-                    continue
-                if row.rule.comparator == "<":
-                    lo = max(lo, limit - 1e-9)
-                elif row.rule.comparator == "<=":
-                    lo = max(lo, limit)
-                elif row.rule.comparator == ">":
-                    hi = min(hi, limit)
-                else:
-                    hi = min(hi, limit - 1e-9)
-            self._quiet[channel] = (lo, hi)
-            self._engaged[channel] = True  # evaluate the next sample fully
 
     def set_policy(self, policy: CorePolicy, t: float) -> list[PipelineEvent]:
         """The clinic's rules changed while the room runs (the admin page). Unchanged rule rows
@@ -442,11 +383,10 @@ class RoomPipeline:
         lowered here and judged again from the next reading under the new rule (its delay
         counts from there). Thresholds read at use (technical, baseline, discharge) apply at
         once; the BP schedule from the next dose; smoothing windows at the next start."""
-        old = [row for rows in self._rows.values() for row in rows]
-        before = {row.rule.id for row in old if row.triggered}
+        before = self.limits.triggered()
         self.policy = self.tech.policy = policy
         self.engine.audio_pause_s = policy.audio_pause_s
-        self._rows, self._rows_by_condition = _rule_rows(policy.rules, old)
+        self._use_limits(Limits(policy.rules, self.limits.all_rows()))
         out: list[PipelineEvent] = []
         self.apply_limits(out, t)
         for condition in sorted(before):
@@ -457,29 +397,7 @@ class RoomPipeline:
 
     # -- conditions -------------------------------------------------------------------------
     def _condition_changed(self, t: float, condition: str) -> list[AlarmEvent]:
-        rows = self._rows_by_condition[condition]
-        hit = next((r for r in rows if r.triggered), None)
-        if hit is None:
-            last = next((r.value for r in rows if r.value is not None), None)
-            return self.engine.lower(t, condition, value=last, reason="back inside the limit")
-        rule = hit.rule
-        base = self.baseline.get(rule.channel) if rule.relative or self.relative_on else None
-        limit = hit.limit
-        assert limit is not None and hit.value is not None
-        confirm = f" on {rule.confirm_count} readings" if rule.confirm_count > 1 else ""
-        delay = f" for {rule.delay_s:g} s" if rule.delay_s else ""
-        return self.engine.raise_(
-            t,
-            condition,
-            kind=rule.kind,
-            channel=rule.channel,
-            priority=rule.priority,
-            value=hit.value,
-            limit=limit,
-            baseline=base,
-            reason=f"{rule.channel} {hit.value:g} {rule.comparator} {limit:g}{delay}{confirm}",
-            lower_is_worse=rule.comparator.startswith("<"),
-        )
+        return self.limits.alarm(self.engine, t, condition, self.baseline, self.relative_on)
 
     def _pulse_of_last_cycle(self, t: float, source: str, value: float | None) -> bool:
         """Cuffs report their pulse rate with SBP, DBP and MAP, often after them (BLE 2A35,
@@ -514,22 +432,8 @@ class RoomPipeline:
             self.schedule.reading(t)
             if self.schedule.overdue_for(t) is None:
                 out += self.engine.lower(t, "bp_overdue", reason="BP reading arrived")
-        changed: list[str] = []
-        confirm_needed = False
         values = {"sbp": result.sbp, "dbp": result.dbp, "map": result.map}
-        for channel, value in values.items():
-            for row in self._rows[channel]:
-                if evaluate_episodic(row, t, value) is not None and row.rule.id not in changed:
-                    changed.append(row.rule.id)
-        for channel in values:
-            for row in self._rows[channel]:
-                # This reading violated a confirming row that is still unconfirmed.
-                rule = row.rule
-                confirming = rule.confirm_count > 1 and row.hits and row.hits[-1] == t
-                if confirming and not any(r.triggered for r in self._rows_by_condition[rule.id]):
-                    confirm_needed = True
-        # The most urgent first when one reading changes several conditions.
-        changed.sort(key=lambda c: -RANK[self._rows_by_condition[c][0].rule.priority])
+        changed, confirm_needed = self.limits.episodic(t, values)
         for condition in changed:
             out += self._condition_changed(t, condition)
         if confirm_needed:
@@ -653,15 +557,6 @@ class RoomPipeline:
     def snapshot(self) -> RoomSnapshot:
         """The room's live state for the API and the dashboard (`to_dict`: its JSON)."""
         proposed = self.derived_baseline(self._now) if self.phase == Phase.PRE_DOSE else None
-        limits = {
-            condition: tuple(
-                LimitView(r.rule.channel, r.rule.comparator, r.limit, r.rule.priority,
-                          r.rule.relative)
-                for r in rows
-                if r.limit is not None
-            )
-            for condition, rows in self._rows_by_condition.items()
-        }  # fmt: skip
         sched = self.schedule
         post_dose = self.phase in POST_DOSE
         s, engine = self.session, self.engine
@@ -680,7 +575,7 @@ class RoomPipeline:
             baseline_proposed=proposed,
             baseline_refused=tuple(self.baseline_refused),
             advisories=tuple(self.advisories),
-            limits=limits,
+            limits=self.limits.view(),
             bp=self.bp_readings[-1] if self.bp_readings else None,
             bp_due=sched.next_due if sched is not None and post_dose else None,
             discharge=DischargeView(

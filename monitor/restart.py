@@ -29,7 +29,8 @@ from monitor.resume import ENDED, FAILED, RESUMED, Rebuilt, plan, rebuild, recor
 from monitor.store.journal import SessionRow
 
 if TYPE_CHECKING:
-    from monitor.runtime import Room, Vigil
+    from monitor.rooms import Room
+    from monitor.runtime import Vigil
 
 log = logging.getLogger(__name__)
 HOUR_S = 3600.0

@@ -66,8 +66,8 @@ def build_notifier(vigil: Vigil) -> Notifier:
             vigil.recorder.journal,  # the outbox: alarms are journaled before published
             retry_attempts=s.alerts.retry_attempts,
             inject=vigil.control,
-            record=notifier._record,
+            record=notifier.record,
             clock=vigil.clock,
-            phones_failing=lambda room: bool(notifier._failed_tiers.get(room)),
+            phones_failing=notifier.phones_failing,
         )
     return notifier

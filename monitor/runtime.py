@@ -102,7 +102,10 @@ class Vigil:
         self.devices = Devices(self.supervisor, clock=clock)
         self.started_at: float | None = None
         self.restart = Restart(self)  # sessions a stopped run left open: monitor/restart.py
-        self.notifier = build_notifier(self)  # pages phones; alerts/notifier.py, monitor/wiring.py
+        # Pages phones: alerts/notifier.py, wired to the hub, the journal and the rooms.
+        self.notifier = build_notifier(
+            settings, hub=self.hub, recorder=self.recorder, rooms=self.rooms, clock=clock
+        )
         self.loop_lag = LoopLag()
         self.room_loop = RoomLoop(
             self.rooms,

@@ -40,6 +40,7 @@ RUNTIME_PARTS: dict[str, tuple[str, ...]] = {
     "monitor.devices": ("alerts", "monitor.hub", "monitor.store", "monitor.runtime"),
     "monitor.room_loop": ("alerts", "drivers", "monitor.runtime"),
     "monitor.health": ("alerts", "monitor.runtime"),
+    "monitor.restart": ("alerts", "drivers", "monitor.runtime"),
 }
 
 #: Imports that break the rules today, each with the step of issue #14 that removes it. The

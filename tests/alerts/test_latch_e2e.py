@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
+from tests.alerts.test_paging_e2e import ACK_RE, body_lines
 from tests.conftest import Influxd, VigilProcess, collect_stream
 from tests.receivers import HttpReceiver
-from tests.test_alerts_e2e import ACK_RE, body_lines
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow

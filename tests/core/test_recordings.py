@@ -31,7 +31,7 @@ from monitor.core.recording import (
 )
 from monitor.core.replay import replay
 
-RECORDINGS = Path(__file__).parent / "recordings"
+RECORDINGS = Path(__file__).parents[1] / "recordings"
 
 
 def replay_file(name: str) -> list[AlarmEvent | PhaseEvent]:

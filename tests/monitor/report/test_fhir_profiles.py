@@ -29,7 +29,7 @@ from monitor.report import fhir
 from monitor.report.model import ReadingRow, SessionRecord
 from monitor.store.journal import SessionRow
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 PROFILE = "http://hl7.org/fhir/StructureDefinition/"
 PROFILES = ["vitalsigns", "oxygensat", "heartrate", "bp", "resprate"]
 BASE = ["Observation", "Bundle", "Patient", "Device"]

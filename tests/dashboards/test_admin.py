@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from monitor.config import load_settings
 from tests.conftest import Influxd, VigilProcess
-from tests.test_dashboard_browser import ARTIFACTS, browser, close_pages
+from tests.dashboards.test_browser import ARTIFACTS, browser, close_pages
 
 __all__ = ["browser", "close_pages"]  # fixtures shared with the main dashboard tests
 

@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, Page, expect
 from monitor.core.models import Control, Reading
 from monitor.core.pipeline import RoomPipeline
 from tests.conftest import Influxd, VigilProcess
-from tests.test_dashboard_browser import (
+from tests.dashboards.test_browser import (
     CHROMIUM_ARGS,
     CLINICIAN,
     CLINICIAN_PASSWORD,

@@ -11,7 +11,7 @@ import pytest
 
 from monitor.core.models import Reading
 from monitor.stream_snapshot import SnapshotShare
-from tests.test_hub import on_uvloop
+from tests.monitor.test_hub import on_uvloop
 
 
 def test_clients_asking_together_share_one_build_later_ones_get_a_fresh_one() -> None:

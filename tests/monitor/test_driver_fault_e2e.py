@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 
 from monitor.supervisor import STABLE_S
+from tests.alerts.test_paging_e2e import body_lines
 from tests.conftest import Influxd, VigilProcess, streamed
 from tests.faulty_protocol import FAULT, FAULT_DIR_ENV, PROTOCOL_ID
 from tests.receivers import HttpReceiver
-from tests.test_alerts_e2e import body_lines
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -61,7 +61,7 @@ auto_session_dose_after_s = 1
 id = "B-ox"
 {device}""")
     # It runs in tmp_path: the checkout on the path, for `tests.faulty_protocol`.
-    env = {FAULT_DIR_ENV: str(faults), "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = {FAULT_DIR_ENV: str(faults), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     vigil = VigilProcess(config, tmp_path, env=env, module="tests.faulty_protocol")
     yield vigil, http, faults
     vigil.stop()

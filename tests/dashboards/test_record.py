@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import Influxd, VigilProcess
-from tests.test_dashboard_browser import (
+from tests.dashboards.test_browser import (
     CLINICIAN,
     CLINICIAN_PASSWORD,
     CONFIG,

@@ -17,7 +17,7 @@ from drivers.registry import PROTOCOLS, ProtocolInfo, register
 from monitor.cli.decode import decode_stream
 from monitor.core.models import Reading
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def vigil(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:

@@ -157,7 +157,7 @@ simulate = {{ scenario = "steady" }}
         live = httpx.get(f"{vigil.url}/api/health/live", timeout=5)
         assert (live.status_code, live.json()) == (200, {"status": "alive"})
         # docker compose's healthcheck command, aimed at this Vigil, passes.
-        compose = yaml.safe_load((Path(__file__).parents[1] / "docker-compose.yml").read_text())
+        compose = yaml.safe_load((Path(__file__).parents[2] / "docker-compose.yml").read_text())
         check = compose["services"]["vigil"]["healthcheck"]["test"][1:]
         check = [
             sys.executable if c == "python" else c.replace("8000", str(vigil.port)) for c in check

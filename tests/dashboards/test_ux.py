@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, expect
 
 from monitor.dashboard import DASHBOARD_DIR
 from tests.conftest import Influxd, VigilProcess
-from tests.test_dashboard_browser import NURSE, NURSE_PASSWORD, browser, close_pages
+from tests.dashboards.test_browser import NURSE, NURSE_PASSWORD, browser, close_pages
 
 __all__ = ["browser", "close_pages"]  # fixtures shared with the main dashboard tests
 

@@ -23,8 +23,8 @@ from playwright.sync_api import Browser, expect
 
 from monitor.restart import process_started_at
 from tests.conftest import Influxd, VigilProcess
+from tests.dashboards.test_browser import NURSE, NURSE_PASSWORD, browser, close_pages
 from tests.receivers import HttpReceiver
-from tests.test_dashboard_browser import NURSE, NURSE_PASSWORD, browser, close_pages
 from tests.waiting import wait_for
 
 __all__ = ["browser", "close_pages"]  # fixtures shared with the dashboard tests

@@ -23,7 +23,7 @@ from monitor.store.journal import (
 )
 
 VECTORS: list[dict[str, Any]] = json.loads(
-    (Path(__file__).parent / "vectors" / "audit_chain.json").read_text(encoding="utf-8")
+    (Path(__file__).parents[2] / "vectors" / "audit_chain.json").read_text(encoding="utf-8")
 )
 HASHED = ("id", "t", "kind", "who", "room", "session", "payload")
 
@@ -103,7 +103,7 @@ def test_verify_chain_names_the_first_broken_entry(
 
 def imported(module: str) -> set[str]:
     """The modules a journal module imports (absolute names, from its source)."""
-    path = Path(__file__).parents[1] / "monitor" / "store" / "journal" / f"{module}.py"
+    path = Path(__file__).parents[3] / "monitor" / "store" / "journal" / f"{module}.py"
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):

@@ -152,7 +152,7 @@ def test_first_severe_reading_asks_the_cuff_for_a_confirmation() -> None:
 
 
 def test_every_default_condition_has_a_timeline() -> None:
-    from tests.test_core_respiration import RESPIRATION
+    from tests.core.test_respiration import RESPIRATION
 
     covered = {row[0].split()[0] for row in CONTINUOUS} | {
         c for row in EPISODIC + RESPIRATION for _, c, _ in row[-1]

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.conftest import Influxd, VigilProcess
-from tests.test_dashboard_browser import (  # noqa: F401 - fixtures
+from tests.dashboards.test_browser import (  # noqa: F401 - fixtures
     CLINICIAN,
     CLINICIAN_PASSWORD,
     NURSE,

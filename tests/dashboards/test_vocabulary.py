@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, expect
 
 from drivers.sim.pty import PtyPair
 from tests.conftest import Influxd, VigilProcess
-from tests.test_dashboard_browser import (  # noqa: F401 - fixtures
+from tests.dashboards.test_browser import (  # noqa: F401 - fixtures
     NURSE,
     NURSE_PASSWORD,
     browser,
@@ -23,7 +23,7 @@ from tests.test_dashboard_browser import (  # noqa: F401 - fixtures
     login,
     shot,
 )
-from tests.test_garbled_e2e import _noise, start_noisy_room
+from tests.drivers.test_garbled_e2e import _noise, start_noisy_room
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Influxd, VigilProcess, collect_stream, free_port
-from tests.test_hl7_transport import exchange
+from tests.drivers.hl7.test_transport import exchange
 
 pytestmark = pytest.mark.slow
 

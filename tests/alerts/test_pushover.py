@@ -274,7 +274,7 @@ async def test_newer_page_supersedes_and_an_ack_elsewhere_cancels(tmp_path: Path
         await wait_for_async(lambda: len(h.records("receipt")) == 2, 3, "its cancel recorded")
         assert h.notifier.receipts == {}
         # No more repeats: the policy has let the alarm go (what follows from that, silence
-        # on every later tick, is the timeline in tests/test_alerts_policy.py).
+        # on every later tick, is the timeline in tests/alerts/test_policy.py).
         assert not h.notifier.policy.wants(alarm.room, alarm.condition)
         assert len(fake.messages) == 2
     finally:

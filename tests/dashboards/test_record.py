@@ -2,7 +2,7 @@
 with who wrote them, the discharge checklist, refused-baseline and advisory flags, and the
 "Sessions & reports" list whose links return the reports.
 
-Same fixtures and helpers as test_dashboard_browser.py; this module runs its own app with its
+Same fixtures and helpers as tests/dashboards/test_browser.py; this module runs its own app with its
 own journal, so the session list holds only this run's sessions.
 """
 

@@ -2,7 +2,7 @@
 table for: random bytes on a real serial line (pty) into `vigil run` give `device_garbled`,
 and the tile and the technical banner say "Device sends noise: check cable / baud rate" (not
 the id). The clinic's audio pause (`[rules] audio_pause_s`) is what the pause button offers.
-The vocabulary itself: tests/test_vocabulary.py."""
+The vocabulary itself: tests/monitor/test_vocabulary.py."""
 
 from __future__ import annotations
 

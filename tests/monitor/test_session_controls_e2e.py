@@ -118,8 +118,8 @@ def test_controls_answer_with_the_cores_outcome_and_the_journal_follows_it(
 def test_a_session_left_open_by_a_killed_process_is_closed_at_the_next_start(
     influxd: Influxd, tmp_path: Path
 ) -> None:
-    # A session older than resume_max_age_h is closed, not resumed (test_resume_e2e.py):
-    # with 0 h, every one is.
+    # A session older than resume_max_age_h is closed, not resumed
+    # (tests/monitor/test_resume_e2e.py): with 0 h, every one is.
     app = start(influxd, tmp_path, "resume_max_age_h = 0\n")
     try:
         r = app.post(

@@ -1,6 +1,6 @@
 """The live page's vocabulary (monitor/vocabulary.py, GET /api/vocabulary): every condition the
 core can raise is worded, from the one table of words (alerts.message), and the clinic's
-settings are what it serves. The browser side: tests/test_dashboard_vocabulary.py."""
+settings are what it serves. The browser side: tests/dashboards/test_vocabulary.py."""
 
 from __future__ import annotations
 

@@ -220,7 +220,7 @@ async def test_scenario_drives_the_peripheral_and_its_disconnection() -> None:
     try:
         await wait_for_async(lambda: states(DEV) == RECONNECT_STATES)
         # An oximeter that is also a cuff is its own source from the first connect on
-        # (tests/test_ble_sources.py), and its link follows the device's.
+        # (tests/drivers/ble/test_sources.py), and its link follows the device's.
         assert states(oximeter_source(DEV)) == RECONNECT_STATES[1:]
         channels = {(x.channel, x.source) for x in out if isinstance(x, Reading)}
         assert {

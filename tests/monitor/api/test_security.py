@@ -1,5 +1,7 @@
-"""Security review findings against the real app (`vigil run`): secrets kept out of the
-journal, security headers on every response, public paths that cannot be stretched."""
+"""The running app's security (`vigil run`): secrets kept out of the journal, health and
+console; private file modes; security headers on every response; public paths that cannot be
+stretched; login throttling and body limits; single-use acknowledge links; no demo mode for
+real rooms."""
 
 from __future__ import annotations
 

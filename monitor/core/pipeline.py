@@ -38,8 +38,6 @@ from monitor.core.controls import (
     Resumed,
 )
 from monitor.core.discharge import (
-    Criterion,
-    discharge_criteria,
     spo2_threshold,
 )
 from monitor.core.engine import AlarmEngine
@@ -54,6 +52,7 @@ from monitor.core.models import (
     PhaseEvent,
     Reading,
 )
+from monitor.core.phases import advance, discharge_now
 from monitor.core.policy import CorePolicy
 from monitor.core.respiration import breaths_counted
 from monitor.core.rules import (
@@ -155,8 +154,8 @@ class RoomPipeline:
         self._last_valid.update(dict.fromkeys(CONTINUOUS_CHANNELS))
         self.tech.reset()
         self.tech.started = None
-        self._spo2_ok_since: float | None = None
-        self._spo2_ok_threshold = spo2_threshold(self.baseline, self.policy.discharge)
+        self.spo2_ok_since: float | None = None
+        self.spo2_ok_threshold = spo2_threshold(self.baseline, self.policy.discharge)
         self._last_pre_dose_request: float | None = None
         self.relative_on = False
         self.apply_limits([])
@@ -296,13 +295,13 @@ class RoomPipeline:
             self._engaged[channel] = engaged
         if channel == "spo2":
             if (
-                smoothed < self._spo2_ok_threshold
+                smoothed < self.spo2_ok_threshold
                 or last is None
                 or t - last > self.policy.technical.stale_after_s
             ):
-                self._spo2_ok_since = t if smoothed >= self._spo2_ok_threshold else None
-            elif self._spo2_ok_since is None:
-                self._spo2_ok_since = t
+                self.spo2_ok_since = t if smoothed >= self.spo2_ok_threshold else None
+            elif self.spo2_ok_since is None:
+                self.spo2_ok_since = t
         return out
 
     def device_state(self, state: DeviceState) -> list[PipelineEvent]:
@@ -367,7 +366,7 @@ class RoomPipeline:
         self.baseline_refused = []
         self.session.baseline_confirmed_by, self.session.baseline_confirmed_t = by, t
         self.relative_on = True
-        self._spo2_ok_threshold = spo2_threshold(self.baseline, self.policy.discharge)
+        self.spo2_ok_threshold = spo2_threshold(self.baseline, self.policy.discharge)
         out: list[PipelineEvent] = []
         self.apply_limits(out, t)
         return out
@@ -459,7 +458,7 @@ class RoomPipeline:
         # The technical alarm table (technical.py); outside a session only device_failed.
         out += self.tech.evaluate(now, in_session)
         if in_session:
-            out += self._phases(now)
+            out += advance(self, now)  # phases.py: after the dose, the discharge clock
         if engine.current or engine.audio_paused_until is not None:
             out += engine.tick(now)  # escalation, the end of an audio pause
         return out
@@ -474,78 +473,25 @@ class RoomPipeline:
         )
 
     def _bp_requests(self, now: float) -> list[PipelineEvent]:
-        """Ask the cuff to measure: before the dose for the baseline, then on schedule
-        (`bp_overdue` is the technical table's)."""
-        out: list[PipelineEvent] = []
+        """Ask the cuff to measure: before the dose for the baseline (until the readings a
+        baseline needs are in), then on schedule (`bp_overdue` is the technical table's)."""
         sched = self.schedule
-        if sched is None:
-            if self.phase == Phase.PRE_DOSE:
-                out += self._pre_dose_request(now)
-            return out
-        due = sched.next_due
-        if now >= due and sched.requested_for != due:
-            sched.requested_for = due
-            out.append(
-                BpRequest(now, self.room, f"scheduled BP at {(due - sched.dose_t) / 60:g} min")
-            )
-        return out
-
-    def _pre_dose_request(self, now: float) -> list[PipelineEvent]:
-        p = self.policy
-        have = len(self.bp_readings) >= p.bp_schedule.pre_dose_readings and (
+        if sched is not None:
+            return [*sched.request(now, self.room)]
+        p, last = self.policy, self._last_pre_dose_request
+        if self.phase != Phase.PRE_DOSE or (
+            last is not None and now - last < p.bp_schedule.pre_dose_retry_s
+        ):
+            return []
+        if len(self.bp_readings) >= p.bp_schedule.pre_dose_readings and (
             bp_baseline(self.bp_readings, now, p.baseline)[0] is not None
-        )
-        last = self._last_pre_dose_request
-        if have or (last is not None and now - last < p.bp_schedule.pre_dose_retry_s):
+        ):
             return []
         self._last_pre_dose_request = now
         return [BpRequest(now, self.room, "pre-dose baseline reading")]
 
-    def _phases(self, now: float) -> list[PipelineEvent]:
-        dose_t = self.session.last_dose_t  # a top-up restarts the acute window and the clock
-        if dose_t is None:
-            return []
-        if self.phase == Phase.DOSED and now - dose_t >= self.policy.recovery_after_s:
-            return self.set_phase(now, Phase.RECOVERY, "acute window over")
-        if self.phase not in (Phase.RECOVERY, Phase.DISCHARGE_READY):
-            return []
-        if now - dose_t < self.policy.discharge.min_after_dose_s:
-            return []  # too early: the criteria need not be computed every second
-        self.discharge_unmet = self.unmet_criteria(now)
-        if not self.discharge_unmet and self.phase == Phase.RECOVERY:
-            return self.set_phase(now, Phase.DISCHARGE_READY, "all discharge criteria met")
-        if self.discharge_unmet and self.phase == Phase.DISCHARGE_READY:
-            return self.set_phase(now, Phase.RECOVERY, "; ".join(self.discharge_unmet))
-        return []
-
     def unmet_criteria(self, now: float) -> list[str]:
-        return [c.text for c in self._discharge_criteria(now) if not c.met]
-
-    def _discharge_criteria(self, now: float) -> list[Criterion]:
-        dose_t = self.session.last_dose_t
-        if dose_t is None:
-            return [Criterion("time", False, "no dose marked")]
-        stale = self.policy.technical.stale_after_s
-
-        def fresh(channel: str) -> bool:
-            last = self._last_valid[channel]
-            return last is not None and now - last <= stale
-
-        pr = self.smoothed.get("pulse_rate") if fresh("pulse_rate") else None
-        spo2_now = self.smoothed.get("spo2") if fresh("spo2") else None
-        return discharge_criteria(
-            now,
-            dose_t=dose_t,
-            alarms=list(self.engine.current),
-            bp=self.bp_readings,
-            baseline=self.baseline,
-            spo2_ok_since=self._spo2_ok_since if spo2_now is not None else None,
-            spo2_now=spo2_now,
-            spo2_target=self._spo2_ok_threshold,
-            pulse_rate=pr,
-            policy=self.policy.discharge,
-            top_up=len(self.session.doses) > 1,
-        )
+        return [c.text for c in discharge_now(self, now) if not c.met]
 
     def set_phase(self, t: float, phase: Phase, detail: str = "") -> list[PipelineEvent]:
         if phase == self.phase:
@@ -580,7 +526,7 @@ class RoomPipeline:
             bp_due=sched.next_due if sched is not None and post_dose else None,
             discharge=DischargeView(
                 ready=self.phase == Phase.DISCHARGE_READY,
-                criteria=tuple(self._discharge_criteria(self._now) if post_dose else ()),
+                criteria=tuple(discharge_now(self, self._now) if post_dose else ()),
                 reviewed_by=s.discharge_reviewed_by,
                 reviewed_t=s.discharge_reviewed_t,
                 outcome=s.discharge_outcome,

@@ -76,3 +76,11 @@ class BpSchedule:
         """Seconds the due slot is late beyond the grace (None: not overdue)."""
         late = now - self.next_due - self.policy.late_after_s
         return late if late >= 0 else None
+
+    def request(self, now: float, room: str) -> list[BpRequest]:
+        """Ask the cuff for the due slot once, when its time has come."""
+        due = self.next_due
+        if now < due or self.requested_for == due:
+            return []
+        self.requested_for = due
+        return [BpRequest(now, room, f"scheduled BP at {(due - self.dose_t) / 60:g} min")]

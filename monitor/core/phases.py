@@ -1,0 +1,68 @@
+"""The session's phases after the dose, and the discharge clock that moves them.
+
+    dosed ──recovery_after_s after the last dose──▶ recovery
+    recovery ──every criterion met──▶ discharge_ready ──a criterion lapses──▶ recovery
+
+The criteria themselves are `discharge.discharge_criteria` (pure); `discharge_now` gathers
+the room's current values for it: only fresh SpO2 and pulse count, and the SpO2 clock runs
+since the smoothed SpO2 last came up to the patient's target (the pipeline's `feed` keeps
+`spo2_ok_since`). The other phase changes are controls (handlers.py). Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from monitor.core.discharge import Criterion, discharge_criteria
+from monitor.core.session import Phase
+
+if TYPE_CHECKING:
+    from monitor.core.pipeline import PipelineEvent, RoomPipeline
+
+
+def advance(room: RoomPipeline, now: float) -> list[PipelineEvent]:
+    """The phase change due at `now` after the dose, if any (the timers call this)."""
+    dose_t = room.session.last_dose_t  # a top-up restarts the acute window and the clock
+    if dose_t is None:
+        return []
+    if room.phase == Phase.DOSED and now - dose_t >= room.policy.recovery_after_s:
+        return room.set_phase(now, Phase.RECOVERY, "acute window over")
+    if room.phase not in (Phase.RECOVERY, Phase.DISCHARGE_READY):
+        return []
+    if now - dose_t < room.policy.discharge.min_after_dose_s:
+        return []  # too early: the criteria need not be computed every second
+    room.discharge_unmet = unmet = room.unmet_criteria(now)
+    if not unmet and room.phase == Phase.RECOVERY:
+        return room.set_phase(now, Phase.DISCHARGE_READY, "all discharge criteria met")
+    if unmet and room.phase == Phase.DISCHARGE_READY:
+        return room.set_phase(now, Phase.RECOVERY, "; ".join(unmet))
+    return []
+
+
+def discharge_now(room: RoomPipeline, now: float) -> list[Criterion]:
+    """Every discharge criterion at `now`, met or not, from the room's current values."""
+    dose_t = room.session.last_dose_t
+    if dose_t is None:
+        return [Criterion("time", False, "no dose marked")]
+    stale = room.policy.technical.stale_after_s
+    last_valid = room.tech.last_valid
+
+    def fresh(channel: str) -> bool:
+        last = last_valid[channel]
+        return last is not None and now - last <= stale
+
+    pr = room.smoothed.get("pulse_rate") if fresh("pulse_rate") else None
+    spo2_now = room.smoothed.get("spo2") if fresh("spo2") else None
+    return discharge_criteria(
+        now,
+        dose_t=dose_t,
+        alarms=list(room.engine.current),
+        bp=room.bp_readings,
+        baseline=room.baseline,
+        spo2_ok_since=room.spo2_ok_since if spo2_now is not None else None,
+        spo2_now=spo2_now,
+        spo2_target=room.spo2_ok_threshold,
+        pulse_rate=pr,
+        policy=room.policy.discharge,
+        top_up=len(room.session.doses) > 1,
+    )

@@ -1,5 +1,14 @@
 """One room's pipeline: condition ▶ baseline ▶ rules ▶ alarms. Pure: no I/O, no clock.
 
+This module orchestrates the room; each idea has its own home beside it:
+
+    limits.py     the physiological rule rows (rules.py) with their limits and memory
+    technical.py  the technical alarm table and its one evaluator (links, probe, sources)
+    engine.py     the alarm state machine both feed (latching, ack, escalation, audio pause)
+    controls.py   the typed controls and their wire form; handlers.py what each one does
+    phases.py     the phases after the dose and the discharge clock; schedule.py BP slots
+    snapshot.py   the typed room snapshot (the API's and the live page's contract)
+
 `feed(Reading)`, `device_state(DeviceState)`, `control(Control)` and `tick(now)` return the
 events they cause: `AlarmEvent` (alarm transitions), `PhaseEvent` (session phases) and
 `BpRequest` (ask the cuff to measure). Time comes only from those inputs; timers (stale data,
@@ -16,30 +25,19 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Iterable
-from dataclasses import replace
 from math import isfinite
 from typing import Any
 
-from monitor.core.baseline import (
-    Baseline,
-    bp_baseline,
-    continuous_baseline,
-    pre_dose_advisory,
-)
+from monitor.core.baseline import Baseline, bp_baseline, continuous_baseline
 from monitor.core.conditioning import (
     PLAUSIBLE,
     BpAssembler,
     BpReading,
-    CuffFailure,
     TimeRollingMedian,
 )
-from monitor.core.controls import (
-    Control,
-    Resumed,
-)
-from monitor.core.discharge import (
-    spo2_threshold,
-)
+from monitor.core.controls import Control, Resumed
+from monitor.core.cuff import cuff_cycle, join_pulse
+from monitor.core.discharge import spo2_threshold
 from monitor.core.engine import AlarmEngine
 from monitor.core.handlers import HANDLERS
 from monitor.core.limits import Limits
@@ -62,18 +60,9 @@ from monitor.core.rules import (
     evaluate_continuous,
 )
 from monitor.core.schedule import BpRequest, BpSchedule
-from monitor.core.session import (
-    IN_SESSION,
-    POST_DOSE,
-    Phase,
-    SessionInfo,
-)
-from monitor.core.snapshot import DischargeView, RoomSnapshot
-from monitor.core.technical import (
-    CUFF_ERROR,
-    PROBE_OFF,
-    Technical,
-)
+from monitor.core.session import IN_SESSION, Phase, SessionInfo
+from monitor.core.snapshot import RoomSnapshot, room_snapshot
+from monitor.core.technical import PROBE_OFF, Technical
 
 PipelineEvent = AlarmEvent | PhaseEvent | BpRequest
 
@@ -85,8 +74,6 @@ NOT_MEASURED_NOW: frozenset[str] = frozenset({Flag.STORED, Flag.DEMO})
 #: A value carrying these is noise, not a sign that the sensor is back on the patient.
 UNTRUSTED_FLAGS: frozenset[str] = frozenset({Flag.IMPLAUSIBLE, Flag.GARBLED, Flag.UNVERIFIED})
 TIMER_STEP_S = 1.0  # timers are checked at most once per second of input time
-HISTORY_IN_SNAPSHOT = 100
-DOSE_REPEAT_GUARD_S = 60.0  # a second dose mark sooner than this is a double tap
 # The channel groups as sets of plain strings, for the per-reading membership tests.
 _EPISODIC: frozenset[str] = frozenset(map(str, EPISODIC_CHANNELS))
 _RESPIRATION: frozenset[str] = frozenset(map(str, RESPIRATION_CHANNELS))
@@ -217,10 +204,13 @@ class RoomPipeline:
                 # Replayed from the cuff's memory (or demo data): recorded and shown, never
                 # part of a cycle, so it cannot alarm, enter a baseline or meet the schedule.
                 return out
-            if channel == "pulse_rate" and self._pulse_of_last_cycle(t, source, reading.value):
+            pending = self._assembler.pending
+            if channel == "pulse_rate" and join_pulse(
+                self.bp_readings, pending, t, source, reading.value
+            ):
                 return out
             for result in self._assembler.add(t, channel, reading.value, reading.status, source):
-                out += self._on_cuff(result)
+                out += cuff_cycle(self, result)
             return out
         smoother = self._smoothers.get(channel)
         if smoother is None:
@@ -286,10 +276,10 @@ class RoomPipeline:
                     row.pending_since = row.clear_since = None
                     if row.triggered:
                         row.triggered = False
-                        out += self._condition_changed(t, row.rule.id)
+                        out += self.condition_changed(t, row.rule.id)
                     continue
                 if evaluate_continuous(row, t, smoothed) is not None:
-                    out += self._condition_changed(t, row.rule.id)
+                    out += self.condition_changed(t, row.rule.id)
                 if row.triggered or row.pending_since is not None:
                     engaged = True
             self._engaged[channel] = engaged
@@ -374,7 +364,7 @@ class RoomPipeline:
     def apply_limits(self, out: list[PipelineEvent], t: float = 0.0) -> None:
         """Recompute every row's effective limit; relative rows need a confirmed baseline."""
         for condition in self.limits.apply(self.baseline, self.relative_on):
-            out += self._condition_changed(t, condition)
+            out += self.condition_changed(t, condition)
 
     def set_policy(self, policy: CorePolicy, t: float) -> list[PipelineEvent]:
         """The clinic's rules changed while the room runs (the admin page). Unchanged rule rows
@@ -395,54 +385,8 @@ class RoomPipeline:
         return out
 
     # -- conditions -------------------------------------------------------------------------
-    def _condition_changed(self, t: float, condition: str) -> list[AlarmEvent]:
+    def condition_changed(self, t: float, condition: str) -> list[AlarmEvent]:
         return self.limits.alarm(self.engine, t, condition, self.baseline, self.relative_on)
-
-    def _pulse_of_last_cycle(self, t: float, source: str, value: float | None) -> bool:
-        """Cuffs report their pulse rate with SBP, DBP and MAP, often after them (BLE 2A35,
-        SunTech): the cycle closed at MAP, so a pulse of the same source and time joins it."""
-        last = self.bp_readings[-1] if self.bp_readings else None
-        if (
-            last is None
-            or self._assembler.pending
-            or (last.t, last.source) != (t, source)
-            or last.pulse_rate is not None
-        ):
-            return False
-        self.bp_readings[-1] = replace(last, pulse_rate=value)
-        return True
-
-    def _on_cuff(self, result: BpReading | CuffFailure) -> list[PipelineEvent]:
-        t = result.t
-        out: list[PipelineEvent] = []
-        if isinstance(result, CuffFailure):
-            self.rejected["bp"] += 1
-            if self.phase in IN_SESSION:
-                out += self.tech.raise_(CUFF_ERROR, t, result.reason)
-            return out
-        if self.bp_readings and t <= self.bp_readings[-1].t:
-            # A cycle delivered twice or late: the newest reading is the patient's state; an
-            # older one must not clear an alarm, confirm one, or move the baseline.
-            self.rejected["bp_out_of_order"] += 1
-            return out
-        out += self.engine.lower(t, "cuff_error", reason="valid cuff reading")
-        self.bp_readings.append(result)
-        if self.schedule is not None:
-            self.schedule.reading(t)
-            if self.schedule.overdue_for(t) is None:
-                out += self.engine.lower(t, "bp_overdue", reason="BP reading arrived")
-        values = {"sbp": result.sbp, "dbp": result.dbp, "map": result.map}
-        changed, confirm_needed = self.limits.episodic(t, values)
-        for condition in changed:
-            out += self._condition_changed(t, condition)
-        if confirm_needed:
-            out.append(BpRequest(t, self.room, "confirmation reading"))
-        if self.phase == Phase.PRE_DOSE:
-            derived = self.derived_baseline(t)
-            sbp = derived.sbp if derived.sbp is not None else result.sbp
-            dbp = derived.dbp if derived.dbp is not None else result.dbp
-            self.advisories = pre_dose_advisory(sbp, dbp, self.session.age, self.policy.baseline)
-        return out
 
     # -- timers -----------------------------------------------------------------------------
     def _timers(self, now: float) -> list[PipelineEvent]:
@@ -450,7 +394,7 @@ class RoomPipeline:
         out: list[PipelineEvent] = []
         if self._assembler.pending:
             for result in self._assembler.flush(now):
-                out += self._on_cuff(result)
+                out += cuff_cycle(self, result)
         engine = self.engine
         in_session = self.phase in IN_SESSION
         if in_session:
@@ -502,38 +446,4 @@ class RoomPipeline:
     # -- view -------------------------------------------------------------------------------
     def snapshot(self) -> RoomSnapshot:
         """The room's live state for the API and the dashboard (`to_dict`: its JSON)."""
-        proposed = self.derived_baseline(self._now) if self.phase == Phase.PRE_DOSE else None
-        sched = self.schedule
-        post_dose = self.phase in POST_DOSE
-        s, engine = self.session, self.engine
-        return RoomSnapshot(
-            room=self.room,
-            phase=self.phase,
-            dose_t=self.dose_t,
-            latest=dict(self.latest),
-            smoothed=dict(self.smoothed),
-            baseline=self.baseline,
-            alarms=tuple(engine.current.values()),
-            audio_paused_until=engine.audio_paused_until,
-            audio_pause_s=engine.audio_pause_s,
-            devices=dict(self.devices),
-            baseline_status=self.baseline_status,
-            baseline_proposed=proposed,
-            baseline_refused=tuple(self.baseline_refused),
-            advisories=tuple(self.advisories),
-            limits=self.limits.view(),
-            bp=self.bp_readings[-1] if self.bp_readings else None,
-            bp_due=sched.next_due if sched is not None and post_dose else None,
-            discharge=DischargeView(
-                ready=self.phase == Phase.DISCHARGE_READY,
-                criteria=tuple(discharge_now(self, self._now) if post_dose else ()),
-                reviewed_by=s.discharge_reviewed_by,
-                reviewed_t=s.discharge_reviewed_t,
-                outcome=s.discharge_outcome,
-                reviews=tuple(s.discharge_reviews),
-            ),
-            session=s.copy(),
-            history=tuple(engine.history[-HISTORY_IN_SNAPSHOT:]),
-            log=(*self.log[-HISTORY_IN_SNAPSHOT:], *engine.notes[-20:]),
-            rejected=dict(self.rejected),
-        )
+        return room_snapshot(self, self._now)

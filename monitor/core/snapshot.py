@@ -11,13 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.core.baseline import Baseline
 from monitor.core.conditioning import BpReading
 from monitor.core.discharge import Criterion
 from monitor.core.models import AlarmEvent, DeviceState, Priority, Reading
-from monitor.core.session import SessionInfo
+from monitor.core.phases import discharge_now
+from monitor.core.session import POST_DOSE, Phase, SessionInfo
+
+if TYPE_CHECKING:
+    from monitor.core.pipeline import RoomPipeline
+
+HISTORY_IN_SNAPSHOT = 100  # the latest alarm transitions and controls a snapshot carries
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,3 +130,42 @@ class RoomSnapshot:
             "log": list(self.log),
             "rejected": dict(self.rejected),
         }
+
+
+def room_snapshot(room: RoomPipeline, now: float) -> RoomSnapshot:
+    """The room's state at `now` (the time of its latest input), parts copied or frozen."""
+    proposed = room.derived_baseline(now) if room.phase == Phase.PRE_DOSE else None
+    sched = room.schedule
+    post_dose = room.phase in POST_DOSE
+    s, engine = room.session, room.engine
+    return RoomSnapshot(
+        room=room.room,
+        phase=room.phase,
+        dose_t=room.dose_t,
+        latest=dict(room.latest),
+        smoothed=dict(room.smoothed),
+        baseline=room.baseline,
+        alarms=tuple(engine.current.values()),
+        audio_paused_until=engine.audio_paused_until,
+        audio_pause_s=engine.audio_pause_s,
+        devices=dict(room.devices),
+        baseline_status=room.baseline_status,
+        baseline_proposed=proposed,
+        baseline_refused=tuple(room.baseline_refused),
+        advisories=tuple(room.advisories),
+        limits=room.limits.view(),
+        bp=room.bp_readings[-1] if room.bp_readings else None,
+        bp_due=sched.next_due if sched is not None and post_dose else None,
+        discharge=DischargeView(
+            ready=room.phase == Phase.DISCHARGE_READY,
+            criteria=tuple(discharge_now(room, now) if post_dose else ()),
+            reviewed_by=s.discharge_reviewed_by,
+            reviewed_t=s.discharge_reviewed_t,
+            outcome=s.discharge_outcome,
+            reviews=tuple(s.discharge_reviews),
+        ),
+        session=s.copy(),
+        history=tuple(engine.history[-HISTORY_IN_SNAPSHOT:]),
+        log=(*room.log[-HISTORY_IN_SNAPSHOT:], *engine.notes[-20:]),
+        rejected=dict(room.rejected),
+    )

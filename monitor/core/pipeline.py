@@ -204,9 +204,8 @@ class RoomPipeline:
                 # Replayed from the cuff's memory (or demo data): recorded and shown, never
                 # part of a cycle, so it cannot alarm, enter a baseline or meet the schedule.
                 return out
-            pending = self._assembler.pending
             if channel == "pulse_rate" and join_pulse(
-                self.bp_readings, pending, t, source, reading.value
+                self.bp_readings, self._assembler.pending, t, source, reading.value
             ):
                 return out
             for result in self._assembler.add(t, channel, reading.value, reading.status, source):
@@ -421,7 +420,7 @@ class RoomPipeline:
         baseline needs are in), then on schedule (`bp_overdue` is the technical table's)."""
         sched = self.schedule
         if sched is not None:
-            return [*sched.request(now, self.room)]
+            return [*sched.request(now, self.room)] if now >= sched.next_due else []
         p, last = self.policy, self._last_pre_dose_request
         if self.phase != Phase.PRE_DOSE or (
             last is not None and now - last < p.bp_schedule.pre_dose_retry_s

@@ -67,6 +67,9 @@ class TechnicalRule:
     worsens_to: Priority | None = None
     worsens_after: str = ""  # the CorePolicy setting (dotted path) after which it worsens
     reported: bool = False  # reported by another part of Vigil (`technical_alarm` control)
+    # The `Technical` collection (or schedule) without which the row has nothing to do while
+    # its condition is absent: the timers then skip it cheaply (every room, every second).
+    watch: str = ""
 
     def priority_for(self, policy: CorePolicy, in_session: bool, for_s: float) -> Priority:
         if self.worsens_to is not None and for_s >= attrgetter(self.worsens_after)(policy):
@@ -102,8 +105,14 @@ class Technical:
     def evaluate(self, now: float, in_session: bool) -> list[AlarmEvent]:
         """Every timer-checked row, in table order."""
         out: list[AlarmEvent] = []
+        present = self.engine.present
         for rule in TIMED_RULES if in_session else IDLE_RULES:
-            out += self.check(rule, now, in_session)
+            watch = rule.watch
+            if watch and not getattr(self, watch) and not present.get(rule.id):
+                continue
+            verdict = rule.check(self, now)  # type: ignore[misc]  # TIMED_RULES have one
+            if verdict is not None:
+                out += self._apply(rule, verdict, now, in_session)
         return out
 
     def check(self, rule: TechnicalRule, now: float, in_session: bool) -> list[AlarmEvent]:
@@ -112,8 +121,11 @@ class Technical:
             return []
         assert rule.check is not None
         verdict = rule.check(self, now)
-        if verdict is None:
-            return []
+        return [] if verdict is None else self._apply(rule, verdict, now, in_session)
+
+    def _apply(
+        self, rule: TechnicalRule, verdict: Present | Gone, now: float, in_session: bool
+    ) -> list[AlarmEvent]:
         if isinstance(verdict, Gone):
             return self.engine.lower(now, rule.id, reason=verdict.reason)
         return self.raise_(rule, now, verdict.reason, in_session, verdict.for_s)
@@ -300,16 +312,20 @@ _SPO2, _PR = str(Channel.SPO2), str(Channel.PULSE_RATE)
 # fmt: off
 SPO2_STALE = TechnicalRule("spo2_stale", _M, _SPO2, _stale(_SPO2))
 PULSE_RATE_STALE = TechnicalRule("pulse_rate_stale", _M, _PR, _stale(_PR))
-RESP_STALE_RULE = TechnicalRule(RESP_STALE, _M, "resp_rate", _resp_stale)
+RESP_STALE_RULE = TechnicalRule(RESP_STALE, _M, "resp_rate", _resp_stale,
+                                watch="resp_sources")
 PROBE_OFF = TechnicalRule("probe_off", _L, _SPO2, _probe_off, worsens_to=_M,
                           worsens_after="technical.probe_off_medium_after_s")
-DEVICE_DISCONNECTED = TechnicalRule("device_disconnected", _M, None, _disconnected)
-DEVICE_GARBLED = TechnicalRule("device_garbled", _M, None, _garbled)
+DEVICE_DISCONNECTED = TechnicalRule("device_disconnected", _M, None, _disconnected,
+                                    watch="down_since")
+DEVICE_GARBLED = TechnicalRule("device_garbled", _M, None, _garbled, watch="garbled")
 BP_OVERDUE = TechnicalRule("bp_overdue", _L, "sbp", _bp_overdue, worsens_to=_M,
-                           worsens_after="bp_schedule.overdue_medium_after_s")
+                           worsens_after="bp_schedule.overdue_medium_after_s",
+                           watch="schedule")
 # Low (never paged) outside a session, medium (paged) in one: nobody's patient is watched
 # by the failed driver otherwise.
-DEVICE_FAILED = TechnicalRule("device_failed", _M, None, _device_failed, idle_priority=_L)
+DEVICE_FAILED = TechnicalRule("device_failed", _M, None, _device_failed, idle_priority=_L,
+                              watch="failed")
 CUFF_ERROR = TechnicalRule("cuff_error", _L, "sbp")  # a failed cuff cycle (pipeline)
 INTERRUPTED = TechnicalRule(MONITORING_INTERRUPTED, _M)  # the `resumed` control
 

@@ -34,13 +34,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from drivers.hl7 import mdc
 from drivers.hl7.codes import CO2_LINE_BLOCKED, MDC
 from drivers.hl7.fields import FALSE_WORDS, text
 from monitor.core.models import Channel
 
-ATTR_ALERT_SOURCE = ("68480", "MDC_ATTR_ALERT_SOURCE")
-ATTR_EVENT_PHASE = ("68481", "MDC_ATTR_EVENT_PHASE")
-ATTR_ALARM_STATE = ("68482", "MDC_ATTR_ALARM_STATE")
+# (code, reference id) of each facet.
+_SOURCE, _PHASE, _STATE = (
+    tuple(f.split("^")[:2])
+    for f in (mdc.ATTR_ALERT_SOURCE, mdc.ATTR_EVENT_PHASE, mdc.ATTR_ALARM_STATE)
+)
 _EVT_PARTITION = range(3 * 65536, 4 * 65536)  # MDC partition 3: events
 #: Phases and states that end an alert (IHE PCD ACM event phase / alarm state).
 _ENDED_PHASES = frozenset({"end", "reset"})
@@ -94,11 +97,11 @@ def _co2_line(group: list[Any], mapping: Mapping[str, str]) -> DeviceCondition |
         system, value = text(obx, 3, 1, 3).upper(), text(obx, 5)
         if any(k and mapping.get(k) == CO2_LINE_BLOCKED for k in (f"{system}:{code}", code, name)):
             mapped = value
-        elif code in ATTR_EVENT_PHASE or name in ATTR_EVENT_PHASE:
+        elif code in _PHASE or name in _PHASE:
             phase = value.lower()
-        elif code in ATTR_ALARM_STATE or name in ATTR_ALARM_STATE:
+        elif code in _STATE or name in _STATE:
             state = value.lower()
-        elif code in ATTR_ALERT_SOURCE or name in ATTR_ALERT_SOURCE:
+        elif code in _SOURCE or name in _SOURCE:
             sources.append(value)
             source = MDC.get(text(obx, 5, 1, 1))
             co2_source = co2_source or (source is not None and source.channel == Channel.ETCO2)

@@ -21,20 +21,40 @@ A numeric MDC code is partition * 65536 + term code. Every code below was checke
 
 from __future__ import annotations
 
-from drivers.hl7.mdc import BEAT_PER_MIN, METRICS, MMHG, PERCENT, RESP_PER_MIN, Metric
+from drivers.hl7.mdc import (
+    ATTR_ALARM_INACTIVATION_STATE,
+    ATTR_ALARM_STATE,
+    ATTR_ALERT_SOURCE,
+    ATTR_EVENT_PHASE,
+    BEAT_PER_MIN,
+    EVT_ALARM,
+    METRICS,
+    MMHG,
+    PERCENT,
+    PROFILE_ACM,
+    RESP_PER_MIN,
+    Metric,
+)
 
-__all__ = ["BEAT_PER_MIN", "METRICS", "MMHG", "PERCENT", "RESP_PER_MIN", "Metric"]
+__all__ = [
+    "ATTR_ALARM_INACTIVATION_STATE",
+    "ATTR_ALARM_STATE",
+    "ATTR_ALERT_SOURCE",
+    "ATTR_EVENT_PHASE",
+    "BEAT_PER_MIN",
+    "EVT_ALARM",
+    "METRICS",
+    "MMHG",
+    "PERCENT",
+    "PROFILE_ACM",
+    "RESP_PER_MIN",
+    "Metric",
+]
 
-EVT_ALARM = "196616^MDC_EVT_ALARM^MDC"  # OBR-4, and the event of a technical alarm
 EVT_HI = "196648^MDC_EVT_HI^MDC"  # a value above its limit
 EVT_LO = "196670^MDC_EVT_LO^MDC"  # a value below its limit
-ATTR_ALERT_SOURCE = "68480^MDC_ATTR_ALERT_SOURCE^MDC"
-ATTR_EVENT_PHASE = "68481^MDC_ATTR_EVENT_PHASE^MDC"
-ATTR_ALARM_STATE = "68482^MDC_ATTR_ALARM_STATE^MDC"
-ATTR_ALARM_INACTIVATION_STATE = "68483^MDC_ATTR_ALARM_INACTIVATION_STATE^MDC"
 
 # MSH-21 message profiles (IHE PCD TF-2).
 PROFILE_PCD_01 = "IHE_PCD_001^IHE PCD^1.3.6.1.4.1.19376.1.6.1.1.1^ISO"
-PROFILE_ACM = "IHE_PCD_ACM_001^IHE PCD^1.3.6.1.4.1.19376.1.6.4.4.1^ISO"
 # OBR-4 of a PCD-01 message: SNOMED CT "monitoring of patient" (IHE PCD TF-2).
 MONITORING_OF_PATIENT = "182777000^monitoring of patient^SCT"

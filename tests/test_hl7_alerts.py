@@ -135,7 +135,7 @@ def test_the_simulators_alerts_and_training_messages() -> None:
         ("19891-1^EtCO2^LN||37|", 37.0, ""),  # partial pressure: mmHg is meant
         ("19889-5^EtCO2^LN||4.9|kPa", 36.75, ""),  # a pressure unit given: taken
         ("19889-5^EtCO2^LN||4.9|%", None, "unit '%' is not mmHg"),
-        ("19889-5^EtCO2^LN||4.9|", None, "no unit: this code's quantity is not mmHg, give a mmHg unit"),
+        ("19889-5^EtCO2^LN||4.9|", None, "no unit: the code's quantity is not mmHg"),
     ],
 )  # fmt: skip
 def test_etco2_loinc_codes_partial_pressure_or_a_fraction_with_a_pressure_unit(

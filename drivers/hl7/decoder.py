@@ -316,7 +316,7 @@ class Hl7Decoder:
         names = [_text(obx, 6, 1, 1), _text(obx, 6, 1, 2), _text(obx, 6, 1, 4)]
         names = [n for n in names if n]
         if not names and target.unit_required:
-            return 1.0, f"no unit: this code's quantity is not {family}, give a {family} unit"
+            return 1.0, f"no unit: the code's quantity is not {family}"
         if not names:
             return 1.0, ""  # many monitors omit units: the canonical one is meant
         for name in names:

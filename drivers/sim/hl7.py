@@ -3,8 +3,9 @@
 Driven by the same scenarios as every other simulator (`drivers.sim.scenarios`). Codes are
 the MDC ones of IHE PCD-01 (or Mindray's legacy ids with `vendor="mindray"`); NIBP is sent
 every `bp_interval_s`. A blocked CO2 sampling line is reported as monitors report technical
-alerts, an IHE PCD-04 ORU^R40 when it starts and when it ends. The sim connects to Vigil's listener (`connect`) or serves Vigil's
-client (`serve`), waits for each ACK and keeps the MSA codes it got (tests read them).
+alerts, an IHE PCD-04 ORU^R40 when it starts and when it ends. The sim connects to Vigil's
+listener (`connect`) or serves Vigil's client (`serve`), waits for each ACK and keeps the
+MSA codes it got (tests read them).
 """
 
 from __future__ import annotations

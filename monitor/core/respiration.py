@@ -15,6 +15,9 @@ from monitor.core.models import Channel, Flag
 from monitor.core.rules import RESPIRATION_CHANNELS
 
 RESP_STALE = "resp_stale"
+#: The capnograph says its sampling line is blocked (drivers/hl7/alerts.py): its CO2 values
+#: carry Flag.LINE_BLOCKED and are never evaluated; clinical-defaults.md "Respiration".
+CO2_LINE_BLOCKED = "co2_line_blocked"
 #: A respiration rate with no value and only these flags is a source that measures but
 #: counts no breath (a capnograph shows "---" when no breath comes): it reads as 0 /min, so
 #: "no breath for 20 s" raises apnea even when the source has no apnea flag of its own.
@@ -55,3 +58,12 @@ def resp_stale_reason(
         return None
     heard = "no respiration value" if last is None else "no valid respiration value"
     return f"{heard} from {', '.join(sorted(sources))} for {now - ref:.0f} s"
+
+
+def co2_line_blocked_reason(blocked: Mapping[str, float], now: float) -> str | None:
+    """Why `co2_line_blocked` holds at `now` (`blocked`: source -> since when), or None."""
+    if not blocked:
+        return None
+    since = min(blocked.values())
+    names = ", ".join(sorted(blocked))
+    return f"{names} reports its CO2 sampling line blocked ({now - since:.0f} s): no EtCO2 / RR"

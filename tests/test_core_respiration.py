@@ -182,8 +182,8 @@ def test_a_rate_the_source_cannot_count_is_no_breath() -> None:
 def test_a_blocked_co2_line_is_a_technical_alarm_and_its_values_never_alarm() -> None:
     """The monitor says its CO2 sampling line is blocked (Flag.LINE_BLOCKED, from an HL7
     alert): `co2_line_blocked` at once, low outside a session and medium in one; RR 0 and
-    EtCO2 0 meanwhile are no apnea, no resp_rate_low and no resp_stale; the first unflagged
-    value from the source clears it, and breathing is judged again from there."""
+    EtCO2 0 meanwhile are no apnea, no resp_rate_low and no resp_stale; the source's first
+    unflagged EtCO2 clears it (not its impedance RR, which goes on unflagged meanwhile)."""
     p = RoomPipeline("A", escalation_after_s={}, resp_sources=["mon"])
     items: list[Reading | Control] = []
     for t in range(1, 200):
@@ -193,7 +193,8 @@ def test_a_blocked_co2_line_is_a_technical_alarm_and_its_values_never_alarm() ->
         blocked = 10 <= t < 150
         flags = ("line_blocked",) if blocked else ()
         items += [resp(t, "resp_rate", 0 if blocked else 14, *flags),
-                  resp(t, "etco2", 0 if blocked else 38, *flags)]  # fmt: skip
+                  resp(t, "etco2", 0 if blocked else 38, *flags),
+                  resp(t, "resp_rate", 14)]  # fmt: skip
     events = run(p, items)
     alarms = [e for e in events if isinstance(e, AlarmEvent)]
     assert [(e.t, e.condition, e.state, e.priority) for e in alarms] == [

@@ -33,14 +33,13 @@ def test_co2_line_blocked_scenario_zeroes_co2_numbers_inside_its_window_only() -
     blocked = scenario(
         "co2_line_blocked", {**STEADY, "blocked_start_s": 10, "blocked_duration_s": 5}
     )
-    got = [
-        (v.co2_line_blocked, v.resp_rate, v.etco2, v.spo2) for v in map(blocked, (9, 10, 14, 15))
-    ]
+    got = [(v.co2_line_blocked, v.resp_rate, v.etco2, v.apnea, v.spo2)
+           for v in map(blocked, (9, 10, 14, 15))]  # fmt: skip
     assert got == [
-        (False, 14.0, 38.0, 97.0),
-        (True, 0.0, 0.0, 97.0),
-        (True, 0.0, 0.0, 97.0),
-        (False, 14.0, 38.0, 97.0),
+        (False, 14.0, 38.0, False, 97.0),
+        (True, 0.0, 0.0, True, 97.0),
+        (True, 0.0, 0.0, True, 97.0),
+        (False, 14.0, 38.0, False, 97.0),
     ]
 
 

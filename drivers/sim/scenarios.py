@@ -235,8 +235,8 @@ def apnea(options: Mapping[str, Any]) -> Scenario:
 
 def co2_line_blocked(options: Mapping[str, Any]) -> Scenario:
     """The CO2 sampling line blocks (secretions, a kink, a full water trap) for
-    `blocked_duration_s`: the monitor reports it, and its RR and EtCO2 read 0 meanwhile
-    though the patient breathes normally (SpO2 stays steady)."""
+    `blocked_duration_s`: the monitor reports it, and meanwhile its RR and EtCO2 read 0 and
+    its apnea detection sees no breath, though the patient breathes normally (SpO2 steady)."""
     base = steady(options)
     inside = _window(options, "blocked", 60.0, 60.0)
 
@@ -244,7 +244,7 @@ def co2_line_blocked(options: Mapping[str, Any]) -> Scenario:
         v = base(elapsed)
         if not inside(elapsed):
             return v
-        return replace(v, co2_line_blocked=True, resp_rate=0.0, etco2=0.0)
+        return replace(v, co2_line_blocked=True, resp_rate=0.0, etco2=0.0, apnea=True)
 
     return at
 

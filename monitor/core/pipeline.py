@@ -104,6 +104,7 @@ _NUMERIC = (int, float)
 _EPISODIC: frozenset[str] = frozenset(map(str, EPISODIC_CHANNELS))
 _RESPIRATION: frozenset[str] = frozenset(map(str, RESPIRATION_CHANNELS))
 _CUFF_PRESSURE = str(Channel.CUFF_PRESSURE)  # an enum member lookup costs ~0.1 µs
+_ETCO2 = str(Channel.ETCO2)
 _STALE_CONDITIONS = tuple((ch, ch + "_stale") for ch in OXIMETRY_CHANNELS)
 
 
@@ -277,8 +278,11 @@ class RoomPipeline:
             if source:
                 self._resp_sources.add(source)
             value, status = breaths_counted(channel, value, status)
+            # Blocked by any flagged respiration value; clear only by an unflagged EtCO2 (a
+            # monitor's impedance RR goes on unflagged while its CO2 line is blocked).
             blocked = Flag.LINE_BLOCKED in status
-            if blocked != (source in self._line_blocked):
+            was_blocked = source in self._line_blocked
+            if blocked != was_blocked and (blocked or channel == _ETCO2):
                 out += self._co2_line(t, source, blocked)
         if status and status & PROBE_FLAGS and not respiration:
             if self._probe_off_since is None:
@@ -1032,8 +1036,8 @@ class RoomPipeline:
         self, now: float, source: str | None = None, blocked: bool = False
     ) -> list[PipelineEvent]:
         """`co2_line_blocked` while a source says its CO2 line is blocked (a respiration
-        reading flagged LINE_BLOCKED); the source's first unflagged one clears it. Low
-        outside a session, medium in one, like the other device technical alarms."""
+        reading flagged LINE_BLOCKED); the source's first unflagged EtCO2 reading clears it.
+        Low outside a session, medium in one, like the other device technical alarms."""
         if source is not None and blocked:
             self._line_blocked.setdefault(source, now)
         elif source is not None:

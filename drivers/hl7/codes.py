@@ -14,10 +14,11 @@ in integrations, never in a normative list):
   Denmark's DK Core "IEEE Basic Observation" value set (151562/151570/151578/151594/151602/
   151650/151658 respiration rates, 149546 non-invasive pulse rate) and issue #15's list
   (150456, 149530, 150021/22/23; units 262688, 264864, 266016). 151708 (end-tidal CO2,
-  MDC_AWAY_CO2_ET, newer name MDC_CONC_AWAY_CO2_ET) and 147842 (MDC_ECG_HEART_RATE) come
-  from MD PnP OpenICE's rosetta terms (public sample). 264928 MDC_DIM_RESP_PER_MIN: public
-  sample. MDC_EVT_APNEA 199680 (partition 3, code 3072): an HL7 table of MDC event
-  equivalents and several FHIR profiles (public samples).
+  MDC_AWAY_CO2_ET, newer name MDC_CONC_AWAY_CO2_ET): the Medizininformatik-Initiative ICU
+  profile (with LOINC 19891-1, mm[Hg]); 147842 (MDC_ECG_HEART_RATE): MD PnP OpenICE's
+  rosetta terms (public sample). 264928 MDC_DIM_RESP_PER_MIN: public sample.
+  MDC_EVT_APNEA 199680 (partition 3, code 3072): DICOM PS3.16 CID 3038, an IEEE-permitted
+  reprint of 11073-10101 (monitor/hl7out/mdc.py says more).
 - LOINC: loinc.org (59408-5 / 2708-6 SpO2, 8889-8 pulse rate by oximetry, 8867-4 heart rate,
   8480-6 / 8462-4 / 8478-0 NIBP, 9279-1 respiratory rate, 19891-1 end-tidal CO2 partial
   pressure; 19889-5 is its volume fraction in %, accepted only with a pressure unit).

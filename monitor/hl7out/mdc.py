@@ -11,10 +11,17 @@ A numeric MDC code is partition * 65536 + term code. Every code below was checke
   150020/150021/150022/150023 in the HL7 Personal Health Device IG blood-pressure examples;
   151562 MDC_RESP_RATE ("Rate of breathing; method not specified") in HL7 Denmark's
   IEEEBasicObservation value set.
-- MDC_AWAY_CO2_ET 151708: the value every capnograph mapping we found agrees on (OpenICE's
-  RTMMS-derived names), not found in an HL7-published list: re-check against RTMMS before a
-  site relies on EtCO2 codes. (Public samples also carry wrong ones, e.g. 151708 given to
-  MDC_VOL_AWAY_TIDAL, or 68165.. for the ACM attributes below.)
+- MDC_AWAY_CO2_ET 151708 (partition 2, term 20636: 2 * 65536 + 20636): the official
+  profile "endtidales CO2" of the German Medizininformatik-Initiative's ICU module binds
+  urn:iso:std:iso:11073:10101#151708 together with LOINC 19891-1, SNOMED CT 250790007 and
+  mm[Hg], with RTMMS's definition "Partial pressure of carbon dioxide in airway gas measured
+  at the end of expiration." (a national profile built on the RTMMS term list); OpenICE's
+  RTMMS-derived rosetta agrees. No second normative list (IHE PCD Rosetta, HL7 PoCD, DICOM
+  ventilation CIDs) was reachable to confirm it. (Public samples also carry wrong ones,
+  e.g. 151708 given to MDC_VOL_AWAY_TIDAL, or 68165.. for the ACM attributes below.)
+- MDC_EVT_APNEA 199680 (partition 3, term 3072), which HL7 in reads: DICOM PS3.16 CID 3038
+  "Pattern Event" lists MDC 3:3072 "Apnea" under "Codes reprinted by permission of IEEE",
+  an authoritative reprint of ISO/IEEE 11073-10101 (3 * 65536 + 3072 = 199680).
 - ACM attributes 68480..68484 and events 196616 / 196648 / 196670: the IHE PCD Technical
   Framework ACM (Report Alert, PCD-04) and its connectathon messages (Mindray / Philips IEM).
 """

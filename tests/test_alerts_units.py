@@ -28,6 +28,7 @@ from alerts.tokens import (
 )
 from monitor.config import ConfigError, load_settings
 from monitor.core.models import AlarmEvent, AlarmKind, AlarmState, Priority
+from monitor.core.respiration import co2_line_blocked_reason
 from tests.conftest import ROOT, free_port
 from tests.paging_helpers import RecordingHost
 from tests.receivers import HttpReceiver
@@ -371,3 +372,25 @@ async def test_retries_stop_once_the_alarm_is_acknowledged(tmp_path: Path) -> No
     assert results == ["failed", "failed", "withdrawn"]
     assert len(http.requests) == 2
     assert injected == []  # an acknowledged alarm's page is no failure to reach anyone
+
+
+def test_a_blocked_co2_line_pages_what_to_check() -> None:
+    blocked = AlarmEvent(
+        t=10.0,
+        room="B",
+        condition="co2_line_blocked",
+        kind=AlarmKind.TECHNICAL,
+        channel="etco2",
+        priority=Priority.MEDIUM,
+        state=AlarmState.ACTIVE,
+        reason=co2_line_blocked_reason({"B-monitor": 10.0}) or "",
+    )
+    got = render(
+        Page(10.0, PageKind.FIRST, (1,), blocked), room_name="B", ack_url=None, utc_offset_s=0
+    )
+    assert got.title == "MEDIUM: CO2 sampling line blocked, B"
+    assert got.body.splitlines()[:2] == [
+        "CO2 sampling line blocked in B (medium priority)",
+        "B-monitor reports its CO2 sampling line blocked (check the line and water trap): "
+        "EtCO2 and breathing are not watched meanwhile",
+    ]

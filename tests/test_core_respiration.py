@@ -204,7 +204,8 @@ def test_a_blocked_co2_line_is_a_technical_alarm_and_its_values_never_alarm() ->
     ]
     assert alarms[0].kind == "technical" and alarms[0].channel == "etco2"
     assert alarms[1].reason == (
-        "worsened to medium: mon reports its CO2 sampling line blocked (10 s): no EtCO2 / RR"
+        "worsened to medium: mon reports its CO2 sampling line blocked (check the line and "
+        "water trap): EtCO2 and breathing are not watched meanwhile"
     )
     # A second source clear while the first is blocked changes nothing; a flagged value
     # from another source adds to it.

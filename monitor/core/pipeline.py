@@ -1042,7 +1042,7 @@ class RoomPipeline:
             self._line_blocked.setdefault(source, now)
         elif source is not None:
             self._line_blocked.pop(source, None)
-        reason = co2_line_blocked_reason(self._line_blocked, now)
+        reason = co2_line_blocked_reason(self._line_blocked)
         if reason is None:
             return list(self.engine.lower(now, CO2_LINE_BLOCKED, reason="the line is clear"))
         priority = Priority.MEDIUM if self.phase in IN_SESSION else Priority.LOW

@@ -60,10 +60,12 @@ def resp_stale_reason(
     return f"{heard} from {', '.join(sorted(sources))} for {now - ref:.0f} s"
 
 
-def co2_line_blocked_reason(blocked: Mapping[str, float], now: float) -> str | None:
-    """Why `co2_line_blocked` holds at `now` (`blocked`: source -> since when), or None."""
+def co2_line_blocked_reason(blocked: Mapping[str, float]) -> str | None:
+    """Why `co2_line_blocked` holds (`blocked`: source -> since when), or None."""
     if not blocked:
         return None
-    since = min(blocked.values())
     names = ", ".join(sorted(blocked))
-    return f"{names} reports its CO2 sampling line blocked ({now - since:.0f} s): no EtCO2 / RR"
+    return (
+        f"{names} reports its CO2 sampling line blocked (check the line and water trap): "
+        "EtCO2 and breathing are not watched meanwhile"
+    )

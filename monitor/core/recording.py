@@ -119,7 +119,7 @@ _NO_FLAGS: frozenset[str] = frozenset()
 def _reading_builder() -> Callable[[float, str, float | None, str, str], Reading]:
     """Reading(t, channel, value, unit, source=source) at half the cost: a frozen dataclass
     sets each field through object.__setattr__; the slot descriptors set them directly. The
-    same object either way (tests/test_recordings.py compares); a field added to Reading
+    same object either way (tests/core/test_recordings.py compares); a field added to Reading
     must be added here, which the assertion says at import."""
     names = tuple(f.name for f in dataclasses.fields(Reading))
     assert names == (

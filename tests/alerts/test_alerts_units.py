@@ -31,6 +31,7 @@ from monitor.core.models import AlarmEvent, AlarmKind, AlarmState, Priority
 from tests.conftest import ROOT, free_port
 from tests.paging_helpers import RecordingHost
 from tests.receivers import HttpReceiver
+from tests.waiting import wait_for_async
 
 STRONG = "xO0nwMAZX5H1dKwWO3lP7zyfrITL8SwXQnlHrUlgT2M"  # secrets.token_urlsafe(32)
 SECRET = b"k" * 40
@@ -357,12 +358,12 @@ async def test_retries_stop_once_the_alarm_is_acknowledged(tmp_path: Path) -> No
         now = time.time()  # the notifier's clock times the repeats
         active = replace(ALARM, state=AlarmState.ACTIVE, tier=1, t=now, since=now)
         notifier.on_event(active)
-        for _ in range(100):
-            if len(http.requests) >= 2:
-                break
-            await asyncio.sleep(0.02)
+        await wait_for_async(lambda: len(http.requests) >= 2, 2, "two failed attempts")
         notifier.on_event(replace(active, t=now + 0.5, state=AlarmState.ACKNOWLEDGED, by="x"))
-        await asyncio.sleep(1.5)  # longer than the remaining backoff
+        # The retry after the backoff finds the alarm acknowledged: the delivery ends there.
+        await wait_for_async(
+            lambda: [m for m in published if m.get("result") == "withdrawn"], 5, "withdrawn"
+        )
     finally:
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)

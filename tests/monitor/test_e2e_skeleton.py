@@ -125,16 +125,17 @@ def test_desaturation_alarm_appears_and_clears_everywhere(
         "implausible": 1,
     }
 
-    deadline = time.monotonic() + 5
-    while True:
+    last: list[object] = []
+
+    def stored() -> list[dict[str, object]]:
         points = influxd.query(
             "SELECT count(value) FROM reading WHERE room = 'A' AND channel = 'spo2'", db="vigil_e2e"
         )
         alarms = influxd.query("SELECT reason FROM alarm GROUP BY condition, state", db="vigil_e2e")
-        if points and points[0]["count"] >= 10 and len(alarms) == 2:
-            break
-        assert time.monotonic() < deadline, f"InfluxDB has {points}, {alarms}"
-        time.sleep(0.2)
+        last[:] = [points, alarms]
+        return alarms if points and int(str(points[0]["count"])) >= 10 and len(alarms) == 2 else []
+
+    alarms = wait_for(stored, 5, lambda: f"readings and alarms in InfluxDB; it has {last}")
     assert {(a["condition"], a["state"]) for a in alarms} == {
         ("spo2_low", "active"),
         ("spo2_low", "cleared"),

@@ -87,7 +87,7 @@ def test_an_hl7_monitors_nibp_is_a_cuff_from_its_first_message(tmp_path: Path) -
     """A NIBP pulse rate that comes before the first SBP is still the cuff's, never mixed
     into the oximeter's pulse rate."""
     from monitor.core.models import Reading
-    from monitor.runtime import configured_cuffs
+    from monitor.devices import configured_cuffs
 
     path = tmp_path / "vigil.toml"
     path.write_text(ROOM.format(protocol="hl7") + "hl7 = { port = 2575 }\n")

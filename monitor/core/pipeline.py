@@ -1042,10 +1042,10 @@ class RoomPipeline:
             self._line_blocked.setdefault(source, now)
         elif source is not None:
             self._line_blocked.pop(source, None)
-        reason = co2_line_blocked_reason(self._line_blocked)
-        if reason is None:
+        if not self._line_blocked:
             return list(self.engine.lower(now, CO2_LINE_BLOCKED, reason="the line is clear"))
         priority = Priority.MEDIUM if self.phase in IN_SESSION else Priority.LOW
+        reason = co2_line_blocked_reason(self._line_blocked)
         return list(
             self.engine.raise_(
                 now, CO2_LINE_BLOCKED, kind=_TECH, channel="etco2", priority=priority, reason=reason

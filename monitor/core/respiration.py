@@ -9,7 +9,7 @@ Pure: the pipeline passes every time in.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 from monitor.core.models import Channel, Flag
 from monitor.core.rules import RESPIRATION_CHANNELS
@@ -60,12 +60,9 @@ def resp_stale_reason(
     return f"{heard} from {', '.join(sorted(sources))} for {now - ref:.0f} s"
 
 
-def co2_line_blocked_reason(blocked: Mapping[str, float]) -> str | None:
-    """Why `co2_line_blocked` holds (`blocked`: source -> since when), or None."""
-    if not blocked:
-        return None
-    names = ", ".join(sorted(blocked))
+def co2_line_blocked_reason(sources: Iterable[str]) -> str:
+    """Why `co2_line_blocked` holds: which sources say their line is blocked."""
     return (
-        f"{names} reports its CO2 sampling line blocked (check the line and water trap): "
-        "EtCO2 and breathing are not watched meanwhile"
+        f"{', '.join(sorted(sources))} reports its CO2 sampling line blocked (check the line "
+        "and water trap): EtCO2 and breathing are not watched meanwhile"
     )

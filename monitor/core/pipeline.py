@@ -291,7 +291,8 @@ class RoomPipeline:
                     out += self._probe_off(t)
             return out
         trusted = not (status and status & UNTRUSTED_FLAGS)
-        if self._probe_off_since is not None and value is not None and trusted:
+        # Only oximetry ends probe off: a capnograph's breaths say nothing about the sensor.
+        if self._probe_off_since is not None and value is not None and trusted and not respiration:
             self._probe_off_since = None
             out += self.engine.lower(t, "probe_off", reason="sensor back on")
         if value is None or (status and status & EXCLUDING_FLAGS):

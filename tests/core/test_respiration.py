@@ -217,3 +217,17 @@ def test_a_blocked_co2_line_is_a_technical_alarm_and_its_values_never_alarm() ->
         (1, "co2_line_blocked", "active"),
         (5, "co2_line_blocked", "cleared"),
     ]
+
+
+def test_respiration_values_do_not_end_the_oximeters_probe_off() -> None:
+    """A capnograph's breaths say nothing about the oximeter's sensor: probe_off holds until
+    the oximeter sends a value again (it flapped with every RR value before)."""
+    p = RoomPipeline("A", escalation_after_s={})
+    session(p)
+    items: list[Reading] = []
+    for t in range(1, 60):
+        off = 10 <= t < 30
+        items += [spo2(t, None, "probe_off") if off else spo2(t, 97), pr(t, None if off else 72)]
+        items.append(resp(t, "resp_rate", 14))
+    got = [x for x in transitions(run(p, items)) if x[1] == "probe_off"]
+    assert got == [(10, "probe_off", "active"), (30, "probe_off", "cleared")]

@@ -62,7 +62,7 @@ from monitor.core.rules import (
 from monitor.core.schedule import BpRequest, BpSchedule
 from monitor.core.session import IN_SESSION, Phase, SessionInfo
 from monitor.core.snapshot import RoomSnapshot, room_snapshot
-from monitor.core.technical import PROBE_OFF, Technical
+from monitor.core.technical import CO2_LINE, PROBE_OFF, Technical
 
 PipelineEvent = AlarmEvent | PhaseEvent | BpRequest
 
@@ -78,6 +78,7 @@ TIMER_STEP_S = 1.0  # timers are checked at most once per second of input time
 _EPISODIC: frozenset[str] = frozenset(map(str, EPISODIC_CHANNELS))
 _RESPIRATION: frozenset[str] = frozenset(map(str, RESPIRATION_CHANNELS))
 _CUFF_PRESSURE = str(Channel.CUFF_PRESSURE)  # an enum member lookup costs ~0.1 µs
+_ETCO2 = str(Channel.ETCO2)
 
 
 class RoomPipeline:
@@ -222,6 +223,16 @@ class RoomPipeline:
             if source:
                 self._resp_sources.add(source)
             value, status = breaths_counted(channel, value, status)
+            # Blocked by any flagged respiration value; clear only by an unflagged EtCO2 (a
+            # monitor's impedance RR goes on unflagged while its CO2 line is blocked).
+            blocked = Flag.LINE_BLOCKED in status
+            line_blocked = self.tech.line_blocked
+            if blocked != (source in line_blocked) and (blocked or channel == _ETCO2):
+                if blocked:
+                    line_blocked.setdefault(source, t)
+                else:
+                    line_blocked.pop(source, None)
+                out += self.tech.check(CO2_LINE, t, self.phase in IN_SESSION)
         if status and status & PROBE_FLAGS and not respiration:
             if self.tech.probe_off_since is None:
                 self.tech.probe_off_since = t
@@ -229,7 +240,9 @@ class RoomPipeline:
                     out += self.tech.check(PROBE_OFF, t, True)
             return out
         trusted = not (status and status & UNTRUSTED_FLAGS)
-        if self.tech.probe_off_since is not None and value is not None and trusted:
+        # Only oximetry ends probe off: a capnograph's breaths say nothing about the sensor.
+        probe_off = self.tech.probe_off_since is not None
+        if probe_off and value is not None and trusted and not respiration:
             self.tech.probe_off_since = None
             out += self.engine.lower(t, "probe_off", reason="sensor back on")
         if value is None or (status and status & EXCLUDING_FLAGS):

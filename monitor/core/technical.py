@@ -25,7 +25,12 @@ from operator import attrgetter
 from monitor.core.engine import AlarmEngine
 from monitor.core.models import AlarmEvent, AlarmKind, Channel, DeviceState, LinkState, Priority
 from monitor.core.policy import CorePolicy
-from monitor.core.respiration import RESP_STALE, resp_stale_reason
+from monitor.core.respiration import (
+    CO2_LINE_BLOCKED,
+    RESP_STALE,
+    co2_line_blocked_reason,
+    resp_stale_reason,
+)
 from monitor.core.schedule import BpSchedule
 
 #: Link states in which the device is reachable (garbled: up, but its bytes are noise).
@@ -97,6 +102,7 @@ class Technical:
         self.link_up: dict[str, float] = {}  # when each source's link last came back
         self.garbled: dict[str, str] = {}  # sources whose bytes are noise, with the detail
         self.failed: dict[str, str] = {}  # sources whose driver failed, with the reason
+        self.line_blocked: dict[str, float] = {}  # sources whose CO2 line is blocked, since
         self.channel_source: dict[str, str] = {}
         self.cuff_sources: set[str] = set()
         self.resp_sources: set[str] = set()
@@ -251,7 +257,8 @@ def _resp_stale(room: Technical, now: float) -> Verdict:
         sources=room.resp_sources,
         last_valid=room.last_valid,
         session_started=room.started,
-        down_since=room.down_since,
+        # A blocked line has its own alarm: one fault, one alarm.
+        down_since={**room.down_since, **room.line_blocked},
         link_up=room.link_up,
         after_s=room.policy.technical.resp_stale_after_s,
     )
@@ -298,6 +305,14 @@ def _bp_overdue(room: Technical, now: float) -> Verdict:
     return Present(f"{what} late by {now - due:.0f} s", late)
 
 
+def _co2_line(room: Technical, now: float) -> Verdict:
+    """While a source says its CO2 line is blocked (a respiration reading flagged
+    LINE_BLOCKED); the source's first unflagged EtCO2 reading clears it (the feed)."""
+    if room.line_blocked:
+        return Present(co2_line_blocked_reason(room.line_blocked))
+    return Gone("the line is clear") if room.engine.present.get(CO2_LINE_BLOCKED) else None
+
+
 def _device_failed(room: Technical, now: float) -> Verdict:
     """A driver stopped with an unexpected error (the supervisor restarts it): on the
     dashboard at once, with or without a session."""
@@ -323,7 +338,9 @@ BP_OVERDUE = TechnicalRule("bp_overdue", _L, "sbp", _bp_overdue, worsens_to=_M,
                            worsens_after="bp_schedule.overdue_medium_after_s",
                            watch="schedule")
 # Low (never paged) outside a session, medium (paged) in one: nobody's patient is watched
-# by the failed driver otherwise.
+# by the device otherwise.
+CO2_LINE = TechnicalRule(CO2_LINE_BLOCKED, _M, "etco2", _co2_line, idle_priority=_L,
+                         watch="line_blocked")
 DEVICE_FAILED = TechnicalRule("device_failed", _M, None, _device_failed, idle_priority=_L,
                               watch="failed")
 CUFF_ERROR = TechnicalRule("cuff_error", _L, "sbp")  # a failed cuff cycle (pipeline)
@@ -339,6 +356,7 @@ TECHNICAL_RULES: tuple[TechnicalRule, ...] = (
     DEVICE_DISCONNECTED,
     DEVICE_GARBLED,
     BP_OVERDUE,
+    CO2_LINE,
     DEVICE_FAILED,
     CUFF_ERROR,
     INTERRUPTED,

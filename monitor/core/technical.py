@@ -76,6 +76,12 @@ class TechnicalRule:
     # its condition is absent: the timers then skip it cheaply (every room, every second).
     watch: str = ""
 
+    def __post_init__(self) -> None:
+        if (self.worsens_to is None) != (not self.worsens_after):
+            raise ValueError(f"technical rule {self.id}: worsens_to needs worsens_after")
+        if self.watch and self.check is None:
+            raise ValueError(f"technical rule {self.id}: only a checked row watches")
+
     def priority_for(self, policy: CorePolicy, in_session: bool, for_s: float) -> Priority:
         if self.worsens_to is not None and for_s >= attrgetter(self.worsens_after)(policy):
             return self.worsens_to
@@ -90,7 +96,7 @@ class Technical:
 
     def __init__(
         self, engine: AlarmEngine, policy: CorePolicy, last_valid: dict[str, float | None]
-    ):
+    ) -> None:
         self.engine = engine
         self.policy = policy
         self.last_valid = last_valid  # channel -> time of its last valid sample (the room's)

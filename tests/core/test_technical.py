@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from alerts.message import CONDITION_LABELS
 from monitor.core.controls import SessionStart
-from monitor.core.models import DeviceState, LinkState, Priority
+from monitor.core.models import DeviceState, LinkState, Priority, Reading
 from monitor.core.pipeline import RoomPipeline
 from monitor.core.policy import CorePolicy
 from monitor.core.technical import (
@@ -58,3 +58,27 @@ def test_probe_off_worsens_after_the_policy_setting() -> None:
     assert p.active["probe_off"].priority == Priority.LOW
     run(p, [29.0, 30.0, 31.0])
     assert p.active["probe_off"].priority == Priority.MEDIUM
+
+
+def test_what_a_row_watches_and_worsens_after_exists() -> None:
+    room = RoomPipeline("A").tech
+    policy = CorePolicy()
+    for rule in TECHNICAL_RULES:
+        if rule.watch:
+            assert hasattr(room, rule.watch), rule.id
+        if rule.worsens_to is not None:
+            assert rule.priority_for(policy, True, 1e9) == rule.worsens_to, rule.id
+
+
+def test_a_blocked_co2_line_is_a_row_low_outside_a_session_medium_in_one() -> None:
+    p = RoomPipeline("A", resp_sources=["mon"])
+    blocked = Reading(1.0, "etco2", 0.0, "mmHg", frozenset({"line_blocked"}), "mon")
+    events = p.feed(blocked)
+    assert [(e.condition, e.priority) for e in events] == [("co2_line_blocked", Priority.LOW)]
+    events = run(p, [SessionStart(2.0, by="n")])
+    alarms = [e for e in events if getattr(e, "condition", None) == "co2_line_blocked"]
+    assert [(e.priority, e.state.value) for e in alarms] == [(Priority.MEDIUM, "active")]
+    clear = Reading(3.0, "etco2", 38.0, "mmHg", frozenset(), "mon")
+    assert [
+        e.state.value for e in p.feed(clear) if getattr(e, "condition", "") == "co2_line_blocked"
+    ] == ["cleared"]

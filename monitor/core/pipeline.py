@@ -431,7 +431,7 @@ class RoomPipeline:
     def _bp_requests(self, now: float) -> list[PipelineEvent]:
         """Ask the cuff to measure: before the dose for the baseline (until the readings a
         baseline needs are in), then on schedule (`bp_overdue` is the technical table's)."""
-        sched = self.schedule
+        sched = self.tech.schedule
         if sched is not None:
             return [*sched.request(now, self.room)] if now >= sched.next_due else []
         p, last = self.policy, self._last_pre_dose_request

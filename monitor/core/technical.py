@@ -18,7 +18,7 @@ Pure: no I/O, no clock; the pipeline passes every time in.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from operator import attrgetter
 
@@ -72,14 +72,17 @@ class TechnicalRule:
     worsens_to: Priority | None = None
     worsens_after: str = ""  # the CorePolicy setting (dotted path) after which it worsens
     reported: bool = False  # reported by another part of Vigil (`technical_alarm` control)
-    # The `Technical` collection (or schedule) without which the row has nothing to do while
-    # its condition is absent: the timers then skip it cheaply (every room, every second).
+    # The `Technical` collection without which the row has nothing to do while its
+    # condition is absent: the timers then skip it cheaply (every room, every second).
     watch: str = ""
+    # A channel: the row has nothing to do while that channel's data is fresh (younger than
+    # `technical.stale_after_s`) and its condition absent (the timers skip it then).
+    fresh: str = ""
 
     def __post_init__(self) -> None:
         if (self.worsens_to is None) != (not self.worsens_after):
             raise ValueError(f"technical rule {self.id}: worsens_to needs worsens_after")
-        if self.watch and self.check is None:
+        if (self.watch or self.fresh) and self.check is None:
             raise ValueError(f"technical rule {self.id}: only a checked row watches")
 
     def priority_for(self, policy: CorePolicy, in_session: bool, for_s: float) -> Priority:
@@ -112,17 +115,29 @@ class Technical:
         self.channel_source: dict[str, str] = {}
         self.cuff_sources: set[str] = set()
         self.resp_sources: set[str] = set()
+        # The timed rows with their predicate and the collection each watches (never
+        # replaced, only changed): the per-second loop reads no attribute by name.
+        self._timed = _compile(self, TIMED_RULES)
+        self._idle = _compile(self, IDLE_RULES)
 
     # -- the one evaluator ------------------------------------------------------------------
     def evaluate(self, now: float, in_session: bool) -> list[AlarmEvent]:
         """Every timer-checked row, in table order."""
         out: list[AlarmEvent] = []
         present = self.engine.present
-        for rule in TIMED_RULES if in_session else IDLE_RULES:
-            watch = rule.watch
-            if watch and not getattr(self, watch) and not present.get(rule.id):
+        table = self._timed if in_session else self._idle
+        rows = table.rows
+        if not any(table.watched) and table.watched_ids.isdisjoint(present):
+            rows = table.unwatched  # nothing watched is on (the common case): C-speed test
+        last_valid, fresh_s = self.last_valid, self.policy.technical.stale_after_s
+        for rule, check, watched, fresh in rows:
+            if watched is not None and not watched and not present.get(rule.id):
                 continue
-            verdict = rule.check(self, now)  # type: ignore[misc]  # TIMED_RULES have one
+            if fresh:
+                last = last_valid[fresh]
+                if last is not None and now - last < fresh_s and not present.get(rule.id):
+                    continue
+            verdict = check(self, now)
             if verdict is not None:
                 out += self._apply(rule, verdict, now, in_session)
         return out
@@ -165,7 +180,9 @@ class Technical:
     def reset(self) -> None:
         """A new session: links down now count from when they went down."""
         self.probe_off_since = None
-        self.down_since = {s: d.t for s, d in self.devices.items() if d.state not in LINK_UP}
+        # In place: the evaluator holds each watched collection (see `_timed`).
+        self.down_since.clear()
+        self.down_since.update((s, d.t) for s, d in self.devices.items() if d.state not in LINK_UP)
 
     def device_state(self, state: DeviceState, in_session: bool) -> list[AlarmEvent]:
         t = state.t
@@ -224,6 +241,33 @@ class Technical:
         if source is not None:
             return [source]
         return [s for s in self.devices if s not in self.cuff_sources]
+
+
+_Row = tuple[TechnicalRule, Check, Collection[object] | None, str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Timed:
+    """Timed rows bound to one room's state, for the per-second loop."""
+
+    rows: tuple[_Row, ...]  # in table order: each with its predicate and watched collection
+    unwatched: tuple[_Row, ...]  # the rows that watch nothing (checked every time)
+    watched: tuple[Collection[object], ...]
+    watched_ids: frozenset[str]
+
+
+def _compile(room: Technical, rules: tuple[TechnicalRule, ...]) -> _Timed:
+    rows: list[_Row] = []
+    for rule in rules:
+        assert rule.check is not None
+        watched = getattr(room, rule.watch) if rule.watch else None
+        rows.append((rule, rule.check, watched, rule.fresh))
+    return _Timed(
+        tuple(rows),
+        tuple(r for r in rows if r[2] is None),
+        tuple(r[2] for r in rows if r[2] is not None),
+        frozenset(r[0].id for r in rows if r[2] is not None),
+    )
 
 
 # -- predicates (each: the room's technical state and now -> Present / Gone / None) ---------
@@ -331,8 +375,8 @@ def _device_failed(room: Technical, now: float) -> Verdict:
 _H, _M, _L = Priority.HIGH, Priority.MEDIUM, Priority.LOW
 _SPO2, _PR = str(Channel.SPO2), str(Channel.PULSE_RATE)
 # fmt: off
-SPO2_STALE = TechnicalRule("spo2_stale", _M, _SPO2, _stale(_SPO2))
-PULSE_RATE_STALE = TechnicalRule("pulse_rate_stale", _M, _PR, _stale(_PR))
+SPO2_STALE = TechnicalRule("spo2_stale", _M, _SPO2, _stale(_SPO2), fresh=_SPO2)
+PULSE_RATE_STALE = TechnicalRule("pulse_rate_stale", _M, _PR, _stale(_PR), fresh=_PR)
 RESP_STALE_RULE = TechnicalRule(RESP_STALE, _M, "resp_rate", _resp_stale,
                                 watch="resp_sources")
 PROBE_OFF = TechnicalRule("probe_off", _L, _SPO2, _probe_off, worsens_to=_M,
@@ -341,8 +385,7 @@ DEVICE_DISCONNECTED = TechnicalRule("device_disconnected", _M, None, _disconnect
                                     watch="down_since")
 DEVICE_GARBLED = TechnicalRule("device_garbled", _M, None, _garbled, watch="garbled")
 BP_OVERDUE = TechnicalRule("bp_overdue", _L, "sbp", _bp_overdue, worsens_to=_M,
-                           worsens_after="bp_schedule.overdue_medium_after_s",
-                           watch="schedule")
+                           worsens_after="bp_schedule.overdue_medium_after_s")
 # Low (never paged) outside a session, medium (paged) in one: nobody's patient is watched
 # by the device otherwise.
 CO2_LINE = TechnicalRule(CO2_LINE_BLOCKED, _M, "etco2", _co2_line, idle_priority=_L,

@@ -62,6 +62,10 @@ class SnapshotShare:
         self.slice_s = slice_s
         self._pending: dict[Key, asyncio.Future[bytes]] = {}
         self._running: set[asyncio.Task[None]] = set()  # held: the loop keeps weak references
+        # One build at a time: clients that connect while one runs wait for the next, shared
+        # (builds side by side would each take longer and share less, as when a reconnect
+        # storm met a build that no longer blocks the loop).
+        self._one_at_a_time = asyncio.Lock()
         self._last_end = 0.0  # loop time when the last build finished
         self._last_cost = 0.0  # the loop time it took (s), its slices summed
         self.builds = 0
@@ -74,20 +78,34 @@ class SnapshotShare:
             loop = asyncio.get_running_loop()
             future = loop.create_future()
             self._pending[rooms] = future
-            now = loop.time()
-            delay = max(self.window_s, self._last_end + SPACING * self._last_cost - now)
-            loop.call_later(delay, self._start, rooms, future, build)
+            task = loop.create_task(self._run(rooms, future, build))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
         # Shielded: one client hanging up must not cancel the others' snapshot.
         return await asyncio.shield(future)
 
-    def _start(self, rooms: Key, future: asyncio.Future[bytes], build: Build) -> None:
-        if self._pending.get(rooms) is future:
-            del self._pending[rooms]  # clients from now on subscribed after this build began
-        task = asyncio.get_running_loop().create_task(self._build(future, build))
-        self._running.add(task)
-        task.add_done_callback(self._running.discard)
+    async def _run(self, rooms: Key, future: asyncio.Future[bytes], build: Build) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await asyncio.sleep(self.window_s)  # others connecting in this moment share it
+            async with self._one_at_a_time:
+                idle = self._last_end + SPACING * self._last_cost - loop.time()
+                if idle > 0:
+                    await asyncio.sleep(idle)
+                if self._pending.get(rooms) is future:
+                    del self._pending[rooms]  # clients from now on subscribed after it began
+                data = await self._build(build)
+        except asyncio.CancelledError:  # the server stops: its streams end with it
+            future.cancel()
+            raise
+        except Exception as exc:  # every waiting stream fails with it, as one alone would
+            if not future.done():
+                future.set_exception(exc)
+            return
+        if not future.done():
+            future.set_result(data)
 
-    async def _build(self, future: asyncio.Future[bytes], build: Build) -> None:
+    async def _build(self, build: Build) -> bytes:
         parts: list[bytes] = []
         cost = 0.0
         t0 = time.perf_counter()
@@ -99,17 +117,8 @@ class SnapshotShare:
                     cost += held
                     await asyncio.sleep(0)  # the rooms, the stream and the server run
                     t0 = time.perf_counter()
-            data = b"".join(parts)
-        except asyncio.CancelledError:  # the server stops: its streams end with it
-            future.cancel()
-            raise
-        except Exception as exc:  # every waiting stream fails with it, as one alone would
-            if not future.done():
-                future.set_exception(exc)
-            return
+            return b"".join(parts)
         finally:
             self._last_cost = cost + time.perf_counter() - t0
             self._last_end = asyncio.get_running_loop().time()
             self.builds += 1
-        if not future.done():
-            future.set_result(data)

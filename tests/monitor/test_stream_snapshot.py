@@ -2,7 +2,7 @@
 client gets a build of its own made after it asked; a client hanging up does not cancel the
 others'; a failed build fails its waiters only. A big build hands the loop back between
 slices, and what is published meanwhile reaches a client subscribed before, after its
-snapshot, in order."""
+snapshot, in order; clients asking while a build runs share the next."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import pytest
 from monitor.core.models import Reading
 from monitor.device_probe import sse_messages
 from monitor.hub import Hub, encode_event
-from monitor.stream_snapshot import SnapshotShare, snapshot_parts
+from monitor.stream_snapshot import SnapshotShare, in_pieces, snapshot_parts
 from tests.monitor.test_hub import on_uvloop
 
 
@@ -150,5 +150,56 @@ def test_a_big_build_hands_the_loop_back_and_misses_nothing_published_meanwhile(
         assert max(gaps) < 10 * (SLICE_S + ROOM_COST_S) < build_s / 3
         queued = await asyncio.wait_for(sub.get(), 5)
         assert [m["seq"] for m in sse_messages(queued or b"")] == published
+
+    on_uvloop(scenario)
+
+
+def test_clients_asking_while_a_build_runs_share_the_next_one() -> None:
+    """A reconnect storm meets a build in progress: the clients it serves meanwhile (the loop
+    is free) wait for one next build together, not one build each beside the first."""
+
+    async def scenario() -> None:
+        share = SnapshotShare(window_s=0.001, slice_s=SLICE_S)
+        state = {"n": 0}
+
+        def build() -> Iterator[bytes]:
+            state["n"] += 1
+            yield b"snapshot %d " % state["n"]
+            yield from busy_rooms(100)
+
+        first = asyncio.create_task(share.get(None, build))
+        later: list[asyncio.Task[bytes]] = []
+        while not first.done():  # clients connecting all along the first build
+            later.append(asyncio.create_task(share.get(None, build)))
+            await asyncio.sleep(0.002)
+        assert len(later) >= 5
+        results = await asyncio.gather(*later)
+        assert first.result().startswith(b"snapshot 1 ")
+        # Those that asked before the first build began share it; all others the second.
+        assert {r[:11] for r in results} <= {b"snapshot 1 ", b"snapshot 2 "}
+        assert results[-1].startswith(b"snapshot 2 ") and share.builds == 2
+
+    on_uvloop(scenario)
+
+
+def test_clients_are_handed_a_snapshot_in_pieces_taking_turns() -> None:
+    """200 clients sharing one build are woken together: each gets its copy a piece per
+    turn, so the clients' pieces alternate instead of one client's whole copy going first."""
+
+    async def scenario() -> None:
+        data = bytes(range(256)) * 1000  # 256,000 bytes: 4 pieces of 64 KiB
+        order: list[int] = []
+
+        async def client(n: int) -> bytes:
+            got = b""
+            async for piece in in_pieces(data, 64 * 1024):
+                order.append(n)
+                got += piece
+            return got
+
+        copies = await asyncio.gather(*(client(n) for n in range(3)))
+        assert copies == [data] * 3
+        assert order == [0, 1, 2] * 4
+        assert [p async for p in in_pieces(b"")] == []
 
     on_uvloop(scenario)

@@ -428,7 +428,8 @@ def test_alarm_messages_the_snapshot_already_shows_do_not_regress_the_page(
     assert page.evaluate(REPLAY, json.dumps(replayed)) == "off"
     top = max((a["priority"] for a in ACKED["alarms"]), key=["low", "medium", "high"].index)
     expect(page.locator(tile("G1"))).to_have_class(re.compile(rf"\backed-{top}\b"))
-    states = page.locator(f"{tile('G1')} .alarm").evaluate_all("els => els.map(e => e.dataset.state)")
+    alarms = page.locator(f"{tile('G1')} .alarm")
+    states = alarms.evaluate_all("els => els.map(e => e.dataset.state)")
     assert states == ["acknowledged"] * len(ACKED["alarms"])
     # The control: the raise alone would have sounded (what a regression looks like).
     raised = [m for m in replayed if m["state"] == "active"]

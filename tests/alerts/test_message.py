@@ -9,6 +9,7 @@ from alerts.message import Message, render
 from alerts.notifier import with_channel_extras
 from alerts.policy import Page, PageKind
 from monitor.core.models import AlarmEvent, AlarmKind, AlarmState, Priority
+from monitor.core.respiration import co2_line_blocked_reason
 
 ALARM = AlarmEvent(
     t=7200.0,
@@ -43,23 +44,36 @@ def test_escalation_message_whole() -> None:
     )
 
 
-def test_technical_message_says_why_and_has_no_numbers() -> None:
+@pytest.mark.parametrize(
+    ("condition", "channel", "priority", "reason", "head"),
+    [
+        ("notify_failed", None, Priority.HIGH,
+         "tier 1 could not be paged about spo2_low: every channel failed",
+         "Paging failed in C (high priority)"),
+        # A monitor's blocked CO2 line: what to check, and what is not watched meanwhile.
+        ("co2_line_blocked", "etco2", Priority.MEDIUM, co2_line_blocked_reason(["C-mon"]),
+         "CO2 sampling line blocked in C (medium priority)"),
+    ],
+)  # fmt: skip
+def test_technical_message_says_why_and_has_no_numbers(
+    condition: str, channel: str | None, priority: Priority, reason: str, head: str
+) -> None:
     tech = AlarmEvent(
         t=10.0,
         room="C",
-        condition="notify_failed",
+        condition=condition,
         kind=AlarmKind.TECHNICAL,
-        channel=None,
-        priority=Priority.HIGH,
+        channel=channel,
+        priority=priority,
         state=AlarmState.ACTIVE,
-        reason="tier 1 could not be paged about spo2_low: every channel failed",
+        reason=reason,
     )
     got = render(
         Page(10.0, PageKind.FIRST, (1, 2, 3), tech), room_name="C", ack_url=None, utc_offset_s=0
     )
     assert got.body.splitlines() == [
-        "Paging failed in C (high priority)",
-        "tier 1 could not be paged about spo2_low: every channel failed",
+        head,
+        reason,
         "Sent 00:00:10",
         "Vigil is a secondary alarm: check the patient and the bedside monitor.",
     ]

@@ -13,11 +13,6 @@ build is a sequence of pieces (`snapshot_parts`: one room's view, made and encod
 the loop is handed back whenever `SLICE_S` of work has run: no stretch of snapshot work holds
 it longer than a slice and one room.
 
-Sending it is work too: every client's copy goes out through the server's chunked encoding
-(a copy of the whole) and a socket write, and all the clients that shared a build are woken
-together, so 200 × 3 MB went out in one turn of the loop. `in_pieces` hands each client its
-copy `PIECE_BYTES` at a time, giving the loop back between pieces.
-
 Order: callers subscribe to the hub *before* asking, and the build starts after every sharing
 client has subscribed, so nothing published falls between a client's snapshot and its first
 message. What is published while the build runs is queued to those clients and arrives after
@@ -32,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from monitor.hub import encode_json
@@ -42,10 +37,6 @@ SPACING = 2.0  # idle time after a build, in multiples of its cost
 # Longest run of snapshot work before the loop is handed back. A room's view takes 0.1-0.3 ms
 # here, so a slice is a few dozen rooms; the rooms' own work is a few ms per batch.
 SLICE_S = 0.01
-
-# What one client is handed per turn of the loop: about what a socket takes at once, so 200
-# clients' pieces are a few ms together; a client that reads slower makes its own wait.
-PIECE_BYTES = 64 * 1024
 
 Key = frozenset[str] | None  # the watched rooms (None: every room)
 Build = Callable[[], Iterable[bytes]]  # the snapshot's encoded pieces, made as they are asked for
@@ -63,14 +54,6 @@ def snapshot_parts(views: Iterable[dict[str, Any]], **fields: object) -> Iterato
         yield sep + encode_json(view)
         sep = b","
     yield b"]}\n\n"
-
-
-async def in_pieces(data: bytes, size: int = PIECE_BYTES) -> AsyncIterator[bytes]:
-    """`data` in pieces of `size` bytes, the loop handed back between them."""
-    for start in range(0, len(data), size):
-        if start:
-            await asyncio.sleep(0)  # the other clients' pieces, the rooms, the probes
-        yield data[start : start + size]
 
 
 class SnapshotShare:

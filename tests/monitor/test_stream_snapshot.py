@@ -18,7 +18,7 @@ import pytest
 from monitor.core.models import Reading
 from monitor.device_probe import sse_messages
 from monitor.hub import Hub, encode_event
-from monitor.stream_snapshot import SnapshotShare, in_pieces, snapshot_parts
+from monitor.stream_snapshot import SnapshotShare, snapshot_parts
 from tests.monitor.test_hub import on_uvloop
 
 
@@ -178,28 +178,5 @@ def test_clients_asking_while_a_build_runs_share_the_next_one() -> None:
         # Those that asked before the first build began share it; all others the second.
         assert {r[:11] for r in results} <= {b"snapshot 1 ", b"snapshot 2 "}
         assert results[-1].startswith(b"snapshot 2 ") and share.builds == 2
-
-    on_uvloop(scenario)
-
-
-def test_clients_are_handed_a_snapshot_in_pieces_taking_turns() -> None:
-    """200 clients sharing one build are woken together: each gets its copy a piece per
-    turn, so the clients' pieces alternate instead of one client's whole copy going first."""
-
-    async def scenario() -> None:
-        data = bytes(range(256)) * 1000  # 256,000 bytes: 4 pieces of 64 KiB
-        order: list[int] = []
-
-        async def client(n: int) -> bytes:
-            got = b""
-            async for piece in in_pieces(data, 64 * 1024):
-                order.append(n)
-                got += piece
-            return got
-
-        copies = await asyncio.gather(*(client(n) for n in range(3)))
-        assert copies == [data] * 3
-        assert order == [0, 1, 2] * 4
-        assert [p async for p in in_pieces(b"")] == []
 
     on_uvloop(scenario)

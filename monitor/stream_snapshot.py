@@ -13,6 +13,13 @@ build is a sequence of pieces (`snapshot_parts`: one room's view, made and encod
 the loop is handed back whenever `SLICE_S` of work has run: no stretch of snapshot work holds
 it longer than a slice and one room.
 
+Handing it over is work too: each client's copy goes through the server's chunked encoding
+(a copy of the whole) and a socket write, and every client that shared a build wakes in the
+same turn of the loop: 200 × 3 MB held it over a second in the live benchmark. So at most
+`HANDOUTS_PER_TURN` clients get theirs per turn (`PerTurn`); the others wait a turn or more.
+Each copy still goes whole to its transport, which sends it as the client reads, off the loop
+(in small pieces, one per turn of a busy loop, clients fell 4 MB behind and were cut off).
+
 Order: callers subscribe to the hub *before* asking, and the build starts after every sharing
 client has subscribed, so nothing published falls between a client's snapshot and its first
 message. What is published while the build runs is queued to those clients and arrives after
@@ -38,6 +45,10 @@ SPACING = 2.0  # idle time after a build, in multiples of its cost
 # here, so a slice is a few dozen rooms; the rooms' own work is a few ms per batch.
 SLICE_S = 0.01
 
+# Clients handed the snapshot per turn of the loop: 8 × 3 MB is ~10-30 ms of copying here,
+# and 200 clients have theirs within 25 turns.
+HANDOUTS_PER_TURN = 8
+
 Key = frozenset[str] | None  # the watched rooms (None: every room)
 Build = Callable[[], Iterable[bytes]]  # the snapshot's encoded pieces, made as they are asked for
 
@@ -56,10 +67,37 @@ def snapshot_parts(views: Iterable[dict[str, Any]], **fields: object) -> Iterato
     yield b"]}\n\n"
 
 
+class PerTurn:
+    """Lets at most `limit` callers through per turn of the event loop; the others wait for
+    the following turns (in the order they asked, as far as the loop keeps it)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._passed = 0  # callers let through this turn
+
+    async def wait(self) -> None:
+        while self._passed >= self.limit:
+            await asyncio.sleep(0)  # the next turn: the reset below ran first in it
+        if self._passed == 0:
+            # Runs at the start of the next turn (callbacks queued in a turn run in the next),
+            # ahead of the callers that sleep(0)-ed after it was queued.
+            asyncio.get_running_loop().call_soon(self._reset)
+        self._passed += 1
+
+    def _reset(self) -> None:
+        self._passed = 0
+
+
 class SnapshotShare:
-    def __init__(self, window_s: float = SHARE_WINDOW_S, slice_s: float = SLICE_S) -> None:
+    def __init__(
+        self,
+        window_s: float = SHARE_WINDOW_S,
+        slice_s: float = SLICE_S,
+        handouts_per_turn: int = HANDOUTS_PER_TURN,
+    ) -> None:
         self.window_s = window_s
         self.slice_s = slice_s
+        self._handouts = PerTurn(handouts_per_turn)
         self._pending: dict[Key, asyncio.Future[bytes]] = {}
         self._running: set[asyncio.Task[None]] = set()  # held: the loop keeps weak references
         # One build at a time: clients that connect while one runs wait for the next, shared
@@ -82,7 +120,9 @@ class SnapshotShare:
             self._running.add(task)
             task.add_done_callback(self._running.discard)
         # Shielded: one client hanging up must not cancel the others' snapshot.
-        return await asyncio.shield(future)
+        data = await asyncio.shield(future)
+        await self._handouts.wait()  # the caller sends it in this same turn: a few per turn
+        return data
 
     async def _run(self, rooms: Key, future: asyncio.Future[bytes], build: Build) -> None:
         loop = asyncio.get_running_loop()

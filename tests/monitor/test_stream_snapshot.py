@@ -2,7 +2,8 @@
 client gets a build of its own made after it asked; a client hanging up does not cancel the
 others'; a failed build fails its waiters only. A big build hands the loop back between
 slices, and what is published meanwhile reaches a client subscribed before, after its
-snapshot, in order; clients asking while a build runs share the next."""
+snapshot, in order; clients asking while a build runs share the next; the clients of one
+build are handed it a few per turn of the loop."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import pytest
 from monitor.core.models import Reading
 from monitor.device_probe import sse_messages
 from monitor.hub import Hub, encode_event
-from monitor.stream_snapshot import SnapshotShare, snapshot_parts
+from monitor.stream_snapshot import PerTurn, SnapshotShare, snapshot_parts
 from tests.monitor.test_hub import on_uvloop
 
 
@@ -178,5 +179,38 @@ def test_clients_asking_while_a_build_runs_share_the_next_one() -> None:
         # Those that asked before the first build began share it; all others the second.
         assert {r[:11] for r in results} <= {b"snapshot 1 ", b"snapshot 2 "}
         assert results[-1].startswith(b"snapshot 2 ") and share.builds == 2
+
+    on_uvloop(scenario)
+
+
+def test_the_clients_of_one_build_are_handed_it_a_few_per_turn_of_the_loop() -> None:
+    """Each client sends its whole copy in the turn it is handed it (a copy and a socket write
+    of ~3 MB at 1,000 rooms): 20 clients woken together get theirs 8 per turn."""
+
+    async def scenario() -> None:
+        turns = PerTurn(8)
+        order: list[str] = []
+
+        async def client(n: int) -> None:
+            await turns.wait()
+            order.append(f"client {n}")
+
+        async def ticker() -> None:
+            while True:
+                order.append("|")  # a new turn of the loop
+                await asyncio.sleep(0)
+
+        tick = asyncio.create_task(ticker())
+        await asyncio.gather(*(client(n) for n in range(20)))
+        tick.cancel()
+        passed = sorted(x for x in order if x != "|")
+        assert passed == sorted(f"client {n}" for n in range(20))
+        per_turn = [len(run) for run in "".join("c" if x != "|" else "|" for x in order).split("|")]
+        assert max(per_turn) == 8 and sum(1 for k in per_turn if k) == 3  # 8, 8, 4
+
+        # Through the share: 50 clients of one build all get it, 8 per turn.
+        share = SnapshotShare(window_s=0.0)
+        got = await asyncio.gather(*(share.get(None, lambda: [b"s"]) for _ in range(50)))
+        assert got == [b"s"] * 50 and share.builds == 1
 
     on_uvloop(scenario)

@@ -56,9 +56,7 @@ async def stream(
             # Built once for every client connecting in the same moment (a reconnect storm
             # of 200 dashboards must not build 200 snapshots): monitor/stream_snapshot.py.
             key = None if watched is None else frozenset(watched)
-            # Handed over whole: the server's transport sends it as the client reads, without
-            # the loop (in 64 KiB pieces, one per turn of a busy loop, the 200 clients of the
-            # live benchmark fell 4 MB behind and were cut off).
+            # Handed over whole, a few clients per turn of the loop: monitor/stream_snapshot.py.
             yield await vigil.snapshots.get(key, partial(_snapshot, vigil, watched))
             while (data := await sub.get()) is not None:
                 yield data

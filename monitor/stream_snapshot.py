@@ -1,21 +1,21 @@
 """One live-stream snapshot for every client that connects in the same moment, built in
 slices so that the rooms keep running meanwhile.
 
-A snapshot of 1,000 rooms takes a few hundred milliseconds of the event loop to build and
-encode (~3-4 MB). When 200 dashboards (re)connect together, building one per client stalls
+A snapshot of 1,000 rooms takes 40-300 ms of the event loop to build and encode (~3 MB;
+more on a loaded box). When 200 dashboards (re)connect together, building one per client stalls
 every room for a minute: clients that ask within `window_s` of each other, for the same
 rooms, get the same encoded bytes, built once; and a new build waits at least `SPACING`
 times as long as the last one took, so snapshots take at most a third of the loop.
 
-Even one build in one go held the loop for those few hundred ms, and no room's reading or
-alarm reached any screen meanwhile (it was the whole of the live benchmark's loop lag). So a
+Even one build in one go held the loop that long, and no room's reading or alarm reached any
+screen meanwhile. So a
 build is a sequence of pieces (`snapshot_parts`: one room's view, made and encoded, each) and
 the loop is handed back whenever `SLICE_S` of work has run: no stretch of snapshot work holds
 it longer than a slice and one room.
 
 Handing it over is work too: each client's copy goes through the server's chunked encoding
 (a copy of the whole) and a socket write, and every client that shared a build wakes in the
-same turn of the loop: 200 × 3 MB held it over a second in the live benchmark. So at most
+same turn of the loop: 200 × 3 MB was half of a 1.2-s stall in the live benchmark. So at most
 `HANDOUTS_PER_TURN` clients get theirs per turn (`PerTurn`); the others wait a turn or more.
 Each copy still goes whole to its transport, which sends it as the client reads, off the loop
 (in small pieces, one per turn of a busy loop, clients fell 4 MB behind and were cut off).

@@ -97,7 +97,16 @@ def components() -> None:
         f"replay, 2-h single-room session: {rate:,.0f} readings/s, {seconds * 1000:.0f} ms "
         f"per session, {events} events (target >= {target:,}): {verdict}"
     )
-    from benchmarks import ble, decoders, journal, loop_lag, paging, replay_large, serial_latency
+    from benchmarks import (
+        ble,
+        decoders,
+        journal,
+        loop_lag,
+        paging,
+        replay_large,
+        serial_latency,
+        snapshot_lag,
+    )
 
     replay_large.main()
     serial_latency.main()
@@ -106,6 +115,7 @@ def components() -> None:
     paging.main()
     journal.main()
     loop_lag.main()
+    snapshot_lag.report()
 
 
 if __name__ == "__main__":

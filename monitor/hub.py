@@ -34,11 +34,15 @@ def _json_default(obj: object) -> object:
     return str(obj)  # never let one odd value stop the stream
 
 
+def encode_json(value: object) -> bytes:
+    """JSON on one line, as the stream sends it (NaN → null, sets sorted, odd values as text)."""
+    return orjson.dumps(value, default=_json_default, option=_ORJSON)
+
+
 def encode_event(message: dict[str, Any]) -> bytes:
     """One SSE event: `event: <type>` and the message as JSON (NaN → null)."""
     kind = str(message.get("type", "message")).replace("\n", " ")
-    data = orjson.dumps(message, default=_json_default, option=_ORJSON)
-    return b"event: " + kind.encode() + b"\ndata: " + data + b"\n\n"
+    return b"event: " + kind.encode() + b"\ndata: " + encode_json(message) + b"\n\n"
 
 
 class Subscription:

@@ -9,7 +9,7 @@ phase and device messages at once (monitor/hub.py).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from functools import partial
 from typing import Annotated
 
@@ -17,21 +17,19 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import StreamingResponse
 
 from monitor.api.deps import Viewer, VigilDep
-from monitor.hub import encode_event
 from monitor.runtime import Vigil
+from monitor.stream_snapshot import snapshot_parts
 
 router = APIRouter(prefix="/api", tags=["stream"])
 
 
-def _snapshot(vigil: Vigil, watched: list[str] | None) -> bytes:
-    shown = vigil.rooms.values() if watched is None else [vigil.rooms[r] for r in watched]
+def _snapshot(vigil: Vigil, watched: list[str] | None) -> Iterator[bytes]:
+    """The snapshot in pieces, each room's view made when its piece is asked for (the build
+    hands the loop back between them: monitor/stream_snapshot.py)."""
+    shown = list(vigil.rooms.values()) if watched is None else [vigil.rooms[r] for r in watched]
+    views = (vigil.room_view(r) for r in shown)
     # The clinic's timezone rides along: the page shows every clock time in it.
-    snapshot = {
-        "type": "snapshot",
-        "rooms": [vigil.room_view(r) for r in shown],
-        "timezone": vigil.settings.timezone,
-    }
-    return encode_event(snapshot)
+    return snapshot_parts(views, timezone=vigil.settings.timezone)
 
 
 @router.get("/stream", response_class=StreamingResponse)
@@ -58,6 +56,7 @@ async def stream(
             # Built once for every client connecting in the same moment (a reconnect storm
             # of 200 dashboards must not build 200 snapshots): monitor/stream_snapshot.py.
             key = None if watched is None else frozenset(watched)
+            # Handed over whole, a few clients per turn of the loop: monitor/stream_snapshot.py.
             yield await vigil.snapshots.get(key, partial(_snapshot, vigil, watched))
             while (data := await sub.get()) is not None:
                 yield data

@@ -37,9 +37,9 @@ from monitor.core.conditioning import (
 )
 from monitor.core.discharge import (
     DISCHARGING,
+    CriteriaMemo,
     Criterion,
     ReviewOutcome,
-    discharge_criteria,
     spo2_threshold,
 )
 from monitor.core.engine import RANK, AlarmEngine
@@ -181,6 +181,7 @@ class RoomPipeline:
         self._failed: dict[str, str] = {}  # sources whose driver failed, with the reason
         self._now = float("-inf")
         self._timer_due = float("-inf")
+        self._discharge_memo = CriteriaMemo()  # asked every second in recovery
         self._reset_session()
 
     def _reset_session(self) -> None:
@@ -1087,7 +1088,7 @@ class RoomPipeline:
 
         pr = self.smoothed.get("pulse_rate") if fresh("pulse_rate") else None
         spo2_now = self.smoothed.get("spo2") if fresh("spo2") else None
-        return discharge_criteria(
+        return self._discharge_memo.criteria(
             now,
             dose_t=dose_t,
             alarms=list(self.engine.current),

@@ -246,6 +246,7 @@ ODD_READINGS = [
     '{"t": 4.0, "room": "A", "type": "reading", "channel": "sbp", "value": 120.5,'
     ' "unit": "kPa", "status": [], "source": "cuff", "extra": 1}',
     '{"t": 4.0, "room": "A", "type": "reading", "channel": "custom", "value": 1e3}',
+    '{"t": 4.5, "room": "A", "type": "reading", "channel": "spo2", "status": ["probe_off"]}',
 ]
 
 

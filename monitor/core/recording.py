@@ -116,22 +116,26 @@ def parse_line(line: str | bytes, line_no: int = 1, loads: Loads = json.loads) -
 _NO_FLAGS: frozenset[str] = frozenset()
 
 
-def _reading_builder() -> Callable[[float, str, float | None, str, str], Reading]:
-    """Reading(t, channel, value, unit, source=source) at half the cost: a frozen dataclass
-    sets each field through object.__setattr__; the slot descriptors set them directly. The
-    same object either way (tests/test_recordings.py compares); a field added to Reading
-    must be added here, which the assertion says at import."""
+def _record_builder() -> Callable[[str, float, str, float | None, str, str], Record]:
+    """Record(room, Reading(t, channel, value, unit, source=source)) at half the cost: a
+    frozen dataclass sets each field through object.__setattr__; the slot descriptors set
+    them directly. The same objects either way (tests/test_recordings.py compares); a field
+    added to Reading or Record must be added here, which the assertions say at import."""
     names = tuple(f.name for f in dataclasses.fields(Reading))
     assert names == (
         "t", "channel", "value", "unit", "status", "source", "device_time", "original_unit"
-    ), f"recording.py: Reading has new fields {names}: set them in _reading_builder"  # fmt: skip
-    assert not hasattr(Reading, "__post_init__")
+    ), f"recording.py: Reading has new fields {names}: set them in _record_builder"  # fmt: skip
+    assert tuple(f.name for f in dataclasses.fields(Record)) == ("room", "item")
+    assert not hasattr(Reading, "__post_init__") and not hasattr(Record, "__post_init__")
     slot = {n: getattr(Reading, n).__set__ for n in names}
     set_t, set_channel, set_value, set_unit = (slot[n] for n in names[:4])
     set_status, set_source, set_device_time, set_original_unit = (slot[n] for n in names[4:])
+    set_room, set_item = (getattr(Record, n).__set__ for n in ("room", "item"))
     new = object.__new__
 
-    def build(t: float, channel: str, value: float | None, unit: str, source: str) -> Reading:
+    def build(
+        room: str, t: float, channel: str, value: float | None, unit: str, source: str
+    ) -> Record:
         r: Reading = new(Reading)
         set_t(r, t)
         set_channel(r, channel)
@@ -141,34 +145,41 @@ def _reading_builder() -> Callable[[float, str, float | None, str, str], Reading
         set_source(r, source)
         set_device_time(r, None)
         set_original_unit(r, None)
-        return r
+        rec: Record = new(Record)
+        set_room(rec, room)
+        set_item(rec, r)
+        return rec
 
     return build
 
 
-_plain_reading_of = _reading_builder()
+_plain_record = _record_builder()
 
 
 def _plain_reading(obj: Any) -> Record | None:
     """The common reading line, checked with exact types and no calls; None for anything
-    else (another kind, a flag, a bad field), which `parse_line` then reads or names."""
+    else (another kind, a flag, a bad field, a key missing), which `parse_line` then reads
+    or names."""
     if type(obj) is not dict:
         return None
-    get = obj.get
-    if get("type") != "reading":
+    try:  # subscripts cost less than obj.get; a line without one of these is not common
+        if obj["type"] != "reading":
+            return None
+        t = obj["t"]
+        value = obj["value"]
+        room = obj["room"]
+        channel = obj["channel"]
+    except KeyError:
         return None
-    t = get("t")
     if type(t) is not float:
         if type(t) is not int:
             return None
         t = float(t)
-    value = get("value")
     if type(value) is not float and value is not None:
         if type(value) is not int:
             return None
         value = float(value)
-    room = get("room")
-    channel = get("channel")
+    get = obj.get
     source = get("source", "")
     if not (
         t - t == 0.0  # finite: inf - inf and nan - nan are nan
@@ -188,7 +199,7 @@ def _plain_reading(obj: Any) -> Record | None:
         unit = CANONICAL_UNIT.get(channel, "")
     elif type(unit) is not str:
         return None
-    return Record(room, _plain_reading_of(t, channel, value, unit, source))
+    return _plain_record(room, t, channel, value, unit, source)
 
 
 def iter_recording(lines: Iterable[str | bytes], loads: Loads = json.loads) -> Iterator[Record]:

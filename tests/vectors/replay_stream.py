@@ -1,4 +1,4 @@
-"""What a replay does, as text lines to compare with a fixed vector (replay_events/*.jsonl).
+"""What a replay does (parsed as `vigil replay` parses), as text lines to compare with a fixed vector (replay_events/*.jsonl).
 
 Every pipeline event with all its fields (alarm reasons, phase details with the unmet
 discharge criteria, BP requests), and every 5 minutes of input time each room's discharge
@@ -13,10 +13,13 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from monitor.core.models import AlarmEvent, PhaseEvent
 from monitor.core.pipeline import PipelineEvent, RoomPipeline
 from monitor.core.recording import Record, iter_recording
 from monitor.core.replay import replay
+from monitor.replay_lines import plain_reading
 
 HERE = Path(__file__).parent
 VECTORS = HERE / "replay_events"
@@ -61,7 +64,7 @@ def stream(records: Iterable[Record]) -> Iterator[str]:
 
 def scenario_stream(name: str) -> list[str]:
     with (SCENARIOS / f"{name}.jsonl").open("rb") as fh:
-        return list(stream(iter_recording(fh)))
+        return list(stream(iter_recording(fh, orjson.loads, plain_reading)))
 
 
 def generated_stream(tmp: Path) -> list[str]:
@@ -70,4 +73,4 @@ def generated_stream(tmp: Path) -> list[str]:
     path = tmp / "generated.jsonl"
     generate(path, readings=GENERATED_READINGS, rooms=GENERATED_ROOMS)
     with path.open("rb") as fh:
-        return list(stream(iter_recording(fh)))
+        return list(stream(iter_recording(fh, orjson.loads, plain_reading)))

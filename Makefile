@@ -29,10 +29,10 @@ run: $(STAMP)
 test: $(STAMP)
 	scripts/ensure-influxdb.sh install
 	scripts/apt-ensure.sh chromium chromium
-	scripts/apt-ensure.sh systemd-analyze systemd  # tests/test_deploy.py verifies the unit
+	scripts/apt-ensure.sh systemd-analyze systemd  # tests/deploy/test_deploy.py verifies the unit
 	scripts/apt-ensure.sh npm npm
-	scripts/apt-ensure.sh prometheus prometheus  # tests/test_metrics.py: a real Prometheus scrapes /metrics
-	scripts/fhir-packages.sh .vigil/fhir-packages >/dev/null  # HL7's R4 definitions, for tests/test_fhir_profiles.py
+	scripts/apt-ensure.sh prometheus prometheus  # tests/monitor/api/test_metrics.py: a real Prometheus scrapes /metrics
+	scripts/fhir-packages.sh .vigil/fhir-packages >/dev/null  # HL7's R4 definitions, for tests/monitor/report/test_fhir_profiles.py
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## Stop the local influxd that `make run` started (its data stays in .vigil/influxdb)

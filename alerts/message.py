@@ -27,7 +27,7 @@ SECONDARY = "Vigil is a secondary alarm: check the patient and the bedside monit
 #: How conditions read, the one table of their words: on a phone, in reports and HL7, and on
 #: the live page (served by GET /api/vocabulary, with `display_words`). Plain ASCII for SMS
 #: and mail; unknown conditions (a clinic's own) fall back to their id (`condition_label`).
-#: tests/test_vocabulary.py checks every condition the core can raise has its words here.
+#: tests/monitor/test_vocabulary.py checks every condition the core can raise has its words here.
 CONDITION_LABELS: dict[str, str] = {
     "spo2_low": "SpO2 low",
     "spo2_severe": "SpO2 very low",

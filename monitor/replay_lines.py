@@ -5,7 +5,7 @@ msgspec decodes the line straight into a typed struct, checking the types in C w
 built: a quarter of what orjson and checks in Python cost. Anything else (an event, a device
 line, a null where a string belongs, a bool for a number, not JSON) fails to decode here and
 `monitor.core.recording.parse_line` reads it or names what is wrong, so both paths give the
-same records and the same errors (tests/test_recordings.py compares them).
+same records and the same errors (tests/core/test_recordings.py compares them).
 """
 
 from __future__ import annotations

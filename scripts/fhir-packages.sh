@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The official HL7 FHIR R4 definitions (StructureDefinitions with snapshots) for the offline
-# profile validation in tests/test_fhir_profiles.py, fetched once with npm into a cache folder.
+# profile validation in tests/monitor/report/test_fhir_profiles.py, fetched once with npm into a cache folder.
 #
 # hl7.fhir.r4.core is listed on the npm registry with no published version; the same HL7
 # build's hl7.fhir.r4.examples@4.0.1 carries every R4 StructureDefinition (the vital-signs

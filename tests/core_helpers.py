@@ -45,6 +45,11 @@ def transitions(events: Iterable[PipelineEvent]) -> list[tuple[float, str, str]]
     return [(e.t, e.condition, e.state.value) for e in events if isinstance(e, AlarmEvent)]
 
 
+def physiological(events: Iterable[object]) -> list[tuple[float, str, str]]:
+    """The physiological alarms' transitions (technical ones left out)."""
+    return transitions(e for e in events if isinstance(e, AlarmEvent) and e.kind == "physiological")
+
+
 def phases(events: Iterable[PipelineEvent]) -> list[tuple[float, str]]:
     return [(e.t, e.phase) for e in events if isinstance(e, PhaseEvent)]
 

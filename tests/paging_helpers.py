@@ -1,7 +1,8 @@
 """A paging host for notifier tests: keeps what the notifier publishes, records and injects.
 
 The notifier's whole view of Vigil is `alerts.host.PagingHost`; the runtime's adapter is
-monitor/wiring.py (exercised end to end by test_alerts_e2e.py and test_pushover_e2e.py).
+monitor/wiring.py (exercised end to end by tests/alerts/test_paging_e2e.py and
+tests/alerts/test_pushover_e2e.py).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ awaited (a text, or a function giving the text, e.g. the state the test saw last
 the condition's first truthy value. Timing out fails the test naming what was awaited.
 
 Never use them, or a fixed sleep, to show that something did *not* happen: test the pure
-policy on a timeline (tests/test_core_latch.py) or wait for a later positive marker.
+policy on a timeline (tests/core/test_latch.py) or wait for a later positive marker.
 """
 
 from __future__ import annotations

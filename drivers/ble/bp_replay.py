@@ -15,7 +15,7 @@ an ANT+ SDK user saw the latest measurement arrive last. Device clocks are often
 2011), and several people share one cuff. Stamped with the receive time, such a record
 could raise a false bp_severe, or enter the next patient's pre-dose baseline.
 
-The rule (each case is a row of the table in tests/test_ble_bp_replay.py):
+The rule (each case is a row of the table in tests/drivers/ble/test_bp_replay.py):
 
 1. Burst. Records whose indications arrive less than `burst_gap_s` (2 s) apart form one
    burst (a replay is back to back; two real cuff cycles are 30 s or more apart). Every

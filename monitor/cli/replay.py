@@ -2,7 +2,8 @@
 speed and print one JSON line per alarm transition and phase change (deterministic).
 
 The recording is parsed as it is replayed (a million readings need not sit in memory): plain
-reading lines by msgspec (monitor/replay_lines.py), the rest with orjson; the output is held until the end, so a bad line still prints nothing but the error.
+reading lines by msgspec (monitor/replay_lines.py), the rest with orjson; the output is held
+until the end, so a bad line still prints nothing but the error.
 """
 
 from __future__ import annotations

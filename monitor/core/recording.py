@@ -119,7 +119,7 @@ _Build = Callable[[str, float, str, float | None, str, frozenset[str], str], Rec
 def _record_builder() -> _Build:
     """Record(room, Reading(t, channel, value, unit, status, source)) at half the cost: a
     frozen dataclass sets each field through object.__setattr__; the slot descriptors set
-    them directly. The same objects either way (tests/test_recordings.py compares); a field
+    them directly. The same objects either way (tests/core/test_recordings.py compares); a field
     added to Reading or Record must be added here, which the assertions say at import."""
     names = tuple(f.name for f in dataclasses.fields(Reading))
     assert names == (

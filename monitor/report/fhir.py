@@ -13,8 +13,8 @@ The subject is a Patient resource that holds only the session's pseudonym (Vigil
 identity; the EHR links it); each data source is a Device resource. References point at the
 Bundle's own `urn:uuid:` entries, so they resolve inside it. Ids are stable (uuid5): the same
 session exported twice is the same Bundle. The bundle is checked against the `fhir.resources`
-models before it is returned; tests/test_fhir_profiles.py validates it against the official
-R4 StructureDefinitions.
+models before it is returned; tests/monitor/report/test_fhir_profiles.py validates it against
+the official R4 StructureDefinitions.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ recording does (tests/vectors/replay_stream.py), and large.out, `vigil replay`'s
 benchmarks/replay_large.py's 1,000,000-reading recording.
 
 Written once by the code before the replay's hot path was made faster (main at ef51bdb) and
-committed: the files are the fixed reference that tests/test_replay_equivalence.py and the
+committed: the files are the fixed reference that tests/core/test_replay_equivalence.py and the
 benchmark compare with. Do not regenerate them to make a failing test pass: a mismatch means
 a replay's behaviour changed. Regenerate only for an intended change of behaviour, and say so.
 

@@ -1,4 +1,5 @@
-"""What a replay does (parsed as `vigil replay` parses), as text lines to compare with a fixed vector (replay_events/*.jsonl).
+"""What a replay does (parsed as `vigil replay` parses), as text lines to compare with a
+fixed vector (replay_events/*.jsonl).
 
 Every pipeline event with all its fields (alarm reasons, phase details with the unmet
 discharge criteria, BP requests), and every 5 minutes of input time each room's discharge

@@ -1,0 +1,85 @@
+"""`vigil run` with an HL7 monitor: the monitor simulator (`vigil simulate --protocol hl7`)
+sends ORU^R01 over MLLP to Vigil's listener; the room alarms on apnea; a bad message gets
+an AR and shows in /api/health's drop counters; InfluxDB stores the respiration channels."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Influxd, VigilProcess, collect_stream, free_port
+from tests.drivers.hl7.test_transport import exchange
+
+pytestmark = pytest.mark.slow
+
+
+def test_monitor_simulator_to_vigil_to_alarms(influxd: Influxd, tmp_path: Path) -> None:
+    mllp_port = free_port()
+    config = tmp_path / "vigil.toml"
+    config.write_text(f"""
+influx_url = "{influxd.url}"
+influx_database = "vigil_hl7"
+influx_batch_s = 0.2
+
+[[rooms]]
+id = "A"
+[[rooms.devices]]
+id = "A-monitor"
+protocol = "hl7"
+hl7 = {{ mode = "listen", host = "127.0.0.1", port = {mllp_port} }}
+""")
+    app = VigilProcess(config, tmp_path)
+    messages: list[dict[str, Any]] = []
+    stop = threading.Event()
+    reader = threading.Thread(target=collect_stream, args=(app, messages, stop))
+    reader.start()
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "simulate", "--protocol", "hl7", "--scenario", "apnea",
+         "--mllp", f"connect:127.0.0.1:{mllp_port}", "--interval", "0.25",
+         "--options", '{"apnea_start_s": 4, "apnea_duration_s": 60, "spo2_lag_s": 60}'],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        r = app.post(
+            "/api/rooms/A/events", json={"event": "session_start", "args": {"pseudonym": "H1"}}
+        )
+        assert r.status_code == 200
+
+        def seen(kind: str, **match: object) -> bool:
+            return any(
+                m.get("type") == kind and all(m.get(k) == v for k, v in match.items())
+                for m in list(messages)
+            )
+
+        deadline = time.monotonic() + 30
+        while not seen("alarm", condition="apnea", state="active"):
+            assert time.monotonic() < deadline, f"no apnea alarm; log:\n{app.log_path.read_text()}"
+            time.sleep(0.2)
+        reply = asyncio.run(exchange(mllp_port, b"\x0bNOT HL7\x1c\r"))
+        assert reply.startswith("AR not an HL7 v2 message")
+        health = app.get("/api/health").json()
+        device = health["drivers"]["A-monitor"]
+        assert device["state"] == "connected" and device["frames"] > 5
+        assert device["dropped"] == {"unparsable": 1}
+        assert device["port"] == f"mllp listen on 127.0.0.1:{mllp_port}"
+        room = app.get("/api/rooms/A").json()
+        assert room["latest"]["apnea"]["value"] == 1
+        assert {"resp_rate", "etco2", "spo2", "sbp"} <= set(room["latest"])
+        deadline = time.monotonic() + 15
+        while not influxd.query("SELECT count(*) FROM reading WHERE channel = 'etco2'",
+                                db="vigil_hl7"):  # fmt: skip
+            assert time.monotonic() < deadline, "etco2 never reached InfluxDB"
+            time.sleep(0.3)
+    finally:
+        sim.terminate()
+        sim.wait(10)
+        stop.set()
+        reader.join(10)
+        app.stop()

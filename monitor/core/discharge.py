@@ -180,19 +180,21 @@ class CriteriaMemo:
     a window edge passes (a minute of the clock, the SpO2 window filled), not in between. The
     key holds every input the result depends on, with `now` reduced to what the texts and
     verdicts show (whole minutes since the dose and since SpO2 became acceptable, whether
-    each window is full), so a hit returns exactly what the computation would.
+    each window is full), so a hit returns exactly what the computation would. The
+    arguments are `discharge_criteria`'s, in its order (positional: this runs every second).
     """
 
-    __slots__ = ("_key", "_criteria")
+    __slots__ = ("_key", "criteria", "unmet")
 
     def __init__(self) -> None:
         self._key: tuple[Any, ...] | None = None
-        self._criteria: list[Criterion] = []
+        #: The latest result, and the texts of its unmet criteria (read, never changed).
+        self.criteria: tuple[Criterion, ...] = ()
+        self.unmet: tuple[str, ...] = ()
 
-    def criteria(
+    def update(
         self,
         now: float,
-        *,
         dose_t: float,
         alarms: Sequence[str],
         bp: Sequence[BpReading],
@@ -200,10 +202,10 @@ class CriteriaMemo:
         spo2_ok_since: float | None,
         pulse_rate: float | None,
         policy: DischargePolicy,
-        spo2_now: float | None = None,
-        spo2_target: float | None = None,
-        top_up: bool = False,
-    ) -> list[Criterion]:
+        spo2_now: float | None,
+        spo2_target: float | None,
+        top_up: bool,
+    ) -> tuple[Criterion, ...]:
         since = max(0.0, now - dose_t)
         spo2: tuple[Any, ...]
         if spo2_ok_since is None:
@@ -218,25 +220,28 @@ class CriteriaMemo:
             int(since // 60),
             top_up,
             tuple(alarms),
-            tuple(bp[-2:]),
+            bp[-2:],
             baseline,
             spo2_target,
             spo2,
             pulse_rate if baseline.pulse_rate is not None else None,
         )
         if key != self._key:
-            self._criteria = discharge_criteria(
-                now,
-                dose_t=dose_t,
-                alarms=alarms,
-                bp=bp,
-                baseline=baseline,
-                spo2_ok_since=spo2_ok_since,
-                pulse_rate=pulse_rate,
-                policy=policy,
-                spo2_now=spo2_now,
-                spo2_target=spo2_target,
-                top_up=top_up,
+            self.criteria = tuple(
+                discharge_criteria(
+                    now,
+                    dose_t=dose_t,
+                    alarms=alarms,
+                    bp=bp,
+                    baseline=baseline,
+                    spo2_ok_since=spo2_ok_since,
+                    pulse_rate=pulse_rate,
+                    policy=policy,
+                    spo2_now=spo2_now,
+                    spo2_target=spo2_target,
+                    top_up=top_up,
+                )
             )
+            self.unmet = tuple(c.text for c in self.criteria if not c.met)
             self._key = key
-        return list(self._criteria)
+        return self.criteria

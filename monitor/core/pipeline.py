@@ -15,7 +15,7 @@ not pathological. Technical alarms run during a session (pre_dose to discharge_r
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from math import isfinite
 from typing import Any
@@ -1074,32 +1074,32 @@ class RoomPipeline:
         return []
 
     def _discharge_unmet(self, now: float) -> list[str]:
-        return [c.text for c in self._discharge_criteria(now) if not c.met]
+        criteria = self._discharge_criteria(now)
+        if criteria is self._discharge_memo.criteria:  # its unmet texts are kept with it
+            return list(self._discharge_memo.unmet)
+        return [c.text for c in criteria if not c.met]
 
-    def _discharge_criteria(self, now: float) -> list[Criterion]:
+    def _discharge_criteria(self, now: float) -> Sequence[Criterion]:
         dose_t = self.session.last_dose_t
         if dose_t is None:
             return [Criterion("time", False, "no dose marked")]
         stale = self.policy.technical.stale_after_s
-
-        def fresh(channel: str) -> bool:
-            last = self._last_valid[channel]
-            return last is not None and now - last <= stale
-
-        pr = self.smoothed.get("pulse_rate") if fresh("pulse_rate") else None
-        spo2_now = self.smoothed.get("spo2") if fresh("spo2") else None
-        return self._discharge_memo.criteria(
+        last = self._last_valid["pulse_rate"]
+        pr = self.smoothed.get("pulse_rate") if last is not None and now - last <= stale else None
+        last = self._last_valid["spo2"]
+        spo2_now = self.smoothed.get("spo2") if last is not None and now - last <= stale else None
+        return self._discharge_memo.update(
             now,
-            dose_t=dose_t,
-            alarms=list(self.engine.current),
-            bp=self.bp_readings,
-            baseline=self.baseline,
-            spo2_ok_since=self._spo2_ok_since if spo2_now is not None else None,
-            spo2_now=spo2_now,
-            spo2_target=self._spo2_ok_threshold,
-            pulse_rate=pr,
-            policy=self.policy.discharge,
-            top_up=len(self.session.doses) > 1,
+            dose_t,
+            tuple(self.engine.current),
+            self.bp_readings,
+            self.baseline,
+            self._spo2_ok_since if spo2_now is not None else None,
+            pr,
+            self.policy.discharge,
+            spo2_now,
+            self._spo2_ok_threshold,
+            len(self.session.doses) > 1,
         )
 
     def _set_phase(self, t: float, phase: Phase, detail: str = "") -> list[PipelineEvent]:

@@ -61,25 +61,23 @@ def test_memo_matches_the_computation(policy: DischargePolicy, calls: list[dict[
             "spo2_target": c["spo2_target"],
             "top_up": c["top_up"],
         }
-        assert memo.criteria(now, **kw) == discharge_criteria(now, **kw)
+        expected = discharge_criteria(now, **kw)
+        assert memo.update(now, **kw) == tuple(expected)
+        assert memo.unmet == tuple(c.text for c in expected if not c.met)
 
 
 def test_a_minute_passing_changes_the_time_text() -> None:
     memo = CriteriaMemo()
-    kw: dict[str, Any] = {"dose_t": 0.0, "alarms": [], "bp": [], "baseline": Baseline(),
-                          "spo2_ok_since": None, "pulse_rate": None,
-                          "policy": DischargePolicy()}  # fmt: skip
-    first = memo.criteria(3599.0, **kw)[0].text
-    assert memo.criteria(3599.9, **kw)[0].text == first == "2 h since the dose: 59 min so far"
-    assert memo.criteria(3600.0, **kw)[0].text == "2 h since the dose: 1 h so far"
+    args = (0.0, [], [], Baseline(), None, None, DischargePolicy(), None, None, False)
+    first = memo.update(3599.0, *args)[0].text
+    assert memo.update(3599.9, *args)[0].text == first == "2 h since the dose: 59 min so far"
+    assert memo.update(3600.0, *args)[0].text == "2 h since the dose: 1 h so far"
 
 
 def test_the_spo2_window_filling_within_a_minute_changes_the_verdict() -> None:
     memo = CriteriaMemo()
     policy = DischargePolicy(spo2_window_s=90.0)
-    kw: dict[str, Any] = {"dose_t": 0.0, "alarms": [], "bp": [], "baseline": Baseline(),
-                          "spo2_ok_since": 7000.0, "pulse_rate": None,
-                          "policy": policy}  # fmt: skip
-    spo2 = [memo.criteria(now, **kw)[3] for now in (7061.0, 7089.0, 7090.0)]
+    args = (0.0, [], [], Baseline(), 7000.0, None, policy, None, None, False)
+    spo2 = [memo.update(now, *args)[3] for now in (7061.0, 7089.0, 7090.0)]
     assert [c.met for c in spo2] == [False, False, True]
     assert spo2[2].text == "SpO2 ≥ 94 % for the last 1.5 min"

@@ -32,13 +32,15 @@ class _PlainReading(msgspec.Struct, gc=False):
 
 
 _decode = msgspec.json.Decoder(_PlainReading).decode
+_DecodeError = msgspec.DecodeError  # and its subclass ValidationError
+_UNSET = msgspec.UNSET
 
 
 def plain_reading(line: str | bytes) -> Record | None:
     """The line's Record when it is a plain, valid reading; None for any other line."""
     try:
         p = _decode(line)
-    except msgspec.DecodeError:  # and its subclass ValidationError
+    except _DecodeError:
         return None
     t, value, room, channel, status = p.t, p.value, p.room, p.channel, p.status
     if not (
@@ -49,7 +51,7 @@ def plain_reading(line: str | bytes) -> Record | None:
     ):
         return None
     unit = p.unit
-    if unit is msgspec.UNSET:
+    if unit is _UNSET:
         unit = CANONICAL_UNIT.get(channel, "")
     flags = frozenset(status) if status else _NO_FLAGS
     return plain_record(room, t, channel, value, unit, flags, p.source)

@@ -175,9 +175,7 @@ def iter_recording(
     time reversal (after yielding the good lines before it). `fast` takes the lines it can
     (`vigil replay`: monitor/replay_lines.py); `parse_line` reads the rest."""
     last_t = -math.inf
-    no = 0
-    for line in lines:
-        no += 1
+    for no, line in enumerate(lines, 1):
         rec = None if fast is None else fast(line)
         if rec is None:
             if not line.strip():

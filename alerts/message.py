@@ -51,6 +51,7 @@ CONDITION_LABELS: dict[str, str] = {
     "spo2_stale": "No SpO2 data",
     "pulse_rate_stale": "No pulse data",
     "resp_stale": "No respiration data",
+    "co2_line_blocked": "CO2 sampling line blocked",
     "probe_off": "Probe off",
     "device_disconnected": "Device disconnected",
     "bp_overdue": "BP overdue",

@@ -35,7 +35,7 @@ from alerts.message import render
 from alerts.policy import EscalationPolicy, Page, PageKind
 from alerts.pushover_receipts import OpenReceipt, PushoverReceipts
 from alerts.receipts import ReceiptStore
-from alerts.records import Recorder
+from alerts.records import Record, Recorder
 from alerts.tokens import AckClaim, AckTokens, UsedTokens
 from monitor.core.models import AlarmEvent, AlarmKind, AlarmState, Event, Priority
 
@@ -67,9 +67,11 @@ class Notifier:
         )
         self.host = host  # publish, record, inject, dose time: alerts/host.py
         self.clock = clock
-        self._record = Recorder(host, clock)
+        # Every attempt, escalation and ack: journal first, then the stream (alerts/records.py).
+        # Public: the HL7 alarm manager records through it too (monitor/wiring.py).
+        self.record: Record = Recorder(host, clock)
         self.failures = PagingFailures(
-            host=host, clock=clock, record=self._record, alarm_manager=lambda: self.alarm_manager
+            host=host, clock=clock, record=self.record, alarm_manager=lambda: self.alarm_manager
         )
         self.pushover_receipts = PushoverReceipts(
             config,
@@ -78,7 +80,7 @@ class Notifier:
             tokens=self.tokens,
             host=host,
             clock=clock,
-            record=self._record,
+            record=self.record,
             still_wanted=self._still_wanted,
         )
         self.deliveries = Deliveries(
@@ -88,7 +90,7 @@ class Notifier:
             host=host,
             clock=clock,
             tokens=self.tokens,
-            record=self._record,
+            record=self.record,
             still_wanted=self._still_wanted,
             send_pushover=self.pushover_receipts.send,
             failures=self.failures,
@@ -103,12 +105,10 @@ class Notifier:
     def receipt_store(self) -> ReceiptStore:
         return self.pushover_receipts.store
 
-    @property
-    def _failed_tiers(self) -> dict[str, set[int]]:
-        return self.failures.failed_tiers
-
-    def _tier_reached(self, room: str, tier: int) -> None:
-        self.failures.tier_reached(room, tier)
+    def phones_failing(self, room: str) -> bool:
+        """Could a tier of the room's contacts not be reached (its notify_failed is raised)?
+        The HL7 alarm manager holds the room's one notify_failed while this is true."""
+        return bool(self.failures.failed_tiers.get(room))
 
     @property
     def enabled(self) -> bool:
@@ -116,7 +116,7 @@ class Notifier:
 
     def health(self) -> dict[str, Any]:
         """For /api/health: can pages get through? (never a URL: they hold tokens)"""
-        unreachable = {room: sorted(tiers) for room, tiers in self._failed_tiers.items()}
+        unreachable = {room: sorted(tiers) for room, tiers in self.failures.failed_tiers.items()}
         manager = self.alarm_manager.health() if self.alarm_manager else {"status": "off"}
         degraded = bool(unreachable) or manager["status"] == "degraded"
         return {
@@ -152,7 +152,7 @@ class Notifier:
 
     def record_ack(self, claim: AckClaim) -> None:
         """An acknowledge link was used (the API calls this after queueing the ack)."""
-        self._record(
+        self.record(
             "ack",
             room=claim.room,
             condition=claim.condition,
@@ -221,7 +221,7 @@ class Notifier:
                 continue
             seen.add(tier)
             if page.kind == PageKind.ESCALATION:
-                self._record(
+                self.record(
                     "escalation",
                     room=page.room,
                     condition=page.condition,

@@ -19,9 +19,10 @@ import orjson
 
 from monitor.config import BLE_PROTOCOL, DeviceConfig
 from monitor.core.models import DeviceState, Reading
+from monitor.rooms import Device, driver_sources
 
 if TYPE_CHECKING:
-    from monitor.runtime import Device, Vigil
+    from monitor.runtime import Vigil
 
 MAX_PROBE_S = 15.0
 MAX_PROBES = 2  # devices opened for a test at once (each holds a port or a BLE link)
@@ -94,9 +95,7 @@ async def probe(vigil: Vigil, dc: DeviceConfig, seconds: float) -> AsyncIterator
 async def _live(
     vigil: Vigil, rid: str, dev: Device, seconds: float
 ) -> AsyncIterator[dict[str, Any]]:
-    from monitor.runtime import _sources
-
-    sources = set(_sources(dev.driver))
+    sources = set(driver_sources(dev.driver))
     yield {
         "type": "info",
         "text": f"{dev.config.id} runs in room {rid}: its live readings "

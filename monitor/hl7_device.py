@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from drivers.hl7.codes import IGNORE, TARGETS, VENDOR_LOCAL, VENDORS
+from drivers.hl7.codes import CONDITIONS, IGNORE, TARGETS, VENDOR_LOCAL, VENDORS
 
 HL7_PROTOCOL = "hl7"
 SIM_OPTIONS = frozenset({"vendor", "bp_interval_s", "ack_mode"})
@@ -34,7 +34,8 @@ class Hl7Config(BaseModel):
     port: int = Field(2575, ge=0, le=65535)
     # A vendor-local OBX code table (drivers/hl7/codes.py); MDC and LOINC always apply.
     vendor: str | None = None
-    # OBX identifier -> channel ("code", "SYSTEM:code" or the reference id), or "ignore".
+    # OBX identifier -> channel ("code", "SYSTEM:code" or the reference id), "ignore", or
+    # a device condition ("co2_line_blocked": a vendor's own code for a blocked CO2 line).
     mapping: dict[str, str] = Field(default_factory=dict)
     # Key for a pseudonym of the monitor's patient id (PID-3); without it nothing is kept.
     pseudonym_key: str | None = Field(None, min_length=16)
@@ -52,8 +53,8 @@ class Hl7Config(BaseModel):
     def _known_channels(self) -> Hl7Config:
         # On the model, so the message's "mapping.<code>" joins the field's location.
         for key, name in self.mapping.items():
-            if name != IGNORE and name not in TARGETS:
-                known = ", ".join([*sorted(TARGETS), IGNORE])
+            if name != IGNORE and name not in TARGETS and name not in CONDITIONS:
+                known = ", ".join([*sorted(TARGETS), *sorted(CONDITIONS), IGNORE])
                 raise ValueError(f"mapping.{key}: unknown channel {name!r}; known: {known}")
         return self
 

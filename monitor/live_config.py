@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from monitor.runtime import CONTROL_WAIT_S, RoomCall
+from monitor.room_loop import CONTROL_WAIT_S
+from monitor.rooms import RoomCall
 
 if TYPE_CHECKING:
     from monitor.config import Settings

@@ -17,21 +17,52 @@ import logging
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from monitor.core.models import AlarmEvent, AlarmState
-from monitor.core.pipeline import MONITORING_INTERRUPTED, PipelineEvent
+from monitor.config import RoomConfig, Settings
+from monitor.core.models import AlarmEvent, AlarmState, Event
+from monitor.core.pipeline import MONITORING_INTERRUPTED, PipelineEvent, RoomPipeline
 from monitor.core.session import IN_SESSION
+from monitor.hub import Hub
 from monitor.resume import ENDED, FAILED, RESUMED, Rebuilt, plan, rebuild, records, resumed_control
+from monitor.rooms import Room
 from monitor.store.journal import SessionRow
-
-if TYPE_CHECKING:
-    from monitor.runtime import Room, Vigil
+from monitor.store.recorder import Recorder
 
 log = logging.getLogger(__name__)
+
+
+class Pages(Protocol):
+    def on_event(self, event: Event) -> None: ...
+
+
+class Runtime(Protocol):
+    """What a restart reads of the running Vigil (monitor/runtime.py), which it does not import:
+    the runtime composes it (docs/architecture.md)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def clock(self) -> Callable[[], float]: ...
+    @property
+    def started_at(self) -> float | None: ...
+    @property
+    def rooms(self) -> Mapping[str, Room]: ...
+    @property
+    def recorder(self) -> Recorder: ...
+    @property
+    def hub(self) -> Hub: ...
+    @property
+    def notifier(self) -> Pages: ...
+
+    def new_pipeline(self, rc: RoomConfig) -> RoomPipeline: ...
+
+    def room_view(self, room: Room) -> dict[str, Any]: ...
+
+
 HOUR_S = 3600.0
 
 
@@ -48,7 +79,7 @@ def process_started_at(pid: int | str = "self") -> float | None:
 
 
 class Restart:
-    def __init__(self, vigil: Vigil) -> None:
+    def __init__(self, vigil: Runtime) -> None:
         self.vigil = vigil
         self._todo: dict[str, SessionRow] = {}  # taken by each room's task when it starts
         self._resuming: set[str] = set()  # until its room is resumed (or failed)

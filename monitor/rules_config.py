@@ -41,6 +41,7 @@ TECHNICAL_CONDITIONS = frozenset(
         "spo2_stale",
         "pulse_rate_stale",
         "resp_stale",
+        "co2_line_blocked",
         "probe_off",
         "device_disconnected",
         "device_failed",

@@ -11,7 +11,7 @@ here (GET /api/vocabulary), each from its one home:
 - phases: `monitor.core.session`; roles: `monitor.auth.store.ROLES`;
   units: `monitor.core.models.CANONICAL_UNIT`;
 - timings: the running settings (`[rules]`, `[rules.technical]`, `stream_interval_s`) and the
-  runtime's heartbeat (`monitor.runtime.TICK_S`).
+  runtime's heartbeat (`monitor.room_loop.TICK_S`).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from monitor.config import Settings
 from monitor.core.models import CANONICAL_UNIT, AlarmKind, Channel, Priority
 from monitor.core.pipeline import EXTERNAL_TECHNICAL
 from monitor.core.session import IN_SESSION, POST_DOSE, Phase
+from monitor.room_loop import TICK_S
 from monitor.rules_config import TECHNICAL_CONDITIONS
-from monitor.runtime import TICK_S
 
 #: Lowest first: a priority's rank is its index + 1 (the page draws ▲ per rank).
 PRIORITY_RANK: tuple[Priority, ...] = (Priority.LOW, Priority.MEDIUM, Priority.HIGH)

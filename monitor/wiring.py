@@ -1,23 +1,26 @@
-"""The composition root's adapters: the running Vigil seen through the small protocols other
-packages depend on (docs/architecture.md). The only place that knows both sides.
+"""The composition root's adapters: the running Vigil's parts seen through the small protocols
+other packages depend on (docs/architecture.md). The only place that knows both sides.
 
 Paging (alerts) depends on `alerts.host.PagingHost`; `RuntimePaging` gives it the hub (live
 stream), the recorder (journal first, then InfluxDB), the rooms' control queues and their
-dose times. `build_notifier` wires the notifier and the optional alarm manager.
+dose times. `build_notifier` wires the notifier and the optional alarm manager. The runtime
+(monitor/runtime.py) calls it with its parts: this module does not know the runtime back.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from alerts.notifier import Notifier
+from monitor.config import Settings
 from monitor.core.models import Control
 from monitor.hl7out.alarm_manager import AlarmManager
-
-if TYPE_CHECKING:
-    from monitor.runtime import Vigil
+from monitor.hub import Hub
+from monitor.rooms import Room
+from monitor.store.recorder import Recorder
 
 log = logging.getLogger(__name__)
 
@@ -26,25 +29,34 @@ log = logging.getLogger(__name__)
 class RuntimePaging:
     """`alerts.host.PagingHost` for the live runtime."""
 
-    vigil: Vigil
+    hub: Hub
+    recorder: Recorder
+    rooms: Mapping[str, Room]
 
     def publish(self, message: dict[str, Any]) -> None:
-        self.vigil.hub.publish(message)
+        self.hub.publish(message)
 
     def record(self, message: dict[str, Any]) -> None:
-        self.vigil.recorder.notification(message)
+        self.recorder.notification(message)
 
     def inject(self, room: str, control: Control) -> None:
-        self.vigil.control(room, control)
+        # Onto the room's queue: its consumer (monitor/room_loop.py) owns its alarm state.
+        self.rooms[room].queue.put_nowait(control)
 
     def dose_time(self, room: str) -> float | None:
-        r = self.vigil.rooms.get(room)
+        r = self.rooms.get(room)
         return None if r is None else r.pipeline.dose_t
 
 
-def build_notifier(vigil: Vigil) -> Notifier:
+def build_notifier(
+    s: Settings,
+    *,
+    hub: Hub,
+    recorder: Recorder,
+    rooms: Mapping[str, Room],
+    clock: Callable[[], float],
+) -> Notifier:
     """The notifier wired to the live runtime (rooms, hub, journal)."""
-    s = vigil.settings
     host = "127.0.0.1" if s.host in ("0.0.0.0", "::") else s.host
     if s.alerts.contacts and not s.alerts.ack_base_url and host.startswith("127."):
         log.warning(
@@ -53,21 +65,22 @@ def build_notifier(vigil: Vigil) -> Notifier:
             host,
             s.port,
         )
+    paging = RuntimePaging(hub, recorder, rooms)
     notifier = Notifier(
         s.alerts,
         base_url=f"http://{host}:{s.port}",
         room_names={r.id: r.name or r.id for r in s.rooms},
-        host=RuntimePaging(vigil),
-        clock=vigil.clock,
+        host=paging,
+        clock=clock,
     )
     if s.alerts.alarm_manager.enabled:
         notifier.alarm_manager = AlarmManager(
             s.alerts.alarm_manager,
-            vigil.recorder.journal,  # the outbox: alarms are journaled before published
+            recorder.journal,  # the outbox: alarms are journaled before published
             retry_attempts=s.alerts.retry_attempts,
-            inject=vigil.control,
-            record=notifier._record,
-            clock=vigil.clock,
-            phones_failing=lambda room: bool(notifier._failed_tiers.get(room)),
+            inject=paging.inject,
+            record=notifier.record,
+            clock=clock,
+            phones_failing=notifier.phones_failing,
         )
     return notifier

@@ -30,6 +30,19 @@ ENTRY_POINTS = frozenset({"monitor.__main__"})  # and `vigil = "monitor.cli:main
 DRIVER_LIBRARIES = frozenset({"serial", "bleak", "bleak_retry_connector", "bumble", "hl7"})
 ALERT_LIBRARIES = frozenset({"apprise", "httpx", "pydantic"})
 
+#: The runtime (monitor/runtime.py) composes these parts, each knowing only what its job needs:
+#: paging is reached through monitor.wiring only, devices through monitor.devices and the room
+#: types, and no part knows the runtime back (not even for a type).
+RUNTIME_PARTS: dict[str, tuple[str, ...]] = {
+    "monitor.runtime": ("alerts", "drivers"),
+    "monitor.wiring": ("drivers", "monitor.runtime"),
+    "monitor.rooms": ("alerts", "monitor.runtime"),
+    "monitor.devices": ("alerts", "monitor.hub", "monitor.store", "monitor.runtime"),
+    "monitor.room_loop": ("alerts", "drivers", "monitor.runtime"),
+    "monitor.health": ("alerts", "monitor.runtime"),
+    "monitor.restart": ("alerts", "drivers", "monitor.runtime"),
+}
+
 #: Imports that break the rules today, each with the step of issue #14 that removes it. The
 #: list only shrinks: an entry that no longer occurs fails the test too (delete it then).
 PENDING: dict[tuple[str, str], str] = {}
@@ -113,6 +126,8 @@ def rule_broken(imp: Import) -> str | None:
         if top(t) in ALERT_LIBRARIES or t in MODELS or within(t, "alerts"):
             return None
         return "alerts: stdlib, their libraries, alerts, models (not the runtime or storage)"
+    if any(within(t, part) for part in RUNTIME_PARTS.get(m, ())):
+        return "the runtime's parts: paging via monitor.wiring, none knows monitor.runtime"
     return None
 
 
@@ -149,7 +164,15 @@ def test_pending_exceptions_still_exist() -> None:
         ("monitor.api.app", "monitor.cli.run", True),
         ("monitor.__main__", "monitor.cli", False),
         ("monitor.private_files", "monitor.store", True),
-        ("monitor.runtime", "alerts.notifier", False),
+        ("monitor.runtime", "alerts.notifier", True),
+        ("monitor.wiring", "alerts.notifier", False),
+        ("monitor.wiring", "monitor.runtime", True),
+        ("monitor.room_loop", "drivers.ble.driver", True),
+        ("monitor.room_loop", "monitor.devices", False),
+        ("monitor.devices", "drivers.registry", False),
+        ("monitor.devices", "monitor.store.recorder", True),
+        ("monitor.health", "alerts.notifier", True),
+        ("monitor.api.app", "monitor.runtime", False),
     ],
 )
 def test_the_rules_themselves(module: str, target: str, forbidden: bool) -> None:
@@ -174,3 +197,24 @@ def test_a_production_process_loads_no_simulator() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("module", ["drivers.registry", "drivers.ble.factory"])
+def test_the_protocol_table_and_the_real_ble_factory_load_no_simulator(module: str) -> None:
+    """Every protocol registered (and a decoder built) as a production process does, yet
+    `python -X importtime` lists no drivers.sim module: the simulators have their own table."""
+    probe = (
+        f"import {module}\n"
+        "from drivers.registry import PROTOCOLS, build_decoder\n"
+        "for pid in PROTOCOLS: build_decoder(pid, 'x')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
+    loaded = [line.rpartition("|")[2].strip() for line in out.stderr.splitlines()]
+    assert "drivers.registry" in loaded  # the probe saw the imports
+    assert [m for m in loaded if within(m, "drivers.sim")] == []

@@ -13,7 +13,8 @@ function renderRespTile(box, room) {
   box.hidden = !hasResp(room);
   if (box.hidden) return;
   const rr = latest(room, "resp_rate"), co2 = latest(room, "etco2"), ap = latest(room, "apnea");
-  const apnea = !!ap && ap.value === 1;
+  // A flagged apnea (the monitor's CO₂ line blocked: `line_blocked`) is not the patient's.
+  const apnea = !!ap && ap.value === 1 && isValid(ap);
   const v = box.querySelector(".value");
   const num = r => (r && r.value != null ? fmt(r.value) : "—");
   setText(v, apnea ? "APNEA" : `${num(rr)} / ${num(co2)}`);

@@ -14,12 +14,14 @@ in integrations, never in a normative list):
   Denmark's DK Core "IEEE Basic Observation" value set (151562/151570/151578/151594/151602/
   151650/151658 respiration rates, 149546 non-invasive pulse rate) and issue #15's list
   (150456, 149530, 150021/22/23; units 262688, 264864, 266016). 151708 (end-tidal CO2,
-  MDC_AWAY_CO2_ET, newer name MDC_CONC_AWAY_CO2_ET) and 147842 (MDC_ECG_HEART_RATE) come
-  from MD PnP OpenICE's rosetta terms (public sample). 264928 MDC_DIM_RESP_PER_MIN: public
-  sample. MDC_EVT_APNEA 199680 (partition 3, code 3072): an HL7 table of MDC event
-  equivalents and several FHIR profiles (public samples).
+  MDC_AWAY_CO2_ET, newer name MDC_CONC_AWAY_CO2_ET): the Medizininformatik-Initiative ICU
+  profile (with LOINC 19891-1, mm[Hg]); 147842 (MDC_ECG_HEART_RATE): MD PnP OpenICE's
+  rosetta terms (public sample). 264928 MDC_DIM_RESP_PER_MIN: public sample.
+  MDC_EVT_APNEA 199680 (partition 3, code 3072): DICOM PS3.16 CID 3038, an IEEE-permitted
+  reprint of 11073-10101 (monitor/hl7out/mdc.py says more).
 - LOINC: loinc.org (59408-5 / 2708-6 SpO2, 8889-8 pulse rate by oximetry, 8867-4 heart rate,
-  8480-6 / 8462-4 / 8478-0 NIBP, 9279-1 respiratory rate, 19889-5 end-tidal CO2).
+  8480-6 / 8462-4 / 8478-0 NIBP, 9279-1 respiratory rate, 19891-1 end-tidal CO2 partial
+  pressure; 19889-5 is its volume fraction in %, accepted only with a pressure unit).
 - Mindray legacy ids (101 HR, 151 RR, 160 SpO2, 161 PR, 170/171/172 NIBP sys/dia/mean,
   173 NIBP PR, 250 EtCO2): two independent public Mindray PDS/iPM integrations (public
   sample; no vendor manual was reachable).
@@ -46,6 +48,10 @@ class Target:
 
     channel: str
     nibp: bool = False
+    # Measured from the gas a sidestream capnograph samples: void while its line is blocked.
+    co2: bool = False
+    # An explicit unit is required (a code whose quantity is not the channel's, see LOINC).
+    unit_required: bool = False
 
 
 SPO2 = Target(Channel.SPO2)
@@ -53,9 +59,14 @@ PULSE = Target(Channel.PULSE_RATE)
 HEART = Target(Channel.HEART_RATE)
 SBP, DBP, MAP = Target(Channel.SBP, True), Target(Channel.DBP, True), Target(Channel.MAP, True)
 NIBP_PULSE = Target(Channel.PULSE_RATE, True)
-RESP = Target(Channel.RESP_RATE)
-ETCO2 = Target(Channel.ETCO2)
-APNEA = Target(Channel.APNEA)
+# A respiration rate of unknown method counts as capnographic (the safe side when the line
+# is blocked); impedance, acoustic, pleth and airway-pressure rates do not need the line.
+RESP = Target(Channel.RESP_RATE, co2=True)
+RESP_NOT_CO2 = Target(Channel.RESP_RATE)
+ETCO2 = Target(Channel.ETCO2, co2=True)
+# LOINC 19889-5 is the CO2 volume fraction (%): only taken with a pressure unit given.
+ETCO2_FRACTION = Target(Channel.ETCO2, co2=True, unit_required=True)
+APNEA = Target(Channel.APNEA, co2=True)
 
 #: Names a clinic may use in a device's `mapping` (plus "ignore").
 TARGETS: Final = MappingProxyType(
@@ -73,6 +84,9 @@ TARGETS: Final = MappingProxyType(
     }
 )
 IGNORE = "ignore"
+#: Device-reported conditions a clinic may map a vendor's alert code to (drivers/hl7/alerts.py).
+CO2_LINE_BLOCKED = "co2_line_blocked"
+CONDITIONS: Final = frozenset({CO2_LINE_BLOCKED})
 
 #: IEEE 11073-10101, by numeric code and by reference id.
 MDC: Final = MappingProxyType(
@@ -88,11 +102,11 @@ MDC: Final = MappingProxyType(
         # CO2 (capnography), airway pressure, acoustic, pleth-derived.
         "151562": RESP, "MDC_RESP_RATE": RESP,
         "151570": RESP, "MDC_AWAY_RESP_RATE": RESP,
-        "151578": RESP, "MDC_TTHOR_RESP_RATE": RESP,
+        "151578": RESP_NOT_CO2, "MDC_TTHOR_RESP_RATE": RESP_NOT_CO2,
         "151594": RESP, "MDC_CO2_RESP_RATE": RESP,
-        "151602": RESP, "MDC_PRESS_RESP_RATE": RESP,
-        "151650": RESP, "MDC_ACOUSTIC_RESP_RATE": RESP,
-        "151658": RESP, "MDC_PULS_OXIM_PLETH_RESP_RATE": RESP,
+        "151602": RESP_NOT_CO2, "MDC_PRESS_RESP_RATE": RESP_NOT_CO2,
+        "151650": RESP_NOT_CO2, "MDC_ACOUSTIC_RESP_RATE": RESP_NOT_CO2,
+        "151658": RESP_NOT_CO2, "MDC_PULS_OXIM_PLETH_RESP_RATE": RESP_NOT_CO2,
         "151708": ETCO2, "MDC_AWAY_CO2_ET": ETCO2, "MDC_CONC_AWAY_CO2_ET": ETCO2,
         # Apnea as an event observation (value 1/0 or Y/N): MDC 3:3072 = 3 * 65536 + 3072.
         "199680": APNEA, "MDC_EVT_APNEA": APNEA,
@@ -109,7 +123,10 @@ LOINC: Final = MappingProxyType(
         "8462-4": DBP,
         "8478-0": MAP,
         "9279-1": RESP,
-        "19889-5": ETCO2,
+        # 19891-1 is EtCO2 as a partial pressure (mm[Hg]); 19889-5 is its volume fraction
+        # (%), convertible only with the ambient pressure: taken only in a pressure unit.
+        "19891-1": ETCO2,
+        "19889-5": ETCO2_FRACTION,
     }
 )
 

@@ -1,12 +1,15 @@
 """One HL7 v2 message in, readings and the acknowledgements the sender expects out. Pure.
 
+ORU^R01 carries observations (IHE PCD-01); ORU^R40 an alert (IHE PCD-04), of which Vigil
+takes the device-reported conditions (drivers/hl7/alerts.py: a blocked CO2 sampling line).
+
 `Hl7Decoder.handle(block, t)` takes the bytes of one MLLP block (python-hl7's
 `MLLPStreamReader.readblock()` gives them) and the receive time, and never raises on device
 input. What is answered (HL7 v2.x chapter 2, tables 0008 and 0155):
 
 - original mode (MSH-15 and MSH-16 empty): one ACK with MSA-1 `AA` accepted, `AE` error in
   the content (an OBX we could not read; the good OBXs are still used), `AR` rejected (not
-  an ORU^R01, unsupported version, no message control id);
+  an ORU^R01 or ORU^R40, unsupported version, no message control id);
 - enhanced mode: a commit ACK `CA`/`CE`/`CR` as MSH-15 asks (AL always, ER on error, SU on
   success, NE never) and an application ACK `AA`/`AE`/`AR` as MSH-16 asks.
 A refusal carries its reason in MSA-3 and in an ERR segment (ERR-3 code from table 0357,
@@ -30,8 +33,10 @@ from typing import Any
 import hl7
 
 from drivers.hl7 import PROTOCOL_ID
+from drivers.hl7.alerts import device_conditions
 from drivers.hl7.codes import (
     CHANNEL_UNIT_FAMILY,
+    CONDITIONS,
     IGNORE,
     LOINC,
     LOINC_SYSTEMS,
@@ -42,10 +47,14 @@ from drivers.hl7.codes import (
     VENDOR_LOCAL,
     Target,
 )
+from drivers.hl7.fields import FALSE_WORDS, TRUE_WORDS
+from drivers.hl7.fields import segments as _segments
+from drivers.hl7.fields import text as _text
 from monitor.core.models import CANONICAL_UNIT, Channel, Flag, Reading
 
 START_BLOCK, END_BLOCK = b"\x0b", b"\x1c\r"
-SUPPORTED_TYPE = ("ORU", "R01")
+OBSERVATIONS, ALERT = ("ORU", "R01"), ("ORU", "R40")  # PCD-01 readings, PCD-04 alerts
+SUPPORTED_TYPES = frozenset({OBSERVATIONS, ALERT})
 # HL7 table 0357 message error condition codes used in ERR-3.
 ERR_SEGMENT_SEQUENCE, ERR_REQUIRED_FIELD, ERR_DATA_TYPE = "100", "101", "102"
 ERR_TABLE_VALUE, ERR_UNSUPPORTED_TYPE, ERR_UNSUPPORTED_VERSION = "103", "200", "203"
@@ -62,8 +71,6 @@ _NO_VALUE_STATUS = frozenset({"X"})
 _WITHDRAWN_STATUS = frozenset({"D", "W"})  # deleted / wrong: not a measurement
 #: OBX-8 abnormal flags meaning the monitor itself is alarming on this value.
 _ABNORMAL = frozenset({"L", "H", "LL", "HH", "A", "AA", "<", ">"})
-_TRUE_TEXT = frozenset({"1", "Y", "YES", "T", "TRUE", "ON", "APNEA"})
-_FALSE_TEXT = frozenset({"0", "N", "NO", "F", "FALSE", "OFF"})
 NIBP_SUFFIX = "/nibp"
 
 
@@ -84,21 +91,6 @@ class _Problem:
     err: str  # table 0357
     text: str
     problems: list[str] = field(default_factory=list)
-
-
-def _text(container: Any, *path: int) -> str:
-    """A field / component as text, '' when the message does not have it."""
-    try:
-        for index in path:
-            if isinstance(container, str):
-                # A plain value is its own first repetition / component.
-                if index != 1:
-                    return ""
-                continue
-            container = container(index)
-        return str(container).strip()
-    except (IndexError, KeyError, TypeError, AttributeError):
-        return ""
 
 
 def _hl7_time(t: float) -> str:
@@ -123,7 +115,7 @@ class Hl7Decoder:
         self.local: Mapping[str, Target] = VENDOR_LOCAL.get(vendor or "", {})
         self.mapping = {k.strip(): v for k, v in (mapping or {}).items()}
         for key, name in self.mapping.items():
-            if name != IGNORE and name not in TARGETS:
+            if name != IGNORE and name not in TARGETS and name not in CONDITIONS:
                 raise ValueError(f"mapping.{key}: unknown channel {name!r}")
         self._key = pseudonym_key.encode() if pseudonym_key else None
         self.application = application
@@ -135,6 +127,9 @@ class Hl7Decoder:
         # The NIBP cycle last passed on: monitors repeat the last NIBP in every message.
         self._last_nibp: tuple[tuple[str, float | None, str | None], ...] = ()
         self.nibp_repeats = 0  # messages whose NIBP was the cycle already passed on
+        # The monitor says its CO2 sampling line is blocked (drivers/hl7/alerts.py): its
+        # CO2-derived values carry Flag.LINE_BLOCKED until it says the alert ended.
+        self.co2_blocked = False
 
     # -- StreamDecoder: an MLLP byte stream (`vigil decode`); live I/O uses `handle` -------
     def feed(self, data: bytes, t: float) -> list[Reading]:
@@ -167,7 +162,13 @@ class Hl7Decoder:
         problem = self._check_header(msh, msg_type)
         readings: list[Reading] = []
         if problem is None:
-            readings, problems = self._observations(msg, msh, t)
+            readings = self._conditions(msg, msh, t)
+            problems: list[str] = []
+            if msg_type == OBSERVATIONS:
+                # An alert's OBX are facets of the alert (the source metric's value at the
+                # time of the alarm among them), not readings.
+                observed, problems = self._observations(msg, msh, t)
+                readings += observed
             if problems:
                 problem = _Problem("AE", ERR_DATA_TYPE, "; ".join(problems)[:400], problems)
             self._pseudonym(msg)
@@ -184,7 +185,7 @@ class Hl7Decoder:
     def _check_header(self, msh: Any, msg_type: tuple[str, str]) -> _Problem | None:
         if not _text(msh, 10):
             return _Problem("AR", ERR_REQUIRED_FIELD, "MSH-10 message control id missing")
-        if msg_type != SUPPORTED_TYPE:
+        if msg_type not in SUPPORTED_TYPES:
             got = "^".join(p for p in msg_type if p) or "(none)"
             return _Problem("AR", ERR_UNSUPPORTED_TYPE, f"message type {got} not supported")
         version = _text(msh, 12, 1, 1)
@@ -210,11 +211,13 @@ class Hl7Decoder:
                 self.dropped["withdrawn"] += 1
                 continue
             status = set(base_status)
+            if target.co2 and self.co2_blocked:
+                status.add(Flag.LINE_BLOCKED)
             if _text(obx, 8) in _ABNORMAL:
                 status.add(Flag.DEVICE_ALARM)
             raw = _text(obx, 5)
             value: float | None
-            factor, unit_problem = self._unit(obx, target.channel)
+            factor, unit_problem = self._unit(obx, target)
             if unit_problem:
                 self.dropped["unit"] += 1
                 problems.append(f"{where}: {unit_problem}")
@@ -242,6 +245,25 @@ class Hl7Decoder:
                 )
             )
         return self._new_nibp_only(readings), problems
+
+    def _conditions(self, msg: Any, msh: Any, t: float) -> list[Reading]:
+        """The device-reported conditions this message starts or ends, as one EtCO2 reading
+        each: flagged LINE_BLOCKED when the line blocks, a value-less INVALID one when the
+        device says it is clear again (the core raises and clears `co2_line_blocked` on
+        them). Training / debugging messages (MSH-11 T/D) change nothing."""
+        if _text(msh, 11, 1, 1) in ("T", "D"):
+            return []
+        out = []
+        for found in device_conditions(msg, self.mapping):
+            if found.active == self.co2_blocked:
+                continue  # a repeat or an update of the alert: no change
+            self.co2_blocked = found.active
+            flag = Flag.LINE_BLOCKED if found.active else Flag.INVALID
+            etco2 = Channel.ETCO2
+            out.append(
+                Reading(t, etco2, None, CANONICAL_UNIT[etco2], frozenset({flag}), self.source)
+            )
+        return out
 
     def _new_nibp_only(self, readings: list[Reading]) -> list[Reading]:
         """Pass a message's NIBP values on only when they are a new cuff cycle.
@@ -272,7 +294,7 @@ class Hl7Decoder:
             for key in (f"{system}:{code}", code, name):
                 if key and key in self.mapping:
                     chosen = self.mapping[key]
-                    return (None if chosen == IGNORE else TARGETS[chosen]), label
+                    return TARGETS.get(chosen), label  # None: ignored, or a condition
         for code, name, system in pairs:
             if system in MDC_SYSTEMS or not system:
                 hit = MDC.get(code) or MDC.get(name)
@@ -286,13 +308,15 @@ class Hl7Decoder:
                     return hit, label
         return None, label
 
-    def _unit(self, obx: Any, channel: str) -> tuple[float, str]:
+    def _unit(self, obx: Any, target: Target) -> tuple[float, str]:
         """The factor to the channel's canonical unit, or a problem naming the unit."""
-        family = CHANNEL_UNIT_FAMILY.get(Channel(channel))
+        family = CHANNEL_UNIT_FAMILY.get(Channel(target.channel))
         if family is None:
             return 1.0, ""  # apnea: a flag, no unit
         names = [_text(obx, 6, 1, 1), _text(obx, 6, 1, 2), _text(obx, 6, 1, 4)]
         names = [n for n in names if n]
+        if not names and target.unit_required:
+            return 1.0, f"no unit: the code's quantity is not {family}"
         if not names:
             return 1.0, ""  # many monitors omit units: the canonical one is meant
         for name in names:
@@ -379,13 +403,6 @@ def _wanted(setting: str, *, ok: bool) -> bool:
     return setting == "AL" or (setting == "ER" and not ok) or (setting == "SU" and ok)
 
 
-def _segments(msg: Any, name: str) -> list[Any]:
-    try:
-        return list(msg.segments(name))
-    except KeyError:
-        return []
-
-
 def _decode_text(block: bytes) -> str:
     try:
         text = block.decode("utf-8")
@@ -398,9 +415,9 @@ def _decode_text(block: bytes) -> str:
 def _number(raw: str, channel: str) -> float | None:
     if channel == Channel.APNEA:
         word = raw.upper()
-        if word in _TRUE_TEXT:
+        if word in TRUE_WORDS:
             return 1.0
-        if word in _FALSE_TEXT:
+        if word in FALSE_WORDS:
             return 0.0
     try:
         value = float(raw)

@@ -43,4 +43,12 @@ METRICS: dict[str, Metric] = {
     "etco2": Metric(151708, "MDC_AWAY_CO2_ET", *MMHG, vmd=3, metric=2),
 }
 
-# IHE PCD ACM (ORU^R40).
+# IHE PCD ACM (ORU^R40, PCD-04): the alert's facets, which the HL7 simulator sends, the decoder
+# reads (drivers/hl7/alerts.py) and Vigil's alarm-manager output writes (monitor/hl7out/acm.py).
+EVT_ALARM = "196616^MDC_EVT_ALARM^MDC"  # OBR-4, and the event of a technical alarm
+ATTR_ALERT_SOURCE = "68480^MDC_ATTR_ALERT_SOURCE^MDC"
+ATTR_EVENT_PHASE = "68481^MDC_ATTR_EVENT_PHASE^MDC"
+ATTR_ALARM_STATE = "68482^MDC_ATTR_ALARM_STATE^MDC"
+ATTR_ALARM_INACTIVATION_STATE = "68483^MDC_ATTR_ALARM_INACTIVATION_STATE^MDC"
+# MSH-21 message profile of an ACM report (IHE PCD TF-2).
+PROFILE_ACM = "IHE_PCD_ACM_001^IHE PCD^1.3.6.1.4.1.19376.1.6.4.4.1^ISO"

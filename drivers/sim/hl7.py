@@ -2,8 +2,10 @@
 
 Driven by the same scenarios as every other simulator (`drivers.sim.scenarios`). Codes are
 the MDC ones of IHE PCD-01 (or Mindray's legacy ids with `vendor="mindray"`); NIBP is sent
-every `bp_interval_s`. The sim connects to Vigil's listener (`connect`) or serves Vigil's
-client (`serve`), waits for each ACK and keeps the MSA codes it got (tests read them).
+every `bp_interval_s`. A blocked CO2 sampling line is reported as monitors report technical
+alerts, an IHE PCD-04 ORU^R40 when it starts and when it ends. The sim connects to Vigil's
+listener (`connect`) or serves Vigil's client (`serve`), waits for each ACK and keeps the
+MSA codes it got (tests read them).
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ import hl7
 from hl7.mllp import open_hl7_connection, start_hl7_server
 from hl7.mllp.streams import MLLPStreamReader, MLLPStreamWriter
 
-from drivers.hl7.mdc import METRICS
+from drivers.hl7.mdc import (
+    ATTR_ALARM_STATE,
+    ATTR_ALERT_SOURCE,
+    ATTR_EVENT_PHASE,
+    EVT_ALARM,
+    METRICS,
+    PROFILE_ACM,
+)
 from drivers.sim.scenarios import Scenario, Vitals
 
 ACK_TIMEOUT_S = 5.0
@@ -87,6 +96,35 @@ def oru_r01(
     return "\r".join(segments) + "\r"
 
 
+def oru_r40_co2_line(
+    active: bool,
+    t: float,
+    control_id: str,
+    *,
+    since: float,
+    text: str = "CO2 Occlusion",
+    ack_mode: tuple[str, str] = ("", ""),
+) -> str:
+    """An IHE PCD-04 technical alert: the CO2 sampling line blocked (start) or clear (end).
+    `since` names the episode (OBR-2/3 alike in its start and end); `text` is the words the
+    monitor shows (Philips: "CO2 Occlusion")."""
+    accept, app = ack_mode
+    alert = f"CO2LINE-{round(since)}^SIMMON"
+    phase, state = ("start", "active") if active else ("end", "inactive")
+    base = f"1.{METRICS['etco2'].vmd}.1"
+    segments = [
+        f"MSH|^~\\&|SIMMON^SIM|ICU|VIGIL|CLINIC|{_ts(t)}||ORU^R40^ORU_R40|{control_id}|P|2.6"
+        f"|||{accept}|{app}||UNICODE UTF-8|||{PROFILE_ACM}",
+        "PID|||SIM-0001^^^SIM^MR||TEST^PATIENT",
+        f"OBR|1|{alert}|{alert}|{EVT_ALARM}|||{_ts(since)}",
+        f"OBX|1|ST|{EVT_ALARM}|{base}.1|{text}|||PM~ST|||F|||{_ts(t)}",
+        f"OBX|2|CWE|{ATTR_ALERT_SOURCE}|{base}.2|{METRICS['etco2'].identifier}||||||F",
+        f"OBX|3|ST|{ATTR_EVENT_PHASE}|{base}.3|{phase}||||||F",
+        f"OBX|4|ST|{ATTR_ALARM_STATE}|{base}.4|{state}||||||F",
+    ]
+    return "\r".join(segments) + "\r"
+
+
 @dataclass
 class Hl7MonitorSim:
     """Sends one ORU^R01 every `interval_s` from the scenario, over one MLLP connection."""
@@ -104,23 +142,35 @@ class Hl7MonitorSim:
         """Send messages forever on this connection, each followed by its ACK(s)."""
         start = self.clock()
         last_bp: float | None = None
+        blocked_since: float | None = None
         while True:
             now = self.clock()
             vitals = self.scenario(now - start)
             if not vitals.connected:
                 return  # the monitor is unplugged: drop the connection
+            if vitals.co2_line_blocked != (blocked_since is not None):
+                since = now if blocked_since is None else blocked_since
+                blocked_since = now if vitals.co2_line_blocked else None
+                self.sent += 1
+                alert = oru_r40_co2_line(vitals.co2_line_blocked, now, f"SIM{self.sent}",
+                                         since=since, ack_mode=self.ack_mode)  # fmt: skip
+                await self._send(reader, writer, alert)
             with_bp = last_bp is None or now - last_bp >= self.bp_interval_s
             if with_bp:
                 last_bp = now
             self.sent += 1
             msg = oru_r01(vitals, now, f"SIM{self.sent}", with_bp=with_bp, vendor=self.vendor,
                           ack_mode=self.ack_mode)  # fmt: skip
-            writer.writeblock(msg.encode())
-            await writer.drain()
-            for _ in range(max(1, sum(1 for m in self.ack_mode if m == "AL"))):
-                block = await asyncio.wait_for(reader.readblock(), ACK_TIMEOUT_S)
-                self.acks.append(str(hl7.parse(block.decode()).segment("MSA")(1)))
+            await self._send(reader, writer, msg)
             await asyncio.sleep(self.interval_s)
+
+    async def _send(self, reader: MLLPStreamReader, writer: MLLPStreamWriter, msg: str) -> None:
+        """One message, then the ACK(s) the ack mode asks for."""
+        writer.writeblock(msg.encode())
+        await writer.drain()
+        for _ in range(max(1, sum(1 for m in self.ack_mode if m == "AL"))):
+            block = await asyncio.wait_for(reader.readblock(), ACK_TIMEOUT_S)
+            self.acks.append(str(hl7.parse(block.decode()).segment("MSA")(1)))
 
     async def connect(self, host: str, port: int | Callable[[], Awaitable[int]]) -> None:
         """Connect to Vigil's listener (retrying while it is not up) and send."""

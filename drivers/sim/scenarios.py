@@ -31,6 +31,9 @@ class Vitals:
     resp_rate: float | None = 14.0
     etco2: float | None = 38.0
     apnea: bool = False  # the monitor's own no-breath detection
+    # The capnograph's sampling line is blocked: the monitor raises its technical alert (the
+    # HL7 simulator sends an IHE PCD-04 ORU^R40) and its CO2 numbers are garbage meanwhile.
+    co2_line_blocked: bool = False
 
 
 Scenario = Callable[[float], Vitals]
@@ -230,6 +233,22 @@ def apnea(options: Mapping[str, Any]) -> Scenario:
     return at
 
 
+def co2_line_blocked(options: Mapping[str, Any]) -> Scenario:
+    """The CO2 sampling line blocks (secretions, a kink, a full water trap) for
+    `blocked_duration_s`: the monitor reports it, and meanwhile its RR and EtCO2 read 0 and
+    its apnea detection sees no breath, though the patient breathes normally (SpO2 steady)."""
+    base = steady(options)
+    inside = _window(options, "blocked", 60.0, 60.0)
+
+    def at(elapsed: float) -> Vitals:
+        v = base(elapsed)
+        if not inside(elapsed):
+            return v
+        return replace(v, co2_line_blocked=True, resp_rate=0.0, etco2=0.0, apnea=True)
+
+    return at
+
+
 SCENARIOS: dict[str, Callable[[Mapping[str, Any]], Scenario]] = {
     "steady": steady,
     "post_dose_rise": post_dose_rise,
@@ -241,6 +260,7 @@ SCENARIOS: dict[str, Callable[[Mapping[str, Any]], Scenario]] = {
     "disconnect_return": disconnect_return,
     "hypoventilation": hypoventilation,
     "apnea": apnea,
+    "co2_line_blocked": co2_line_blocked,
 }
 
 

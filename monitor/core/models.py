@@ -57,6 +57,9 @@ class Flag(StrEnum):
     MOTION = "motion"  # motion artefact / interference
     INTERFERENCE = "interference"
     SENSOR_FAULT = "sensor_fault"  # defective / unrecognised sensor or cable
+    # The capnograph's sampling line is blocked (occluded, water trap full, sampling error):
+    # its CO2-derived values are not the patient's (`co2_line_blocked`).
+    LINE_BLOCKED = "line_blocked"
     IRREGULAR_PULSE = "irregular_pulse"
     CUFF_ERROR = "cuff_error"  # the cuff reports a failed measurement
     CUFF_LOOSE = "cuff_loose"
@@ -83,6 +86,7 @@ EXCLUDING_FLAGS: frozenset[str] = frozenset(
         Flag.MOTION,
         Flag.INTERFERENCE,
         Flag.SENSOR_FAULT,
+        Flag.LINE_BLOCKED,
         Flag.CUFF_ERROR,
         Flag.INVALID,
         Flag.IMPLAUSIBLE,

@@ -57,7 +57,13 @@ from monitor.core.models import (
     Reading,
 )
 from monitor.core.policy import CorePolicy
-from monitor.core.respiration import RESP_STALE, breaths_counted, resp_stale_reason
+from monitor.core.respiration import (
+    CO2_LINE_BLOCKED,
+    RESP_STALE,
+    breaths_counted,
+    co2_line_blocked_reason,
+    resp_stale_reason,
+)
 from monitor.core.rules import (
     CONTINUOUS_CHANNELS,
     EPISODIC_CHANNELS,
@@ -98,6 +104,7 @@ _NUMERIC = (int, float)
 _EPISODIC: frozenset[str] = frozenset(map(str, EPISODIC_CHANNELS))
 _RESPIRATION: frozenset[str] = frozenset(map(str, RESPIRATION_CHANNELS))
 _CUFF_PRESSURE = str(Channel.CUFF_PRESSURE)  # an enum member lookup costs ~0.1 µs
+_ETCO2 = str(Channel.ETCO2)
 _STALE_CONDITIONS = tuple((ch, ch + "_stale") for ch in OXIMETRY_CHANNELS)
 
 
@@ -179,6 +186,7 @@ class RoomPipeline:
         self._link_up: dict[str, float] = {}  # when each source's link last came back
         self._garbled: dict[str, str] = {}  # sources whose bytes are noise, with the detail
         self._failed: dict[str, str] = {}  # sources whose driver failed, with the reason
+        self._line_blocked: dict[str, float] = {}  # sources whose CO2 line is blocked, since
         self._now = float("-inf")
         self._timer_due = float("-inf")
         self._discharge_memo = CriteriaMemo()  # asked every second in recovery
@@ -271,6 +279,12 @@ class RoomPipeline:
             if source:
                 self._resp_sources.add(source)
             value, status = breaths_counted(channel, value, status)
+            # Blocked by any flagged respiration value; clear only by an unflagged EtCO2 (a
+            # monitor's impedance RR goes on unflagged while its CO2 line is blocked).
+            blocked = Flag.LINE_BLOCKED in status
+            was_blocked = source in self._line_blocked
+            if blocked != was_blocked and (blocked or channel == _ETCO2):
+                out += self._co2_line(t, source, blocked)
         if status and status & PROBE_FLAGS and not respiration:
             if self._probe_off_since is None:
                 self._probe_off_since = t
@@ -278,7 +292,8 @@ class RoomPipeline:
                     out += self._probe_off(t)
             return out
         trusted = not (status and status & UNTRUSTED_FLAGS)
-        if self._probe_off_since is not None and value is not None and trusted:
+        # Only oximetry ends probe off: a capnograph's breaths say nothing about the sensor.
+        if self._probe_off_since is not None and value is not None and trusted and not respiration:
             self._probe_off_since = None
             out += self.engine.lower(t, "probe_off", reason="sensor back on")
         if value is None or (status and status & EXCLUDING_FLAGS):
@@ -861,6 +876,8 @@ class RoomPipeline:
                 out += self._garbled_alarm(now)
             out += self._bp_schedule(now)
             out += self._phases(now)
+        if self._line_blocked or self.engine.present.get(CO2_LINE_BLOCKED):
+            out += self._co2_line(now)  # outside a session too, like device_failed
         if self._failed or self.engine.present.get("device_failed"):
             # Also outside a session (dashboard only there); its priority follows the phase.
             out += self._device_failed(now)
@@ -906,7 +923,8 @@ class RoomPipeline:
             sources=self._resp_sources,
             last_valid=self._last_valid,
             session_started=self.session.started_t,
-            down_since=self._down_since,
+            # A blocked line has its own alarm: one fault, one alarm.
+            down_since={**self._down_since, **self._line_blocked},
             link_up=self._link_up,
             after_s=self.policy.technical.resp_stale_after_s,
         )
@@ -1013,6 +1031,26 @@ class RoomPipeline:
                 channel=None,
                 priority=Priority.MEDIUM if in_session else Priority.LOW,
                 reason=f"driver failed, restarting ({failed})",
+            )
+        )
+
+    def _co2_line(
+        self, now: float, source: str | None = None, blocked: bool = False
+    ) -> list[PipelineEvent]:
+        """`co2_line_blocked` while a source says its CO2 line is blocked (a respiration
+        reading flagged LINE_BLOCKED); the source's first unflagged EtCO2 reading clears it.
+        Low outside a session, medium in one, like the other device technical alarms."""
+        if source is not None and blocked:
+            self._line_blocked.setdefault(source, now)
+        elif source is not None:
+            self._line_blocked.pop(source, None)
+        if not self._line_blocked:
+            return list(self.engine.lower(now, CO2_LINE_BLOCKED, reason="the line is clear"))
+        priority = Priority.MEDIUM if self.phase in IN_SESSION else Priority.LOW
+        reason = co2_line_blocked_reason(self._line_blocked)
+        return list(
+            self.engine.raise_(
+                now, CO2_LINE_BLOCKED, kind=_TECH, channel="etco2", priority=priority, reason=reason
             )
         )
 

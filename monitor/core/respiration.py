@@ -9,12 +9,15 @@ Pure: the pipeline passes every time in.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 from monitor.core.models import Channel, Flag
 from monitor.core.rules import RESPIRATION_CHANNELS
 
 RESP_STALE = "resp_stale"
+#: The capnograph says its sampling line is blocked (drivers/hl7/alerts.py): its CO2 values
+#: carry Flag.LINE_BLOCKED and are never evaluated; clinical-defaults.md "Respiration".
+CO2_LINE_BLOCKED = "co2_line_blocked"
 #: A respiration rate with no value and only these flags is a source that measures but
 #: counts no breath (a capnograph shows "---" when no breath comes): it reads as 0 /min, so
 #: "no breath for 20 s" raises apnea even when the source has no apnea flag of its own.
@@ -55,3 +58,11 @@ def resp_stale_reason(
         return None
     heard = "no respiration value" if last is None else "no valid respiration value"
     return f"{heard} from {', '.join(sorted(sources))} for {now - ref:.0f} s"
+
+
+def co2_line_blocked_reason(sources: Iterable[str]) -> str:
+    """Why `co2_line_blocked` holds: which sources say their line is blocked."""
+    return (
+        f"{', '.join(sorted(sources))} reports its CO2 sampling line blocked (check the line "
+        "and water trap): EtCO2 and breathing are not watched meanwhile"
+    )

@@ -11,30 +11,57 @@ A numeric MDC code is partition * 65536 + term code. Every code below was checke
   150020/150021/150022/150023 in the HL7 Personal Health Device IG blood-pressure examples;
   151562 MDC_RESP_RATE ("Rate of breathing; method not specified") in HL7 Denmark's
   IEEEBasicObservation value set.
-- MDC_AWAY_CO2_ET 151708: the value every capnograph mapping we found agrees on (OpenICE's
-  RTMMS-derived names), not found in an HL7-published list: re-check against RTMMS before a
-  site relies on EtCO2 codes. (Public samples also carry wrong ones, e.g. 151708 given to
-  MDC_VOL_AWAY_TIDAL, or 68165.. for the ACM attributes below.)
+- MDC_AWAY_CO2_ET 151708 (partition 2, term 20636: 2 * 65536 + 20636): the official
+  profile "endtidales CO2" of the German Medizininformatik-Initiative's ICU module binds
+  urn:iso:std:iso:11073:10101#151708 together with LOINC 19891-1, SNOMED CT 250790007 and
+  mm[Hg], with RTMMS's definition "Partial pressure of carbon dioxide in airway gas measured
+  at the end of expiration." (a national profile built on the RTMMS term list); OpenICE's
+  RTMMS-derived rosetta agrees. No second normative list (IHE PCD Rosetta, HL7 PoCD, DICOM
+  ventilation CIDs) was reachable to confirm it. (Public samples also carry wrong ones,
+  e.g. 151708 given to MDC_VOL_AWAY_TIDAL, or 68165.. for the ACM attributes below.)
+- MDC_EVT_APNEA 199680 (partition 3, term 3072), which HL7 in reads: DICOM PS3.16 CID 3038
+  "Pattern Event" lists MDC 3:3072 "Apnea" under "Codes reprinted by permission of IEEE",
+  an authoritative reprint of ISO/IEEE 11073-10101 (3 * 65536 + 3072 = 199680).
 - ACM attributes 68480..68484 and events 196616 / 196648 / 196670: the IHE PCD Technical
   Framework ACM (Report Alert, PCD-04) and its connectathon messages (Mindray / Philips IEM).
 """
 
 from __future__ import annotations
 
-from drivers.hl7.mdc import BEAT_PER_MIN, METRICS, MMHG, PERCENT, RESP_PER_MIN, Metric
+from drivers.hl7.mdc import (
+    ATTR_ALARM_INACTIVATION_STATE,
+    ATTR_ALARM_STATE,
+    ATTR_ALERT_SOURCE,
+    ATTR_EVENT_PHASE,
+    BEAT_PER_MIN,
+    EVT_ALARM,
+    METRICS,
+    MMHG,
+    PERCENT,
+    PROFILE_ACM,
+    RESP_PER_MIN,
+    Metric,
+)
 
-__all__ = ["BEAT_PER_MIN", "METRICS", "MMHG", "PERCENT", "RESP_PER_MIN", "Metric"]
+__all__ = [
+    "ATTR_ALARM_INACTIVATION_STATE",
+    "ATTR_ALARM_STATE",
+    "ATTR_ALERT_SOURCE",
+    "ATTR_EVENT_PHASE",
+    "BEAT_PER_MIN",
+    "EVT_ALARM",
+    "METRICS",
+    "MMHG",
+    "PERCENT",
+    "PROFILE_ACM",
+    "RESP_PER_MIN",
+    "Metric",
+]
 
-EVT_ALARM = "196616^MDC_EVT_ALARM^MDC"  # OBR-4, and the event of a technical alarm
 EVT_HI = "196648^MDC_EVT_HI^MDC"  # a value above its limit
 EVT_LO = "196670^MDC_EVT_LO^MDC"  # a value below its limit
-ATTR_ALERT_SOURCE = "68480^MDC_ATTR_ALERT_SOURCE^MDC"
-ATTR_EVENT_PHASE = "68481^MDC_ATTR_EVENT_PHASE^MDC"
-ATTR_ALARM_STATE = "68482^MDC_ATTR_ALARM_STATE^MDC"
-ATTR_ALARM_INACTIVATION_STATE = "68483^MDC_ATTR_ALARM_INACTIVATION_STATE^MDC"
 
 # MSH-21 message profiles (IHE PCD TF-2).
 PROFILE_PCD_01 = "IHE_PCD_001^IHE PCD^1.3.6.1.4.1.19376.1.6.1.1.1^ISO"
-PROFILE_ACM = "IHE_PCD_ACM_001^IHE PCD^1.3.6.1.4.1.19376.1.6.4.4.1^ISO"
 # OBR-4 of a PCD-01 message: SNOMED CT "monitoring of patient" (IHE PCD TF-2).
 MONITORING_OF_PATIENT = "182777000^monitoring of patient^SCT"

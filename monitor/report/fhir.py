@@ -4,7 +4,9 @@ Observations follow the R4 vital-signs profiles (http://hl7.org/fhir/R4/observat
 .html), named in `meta.profile`: SpO2 carries LOINC 2708-6 (the profile's required code) with
 59408-5 (by pulse oximetry); pulse 8867-4 (heart rate) with 8889-8 (by pulse oximetry); blood
 pressure is one 85354-9 panel with systolic 8480-6 and diastolic 8462-4 components (mean
-8478-0 as a third when measured); respiratory rate 9279-1; EtCO2 19889-5 under the base
+8478-0 as a third when measured); respiratory rate 9279-1; EtCO2 19891-1 (a partial pressure
+in mm[Hg], as Vigil measures it: 19889-5 is the volume fraction in %, which needs the ambient
+pressure to convert; the MII ICU module binds 19891-1 with MDC 151708) under the base
 vital-signs profile (R4 has none of its own). A reading the device marked invalid is an
 Observation with no value and a `dataAbsentReason` naming its status: the record shows the
 gap, never a number that was not measured.
@@ -69,7 +71,7 @@ SINGLE: dict[str, tuple[str, list[Coding], str, str]] = {
     "resp_rate": ("resprate", [("9279-1", "Respiratory rate")], "/min", "breaths/minute"),
     "etco2": (
         "vitalsigns",
-        [("19889-5", "Carbon dioxide/Gas.total.at end expiration in Exhaled gas")],
+        [("19891-1", "Carbon dioxide [Partial pressure] in Exhaled gas --at end expiration")],
         "mm[Hg]",
         "mmHg",
     ),

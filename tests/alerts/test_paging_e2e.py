@@ -19,8 +19,10 @@ from typing import Any
 
 import pytest
 
+from alerts.notifier import TICK_S
 from alerts.tokens import new_claim, sign
 from tests.conftest import Influxd, VigilProcess, collect_stream, free_port
+from tests.paging_helpers import repeats_sent_after
 from tests.receivers import HttpReceiver, MailReceiver, Received
 from tests.waiting import wait_for
 
@@ -199,7 +201,13 @@ def _run(
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert "Acknowledge this alarm?" in page.text and 'method="post"' in page.text
     assert "SpO2 low in Room B" in page.text and "Nurse A (webhook)" in page.text
-    time.sleep(0.3)
+    # Still unacknowledged: the nurse is paged again after the GET.
+    got_at = time.time()
+    wait_for(
+        lambda: [p for p in http.to("/nurse-a-hook") if p.t > got_at + TICK_S],
+        REPEAT_S + 2,
+        "a repeat after the GET",
+    )
     room = app.get("/api/rooms/B").json()
     assert [(a["condition"], a["state"]) for a in room["alarms"]] == [("spo2_low", "escalated")]
     assert all(m["state"] != "acknowledged" for m in _alarms(messages, "B", "spo2_low"))
@@ -214,7 +222,10 @@ def _run(
     )
     assert [(m["by"], m["tier"]) for m in acked] == [("Nurse A via webhook", 3)]
     sent_before = len(http.requests), len(mail.messages)
-    time.sleep(REPEAT_S + 1.5)  # past the next repeat and the next tick: nothing more
+    # Nothing more once the notifier has ticked past B's next repeat (room C is still
+    # repeated: the marker).
+    b_due = acked[0]["t"] + REPEAT_S + TICK_S
+    wait_for(lambda: repeats_sent_after(messages, "C", b_due), REPEAT_S + 5, "a repeat of C")
     assert (len(http.requests), len(mail.messages)) == sent_before
     assert app.get("/api/rooms/B").json()["alarms"][0]["state"] == "acknowledged"
 

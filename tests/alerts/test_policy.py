@@ -112,6 +112,30 @@ TIMELINES: list[tuple[str, list[Step], list[Page]]] = [
         [page(0, PageKind.FIRST, (1,), a0), page(30, PageKind.REPEAT, (1,), ev(20, R))],
     ),
     (
+        "latched at tier 3, then cleared by an acknowledgement: silence on every tier",
+        [
+            (0, a0),
+            (20, ev(20, R)),
+            (30, None),
+            (60, ev(60, R, tier=2)),
+            (60, None),
+            (120, ev(120, R, tier=3)),
+            (120, None),
+            (130, ev(130, C, tier=3)),
+            (150, None),
+            (180, None),
+            (240, None),
+        ],
+        [
+            page(0, PageKind.FIRST, (1,), a0),
+            page(30, PageKind.REPEAT, (1,), ev(20, R)),
+            page(60, PageKind.ESCALATION, (2,), ev(60, R, tier=2)),
+            page(60, PageKind.REPEAT, (1, 2), ev(60, R, tier=2)),
+            page(120, PageKind.ESCALATION, (3,), ev(120, R, tier=3)),
+            page(120, PageKind.REPEAT, (1, 2, 3), ev(120, R, tier=3)),
+        ],
+    ),
+    (
         "a stall does not burst: one repeat, the next a full interval later",
         [(0, a0), (100, None), (101, None), (129, None), (130, None)],
         [

@@ -177,3 +177,57 @@ def test_a_rate_the_source_cannot_count_is_no_breath() -> None:
         items.append(resp(t, "resp_rate", None if flags else 14, *flags))
     got = [x for x in transitions(run(q, items)) if x[1] in ("apnea", "resp_stale")]
     assert got == [(79, "resp_stale", "active")]
+
+
+def test_a_blocked_co2_line_is_a_technical_alarm_and_its_values_never_alarm() -> None:
+    """The monitor says its CO2 sampling line is blocked (Flag.LINE_BLOCKED, from an HL7
+    alert): `co2_line_blocked` at once, low outside a session and medium in one; RR 0 and
+    EtCO2 0 meanwhile are no apnea, no resp_rate_low and no resp_stale; the source's first
+    unflagged EtCO2 clears it (not its impedance RR, which goes on unflagged meanwhile)."""
+    p = RoomPipeline("A", escalation_after_s={}, resp_sources=["mon"])
+    items: list[Reading | Control] = []
+    for t in range(1, 200):
+        items += oximeter(t)
+        if t == 20:
+            items.append(Control(t, "session_start", by="n"))
+        blocked = 10 <= t < 150
+        flags = ("line_blocked",) if blocked else ()
+        items += [resp(t, "resp_rate", 0 if blocked else 14, *flags),
+                  resp(t, "etco2", 0 if blocked else 38, *flags),
+                  resp(t, "resp_rate", 14)]  # fmt: skip
+    events = run(p, items)
+    alarms = [e for e in events if isinstance(e, AlarmEvent)]
+    assert [(e.t, e.condition, e.state, e.priority) for e in alarms] == [
+        (10, "co2_line_blocked", "active", "low"),
+        (20, "co2_line_blocked", "active", "medium"),  # worsened: the session started
+        (150, "co2_line_blocked", "cleared", "medium"),
+    ]
+    assert alarms[0].kind == "technical" and alarms[0].channel == "etco2"
+    assert alarms[1].reason == (
+        "worsened to medium: mon reports its CO2 sampling line blocked (check the line and "
+        "water trap): EtCO2 and breathing are not watched meanwhile"
+    )
+    # A second source clear while the first is blocked changes nothing; a flagged value
+    # from another source adds to it.
+    q = RoomPipeline("A")
+    got = run(q, [resp(1, "etco2", None, "line_blocked"), resp(2, "etco2", 38, source="cap"),
+                  resp(3, "etco2", 30, "line_blocked", source="cap"), resp(4, "etco2", 38),
+                  resp(5, "etco2", 38, source="cap")])  # fmt: skip
+    assert transitions(got) == [
+        (1, "co2_line_blocked", "active"),
+        (5, "co2_line_blocked", "cleared"),
+    ]
+
+
+def test_respiration_values_do_not_end_the_oximeters_probe_off() -> None:
+    """A capnograph's breaths say nothing about the oximeter's sensor: probe_off holds until
+    the oximeter sends a value again (it flapped with every RR value before)."""
+    p = RoomPipeline("A", escalation_after_s={})
+    session(p)
+    items: list[Reading] = []
+    for t in range(1, 60):
+        off = 10 <= t < 30
+        items += [spo2(t, None, "probe_off") if off else spo2(t, 97), pr(t, None if off else 72)]
+        items.append(resp(t, "resp_rate", 14))
+    got = [x for x in transitions(run(p, items)) if x[1] == "probe_off"]
+    assert got == [(10, "probe_off", "active"), (30, "probe_off", "cleared")]

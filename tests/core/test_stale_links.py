@@ -12,7 +12,7 @@ import pytest
 from monitor.config import DeviceConfig, RoomConfig, SimulatorConfig
 from monitor.core.models import Control, DeviceState, LinkState
 from monitor.core.pipeline import RoomPipeline
-from monitor.runtime import configured_cuffs
+from monitor.devices import configured_cuffs
 from tests.core_helpers import Item, pr, run, spo2, transitions
 
 DOWN, UP = LinkState.DISCONNECTED, LinkState.CONNECTED

@@ -3,7 +3,6 @@ app. Screenshots land in test-artifacts/admin-*.png for a person to look at."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 from monitor.config import load_settings
 from tests.conftest import Influxd, VigilProcess
 from tests.dashboards.test_browser import ARTIFACTS, browser, close_pages
+from tests.waiting import wait_for
 
 __all__ = ["browser", "close_pages"]  # fixtures shared with the main dashboard tests
 
@@ -126,11 +126,13 @@ def test_nurse_gets_no_admin_page_but_the_log_and_hand_off(
     nurse = app.user_token(NURSE, "nurse", NURSE_PASSWORD)
     with app.client() as admin, app.client(nurse) as c:
         assert admin.put("/api/admin/rules/conditions/spo2_low", json=strict).status_code == 200
-        deadline = time.monotonic() + 10
-        while c.post("/api/rooms/A/events", json={"event": "ack", "args": {
-                "condition": "spo2_low"}}).status_code != 200:  # fmt: skip
-            assert time.monotonic() < deadline, "spo2_low never became active"
-            time.sleep(0.2)
+        ack = {"event": "ack", "args": {"condition": "spo2_low"}}
+        wait_for(
+            lambda: c.post("/api/rooms/A/events", json=ack).status_code == 200,
+            10,
+            "spo2_low to be active (and acknowledged)",
+            every_s=0.2,
+        )
         assert admin.delete("/api/admin/rules/conditions/spo2_low").status_code == 200
 
     page = sign_in(browser, app, "/log", NURSE, NURSE_PASSWORD)

@@ -49,6 +49,18 @@ interval_s = 0.5
 # Apnea from the start (no race with the page loading); SpO2 stays up.
 options = {{ apnea_start_s = 0, apnea_duration_s = 600, spo2_lag_s = 600 }}
 device_options = {{ bp_interval_s = 30 }}
+
+[[rooms]]
+id = "S"
+name = "Room S"
+[[rooms.devices]]
+id = "S-monitor"
+protocol = "hl7"
+[rooms.devices.simulate]
+scenario = "co2_line_blocked"
+interval_s = 0.5
+# The CO2 sampling line blocked from the start: RR / EtCO2 0 and the apnea flag on.
+options = {{ blocked_start_s = 0, blocked_duration_s = 600 }}
 """
 
 
@@ -79,6 +91,12 @@ def test_respiration_tile_shows_values_then_apnea_and_the_detail_plot(
     expect(resp).to_have_class("value resp apnea")
     expect(tile.locator(".alarms")).to_contain_text("HIGH Apnea · since", timeout=10_000)
     shot(page, "hl7-apnea-tile")
+    # Room S: the line is blocked: a technical alarm apart from the vitals, its zeros greyed
+    # out as invalid (the monitor's apnea flag of that time is not shown as APNEA).
+    blocked = page.locator("section.room[data-room=S]")
+    expect(blocked.locator(".tech")).to_contain_text("CO₂ sampling line blocked", timeout=15_000)
+    expect(blocked.locator(".v-resp .value")).to_have_text("0 / 0")
+    expect(blocked.locator(".v-resp .value")).to_have_class("value resp invalid")
     page.goto(app.url + "/#room/R")
     expect(page.locator("#plot-resp")).to_be_visible(timeout=10_000)
     expect(page.locator("#baseline-view")).to_contain_text("EtCO₂ mmHg")

@@ -66,14 +66,34 @@ def _noise(line: PtyPair, stop: threading.Event) -> None:
         time.sleep(0.1)
 
 
+def _alarms(app: VigilProcess) -> dict[str, dict[str, Any]]:
+    return {a["condition"]: a for a in app.get("/api/rooms/G").json()["alarms"]}
+
+
+def _alarms_if_garbled(app: VigilProcess) -> dict[str, dict[str, Any]]:
+    alarms = _alarms(app)
+    return alarms if "device_garbled" in alarms else {}
+
+
+def _readings_after_the_alarm(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    mine = [m for m in list(messages) if m.get("room") == "G"]
+    raised = [
+        i
+        for i, m in enumerate(mine)
+        if m.get("type") == "alarm" and m["condition"] == "device_garbled"
+    ]
+    return [m for m in mine[raised[0] :] if m.get("type") == "reading"] if raised else []
+
+
 def test_random_bytes_on_a_serial_line_give_device_garbled_and_no_vitals(
     vigil: tuple[VigilProcess, PtyPair],
 ) -> None:
     app, line = vigil
-    deadline = time.monotonic() + 15
-    while app.get("/api/health").json()["drivers"]["G-ox"]["state"] != "connected":
-        assert time.monotonic() < deadline, "the driver never opened the pty"
-        time.sleep(0.1)
+    wait_for(
+        lambda: app.get("/api/health").json()["drivers"]["G-ox"]["state"] == "connected",
+        15,
+        "the driver to open the pty",
+    )
     messages: list[dict[str, Any]] = []
     stop = threading.Event()
     threads = [threading.Thread(target=collect_stream, args=(app, messages, stop))]
@@ -83,15 +103,13 @@ def test_random_bytes_on_a_serial_line_give_device_garbled_and_no_vitals(
     wait_for(lambda: any(m.get("type") == "snapshot" for m in messages), 20, "stream snapshot")
     threads.append(threading.Thread(target=_noise, args=(line, stop)))
     threads[1].start()
-    started = time.monotonic()
     try:
-        while True:
-            alarms = {a["condition"]: a for a in app.get("/api/rooms/G").json()["alarms"]}
-            if "device_garbled" in alarms:
-                break
-            assert time.monotonic() - started < 20, f"no device_garbled; alarms {alarms}"
-            time.sleep(0.2)
-        time.sleep(2.0)  # keep the noise coming: still nothing may be used
+        alarms = wait_for(
+            lambda: _alarms_if_garbled(app), 20, lambda: f"device_garbled; alarms {_alarms(app)}"
+        )
+        # The noise keeps coming: the readings decoded from it after the alarm are the ones
+        # checked below too (none may be used), counted rather than slept for.
+        wait_for(lambda: len(_readings_after_the_alarm(messages)) >= 10, 20, "10 more readings")
         health = app.get("/api/health").json()
     finally:
         stop.set()

@@ -3,13 +3,14 @@ and `vigil run` building every serial protocol's simulator, driver and decoder f
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from monitor.config import ConfigError, load_settings
 from tests.conftest import Influxd, VigilProcess
+from tests.waiting import wait_for
 
 
 def write(tmp_path: Path, device: str) -> Path:
@@ -85,21 +86,23 @@ def test_vigil_run_reads_every_serial_protocol(influxd: Influxd, tmp_path: Path)
     )
     app = VigilProcess(config, tmp_path)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            drivers = app.get("/api/health").json()["drivers"]
-            oximeters_ok = all(
-                drivers[p]["frames"] > 0 for p in [*protocols, "ble"] if p != "suntech"
-            )
+        seen: dict[str, Any] = {}
+
+        def running() -> tuple[dict[str, Any], dict[str, Any]] | None:
+            seen.update(app.get("/api/health").json()["drivers"])
+            oximeters_ok = all(seen[p]["frames"] > 0 for p in [*protocols, "ble"] if p != "suntech")
             room = app.get("/api/rooms/A").json()
             if (
                 oximeters_ok
-                and all(d["state"] == "connected" for d in drivers.values())
+                and all(d["state"] == "connected" for d in seen.values())
                 and "sbp" in room["latest"]
             ):
-                break
-            assert time.monotonic() < deadline, drivers
-            time.sleep(0.3)
+                return dict(seen), room
+            return None
+
+        drivers, room = wait_for(
+            running, 20, lambda: f"every device delivering; saw {seen}", every_s=0.3
+        )
     finally:
         app.stop()
     # The BLE device offers a cuff and an oximeter: two sources (the core tells a cuff by its
@@ -123,15 +126,20 @@ def test_demo_runs_serial_and_ble_devices_and_the_schedule_starts_the_cuff(
         config, tmp_path, env={"VIGIL_INFLUX_URL": influxd.url, "VIGIL_INFLUX_DATABASE": "demo"}
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
+        last: list[object] = []
+
+        def running() -> tuple[dict[str, Any], dict[str, Any]] | None:
             health = app.get("/api/health").json()
             rooms = {r["room"]: r for r in app.get("/api/rooms").json()}
+            last[:] = [health, rooms]
             b_bp = rooms["B"]["latest"].get("sbp")
             if all(d["frames"] > 0 for d in health["drivers"].values()) and b_bp:
-                break
-            assert time.monotonic() < deadline, (health, rooms)
-            time.sleep(0.5)
+                return health, rooms
+            return None
+
+        health, rooms = wait_for(
+            running, 30, lambda: f"every device delivering and B's cuff; saw {last}", every_s=0.5
+        )
     finally:
         app.stop()
     assert health["demo"] is True
@@ -143,6 +151,7 @@ def test_demo_runs_serial_and_ble_devices_and_the_schedule_starts_the_cuff(
     }
     # Room B's SunTech cuff only measures when commanded: a BP there means the pre-dose
     # schedule asked the cuff through the driver and the reading came back.
+    b_bp = rooms["B"]["latest"]["sbp"]
     assert b_bp["value"] == 122.0 and b_bp["source"] == "B-cuff"
     assert rooms["A"]["latest"]["spo2"]["source"] == "A-oximeter"
     assert rooms["B"]["latest"]["spo2"]["source"] == "B-oximeter"

@@ -14,6 +14,7 @@ import pytest
 
 from drivers.sim.pty import PtyPair
 from tests.conftest import Influxd, VigilProcess, collect_stream
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -68,10 +69,11 @@ def test_desaturation_alarm_appears_and_clears_everywhere(
     reader.start()
     try:
         # Garbage into room C's serial line: a bad number, line noise, an impossible SpO2.
-        deadline = time.monotonic() + 10
-        while app.get("/api/health").json()["drivers"]["C-ox"]["state"] != "connected":
-            assert time.monotonic() < deadline, "room C's driver never opened its port"
-            time.sleep(0.1)
+        wait_for(
+            lambda: app.get("/api/health").json()["drivers"]["C-ox"]["state"] == "connected",
+            10,
+            "room C's driver to open its port",
+        )
         os.write(
             garbage.master_fd,
             b"11/23/26 10:00:00 SPO2=0#5% BPM=072 EXC=000000\r\n"
@@ -123,16 +125,17 @@ def test_desaturation_alarm_appears_and_clears_everywhere(
         "implausible": 1,
     }
 
-    deadline = time.monotonic() + 5
-    while True:
+    last: list[object] = []
+
+    def stored() -> list[dict[str, object]]:
         points = influxd.query(
             "SELECT count(value) FROM reading WHERE room = 'A' AND channel = 'spo2'", db="vigil_e2e"
         )
         alarms = influxd.query("SELECT reason FROM alarm GROUP BY condition, state", db="vigil_e2e")
-        if points and points[0]["count"] >= 10 and len(alarms) == 2:
-            break
-        assert time.monotonic() < deadline, f"InfluxDB has {points}, {alarms}"
-        time.sleep(0.2)
+        last[:] = [points, alarms]
+        return alarms if points and int(str(points[0]["count"])) >= 10 and len(alarms) == 2 else []
+
+    alarms = wait_for(stored, 5, lambda: f"readings and alarms in InfluxDB; it has {last}")
     assert {(a["condition"], a["state"]) for a in alarms} == {
         ("spo2_low", "active"),
         ("spo2_low", "cleared"),

@@ -18,7 +18,8 @@ BAD = [
      "ge, mindray, mindray-pcd, philips"),
     ('hl7 = { mapping = { "160" = "oxygen" } }', "hl7",
      "rooms.0.devices.0.hl7.mapping.160: unknown channel 'oxygen'; known: apnea, dbp, etco2, "
-     "heart_rate, map, nibp_pulse_rate, pulse_rate, resp_rate, sbp, spo2, ignore"),
+     "heart_rate, map, nibp_pulse_rate, pulse_rate, resp_rate, sbp, spo2, co2_line_blocked, "
+     "ignore"),
     ('hl7 = { mode = "push" }', "hl7",
      "rooms.0.devices.0.hl7.mode: Input should be 'listen' or 'connect'"),
     ('hl7 = { port = 70000 }', "hl7",
@@ -52,12 +53,13 @@ def test_good_hl7_devices_and_their_respiration_sources(tmp_path: Path) -> None:
     path.write_text(
         ROOM.format(protocol="hl7")
         + 'hl7 = { mode = "connect", host = "10.0.0.5", vendor = "mindray", '
-        '"mapping" = { "MDC:151594" = "resp_rate" } }\n'
+        '"mapping" = { "MDC:151594" = "resp_rate", "9001" = "co2_line_blocked" } }\n'
         '[[rooms.devices]]\nid = "A-nibp"\nprotocol = "hl7"\nhl7 = { port = 2576, '
         "respiration = false }\n"
     )
     room = load_settings(path).rooms[0]
     assert room.devices[0].hl7 is not None and room.devices[0].hl7.mode == "connect"
+    assert room.devices[0].hl7.mapping["9001"] == "co2_line_blocked"  # a vendor's alert code
     assert resp_sources(room.devices) == ["A-mon"]
     # The configured source makes resp_stale possible before any respiration value.
     p = RoomPipeline("A", resp_sources=resp_sources(room.devices))
@@ -87,7 +89,7 @@ def test_an_hl7_monitors_nibp_is_a_cuff_from_its_first_message(tmp_path: Path) -
     """A NIBP pulse rate that comes before the first SBP is still the cuff's, never mixed
     into the oximeter's pulse rate."""
     from monitor.core.models import Reading
-    from monitor.runtime import configured_cuffs
+    from monitor.devices import configured_cuffs
 
     path = tmp_path / "vigil.toml"
     path.write_text(ROOM.format(protocol="hl7") + "hl7 = { port = 2575 }\n")

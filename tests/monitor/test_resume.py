@@ -38,8 +38,9 @@ Item = Reading | Control | DeviceState | float
 
 
 class LiveRoom:
-    """What `Vigil._consume` does with each input: the pipeline decides, the recorder keeps
-    the input and the events (ticks are not recorded: a replay makes its own)."""
+    """What `RoomLoop.consume` (monitor/room_loop.py) does with each input: the pipeline
+    decides, the recorder keeps the input and the events (ticks are not recorded: a replay
+    makes its own)."""
 
     def __init__(self, recorder: Recorder) -> None:
         self.recorder = recorder

@@ -4,13 +4,13 @@ the BP schedule's cuff requests appear on the live stream. `vigil run` as a user
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import Influxd, VigilProcess, collect_stream
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -42,16 +42,12 @@ simulate = {{ scenario = "steady", interval_s = 0.5 }}
     reader = threading.Thread(target=collect_stream, args=(app, messages, stop))
     reader.start()
     try:
-        deadline = time.monotonic() + 10
-        while not any(m.get("type") == "snapshot" for m in messages):
-            assert time.monotonic() < deadline, "no snapshot on the stream"
-            time.sleep(0.1)
+        wait_for(lambda: any(m.get("type") == "snapshot" for m in messages), 10, "the snapshot")
         r = app.post(
             "/api/rooms/A/events",
             json={"event": "session_start", "args": {"pseudonym": "RC1", "age": 70}},
         )
         assert (r.status_code, r.json()) == (200, {"status": "ok", "outcome": "ok"})
-        deadline = time.monotonic() + 20
 
         def seen(kind: str, **match: object) -> bool:
             return any(
@@ -59,12 +55,14 @@ simulate = {{ scenario = "steady", interval_s = 0.5 }}
                 for m in list(messages)
             )
 
-        while not (
-            seen("bp_request", room="A", reason="pre-dose baseline reading")
-            and seen("alarm", condition="spo2_low", state="active")
-        ):
-            assert time.monotonic() < deadline, f"saw {[m.get('type') for m in messages][-20:]}"
-            time.sleep(0.2)
+        wait_for(
+            lambda: (
+                seen("bp_request", room="A", reason="pre-dose baseline reading")
+                and seen("alarm", condition="spo2_low", state="active")
+            ),
+            20,
+            lambda: f"the cuff request and spo2_low; saw {[m.get('type') for m in messages][-20:]}",
+        )
     finally:
         stop.set()
         reader.join(10)

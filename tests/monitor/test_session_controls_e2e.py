@@ -115,6 +115,20 @@ def test_controls_answer_with_the_cores_outcome_and_the_journal_follows_it(
     assert verified
 
 
+def newest_reading_t(journal: Path) -> float:
+    """The time of room A's newest reading in the journal (0 before there is any)."""
+    if not journal.exists():
+        return 0.0
+    db = sqlite3.connect(f"file:{journal}?mode=ro", uri=True)
+    try:
+        (t,) = db.execute("SELECT max(t) FROM points WHERE room = 'A'").fetchone()
+    except sqlite3.OperationalError:  # the schema is not there yet
+        t = None
+    finally:
+        db.close()
+    return float(t or 0.0)
+
+
 def test_a_session_left_open_by_a_killed_process_is_closed_at_the_next_start(
     influxd: Influxd, tmp_path: Path
 ) -> None:
@@ -127,12 +141,14 @@ def test_a_session_left_open_by_a_killed_process_is_closed_at_the_next_start(
         )
         assert r.is_success, r.text
         [session] = app.get("/api/sessions", params={"room": "A"}).json()
-        time.sleep(1.5)  # readings of the session reach the journal
+        path = tmp_path / ".vigil" / "journal.sqlite3"
+        wait_for(
+            lambda: newest_reading_t(path) > session["started"], 10, "a session reading journaled"
+        )
     finally:
         app.proc.kill()  # SIGKILL: no shutdown, the session stays open in the journal
         app.proc.wait()
         app.stop()
-    path = tmp_path / ".vigil" / "journal.sqlite3"
     with sqlite3.connect(path) as db:
         (last_point,) = db.execute("SELECT max(t) FROM points WHERE room = 'A'").fetchone()
         (last_audit,) = db.execute(
@@ -147,7 +163,8 @@ def test_a_session_left_open_by_a_killed_process_is_closed_at_the_next_start(
     again = start(influxd, tmp_path, "resume_max_age_h = 0\n")
     try:
         first = again.get(f"/api/sessions/{session['id']}").json()
-        time.sleep(1.1)
+        asked = time.time()
+        wait_for(lambda: newest_reading_t(path) > asked, 10, "a reading of the new run journaled")
         later = again.get(f"/api/sessions/{session['id']}").json()
         # The new run's readings do not join the closed session; a new start works.
         r = again.post(

@@ -12,6 +12,7 @@ import pytest
 
 from monitor.config import ConfigError, load_settings
 from tests.conftest import Influxd, VigilProcess
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -64,13 +65,15 @@ def test_two_sites_share_one_influxd_and_stay_apart(
 ) -> None:
     north, south = two_sites
     q = "SELECT count(value) FROM reading WHERE channel = 'pulse_rate' GROUP BY site, room"
-    deadline = time.monotonic() + 20
-    while True:
-        counts = {(r["site"], r["room"]): r["count"] for r in influxd.query(q, db=DB)}
-        if len(counts) == 4 and all(int(str(c)) >= 4 for c in counts.values()):
-            break
-        assert time.monotonic() < deadline, f"both sites' rooms never all stored: {counts}"
-        time.sleep(0.3)
+    seen: dict[tuple[object, object], object] = {}
+
+    def stored() -> dict[tuple[object, object], object]:
+        seen.clear()
+        seen.update({(r["site"], r["room"]): r["count"] for r in influxd.query(q, db=DB)})
+        ready = len(seen) == 4 and all(int(str(c)) >= 4 for c in seen.values())
+        return dict(seen) if ready else {}
+
+    counts = wait_for(stored, 20, lambda: f"both sites' rooms stored; saw {seen}", every_s=0.3)
     assert set(counts) == {("north", "A"), ("north", "N1"), ("south", "A"), ("south", "S1")}
     # Each site's points carry its own values, room A included.
     for site, pulse in (("north", 60.0), ("south", 90.0)):

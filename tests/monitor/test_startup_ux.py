@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT, Influxd, VigilProcess, collect_stream
+from tests.waiting import wait_for
 
 SECRET = "fewhwINvKJYUphgjpzaRywtaa6urnWksVfC6Ot15ACc"  # secrets.token_urlsafe(32)
 # Wall time of a Ctrl-C stop. That it did not wait out uvicorn's graceful timeout (2 s) is
@@ -134,11 +135,24 @@ def test_unplugged_device_warned_once_and_ctrl_c_with_a_stream_open_is_clean(
     stop = threading.Event()
     reader = threading.Thread(target=collect_stream, args=(unplugged, out, stop), daemon=True)
     reader.start()
-    # Three or more reconnect attempts (backoff 0.5, 1, 2 s) with the stream open.
-    deadline = time.monotonic() + 10
-    while not any(m["type"] == "snapshot" for m in out) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(4)
+    # Three failed reconnect attempts (backoff 0.5, 1, 2 s) seen on the stream, which is
+    # open; the console had its chance to say each of them.
+    wait_for(
+        lambda: (
+            len(
+                [
+                    m
+                    for m in list(out)
+                    if m["type"] == "device"
+                    and m["source"] == "A-oximeter"
+                    and m["detail"].startswith("open failed")
+                ]
+            )
+            >= 3
+        ),
+        15,
+        "three failed attempts to open the port",
+    )
     assert (
         unplugged.get("/api/health")
         .json()["drivers"]["A-oximeter"]["detail"]

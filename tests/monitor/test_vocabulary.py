@@ -8,7 +8,7 @@ from alerts.message import CONDITION_LABELS, condition_label
 from monitor.auth.store import ROLES
 from monitor.config import Settings
 from monitor.core.pipeline import EXTERNAL_TECHNICAL, MONITORING_INTERRUPTED
-from monitor.core.respiration import RESP_STALE
+from monitor.core.respiration import CO2_LINE_BLOCKED, RESP_STALE
 from monitor.core.rules import DEFAULT_RULES
 from monitor.hl7out.health import HL7_OUT_DOWN
 from monitor.rules_config import TECHNICAL_CONDITIONS
@@ -19,9 +19,8 @@ def test_every_condition_the_core_can_raise_is_served_with_its_words() -> None:
     served = vocabulary(Settings())["conditions"]
     physiological = {r.id for r in DEFAULT_RULES}
     # Technical conditions raised by name elsewhere are in the one technical list.
-    assert {*EXTERNAL_TECHNICAL, MONITORING_INTERRUPTED, RESP_STALE, HL7_OUT_DOWN} <= (
-        TECHNICAL_CONDITIONS
-    )
+    raised_by_name = {MONITORING_INTERRUPTED, RESP_STALE, CO2_LINE_BLOCKED, HL7_OUT_DOWN}
+    assert {*EXTERNAL_TECHNICAL, *raised_by_name} <= TECHNICAL_CONDITIONS
     for cid in physiological | TECHNICAL_CONDITIONS:
         assert cid in CONDITION_LABELS, f"{cid} has no words (it would read {cid!r} as an id)"
         assert served[cid]["label"] == CONDITION_LABELS[cid].replace("O2", "O₂")
@@ -34,6 +33,7 @@ def test_every_condition_the_core_can_raise_is_served_with_its_words() -> None:
         "channels": ["spo2"],
     }
     assert served["device_garbled"]["label"] == "Device sends noise: check cable / baud rate"
+    assert served["co2_line_blocked"]["label"] == "CO₂ sampling line blocked"
     assert served["notify_failed"]["priority"] == "high"
 
 

@@ -19,7 +19,7 @@ import yaml
 
 from monitor.watchdog import SystemdNotify, ping_interval_s
 from tests.conftest import Influxd, VigilProcess
-from tests.waiting import wait_for
+from tests.waiting import wait_for, wait_for_async
 
 
 class NotifySocket:
@@ -54,11 +54,13 @@ class NotifySocket:
 
 async def stopped(s: NotifySocket) -> None:
     """Wait until the receiver has read STOPPING=1 (the last datagram sent)."""
-    for _ in range(200):
-        if s.messages("STOPPING=1"):
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("no STOPPING=1")
+    await wait_for_async(lambda: s.messages("STOPPING=1"), 2, "STOPPING=1")
+
+
+async def status_said(s: NotifySocket, status: str) -> None:
+    await wait_for_async(
+        lambda: [m for _, m in list(s.received) if m.endswith("STATUS=" + status)], 2, status
+    )
 
 
 @pytest.fixture
@@ -99,11 +101,12 @@ async def test_a_stuck_event_loop_stops_the_pings(
     time.sleep(0.6)
     stuck_to = time.monotonic()
     before = len(notify_socket.messages("WATCHDOG=1"))
-    await asyncio.sleep(0.3)  # the loop runs again: pings resume
+    await wait_for_async(  # the loop runs again: pings resume
+        lambda: len(notify_socket.messages("WATCHDOG=1")) > before, 2, "pings to resume"
+    )
     await notify.stopping()
     await stopped(notify_socket)
     pings = notify_socket.messages("WATCHDOG=1")
-    assert len(pings) > before
     # Datagrams sent just before the block may be read a moment later by the receiver.
     assert [t for t in pings if stuck_from + 0.1 < t < stuck_to] == []
     assert notify_socket.messages("READY=1")
@@ -117,11 +120,19 @@ async def test_the_status_line_goes_with_a_ping_when_it_changes(
     status = ["serving"]
     notify = SystemdNotify(status=lambda: status[0])
     notify.started()
-    await asyncio.sleep(0.1)
+    await status_said(notify_socket, "serving")
     status[0] = "error: driver-A-ox failed (ValueError: boom)"
-    await asyncio.sleep(0.1)
+    await status_said(notify_socket, status[0])
     status[0] = "serving"
-    await asyncio.sleep(0.1)
+    await wait_for_async(
+        lambda: [m for _, m in list(notify_socket.received) if m == "WATCHDOG=1\nSTATUS=serving"],
+        2,
+        "serving again",
+    )
+    pinged = len(notify_socket.messages("WATCHDOG=1"))
+    await wait_for_async(  # three more pings, none with the unchanged status
+        lambda: len(notify_socket.messages("WATCHDOG=1")) >= pinged + 3, 2, "three more pings"
+    )
     await notify.stopping()
     await stopped(notify_socket)
     said = [m for _, m in notify_socket.received if "STATUS=" in m]

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from monitor.cli import app as cli_app
 from monitor.config import ConfigError, load_settings
 from tests.conftest import ROOT, Influxd, VigilProcess, free_port
-from tests.waiting import wait_for
+from tests.waiting import wait_for, wait_for_async
 
 NAME = "Vigil-Sim-test-ox"
 
@@ -195,10 +195,12 @@ async def central_session(
             out.readings_since_last_connect += 1
 
     task = asyncio.create_task(driver.run(emit))
-    deadline = time.monotonic() + timeout_s
-    while not (driver.connections >= until_connections and out.readings_since_last_connect > 2):
-        assert time.monotonic() < deadline, out.__dict__
-        await asyncio.sleep(0.1)
+    await wait_for_async(
+        lambda: driver.connections >= until_connections and out.readings_since_last_connect > 2,
+        timeout_s,
+        lambda: f"{until_connections} connections, then readings; {out.__dict__}",
+        every_s=0.1,
+    )
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task

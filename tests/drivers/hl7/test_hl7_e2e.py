@@ -1,6 +1,9 @@
-"""`vigil run` with an HL7 monitor: the monitor simulator (`vigil simulate --protocol hl7`)
+"""`vigil run` with HL7 monitors: the monitor simulator (`vigil simulate --protocol hl7`)
 sends ORU^R01 over MLLP to Vigil's listener; the room alarms on apnea; a bad message gets
-an AR and shows in /api/health's drop counters; InfluxDB stores the respiration channels."""
+an AR and shows in /api/health's drop counters; InfluxDB stores the respiration channels.
+In a second room the monitor's CO2 sampling line blocks (IHE PCD-04 ORU^R40 start / end):
+`co2_line_blocked` comes and goes, and the monitor's apnea flag and zero RR / EtCO2 of that
+time raise nothing."""
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_monitor_simulator_to_vigil_to_alarms(influxd: Influxd, tmp_path: Path) -> None:
-    mllp_port = free_port()
+    mllp_port, blocked_port = free_port(), free_port()
     config = tmp_path / "vigil.toml"
     config.write_text(f"""
 influx_url = "{influxd.url}"
@@ -34,6 +37,13 @@ id = "A"
 id = "A-monitor"
 protocol = "hl7"
 hl7 = {{ mode = "listen", host = "127.0.0.1", port = {mllp_port} }}
+
+[[rooms]]
+id = "B"
+[[rooms.devices]]
+id = "B-monitor"
+protocol = "hl7"
+hl7 = {{ mode = "listen", host = "127.0.0.1", port = {blocked_port} }}
 """)
     app = VigilProcess(config, tmp_path)
     messages: list[dict[str, Any]] = []
@@ -46,11 +56,20 @@ hl7 = {{ mode = "listen", host = "127.0.0.1", port = {mllp_port} }}
          "--options", '{"apnea_start_s": 4, "apnea_duration_s": 60, "spo2_lag_s": 60}'],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+    # Blocked 3 s in, for 6 s: unguarded, the apnea flag alone would alarm within 2 s.
+    blocked_sim = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "simulate", "--protocol", "hl7",
+         "--scenario", "co2_line_blocked", "--mllp", f"connect:127.0.0.1:{blocked_port}",
+         "--interval", "0.25", "--options", '{"blocked_start_s": 3, "blocked_duration_s": 6}'],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
     try:
-        r = app.post(
-            "/api/rooms/A/events", json={"event": "session_start", "args": {"pseudonym": "H1"}}
-        )
-        assert r.status_code == 200
+        for room_id in ("A", "B"):
+            r = app.post(
+                f"/api/rooms/{room_id}/events",
+                json={"event": "session_start", "args": {"pseudonym": "H1"}},
+            )
+            assert r.status_code == 200
 
         def seen(kind: str, **match: object) -> bool:
             return any(
@@ -77,7 +96,21 @@ hl7 = {{ mode = "listen", host = "127.0.0.1", port = {mllp_port} }}
                                 db="vigil_hl7"):  # fmt: skip
             assert time.monotonic() < deadline, "etco2 never reached InfluxDB"
             time.sleep(0.3)
+        deadline = time.monotonic() + 30
+        while not seen("alarm", room="B", condition="co2_line_blocked", state="cleared"):
+            assert time.monotonic() < deadline, (
+                f"no co2_line_blocked; log:\n{app.log_path.read_text()}"
+            )
+            time.sleep(0.2)
+        b_alarms = [m for m in list(messages) if m.get("type") == "alarm" and m.get("room") == "B"]
+        assert [(m["condition"], m["kind"], m["priority"], m["state"]) for m in b_alarms] == [
+            ("co2_line_blocked", "technical", "medium", "active"),
+            ("co2_line_blocked", "technical", "medium", "cleared"),
+        ]
+        assert app.get("/api/health").json()["drivers"]["B-monitor"]["dropped"] == {}
     finally:
+        blocked_sim.terminate()
+        blocked_sim.wait(10)
         sim.terminate()
         sim.wait(10)
         stop.set()

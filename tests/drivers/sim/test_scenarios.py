@@ -25,7 +25,22 @@ def test_all_named_scenarios_exist() -> None:
         "disconnect_return",
         "hypoventilation",
         "apnea",
+        "co2_line_blocked",
     }
+
+
+def test_co2_line_blocked_scenario_zeroes_co2_numbers_inside_its_window_only() -> None:
+    blocked = scenario(
+        "co2_line_blocked", {**STEADY, "blocked_start_s": 10, "blocked_duration_s": 5}
+    )
+    got = [(v.co2_line_blocked, v.resp_rate, v.etco2, v.apnea, v.spo2)
+           for v in map(blocked, (9, 10, 14, 15))]  # fmt: skip
+    assert got == [
+        (False, 14.0, 38.0, False, 97.0),
+        (True, 0.0, 0.0, True, 97.0),
+        (True, 0.0, 0.0, True, 97.0),
+        (False, 14.0, 38.0, False, 97.0),
+    ]
 
 
 def test_hypoventilation_and_apnea_scenarios() -> None:

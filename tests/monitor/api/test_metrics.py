@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from monitor import __version__
 from tests.conftest import Influxd, VigilProcess, free_port, wait_http
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -52,17 +52,19 @@ def test_metrics_need_a_token_and_count_what_runs(vigil: VigilProcess) -> None:
     with vigil.client(token="") as anonymous:
         assert anonymous.get("/metrics").status_code == 401
     viewer = vigil.user_token("it-scraper", "viewer")
-    deadline = time.monotonic() + 15
-    while True:
+    device = (("device", "A-ox"), ("protocol", "masimo-ascii"), ("room", "A"))
+    last = [""]
+
+    def counted() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         with vigil.client(viewer) as c:
             r = c.get("/metrics")
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+        last[0] = r.text
         m = samples(r.text)
-        device = (("device", "A-ox"), ("protocol", "masimo-ascii"), ("room", "A"))
-        if m[("vigil_readings_total", ())] > 10 and m[("vigil_forwarded_total", ())] > 0:
-            break
-        assert time.monotonic() < deadline, r.text
-        time.sleep(0.3)
+        ready = m[("vigil_readings_total", ())] > 10 and m[("vigil_forwarded_total", ())] > 0
+        return m if ready else {}
+
+    m = wait_for(counted, 15, lambda: f"readings counted and forwarded:\n{last[0]}", every_s=0.3)
     assert m[("vigil_info", (("site", "clinic-east"), ("version", __version__)))] == 1
     assert m[("vigil_rooms", ())] == 1
     assert m[("vigil_device_connected", device)] == 1
@@ -106,14 +108,17 @@ scrape_configs:
     try:
         url = f"http://127.0.0.1:{port}"
         wait_http(f"{url}/-/ready", 30, proc=proc)
-        deadline = time.monotonic() + 30
-        while True:
-            r = httpx.get(f"{url}/api/v1/query", params={"query": "vigil_rooms"}, timeout=5)
-            result = r.json()["data"]["result"]
-            if result:
-                break
-            assert time.monotonic() < deadline, (tmp_path / "prometheus.log").read_text()[-2000:]
-            time.sleep(0.5)
+        result = wait_for(
+            lambda: httpx.get(
+                f"{url}/api/v1/query", params={"query": "vigil_rooms"}, timeout=5
+            ).json()["data"]["result"],
+            30,
+            lambda: (
+                "a scrape of vigil_rooms; prometheus.log:\n"
+                + (tmp_path / "prometheus.log").read_text()[-2000:]
+            ),
+            every_s=0.5,
+        )
         assert result[0]["value"][1] == "1"
         assert result[0]["metric"]["job"] == "vigil"
         r = httpx.get(f"{url}/api/v1/query", params={"query": "vigil_info"}, timeout=5)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TEST_SECRET_KEY, Influxd, VigilProcess
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -78,20 +79,20 @@ def app(influxd: Influxd, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 def _config_audit(journal: Path) -> str:
     """The raw payload of the `config` audit entry the running app wrote (waits for it)."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if journal.exists():
-            db = sqlite3.connect(f"file:{journal}?mode=ro", uri=True)
-            try:
-                row = db.execute("SELECT payload FROM audit WHERE kind = 'config'").fetchone()
-            except sqlite3.OperationalError:
-                row = None
-            finally:
-                db.close()
-            if row is not None:
-                return str(row[0])
-        time.sleep(0.1)
-    raise AssertionError("no config audit entry in the journal")
+
+    def payload() -> str | None:
+        if not journal.exists():
+            return None
+        db = sqlite3.connect(f"file:{journal}?mode=ro", uri=True)
+        try:
+            row = db.execute("SELECT payload FROM audit WHERE kind = 'config'").fetchone()
+        except sqlite3.OperationalError:
+            row = None
+        finally:
+            db.close()
+        return None if row is None else str(row[0])
+
+    return wait_for(payload, 10, "the config audit entry in the journal")
 
 
 def test_the_config_audit_entry_holds_no_secret(app: VigilProcess) -> None:
@@ -212,15 +213,11 @@ def test_an_ack_link_posted_many_times_at_once_acknowledges_once(app: VigilProce
     rest are told it was used. The GET before never acknowledges; echoed names are escaped."""
     from alerts.tokens import new_claim, sign
 
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        with app.client() as c:
-            alarms = c.get("/api/rooms/B").json()["alarms"]
-        if any(a["condition"] == "spo2_low" for a in alarms):
-            break
-        time.sleep(0.2)
-    else:
-        raise AssertionError("room B never alarmed")
+    wait_for(
+        lambda: any(a["condition"] == "spo2_low" for a in app.get("/api/rooms/B").json()["alarms"]),
+        20,
+        "room B's spo2_low",
+    )
     claim = new_claim(
         room="B",
         condition="spo2_low",

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import Influxd, VigilProcess
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -64,6 +65,15 @@ def read_stream(app: VigilProcess, query: str, out: Received, stop: threading.Ev
                 return
 
 
+def _spo2(received: Received, room: str) -> list[float]:
+    """The times of `room`'s SpO2 updates a client received."""
+    return [
+        m["t"]
+        for _, m in list(received)
+        if m["type"] == "reading" and (m["room"], m["channel"]) == (room, "spo2")
+    ]
+
+
 def test_clients_get_their_rooms_coalesced_and_alarms_at_once(vigil: VigilProcess) -> None:
     ab: Received = []
     c: Received = []
@@ -75,11 +85,17 @@ def test_clients_get_their_rooms_coalesced_and_alarms_at_once(vigil: VigilProces
     for r in readers:
         r.start()
     try:
-        deadline = time.monotonic() + 30
-        while not any(m.get("type") == "alarm" and m["room"] == "B" for _, m in list(ab)):
-            assert time.monotonic() < deadline, "no alarm from room B"
-            time.sleep(0.1)
-        time.sleep(2.5 * WINDOW_S)  # a few more windows of readings
+        wait_for(
+            lambda: any(m.get("type") == "alarm" and m["room"] == "B" for _, m in list(ab)),
+            30,
+            "an alarm from room B",
+        )
+        # A few more windows of readings, on both clients.
+        wait_for(
+            lambda: len(_spo2(ab, "A")) >= 3 and len(_spo2(c, "C")) >= 3,
+            6 * WINDOW_S,
+            "three windows of readings on each client",
+        )
     finally:
         stop.set()
         for r in readers:
@@ -94,11 +110,7 @@ def test_clients_get_their_rooms_coalesced_and_alarms_at_once(vigil: VigilProces
 
     # Readings: at most one update per room per window, the newest value (the device sends
     # five a second).
-    spo2_a = [
-        m["t"]
-        for _, m in ab
-        if m["type"] == "reading" and (m["room"], m["channel"]) == ("A", "spo2")
-    ]
+    spo2_a = _spo2(ab, "A")
     assert len(spo2_a) >= 3
     assert min(b - a for a, b in zip(spo2_a, spo2_a[1:], strict=False)) > WINDOW_S - 0.5
 

@@ -19,6 +19,7 @@ import pytest
 
 from monitor.auth.tokens import DAY_S
 from tests.conftest import ROOT, TEST_ADMIN, TEST_SECRET_KEY, Influxd, VigilProcess
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -68,26 +69,24 @@ def auth_audit(
     """The app's `auth` audit entries as (who, payload), and their raw payload text, once
     `enough` holds for them (the recorder writes in the background)."""
     journal = app.workdir / "journal.sqlite3"  # type: ignore[attr-defined]
-    deadline = time.monotonic() + 10
-    entries: list[tuple[str | None, dict[str, Any]]] = []
-    raw = ""
-    while time.monotonic() < deadline:
-        if journal.exists():
-            db = sqlite3.connect(f"file:{journal}?mode=ro", uri=True)
-            try:
-                rows = db.execute(
-                    "SELECT who, payload FROM audit WHERE kind = 'auth' ORDER BY id"
-                ).fetchall()
-            except sqlite3.OperationalError:
-                rows = []
-            finally:
-                db.close()
-            entries = [(who, json.loads(p)) for who, p in rows]
-            raw = " ".join(p for _, p in rows)
-            if enough(entries):
-                return entries, raw
-        time.sleep(0.1)
-    raise AssertionError(f"the audit never had what was expected: {entries}")
+    seen: list[tuple[str | None, dict[str, Any]]] = []
+
+    def read() -> tuple[list[tuple[str | None, dict[str, Any]]], str] | None:
+        if not journal.exists():
+            return None
+        db = sqlite3.connect(f"file:{journal}?mode=ro", uri=True)
+        try:
+            rows = db.execute(
+                "SELECT who, payload FROM audit WHERE kind = 'auth' ORDER BY id"
+            ).fetchall()
+        except sqlite3.OperationalError:
+            rows = []
+        finally:
+            db.close()
+        seen[:] = [(who, json.loads(p)) for who, p in rows]
+        return (list(seen), " ".join(p for _, p in rows)) if enough(seen) else None
+
+    return wait_for(read, 10, lambda: f"the expected audit entries; saw {seen}")
 
 
 def test_admins_list_and_revoke_single_tokens_that_expire(app: VigilProcess) -> None:

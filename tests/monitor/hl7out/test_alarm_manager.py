@@ -233,21 +233,21 @@ async def test_one_notify_failed_held_by_whichever_channel_still_fails(
         AlertsConfig(), base_url="http://127.0.0.1:1", room_names={"A": "A"},
         host=host, alarm_manager=room.manager,
     )  # fmt: skip
-    room.manager._phones_failing = lambda r: bool(notifier._failed_tiers.get(r))
+    room.manager._phones_failing = notifier.phones_failing  # as monitor/wiring.py wires it
     # Both channels failed in room A; the phones come back first: notify_failed stays.
     room.manager.failing_rooms.add("A")
-    notifier._failed_tiers["A"] = {1}
-    notifier._tier_reached("A", 1)
+    notifier.failures.failed_tiers["A"] = {1}
+    notifier.failures.tier_reached("A", 1)
     assert host.injected == []
     room.manager._reachable()  # then the alarm manager answers: now it clears
     assert [c.args["state"] for c in room.injected] == ["cleared"]
     # The other order: the alarm manager back first, the phones later.
     room.injected.clear()
     room.manager.failing_rooms.add("A")
-    notifier._failed_tiers["A"] = {1}
+    notifier.failures.failed_tiers["A"] = {1}
     room.manager._reachable()
     assert room.injected == []
-    notifier._tier_reached("A", 1)
+    notifier.failures.tier_reached("A", 1)
     assert [r for r, _ in host.injected] == ["A"]
 
 

@@ -8,7 +8,8 @@ message is skipped and counted; a restarted sender goes on from the stored curso
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import hl7
@@ -37,12 +38,14 @@ def put(j: Journal, t: float, channel: str, value: float | None, room: str = "A"
     j.append("reading", room, t, f"reading v={value} {int(t * 1e9)}", r.to_dict())
 
 
-async def sender(j: Journal, port: int, **kw: object) -> Pcd01Sender:
+async def sender(
+    j: Journal, port: int, clock: Callable[[], float] = time.time, **kw: object
+) -> Pcd01Sender:
     """A sender that has opened its cursor (a new output starts at the journal's end)."""
     options: dict[str, object] = dict(enabled=True, host="127.0.0.1", port=port,
                                       periodicity="every_reading", ack_timeout_s=2.0)  # fmt: skip
     options.update(kw)
-    s = Pcd01Sender(j, Hl7OutConfig(**options), poll_s=0.05)  # type: ignore[arg-type]
+    s = Pcd01Sender(j, Hl7OutConfig(**options), clock=clock, poll_s=0.05)  # type: ignore[arg-type]
     assert await s.send_once()
     return s
 
@@ -78,7 +81,8 @@ async def test_receiver_outage_loses_nothing_and_keeps_order(
     journal: Journal, receiver: HL7Receiver
 ) -> None:
     events: list[AlarmEvent] = []
-    s = await sender(journal, receiver.port, down_after_s=0.2)
+    now = [T0]  # the sender's clock: the outage's length is set, not slept
+    s = await sender(journal, receiver.port, clock=lambda: now[0], down_after_s=0.2)
     s.on_alarm = events.append
     put(journal, T0, "spo2", 90)
     assert await s.send_once()
@@ -88,7 +92,10 @@ async def test_receiver_outage_loses_nothing_and_keeps_order(
         put(journal, T0 + i, "spo2", 90 + i)
     assert not await s.send_once()
     assert s.health()["state"] == "down" and s.health()["last_error"]
-    await asyncio.sleep(0.25)  # past down_after_s, then one more failed attempt raises it
+    now[0] += 0.19  # down, but not for down_after_s yet: no alarm
+    assert not await s.send_once()
+    assert events == [] and s.health()["state"] == "down"
+    now[0] += 0.02  # past down_after_s: the next failed attempt raises it
     assert not await s.send_once()
     assert [(e.condition, e.state) for e in events] == [("hl7_out_down", AlarmState.ACTIVE)]
     assert s.health()["status"] == "degraded"

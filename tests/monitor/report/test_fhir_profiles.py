@@ -173,7 +173,7 @@ def test_bundle_content_vital_signs_codes() -> None:
         ("bp", ["85354-9"], None, [("8480-6", 121.0), ("8462-4", 79.0), ("8478-0", 93.0)], None),
         ("oxygensat", ["2708-6", "59408-5"], None, [], "device status: probe_off"),
         ("resprate", ["9279-1"], 14.0, [], None),
-        ("vitalsigns", ["19889-5"], 38.0, [], None),
+        ("vitalsigns", ["19891-1"], 38.0, [], None),
         ("bp", ["85354-9"], None, [("8480-6", None), ("8462-4", None)], None),
     ]
     # UCUM units (the validator does not check the fixed units inside value[x], so here).

@@ -42,8 +42,9 @@ def test_many_appends_share_few_commits(tmp_path: Path) -> None:
 
 
 CRASHING_WRITER = """
-import os, sys, time
+import os, sys
 from monitor.core.models import Reading
+from tests.waiting import wait_for
 from monitor.store import lineproto
 from monitor.store.journal import Journal
 
@@ -55,7 +56,7 @@ for i in range(3000):
     reading(i)
     if i % 500 == 0:
         j.audit("note", "nurse", {"text": f"note {i}"}, t=1000.0 + i, room="A")
-time.sleep(float(sys.argv[2]) * 5)  # well past the commit window: all of it is durable now
+wait_for(lambda: j.pending() == 0, 10, "the first half committed")  # durable now
 print("committed", flush=True)
 for i in range(3000, 6000):
     reading(i)

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.vectors.replay_stream import SCENARIOS, VECTORS, generated_stream, scenario_stream
+from tests.vectors.replay_stream import (
+    SCENARIOS,
+    VECTORS,
+    generated_stream,
+    scenario_stream,
+    vigil_replay,
+)
 
 NAMES = sorted(p.stem for p in SCENARIOS.glob("*.jsonl"))
 
@@ -32,3 +38,6 @@ def test_generated_recording_replays_as_before(tmp_path: Path) -> None:
     got = generated_stream(tmp_path)
     assert any('"phase": "discharge_ready"' in line for line in got)
     assert got == _expected("generated")
+    # The command as a user runs it (its config, its output lines) prints the same too.
+    out = vigil_replay(tmp_path / "generated.jsonl")
+    assert out == (VECTORS / "generated.out").read_bytes()

@@ -1,6 +1,7 @@
 """Write replay_events/*.jsonl: what replaying each scenario recording and the generated
-recording does (tests/vectors/replay_stream.py), and large.out, `vigil replay`'s output for
-benchmarks/replay_large.py's 1,000,000-reading recording.
+recording does (tests/vectors/replay_stream.py), and `vigil replay`'s output for the
+generated recording (generated.out) and benchmarks/replay_large.py's 1,000,000-reading one
+(large.out).
 
 Written once by the code before the replay's hot path was made faster (main at ef51bdb) and
 committed: the files are the fixed reference that tests/core/test_replay_equivalence.py and the
@@ -12,13 +13,17 @@ a replay's behaviour changed. Regenerate only for an intended change of behaviou
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 from benchmarks.replay_large import generate
-from tests.vectors.replay_stream import SCENARIOS, VECTORS, generated_stream, scenario_stream
+from tests.vectors.replay_stream import (
+    SCENARIOS,
+    VECTORS,
+    generated_stream,
+    scenario_stream,
+    vigil_replay,
+)
 
 
 def main() -> None:
@@ -29,11 +34,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         lines = generated_stream(Path(tmp))
         (VECTORS / "generated.jsonl").write_text("".join(s + "\n" for s in lines), "utf-8")
+        (VECTORS / "generated.out").write_bytes(vigil_replay(Path(tmp) / "generated.jsonl"))
         large = Path(tmp) / "large.jsonl"
         generate(large)
-        out = subprocess.run([sys.executable, "-m", "monitor", "replay", str(large)],
-                             check=True, capture_output=True).stdout  # fmt: skip
-        (VECTORS / "large.out").write_bytes(out)
+        (VECTORS / "large.out").write_bytes(vigil_replay(large))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ criteria as the snapshot shows them: the caches on the replay's hot path
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -75,3 +77,9 @@ def generated_stream(tmp: Path) -> list[str]:
     generate(path, readings=GENERATED_READINGS, rooms=GENERATED_ROOMS)
     with path.open("rb") as fh:
         return list(stream(iter_recording(fh, orjson.loads, plain_reading)))
+
+
+def vigil_replay(path: Path) -> bytes:
+    """`vigil replay path`'s output, as a user runs it (a new process)."""
+    return subprocess.run([sys.executable, "-m", "monitor", "replay", str(path)],
+                          check=True, capture_output=True).stdout  # fmt: skip

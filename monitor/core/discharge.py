@@ -181,8 +181,8 @@ class CriteriaMemo:
     key holds every input the result depends on, with `now` reduced to what the texts and
     verdicts show (whole minutes since the dose and since SpO2 became acceptable, whether
     each window is full), so a hit returns exactly what the computation would (the inputs
-    kept in the key are frozen: policy, baseline, BP readings). The
-    arguments are `discharge_criteria`'s, in its order (positional: this runs every second).
+    kept in the key are frozen: policy, baseline, BP readings). The arguments are
+    `discharge_criteria`'s, in its order (positional: this runs every second).
     """
 
     __slots__ = ("_key", "criteria", "unmet")

@@ -25,6 +25,7 @@ from monitor.core.models import (
     Reading,
 )
 from monitor.core.recording import (
+    Record,
     RecordingError,
     event_line,
     parse_line,
@@ -332,3 +333,16 @@ def test_fast_parse_matches_on_any_reading_line(
         except RecordingError as exc:
             results.append(str(exc))
     assert results[0] == results[1]
+
+
+def test_the_fast_path_takes_plain_readings_and_leaves_the_rest() -> None:
+    """A plain reading line never needs the standard path (a silent fallback would still be
+    correct, only four times slower): events, device lines and broken ones do."""
+    plain = b'{"t": 1.5, "room": "A", "type": "reading", "channel": "spo2", "value": 97}'
+    rec = plain_reading(plain)
+    assert rec == Record("A", Reading(1.5, "spo2", 97.0, "%"))
+    for line in ('{"t": 1, "room": "A", "type": "event", "event": "dose"}',
+                 '{"t": 1, "room": "A", "type": "device", "source": "ox", "state": "connected"}',
+                 '{"t": 1, "room": "", "type": "reading", "channel": "spo2", "value": 97}',
+                 "not json", ""):  # fmt: skip
+        assert plain_reading(line) is None

@@ -1,8 +1,9 @@
 """`vigil replay RECORDING [--config FILE]`: run a recorded session through the core at full
 speed and print one JSON line per alarm transition and phase change (deterministic).
 
-The recording is parsed as it is replayed (a million readings need not sit in memory), with
-orjson; the output is held until the end, so a bad line still prints nothing but the error.
+The recording is parsed as it is replayed (a million readings need not sit in memory): plain
+reading lines by msgspec (monitor/replay_lines.py), the rest with orjson; the output is held
+until the end, so a bad line still prints nothing but the error.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from monitor.config import ConfigError, load_settings
 from monitor.core.models import AlarmEvent, PhaseEvent
 from monitor.core.recording import RecordingError, event_line, iter_recording
 from monitor.core.replay import replay as run_replay
+from monitor.replay_lines import plain_reading
 
 
 @app.command()
@@ -38,7 +40,7 @@ def replay(
     try:
         with recording.open("rb") as fh:
             for event in run_replay(
-                iter_recording(fh, orjson.loads),
+                iter_recording(fh, orjson.loads, plain_reading),
                 policy=settings.rules.to_core(),
                 escalation_after_s={
                     str(k): list(v) for k, v in settings.escalation_after_s.items()

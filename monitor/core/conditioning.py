@@ -9,7 +9,7 @@ become one `BpReading`; they are never smoothed across cycles.
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
+from bisect import insort
 from collections import deque
 from dataclasses import dataclass
 
@@ -60,7 +60,8 @@ class TimeRollingMedian:
         horizon = t - self.window_s
         while times and times[0] <= horizon:
             times.popleft()
-            del ordered[bisect_left(ordered, values.popleft())]
+            # The window holds a few samples: one C scan beats bisecting and deleting.
+            ordered.remove(values.popleft())
         times.append(t)
         values.append(x)
         insort(ordered, x)

@@ -171,3 +171,78 @@ def discharge_criteria(
 def unmet_criteria(now: float, **kw: Any) -> list[str]:
     """What still stands between the patient and discharge review (empty: ready)."""
     return [c.text for c in discharge_criteria(now, **kw) if not c.met]
+
+
+class CriteriaMemo:
+    """`discharge_criteria` computed again only when its result can differ.
+
+    A room in recovery asks for its criteria every second; they change when data arrives or
+    a window edge passes (a minute of the clock, the SpO2 window filled), not in between. The
+    key holds every input the result depends on, with `now` reduced to what the texts and
+    verdicts show (whole minutes since the dose and since SpO2 became acceptable, whether
+    each window is full), so a hit returns exactly what the computation would (the inputs
+    kept in the key are frozen: policy, baseline, BP readings). The arguments are
+    `discharge_criteria`'s, in its order (positional: this runs every second).
+    """
+
+    __slots__ = ("_key", "criteria", "unmet")
+
+    def __init__(self) -> None:
+        self._key: tuple[Any, ...] | None = None
+        #: The latest result, and the texts of its unmet criteria (read, never changed).
+        self.criteria: tuple[Criterion, ...] = ()
+        self.unmet: tuple[str, ...] = ()
+
+    def update(
+        self,
+        now: float,
+        dose_t: float,
+        alarms: Sequence[str],
+        bp: Sequence[BpReading],
+        baseline: Baseline,
+        spo2_ok_since: float | None,
+        pulse_rate: float | None,
+        policy: DischargePolicy,
+        spo2_now: float | None,
+        spo2_target: float | None,
+        top_up: bool,
+    ) -> tuple[Criterion, ...]:
+        since = max(0.0, now - dose_t)
+        spo2: tuple[Any, ...]
+        if spo2_ok_since is None:
+            spo2 = ("now", spo2_now)
+        elif now - spo2_ok_since >= policy.spo2_window_s:
+            spo2 = ("full",)
+        else:
+            spo2 = ("for", int((now - spo2_ok_since) // 60))
+        key = (
+            policy,
+            since >= policy.min_after_dose_s,
+            int(since // 60),
+            top_up,
+            tuple(alarms),
+            bp[-2:],
+            baseline,
+            spo2_target,
+            spo2,
+            pulse_rate if baseline.pulse_rate is not None else None,
+        )
+        if key != self._key:
+            self.criteria = tuple(
+                discharge_criteria(
+                    now,
+                    dose_t=dose_t,
+                    alarms=alarms,
+                    bp=bp,
+                    baseline=baseline,
+                    spo2_ok_since=spo2_ok_since,
+                    pulse_rate=pulse_rate,
+                    policy=policy,
+                    spo2_now=spo2_now,
+                    spo2_target=spo2_target,
+                    top_up=top_up,
+                )
+            )
+            self.unmet = tuple(c.text for c in self.criteria if not c.met)
+            self._key = key
+        return self.criteria

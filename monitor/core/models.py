@@ -42,6 +42,9 @@ CANONICAL_UNIT: dict[str, str] = {
     Channel.ETCO2: "mmHg",
     Channel.APNEA: "",
 }
+# Keyed by plain strings: looked up with every reading's channel, and a dict whose keys are
+# all exact str is the fast kind (a lookup costs half).
+CANONICAL_UNIT = {str(channel): unit for channel, unit in CANONICAL_UNIT.items()}
 
 
 class Flag(StrEnum):

@@ -11,9 +11,10 @@ since the smoothed SpO2 last came up to the patient's target (the pipeline's `fe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from monitor.core.discharge import Criterion, discharge_criteria
+from monitor.core.discharge import Criterion
 from monitor.core.session import Phase
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ def advance(room: RoomPipeline, now: float) -> list[PipelineEvent]:
     return []
 
 
-def discharge_now(room: RoomPipeline, now: float) -> list[Criterion]:
+def discharge_now(room: RoomPipeline, now: float) -> Sequence[Criterion]:
     """Every discharge criterion at `now`, met or not, from the room's current values."""
     dose_t = room.session.last_dose_t
     if dose_t is None:
@@ -53,16 +54,16 @@ def discharge_now(room: RoomPipeline, now: float) -> list[Criterion]:
 
     pr = room.smoothed.get("pulse_rate") if fresh("pulse_rate") else None
     spo2_now = room.smoothed.get("spo2") if fresh("spo2") else None
-    return discharge_criteria(
+    return room.discharge_memo.update(  # asked every second in recovery: kept between inputs
         now,
-        dose_t=dose_t,
-        alarms=list(room.engine.current),
-        bp=room.bp_readings,
-        baseline=room.baseline,
-        spo2_ok_since=room.spo2_ok_since if spo2_now is not None else None,
-        spo2_now=spo2_now,
-        spo2_target=room.spo2_ok_threshold,
-        pulse_rate=pr,
-        policy=room.policy.discharge,
-        top_up=len(room.session.doses) > 1,
+        dose_t,
+        tuple(room.engine.current),
+        room.bp_readings,
+        room.baseline,
+        room.spo2_ok_since if spo2_now is not None else None,
+        pr,
+        room.policy.discharge,
+        spo2_now,
+        room.spo2_ok_threshold,
+        len(room.session.doses) > 1,
     )

@@ -37,7 +37,7 @@ from monitor.core.conditioning import (
 )
 from monitor.core.controls import Control, Resumed
 from monitor.core.cuff import cuff_cycle, join_pulse
-from monitor.core.discharge import spo2_threshold
+from monitor.core.discharge import CriteriaMemo, spo2_threshold
 from monitor.core.engine import AlarmEngine
 from monitor.core.handlers import HANDLERS
 from monitor.core.limits import Limits
@@ -122,6 +122,9 @@ class RoomPipeline:
         self._channel_source = tech.channel_source
         self._now = float("-inf")
         self._timer_due = float("-inf")
+        self.discharge_memo = (
+            CriteriaMemo()
+        )  # the discharge criteria, asked every second in recovery
         self.reset_session()
 
     def reset_session(self) -> None:
@@ -447,7 +450,10 @@ class RoomPipeline:
         return [BpRequest(now, self.room, "pre-dose baseline reading")]
 
     def unmet_criteria(self, now: float) -> list[str]:
-        return [c.text for c in discharge_now(self, now) if not c.met]
+        criteria = discharge_now(self, now)
+        if criteria is self.discharge_memo.criteria:  # its unmet texts are kept with it
+            return list(self.discharge_memo.unmet)
+        return [c.text for c in criteria if not c.met]
 
     def set_phase(self, t: float, phase: Phase, detail: str = "") -> list[PipelineEvent]:
         if phase == self.phase:

@@ -25,7 +25,7 @@ PI_MAX_PCT = 20.0  # perfusion index displays 0.02–20 %
 RESP_MAX_PER_MIN = 150.0  # 0 is a real value (no breath); above 150/min nobody breathes
 ETCO2_MAX_MMHG = 150.0  # capnographs display 0–99 mmHg (0–150 on some): beyond, not CO2
 
-PLAUSIBLE: dict[str, tuple[float, float]] = {
+_RANGES: dict[Channel, tuple[float, float]] = {
     Channel.SPO2: (SPO2_MIN_PCT, SPO2_MAX_PCT),
     Channel.PULSE_RATE: (PULSE_MIN_BPM, PULSE_MAX_BPM),
     Channel.HEART_RATE: (PULSE_MIN_BPM, PULSE_MAX_BPM),
@@ -38,6 +38,9 @@ PLAUSIBLE: dict[str, tuple[float, float]] = {
     Channel.ETCO2: (0.0, ETCO2_MAX_MMHG),
     Channel.APNEA: (0.0, 1.0),  # a flag, 1 = no breath detected by the source
 }
+#: Keyed by plain strings: looked up for every reading with its channel (an exact-str dict
+#: is the fast kind).
+PLAUSIBLE: dict[str, tuple[float, float]] = {ch.value: r for ch, r in _RANGES.items()}
 
 
 def plausible(channel: str, value: float) -> bool:

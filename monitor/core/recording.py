@@ -57,8 +57,8 @@ def _string(obj: dict[str, Any], key: str, line_no: int) -> str:
     return v
 
 
-#: Decodes one line. `vigil replay` passes orjson's (parsing is replay's floor); where it
-#: refuses a line, the standard library decides, so NaN is still refused by field name and
+#: Decodes one line that the fast path did not take. `vigil replay` passes orjson's; where
+#: it refuses a line, the standard library decides, so NaN is still refused by field name and
 #: a broken line gets the standard library's message.
 Loads = Callable[[str | bytes], Any]
 
@@ -113,95 +113,70 @@ def parse_line(line: str | bytes, line_no: int = 1, loads: Loads = json.loads) -
     raise RecordingError(line_no, f"'type' must be reading, event or device, got {kind!r}")
 
 
-_NO_FLAGS: frozenset[str] = frozenset()
+_Build = Callable[[str, float, str, float | None, str, frozenset[str], str], Record]
 
 
-def _reading_builder() -> Callable[[float, str, float | None, str, str], Reading]:
-    """Reading(t, channel, value, unit, source=source) at half the cost: a frozen dataclass
-    sets each field through object.__setattr__; the slot descriptors set them directly. The
-    same object either way (tests/core/test_recordings.py compares); a field added to Reading
-    must be added here, which the assertion says at import."""
+def _record_builder() -> _Build:
+    """Record(room, Reading(t, channel, value, unit, status, source)) at half the cost: a
+    frozen dataclass sets each field through object.__setattr__; the slot descriptors set
+    them directly. The same objects either way (tests/core/test_recordings.py compares); a field
+    added to Reading or Record must be added here, which the assertions say at import."""
     names = tuple(f.name for f in dataclasses.fields(Reading))
     assert names == (
         "t", "channel", "value", "unit", "status", "source", "device_time", "original_unit"
-    ), f"recording.py: Reading has new fields {names}: set them in _reading_builder"  # fmt: skip
-    assert not hasattr(Reading, "__post_init__")
+    ), f"recording.py: Reading has new fields {names}: set them in _record_builder"  # fmt: skip
+    assert tuple(f.name for f in dataclasses.fields(Record)) == ("room", "item")
+    assert not hasattr(Reading, "__post_init__") and not hasattr(Record, "__post_init__")
     slot = {n: getattr(Reading, n).__set__ for n in names}
     set_t, set_channel, set_value, set_unit = (slot[n] for n in names[:4])
     set_status, set_source, set_device_time, set_original_unit = (slot[n] for n in names[4:])
+    set_room, set_item = (getattr(Record, n).__set__ for n in ("room", "item"))
     new = object.__new__
 
-    def build(t: float, channel: str, value: float | None, unit: str, source: str) -> Reading:
+    def build(
+        room: str,
+        t: float,
+        channel: str,
+        value: float | None,
+        unit: str,
+        status: frozenset[str],
+        source: str,
+    ) -> Record:
         r: Reading = new(Reading)
         set_t(r, t)
         set_channel(r, channel)
         set_value(r, value)
         set_unit(r, unit)
-        set_status(r, _NO_FLAGS)
+        set_status(r, status)
         set_source(r, source)
         set_device_time(r, None)
         set_original_unit(r, None)
-        return r
+        rec: Record = new(Record)
+        set_room(rec, room)
+        set_item(rec, r)
+        return rec
 
     return build
 
 
-_plain_reading_of = _reading_builder()
+#: Record(room, Reading(...)) of a plain reading line, for a fast decoder that has checked
+#: the fields (monitor/replay_lines.py): t and value finite floats (value may be None),
+#: room and channel non-empty, unit and source strings.
+plain_record = _record_builder()
+#: A decoder that takes the common lines whole: their Record, or None for a line it leaves
+#: to `parse_line` (which reads or names it).
+FastLine = Callable[[str | bytes], Record | None]
 
 
-def _plain_reading(obj: Any) -> Record | None:
-    """The common reading line, checked with exact types and no calls; None for anything
-    else (another kind, a flag, a bad field), which `parse_line` then reads or names."""
-    if type(obj) is not dict:
-        return None
-    get = obj.get
-    if get("type") != "reading":
-        return None
-    t = get("t")
-    if type(t) is not float:
-        if type(t) is not int:
-            return None
-        t = float(t)
-    value = get("value")
-    if type(value) is not float and value is not None:
-        if type(value) is not int:
-            return None
-        value = float(value)
-    room = get("room")
-    channel = get("channel")
-    source = get("source", "")
-    if not (
-        t - t == 0.0  # finite: inf - inf and nan - nan are nan
-        and (value is None or value - value == 0.0)
-        and type(room) is str
-        and room
-        and type(channel) is str
-        and channel
-        and type(source) is str
-        and (get("status") == [] or "status" not in obj)  # "status": null is an error
-    ):
-        return None
-    unit = get("unit")
-    if unit is None:
-        if "unit" in obj:
-            return None
-        unit = CANONICAL_UNIT.get(channel, "")
-    elif type(unit) is not str:
-        return None
-    return Record(room, _plain_reading_of(t, channel, value, unit, source))
-
-
-def iter_recording(lines: Iterable[str | bytes], loads: Loads = json.loads) -> Iterator[Record]:
+def iter_recording(
+    lines: Iterable[str | bytes], loads: Loads = json.loads, fast: FastLine | None = None
+) -> Iterator[Record]:
     """Every non-blank line, as it is read; raises RecordingError for the first bad one or
-    time reversal (after yielding the good lines before it)."""
+    time reversal (after yielding the good lines before it). `fast` takes the lines it can
+    (`vigil replay`: monitor/replay_lines.py); `parse_line` reads the rest."""
     last_t = -math.inf
-    no = 0
-    for line in lines:
-        no += 1
-        try:
-            rec = _plain_reading(loads(line))
-        except ValueError:  # not JSON, or not for this decoder: parse_line decides
-            rec = None
+    for no, line in enumerate(lines, 1):
+        rec = None if fast is None else fast(line)
         if rec is None:
             if not line.strip():
                 continue
@@ -213,9 +188,11 @@ def iter_recording(lines: Iterable[str | bytes], loads: Loads = json.loads) -> I
         yield rec
 
 
-def parse_recording(lines: Iterable[str | bytes], loads: Loads = json.loads) -> list[Record]:
+def parse_recording(
+    lines: Iterable[str | bytes], loads: Loads = json.loads, fast: FastLine | None = None
+) -> list[Record]:
     """Every non-blank line; raises RecordingError for the first bad one or time reversal."""
-    return list(iter_recording(lines, loads))
+    return list(iter_recording(lines, loads, fast))
 
 
 def to_record_line(room: str, item: RecordItem) -> str:

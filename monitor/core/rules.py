@@ -22,15 +22,22 @@ from monitor.core.models import AlarmKind, Channel, Priority
 
 Comparator = Literal["<", "<=", ">", ">="]
 
+# Plain strings, not Channel members: the pipeline's per-channel dicts are keyed by them and
+# looked up with the reading's channel, and a dict whose keys are all exact str is the
+# fast kind (a lookup costs half).
 #: The oximeter's continuous channels (stale after `stale_after_s`, probe-off flags).
-OXIMETRY_CHANNELS: tuple[str, ...] = (Channel.SPO2, Channel.PULSE_RATE)
+OXIMETRY_CHANNELS: tuple[str, ...] = (Channel.SPO2.value, Channel.PULSE_RATE.value)
 #: Respiration from a capnograph or multiparameter monitor (`resp_stale` after 30 s). Apnea
 #: is a channel of its own: 1 when the source flags no breath, 0 while it sees breathing.
-RESPIRATION_CHANNELS: tuple[str, ...] = (Channel.RESP_RATE, Channel.ETCO2, Channel.APNEA)
+RESPIRATION_CHANNELS: tuple[str, ...] = (
+    Channel.RESP_RATE.value,
+    Channel.ETCO2.value,
+    Channel.APNEA.value,
+)
 #: Channels the core smooths and evaluates sample by sample.
 CONTINUOUS_CHANNELS: tuple[str, ...] = OXIMETRY_CHANNELS + RESPIRATION_CHANNELS
 #: Channels that come once per cuff cycle.
-EPISODIC_CHANNELS: tuple[str, ...] = (Channel.SBP, Channel.DBP, Channel.MAP)
+EPISODIC_CHANNELS: tuple[str, ...] = (Channel.SBP.value, Channel.DBP.value, Channel.MAP.value)
 RULE_CHANNELS: tuple[str, ...] = CONTINUOUS_CHANNELS + EPISODIC_CHANNELS
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.core.controls import Ack, Control, Dose, Note, SessionStart
 from monitor.core.models import (
@@ -23,6 +25,7 @@ from monitor.core.models import (
     Reading,
 )
 from monitor.core.recording import (
+    Record,
     RecordingError,
     event_line,
     parse_line,
@@ -30,6 +33,7 @@ from monitor.core.recording import (
     to_record_line,
 )
 from monitor.core.replay import replay
+from monitor.replay_lines import plain_reading
 
 RECORDINGS = Path(__file__).parents[1] / "recordings"
 
@@ -237,8 +241,9 @@ def test_vigil_replay_bad_input_exits_2_naming_the_line(tmp_path: Path) -> None:
     assert result.returncode == 2 and "rules.conditions.spo2_low.hysteresis" in result.stderr
 
 
-# `vigil replay` parses with orjson and a fast path for plain reading lines: the same records
-# and the same refusals as the standard library path, line for line.
+# `vigil replay` parses plain reading lines with msgspec (monitor/replay_lines.py) and the rest
+# with orjson: the same records and the same refusals as the standard library path, line for
+# line.
 ODD_READINGS = [
     '{"t": 3, "room": "A", "type": "reading", "channel": "spo2", "value": 97}',
     '{"t": 3.5, "room": "A", "type": "reading", "channel": "spo2", "value": null,'
@@ -246,6 +251,11 @@ ODD_READINGS = [
     '{"t": 4.0, "room": "A", "type": "reading", "channel": "sbp", "value": 120.5,'
     ' "unit": "kPa", "status": [], "source": "cuff", "extra": 1}',
     '{"t": 4.0, "room": "A", "type": "reading", "channel": "custom", "value": 1e3}',
+    '{"t": 4.5, "room": "A", "type": "reading", "channel": "spo2", "status": ["probe_off"]}',
+    '{"t": 5, "t": 6, "room": "A", "type": "reading", "channel": "spo2", "value": -0}',
+    '{"t": 7, "room": "A", "type": "reading", "channel": "spo2", "value": 1e308, "unit": ""}',
+    '{"t": 8, "room": "A", "type": "reading", "channel": "spo2", "value": 12345678901234567890123,'
+    ' "status": ["motion", "motion"], "device_time": "x"}',
 ]
 
 
@@ -253,13 +263,15 @@ ODD_READINGS = [
 def test_fast_parse_gives_the_same_records(name: str) -> None:
     text = (RECORDINGS / name).read_text(encoding="utf-8")
     lines = text.splitlines(keepends=True)
-    fast = parse_recording([line.encode() for line in lines], orjson.loads)
+    fast = parse_recording([line.encode() for line in lines], orjson.loads, plain_reading)
     assert fast == parse_recording(lines)
     assert [type(r.item) for r in fast] == [type(r.item) for r in parse_recording(lines)]
 
 
 def test_fast_parse_of_odd_readings_matches() -> None:
-    assert parse_recording(ODD_READINGS, orjson.loads) == parse_recording(ODD_READINGS)
+    assert parse_recording(ODD_READINGS, orjson.loads, plain_reading) == parse_recording(
+        ODD_READINGS
+    )
 
 
 BAD_FAST = [
@@ -271,6 +283,14 @@ BAD_FAST = [
      "line 2: 'unit' and 'source'"),
     ('{"t": 5, "room": "A", "type": "reading", "channel": "", "value": 9}',
      "line 2: 'channel' must be"),
+    ('{"t": 5, "room": "A", "type": "reading", "channel": "spo2", "value": 1e999}',
+     "line 2: 'value' must be"),
+    ('{"t": 5, "room": "A", "type": "reading", "channel": "spo2", "value": true}',
+     "line 2: 'value' must be"),
+    ('{"t": 5, "room": "A", "type": "reading", "channel": "spo2", "value": 9, "source": null}',
+     "line 2: 'unit' and 'source'"),
+    ('{"t": 5, "room": "A", "type": "reading", "type": "device", "channel": "spo2"}',
+     "line 2: 'source' must be"),
 ]  # fmt: skip
 
 
@@ -282,5 +302,47 @@ def test_fast_parse_refuses_what_the_standard_path_refuses(line: str, message: s
         ([first.encode(), line.encode()], orjson.loads),
     ):
         with pytest.raises(RecordingError) as err:
-            parse_recording(lines, loads)
+            parse_recording(lines, loads, plain_reading)
         assert str(err.value).startswith(message)
+
+
+_FIELD = st.one_of(
+    st.none(), st.booleans(), st.integers(-(10**25), 10**25),
+    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from(["", "A", "spo2", "reading"]),
+    st.lists(st.sampled_from(["probe_off", "motion", ""]), max_size=2), st.just([1]),
+)  # fmt: skip
+_KEYS = ["t", "room", "type", "channel", "value", "status", "source", "unit", "event"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    fields=st.dictionaries(st.sampled_from(_KEYS), _FIELD),
+    t=st.integers(1, 100) | st.floats(1, 100),
+    room=st.sampled_from(["A", ""]),
+    channel=st.sampled_from(["spo2", "sbp", "x", ""]),
+)
+def test_fast_parse_matches_on_any_reading_line(
+    fields: dict[str, object], t: float, room: str, channel: str
+) -> None:
+    """Any mix of fields and types: the same record or the same refusal either way."""
+    line = json.dumps({"t": t, "room": room, "type": "reading", "channel": channel, **fields})
+    results = []
+    for lines, fast in (([line], None), ([line.encode()], plain_reading)):
+        try:
+            results.append(parse_recording(lines, orjson.loads, fast))
+        except RecordingError as exc:
+            results.append(str(exc))
+    assert results[0] == results[1]
+
+
+def test_the_fast_path_takes_plain_readings_and_leaves_the_rest() -> None:
+    """A plain reading line never needs the standard path (a silent fallback would still be
+    correct, only four times slower): events, device lines and broken ones do."""
+    plain = b'{"t": 1.5, "room": "A", "type": "reading", "channel": "spo2", "value": 97}'
+    rec = plain_reading(plain)
+    assert rec == Record("A", Reading(1.5, "spo2", 97.0, "%"))
+    for line in ('{"t": 1, "room": "A", "type": "event", "event": "dose"}',
+                 '{"t": 1, "room": "A", "type": "device", "source": "ox", "state": "connected"}',
+                 '{"t": 1, "room": "", "type": "reading", "channel": "spo2", "value": 97}',
+                 "not json", ""):  # fmt: skip
+        assert plain_reading(line) is None

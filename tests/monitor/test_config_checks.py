@@ -82,9 +82,9 @@ BAD: list[tuple[str, str, str]] = [
     (
         "unknown-scenario",
         rooms("A").replace('port = "/dev/ttyUSB-A"', 'simulate = { scenario = "desat" }'),
-        "rooms.0.devices.0.simulate.scenario: unknown scenario 'desat'; known: apnea, co2_line_blocked, "
-        "cuff_error, desaturation, disconnect_return, hypertensive_surge, hypoventilation, "
-        "motion_artefact, post_dose_rise, probe_off, steady",
+        "rooms.0.devices.0.simulate.scenario: unknown scenario 'desat'; known: apnea, "
+        "co2_line_blocked, cuff_error, desaturation, disconnect_return, hypertensive_surge, "
+        "hypoventilation, motion_artefact, post_dose_rise, probe_off, steady",
     ),
     (
         "dose-after-string",

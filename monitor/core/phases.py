@@ -11,6 +11,7 @@ since the smoothed SpO2 last came up to the patient's target (the pipeline's `fe
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -21,17 +22,30 @@ if TYPE_CHECKING:
     from monitor.core.pipeline import PipelineEvent, RoomPipeline
 
 
+#: `phase_due` is set this much before the time computed (a sum may round the other way
+#: than the difference `advance` compares): it only ever looks a moment early.
+_EARLY_S = 1e-3
+
+
 def advance(room: RoomPipeline, now: float) -> list[PipelineEvent]:
-    """The phase change due at `now` after the dose, if any (the timers call this)."""
+    """The phase change due at `now` after the dose, if any (the timers call this). When
+    nothing can change before a later time without a control, it sets `room.phase_due`."""
     dose_t = room.session.last_dose_t  # a top-up restarts the acute window and the clock
     if dose_t is None:
+        room.phase_due = math.inf  # until a dose is marked (a control)
         return []
-    if room.phase == Phase.DOSED and now - dose_t >= room.policy.recovery_after_s:
-        return room.set_phase(now, Phase.RECOVERY, "acute window over")
+    if room.phase == Phase.DOSED:
+        if now - dose_t >= room.policy.recovery_after_s:
+            return room.set_phase(now, Phase.RECOVERY, "acute window over")
+        room.phase_due = dose_t + room.policy.recovery_after_s - _EARLY_S
+        return []
     if room.phase not in (Phase.RECOVERY, Phase.DISCHARGE_READY):
+        room.phase_due = math.inf  # until a control changes the phase
         return []
     if now - dose_t < room.policy.discharge.min_after_dose_s:
-        return []  # too early: the criteria need not be computed every second
+        # Too early: the criteria need not be computed every second.
+        room.phase_due = dose_t + room.policy.discharge.min_after_dose_s - _EARLY_S
+        return []
     room.discharge_unmet = unmet = room.unmet_criteria(now)
     if not unmet and room.phase == Phase.RECOVERY:
         return room.set_phase(now, Phase.DISCHARGE_READY, "all discharge criteria met")

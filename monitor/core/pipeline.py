@@ -122,9 +122,10 @@ class RoomPipeline:
         self._channel_source = tech.channel_source
         self._now = float("-inf")
         self._timer_due = float("-inf")
-        self.discharge_memo = (
-            CriteriaMemo()
-        )  # the discharge criteria, asked every second in recovery
+        self.discharge_memo = CriteriaMemo()  # the discharge criteria, asked every second
+        # Before this time the phases have nothing to do (phases.advance says when it looks;
+        # a control or a phase change may move the dose or the phase: it looks again).
+        self.phase_due = float("-inf")
         self.reset_session()
 
     def reset_session(self) -> None:
@@ -329,6 +330,7 @@ class RoomPipeline:
         out: list[PipelineEvent] = self._timers(t) if due else []
         self._now = max(self._now, t)
         outcome, events = self._dispatch(control)
+        self.phase_due = float("-inf")
         out += events
         entry = control.to_dict()
         entry["outcome"] = outcome
@@ -412,11 +414,12 @@ class RoomPipeline:
                 out += cuff_cycle(self, result)
         engine = self.engine
         in_session = self.phase in IN_SESSION
-        if in_session:
+        sched = self.tech.schedule
+        if in_session and (sched is None or now >= sched.next_due):  # else nothing is due
             out += self._bp_requests(now)
         # The technical alarm table (technical.py); outside a session only device_failed.
         out += self.tech.evaluate(now, in_session)
-        if in_session:
+        if in_session and now >= self.phase_due:
             out += advance(self, now)  # phases.py: after the dose, the discharge clock
         if engine.current or engine.audio_paused_until is not None:
             out += engine.tick(now)  # escalation, the end of an audio pause
@@ -459,6 +462,7 @@ class RoomPipeline:
         if phase == self.phase:
             return []
         self.phase = phase
+        self.phase_due = float("-inf")
         return [PhaseEvent(t=t, room=self.room, phase=phase.value, detail=detail)]
 
     # -- view -------------------------------------------------------------------------------

@@ -143,3 +143,19 @@ def test_discharge_review_ready_once_every_criterion_holds_old_form_too() -> Non
     }  # fmt: skip
     assert review(p, 7301, ready=False) == "ok"
     assert p.session.discharge_reviews[-1]["outcome"] == "not_ready"
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.001, 0.1, 0.3, 0.7, 0.999])
+def test_recovery_begins_at_the_first_tick_past_the_acute_window_whatever_the_fractions(
+    fraction: float,
+) -> None:
+    """The phases are looked at only from the time they can change (`phase_due`): never a
+    tick late, wherever the dose and the ticks fall within a second (a sum and a difference
+    of float times may round apart)."""
+    p = RoomPipeline("A", escalation_after_s={})
+    dose_t = 600 + fraction
+    run(p, [SessionStart(0, by="n"), Dose(dose_t, by="dr")])
+    ticks = [600 + fraction + k + 0.999 * fraction for k in range(3590, 3610)]
+    events = run(p, [t for t in range(1, 3000, 100)] + ticks)
+    expected = next(t for t in ticks if t - dose_t >= p.policy.recovery_after_s)
+    assert phases(events) == [(expected, "recovery")]

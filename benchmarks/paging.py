@@ -27,10 +27,11 @@ ROOMS = 100
 TARGET_P99_MS = 250.0
 
 
-async def _measure(influx_url: str, state: Path) -> list[float]:
+async def _measure(influx_url: str, state: Path, rooms_n: int = ROOMS) -> list[float]:
     """`state`: a scratch folder for the journal and tokens (never the checkout's .vigil/)."""
-    from alerts.config import AlertsConfig, Contact
+    from alerts.config import Contact
     from monitor.config import DeviceConfig, RoomConfig, Settings, SimulatorConfig
+    from monitor.hl7out.config import AlertsSettings
     from monitor.runtime import Vigil
 
     receiver = subprocess.Popen(
@@ -59,7 +60,7 @@ async def _measure(influx_url: str, state: Path) -> list[float]:
             rooms=[f"R{i:03d}"],
             urls=[f"json://127.0.0.1:{port}/R{i:03d}/{tier}"],
         )
-        for i in range(ROOMS)
+        for i in range(rooms_n)
         for tier in (1, 2, 3)
     ]
     rooms = [
@@ -77,7 +78,7 @@ async def _measure(influx_url: str, state: Path) -> list[float]:
                 )
             ],
         )
-        for i in range(ROOMS)
+        for i in range(rooms_n)
     ]
     settings = Settings(
         influx_url=influx_url,
@@ -85,7 +86,7 @@ async def _measure(influx_url: str, state: Path) -> list[float]:
         journal_path=state / "journal.sqlite3",
         rooms=rooms,
         escalation_after_s={"medium": [2.0, 4.0], "high": [2.0, 4.0]},
-        alerts=AlertsConfig(
+        alerts=AlertsSettings(
             contacts=contacts,
             secret=secrets.token_urlsafe(32),  # type: ignore[arg-type]
             repeat_s={"high": 600.0, "medium": 600.0},
@@ -110,7 +111,7 @@ async def _measure(influx_url: str, state: Path) -> list[float]:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             got = {(p.split("/")[1], int(p.split("/")[2])) for _, p in list(requests)}
-            if len(got) >= ROOMS * 3:
+            if len(got) >= rooms_n * 3:
                 break
             await asyncio.sleep(0.25)
         await asyncio.sleep(0.5)
@@ -126,18 +127,19 @@ async def _measure(influx_url: str, state: Path) -> list[float]:
     return [(arrived[k] - published[k]) * 1000 for k in published if k in arrived]
 
 
-def paging_latency() -> tuple[list[float], int]:
+def paging_latency(rooms_n: int = ROOMS) -> tuple[list[float], int]:
+    """Each transition's latency (ms) and how many transitions were expected."""
     from tests.conftest import Influxd
 
     with tempfile.TemporaryDirectory() as tmp:
         influxd = Influxd(Path(tmp)) if shutil.which("influxd") else None
         url = influxd.url if influxd else "http://127.0.0.1:9"
         try:
-            samples = asyncio.run(_measure(url, Path(tmp)))
+            samples = asyncio.run(_measure(url, Path(tmp), rooms_n))
         finally:
             if influxd is not None:
                 influxd.stop()
-    return samples, ROOMS * 3
+    return samples, rooms_n * 3
 
 
 def main() -> None:

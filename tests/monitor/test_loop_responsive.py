@@ -27,6 +27,7 @@ from monitor.core.models import Reading
 from monitor.store import lineproto
 from monitor.store.journal import Journal
 from tests.conftest import VigilProcess, free_port
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -132,10 +133,8 @@ def test_stream_keeps_flowing_while_a_long_record_is_read(
         "/api/health",
     ]
     try:
-        deadline = time.monotonic() + 20
-        while not any(m["type"] == "reading" for _, m in received):
-            assert time.monotonic() < deadline, "no readings on the stream"
-            time.sleep(0.1)
+        wait_for(lambda: any(m["type"] == "reading" for _, m in received), 20,
+                 "readings on the stream")  # fmt: skip
 
         def get(path: str) -> httpx.Response:
             with app.client() as c:

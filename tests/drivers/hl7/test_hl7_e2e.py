@@ -11,7 +11,6 @@ import asyncio
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import pytest
 
 from tests.conftest import Influxd, VigilProcess, collect_stream, free_port
 from tests.drivers.hl7.test_transport import exchange
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -77,10 +77,11 @@ hl7 = {{ mode = "listen", host = "127.0.0.1", port = {blocked_port} }}
                 for m in list(messages)
             )
 
-        deadline = time.monotonic() + 30
-        while not seen("alarm", condition="apnea", state="active"):
-            assert time.monotonic() < deadline, f"no apnea alarm; log:\n{app.log_path.read_text()}"
-            time.sleep(0.2)
+        def log() -> str:
+            return app.log_path.read_text()
+
+        wait_for(lambda: seen("alarm", condition="apnea", state="active"), 30,
+                 lambda: f"an apnea alarm; log:\n{log()}", every_s=0.2)  # fmt: skip
         reply = asyncio.run(exchange(mllp_port, b"\x0bNOT HL7\x1c\r"))
         assert reply.startswith("AR not an HL7 v2 message")
         health = app.get("/api/health").json()
@@ -91,17 +92,11 @@ hl7 = {{ mode = "listen", host = "127.0.0.1", port = {blocked_port} }}
         room = app.get("/api/rooms/A").json()
         assert room["latest"]["apnea"]["value"] == 1
         assert {"resp_rate", "etco2", "spo2", "sbp"} <= set(room["latest"])
-        deadline = time.monotonic() + 15
-        while not influxd.query("SELECT count(*) FROM reading WHERE channel = 'etco2'",
-                                db="vigil_hl7"):  # fmt: skip
-            assert time.monotonic() < deadline, "etco2 never reached InfluxDB"
-            time.sleep(0.3)
-        deadline = time.monotonic() + 30
-        while not seen("alarm", room="B", condition="co2_line_blocked", state="cleared"):
-            assert time.monotonic() < deadline, (
-                f"no co2_line_blocked; log:\n{app.log_path.read_text()}"
-            )
-            time.sleep(0.2)
+        wait_for(lambda: influxd.query("SELECT count(*) FROM reading WHERE channel = 'etco2'",
+                                       db="vigil_hl7"),
+                 15, "etco2 in InfluxDB", every_s=0.3)  # fmt: skip
+        wait_for(lambda: seen("alarm", room="B", condition="co2_line_blocked", state="cleared"),
+                 30, lambda: f"co2_line_blocked to clear; log:\n{log()}", every_s=0.2)  # fmt: skip
         b_alarms = [m for m in list(messages) if m.get("type") == "alarm" and m.get("room") == "B"]
         assert [(m["condition"], m["kind"], m["priority"], m["state"]) for m in b_alarms] == [
             ("co2_line_blocked", "technical", "medium", "active"),

@@ -1,5 +1,6 @@
-"""Dashboard details from the QA walkthrough: why a device is down, deep links through the
-sign-in, and the page icon (no 404 on every page)."""
+"""The page around the tiles: a deep link survives the sign-in, a tile says why its device
+is down, the page icon is served (no 404 on every page), the phone's alarm history fits its
+panel (found in the QA walkthrough)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,8 @@ Measured: Vigil's CPU (share of one core, /proc/PID/stat) and peak RSS (/proc/PI
 frames written vs reading points in InfluxDB after the journal has drained; reading -> stream
 latency (each frame's perfusion index encodes its sequence number, matched to the time the
 simulator wrote it); alarm transition -> stream and -> phone (from the event's own time, the
-reading that raised it); the event loop's lag (/api/health); desaturating rooms that alarmed.
+reading that raised it); the event loop's lag (/api/health: p99 and max over its last minute,
+which is the run, and the worst since start); desaturating rooms that alarmed.
 
 `python -m benchmarks.live --rooms 100 --seconds 90 [--json PATH]`
 """
@@ -382,8 +383,11 @@ async def _run(rooms: int, seconds: float, tmp: Path, clients: int = CLIENTS) ->
         result["desaturating"] = len(desat)
         result["desaturating_alarmed"] = len(desat & alarmed)
         result["false_alarm_rooms"] = len(alarmed - desat)
-        result["loop_lag_p99_ms"] = max((x["p99_ms"] for x in lags), default=None)
-        result["loop_lag_max_ms"] = max((x["worst_ms"] for x in lags), default=None)
+        # /api/health keeps the last minute of probes: the last poll's window is the run.
+        # The worst since start also counts start-up and the 200 clients connecting.
+        result["loop_lag_p99_ms"] = lags[-1]["p99_ms"] if lags else None
+        result["loop_lag_max_ms"] = lags[-1]["max_ms"] if lags else None
+        result["loop_lag_worst_ms"] = max((x["worst_ms"] for x in lags), default=None)
         result["stream_events_per_client"] = {
             "measuring": [r.events for r in records],
             "load_total": load_stats.get("events"),
@@ -435,11 +439,11 @@ def fmt(v: Any) -> str:
 def print_table(results: list[dict[str, Any]]) -> None:
     head = (
         "| rooms | CPU (1 core) | RSS MB | frames written / stored | reading->stream p50/p99 ms"
-        " | alarm->stream p99 ms | alarm->phone p99 ms | loop lag p99/max ms "
-        "| desaturating alarmed |"
+        " | alarm->stream p99 ms | alarm->phone p99 ms | loop lag p99/max ms (last min)"
+        " | loop lag worst ms (since start) | desaturating alarmed |"
     )
     print(head)
-    print("|" + "---|" * 9)
+    print("|" + "---|" * 10)
     for r in results:
         if "error" in r:
             print(f"| {r['rooms']} | run failed: {r['error']} |")
@@ -450,6 +454,7 @@ def print_table(results: list[dict[str, Any]]) -> None:
             f"| {fmt(r['reading_stream_p50_ms'])} / {fmt(r['reading_stream_p99_ms'])} "
             f"| {fmt(r['alarm_stream_p99_ms'])} | {fmt(r['alarm_phone_p99_ms'])} "
             f"| {fmt(r['loop_lag_p99_ms'])} / {fmt(r['loop_lag_max_ms'])} "
+            f"| {fmt(r.get('loop_lag_worst_ms'))} "
             f"| {r['desaturating_alarmed']} / {r['desaturating']} |"
         )
     for r in results:

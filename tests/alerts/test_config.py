@@ -83,3 +83,9 @@ def test_contacts_fall_back_to_the_nearest_lower_tier() -> None:
     assert cfg.contacts_for(3, "B") == (2, [charge])
     assert cfg.contacts_for(1, "B") == (1, [nurse])
     assert cfg.contacts_for(1, "Z") == (1, [])
+    assert cfg.contacts_for(3, "B") == (2, [charge])  # asked again: the same answer
+    # A live change replaces the contacts (monitor/live_config.py): answers follow it.
+    doctor = Contact(name="D", tier=3, urls=["json://h/z"], rooms=["B"])
+    changed = cfg.model_copy(update={"contacts": [nurse, charge, doctor]})
+    assert changed.contacts_for(3, "B") == (3, [doctor])
+    assert cfg.contacts_for(3, "B") == (2, [charge])

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from drivers.ble.driver import BleDriver
+from drivers.hl7.decoder import Hl7Decoder
 from monitor.core.models import LinkState
 from monitor.devices import driver_task
 from monitor.hub import Hub
@@ -61,6 +62,9 @@ class Health:
             "dropped": dict(dec.dropped),
             # A BLE device may feed two sources (cuff + oximeter): each with its GATT services.
             **({"sources": dev.driver.sources} if isinstance(dev.driver, BleDriver) else {}),
+            # An HL7 monitor that said its CO2 sampling line is blocked, until it says the
+            # alert ended: its CO2 values are held out of the physiological rules meanwhile.
+            **({"co2_line_blocked": dec.co2_blocked} if isinstance(dec, Hl7Decoder) else {}),
         }
 
     def status_line(self) -> str:

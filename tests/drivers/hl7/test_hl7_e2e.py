@@ -71,6 +71,14 @@ hl7 = {{ mode = "listen", host = "127.0.0.1", port = {blocked_port} }}
             )
             assert r.status_code == 200
 
+        def b_monitor() -> dict[str, Any]:
+            return app.get("/api/health").json()["drivers"]["B-monitor"]  # type: ignore[no-any-return]
+
+        # While B's line is blocked (3 s to 9 s of its simulator) /api/health says so.
+        wait_for(lambda: b_monitor().get("co2_line_blocked"), 30,
+                 lambda: f"co2_line_blocked in B-monitor's health: {b_monitor()}",
+                 every_s=0.2)  # fmt: skip
+
         def seen(kind: str, **match: object) -> bool:
             return any(
                 m.get("type") == kind and all(m.get(k) == v for k, v in match.items())
@@ -102,7 +110,8 @@ hl7 = {{ mode = "listen", host = "127.0.0.1", port = {blocked_port} }}
             ("co2_line_blocked", "technical", "medium", "active"),
             ("co2_line_blocked", "technical", "medium", "cleared"),
         ]
-        assert app.get("/api/health").json()["drivers"]["B-monitor"]["dropped"] == {}
+        assert b_monitor()["dropped"] == {}
+        assert b_monitor()["co2_line_blocked"] is False
     finally:
         blocked_sim.terminate()
         blocked_sim.wait(10)

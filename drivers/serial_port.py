@@ -228,7 +228,8 @@ class FdLink:
         ready: asyncio.Future[None] = self._loop.create_future()
         self._loop.add_writer(self.fd, _resolve, ready)
         try:
-            await asyncio.wait_for(ready, timeout)
+            async with asyncio.timeout(timeout):
+                await ready
         except TimeoutError:
             pass  # the caller's deadline check says so
         finally:

@@ -56,7 +56,8 @@ class SunTechDriver(SerialDriver):
 
     async def _next(self, timeout: float) -> Response:
         try:
-            return await asyncio.wait_for(self._responses.get(), timeout)
+            async with asyncio.timeout(timeout):
+                return await self._responses.get()
         except TimeoutError:
             raise MeasurementError(f"{self.source}: no answer within {timeout:.1f} s") from None
 

@@ -107,7 +107,8 @@ async def _live(
     try:
         while (left := deadline - time.monotonic()) > 0:
             try:
-                chunk = await asyncio.wait_for(sub.get(), left)
+                async with asyncio.timeout(left):
+                    chunk = await sub.get()
             except TimeoutError:
                 break
             if chunk is None:
@@ -173,7 +174,8 @@ async def _opened(vigil: Vigil, dc: DeviceConfig, seconds: float) -> AsyncIterat
         deadline = time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0:
             try:
-                item = await asyncio.wait_for(q.get(), left)
+                async with asyncio.timeout(left):
+                    item = await q.get()
             except TimeoutError:
                 break
             n += isinstance(item, Reading)

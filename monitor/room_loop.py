@@ -172,6 +172,7 @@ class RoomLoop:
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self.rooms[room_id].queue.put_nowait(AwaitedControl(control, future))
         try:
-            return await asyncio.wait_for(asyncio.shield(future), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                return await asyncio.shield(future)
         except TimeoutError:
             return None

@@ -219,3 +219,28 @@ def test_the_protocol_table_and_the_real_ble_factory_load_no_simulator(module: s
     loaded = [line.rpartition("|")[2].strip() for line in out.stderr.splitlines()]
     assert "drivers.registry" in loaded  # the probe saw the imports
     assert [m for m in loaded if within(m, "drivers.sim")] == []
+
+
+def _wait_for_calls() -> list[str]:
+    """`asyncio.wait_for(...)` calls in Vigil's packages, as file:line."""
+    found = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "wait_for"
+                    and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id == "asyncio"
+                ):
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    return found
+
+
+def test_no_asyncio_wait_for_in_vigil() -> None:
+    """On Python 3.11 `asyncio.wait_for` swallows a cancellation that arrives as its awaitable
+    finishes (CPython gh-86296, fixed in 3.12): a supervised task asked to stop goes on
+    running (an HL7 simulator kept a test waiting forever). `async with asyncio.timeout(s):`
+    does not; use it."""
+    assert _wait_for_calls() == []

@@ -40,7 +40,8 @@ async def deliver(
             ap.notify, body=message.body, title=message.title, notify_type=_NOTIFY_TYPE[priority]
         )
         loop = asyncio.get_running_loop()
-        result = await asyncio.wait_for(loop.run_in_executor(_SEND_POOL, send), timeout_s)
+        async with asyncio.timeout(timeout_s):
+            result = await loop.run_in_executor(_SEND_POOL, send)
     except TimeoutError:
         return False, f"no answer within {timeout_s:g} s"
     except Exception as exc:  # Apprise plugins may raise; a page must never crash a worker

@@ -86,7 +86,8 @@ class BumbleLink(CentralLink):
         self.device.on("advertisement", on_adv)
         try:
             await self.device.start_scanning(filter_duplicates=True)
-            return await asyncio.wait_for(found, timeout_s)
+            async with asyncio.timeout(timeout_s):
+                return await found
         finally:
             self.device.remove_listener("advertisement", on_adv)
             with contextlib.suppress(Exception):

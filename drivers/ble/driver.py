@@ -207,7 +207,8 @@ class BleDriver:
 
     async def _connect(self, emit: Emit, on_disconnect: Callable[[str], None]) -> None:
         await self.link.connect(self.target, on_disconnect, self.connect_timeout_s)
-        chars = await asyncio.wait_for(self.link.discover(), self.connect_timeout_s)
+        async with asyncio.timeout(self.connect_timeout_s):
+            chars = await self.link.discover()
         self.characteristics = chars
         has = {svc for svc, cs in SERVICE_CHARS.items() if any(c in chars for c in cs)}
         if {"bps", "plxs"} <= has and not self.split:
@@ -222,9 +223,8 @@ class BleDriver:
         self._loop = asyncio.get_running_loop()
         self.bp_replay.link_up(self._clock())
         for char in wanted:
-            await asyncio.wait_for(
-                self.link.subscribe(char, self._on_value(char, emit)), self.connect_timeout_s
-            )
+            async with asyncio.timeout(self.connect_timeout_s):
+                await self.link.subscribe(char, self._on_value(char, emit))
 
     async def _read_features(self, chars: set[int]) -> None:
         # A status bit whose feature bit is clear carries no information (protocols.md §2.3);

@@ -180,7 +180,8 @@ class VirtualRadioServer:
         if self._server is not None:
             self._server.close()
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 2)
+                async with asyncio.timeout(2):
+                    await self._server.wait_closed()
 
 
 # -- simulator side: a real controller ---------------------------------------------------------
@@ -227,7 +228,8 @@ class TransportLink(BumbleLink):
     async def connect(self, target: str, on_disconnect: OnDisconnect, timeout_s: float) -> None:
         await self._close_transport()
         try:
-            transport = await asyncio.wait_for(open_transport(self.spec), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                transport = await open_transport(self.spec)
         except TimeoutError as exc:
             raise LinkError(f"transport {self.spec}: no answer within {timeout_s:g} s") from exc
         except Exception as exc:  # OSError (refused), bumble TransportInitError, ...
@@ -237,7 +239,8 @@ class TransportLink(BumbleLink):
             self.name, Address(_static_random_address()), transport.source, transport.sink
         )
         try:
-            await asyncio.wait_for(self.device.power_on(), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                await self.device.power_on()
         except Exception as exc:
             raise LinkError(f"transport {self.spec}: controller did not start: {exc}") from exc
         self._powered = True
@@ -264,7 +267,8 @@ class TransportLink(BumbleLink):
     async def disconnect(self) -> None:
         # Over a dead transport bumble would wait forever for the controller's answer.
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(super().disconnect(), 2)
+            async with asyncio.timeout(2):
+                await super().disconnect()
         await self._close_transport()
 
     async def _close_transport(self) -> None:
@@ -272,4 +276,5 @@ class TransportLink(BumbleLink):
         self._powered = False
         if transport is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(transport.close(), 2)
+                async with asyncio.timeout(2):
+                    await transport.close()

@@ -100,15 +100,13 @@ class BleakLink(CentralLink):
                 device = await BleakScanner.find_device_by_name(target, timeout=self.scan_timeout_s)
             if device is None:
                 raise LinkError(f"{target} not found")
-            self._client = await asyncio.wait_for(
-                establish_connection(
+            async with asyncio.timeout(timeout_s):
+                self._client = await establish_connection(
                     BleakClientWithServiceCache,
                     device,
                     target,
                     disconnected_callback=lambda _client: on_disconnect("peer disconnected"),
-                ),
-                timeout_s,
-            )
+                )
         except TimeoutError as exc:
             raise LinkError(f"connect to {target} timed out") from exc
         except OSError as exc:  # bleak's D-Bus socket is missing: no BlueZ here

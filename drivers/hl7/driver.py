@@ -147,10 +147,10 @@ class Hl7Driver:
         while True:
             self._set_state(emit, LinkState.CONNECTING, self.port)
             try:
-                reader, writer = await asyncio.wait_for(
-                    open_hl7_connection(self.host, self.tcp_port, limit=MAX_BLOCK_BYTES),
-                    CONNECT_TIMEOUT_S,
-                )
+                async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                    reader, writer = await open_hl7_connection(
+                        self.host, self.tcp_port, limit=MAX_BLOCK_BYTES
+                    )
             except (OSError, TimeoutError) as exc:
                 self._set_state(emit, LinkState.DISCONNECTED, f"connect failed: {exc}")
                 await asyncio.sleep(backoff)

@@ -233,9 +233,8 @@ class SimulatedBlePeripheral:
         self.sent.append((char, value))
         try:
             if indicate:
-                await asyncio.wait_for(
-                    self.device.indicate_subscribers(self._chars[char], value), 5
-                )
+                async with asyncio.timeout(5):
+                    await self.device.indicate_subscribers(self._chars[char], value)
             else:
                 await self.device.notify_subscribers(self._chars[char], value)
         except Exception as exc:  # the central went away mid-send: a real device shrugs too

@@ -120,5 +120,6 @@ async def run_ble_simulator(
             await server.aclose()
         if controller is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(peripheral.device.power_off(), 2)
+                async with asyncio.timeout(2):
+                    await peripheral.device.power_off()
             await controller.aclose()

@@ -169,7 +169,8 @@ class Hl7MonitorSim:
         writer.writeblock(msg.encode())
         await writer.drain()
         for _ in range(max(1, sum(1 for m in self.ack_mode if m == "AL"))):
-            block = await asyncio.wait_for(reader.readblock(), ACK_TIMEOUT_S)
+            async with asyncio.timeout(ACK_TIMEOUT_S):
+                block = await reader.readblock()
             self.acks.append(str(hl7.parse(block.decode()).segment("MSA")(1)))
 
     async def connect(self, host: str, port: int | Callable[[], Awaitable[int]]) -> None:

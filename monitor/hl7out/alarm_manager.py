@@ -99,7 +99,8 @@ class AlarmManager:
                 except Exception:  # a bug here must not end alarm reports for good
                     log.exception("alarm manager: delivery failed")
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_s)
+                    async with asyncio.timeout(self.poll_s):
+                        await self._wake.wait()
                 self._wake.clear()
         finally:
             await self.link.aclose()

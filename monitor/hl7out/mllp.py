@@ -82,14 +82,16 @@ class MllpLink:
         """Send one message and return its ACK; LinkError when that did not happen."""
         try:
             if self._writer is None:
-                self._reader, self._writer = await asyncio.wait_for(
-                    hl7.mllp.open_hl7_connection(self.host, self.port, encoding="utf-8"),
-                    self.connect_timeout_s,
-                )
+                async with asyncio.timeout(self.connect_timeout_s):
+                    self._reader, self._writer = await hl7.mllp.open_hl7_connection(
+                        self.host, self.port, encoding="utf-8"
+                    )
             assert self._reader is not None and self._writer is not None
             self._writer.writemessage(message)
-            await asyncio.wait_for(self._writer.drain(), self.ack_timeout_s)
-            answer = await asyncio.wait_for(self._reader.readmessage(), self.ack_timeout_s)
+            async with asyncio.timeout(self.ack_timeout_s):
+                await self._writer.drain()
+            async with asyncio.timeout(self.ack_timeout_s):
+                answer = await self._reader.readmessage()
             return parse_ack(answer, control_id)
         except LinkError:
             await self.aclose()
@@ -107,4 +109,5 @@ class MllpLink:
         if writer is not None:
             writer.close()
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(writer.wait_closed(), 1.0)
+                async with asyncio.timeout(1.0):
+                    await writer.wait_closed()

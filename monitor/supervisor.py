@@ -27,6 +27,8 @@ BACKOFF_START_S = 0.5
 BACKOFF_MAX_S = 30.0
 #: A restarted task that runs this long without failing has recovered.
 STABLE_S = 10.0
+# A task still running this long after it was cancelled is cancelled again (stop()).
+STOP_RETRY_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,11 +110,18 @@ class Supervisor:
         }
 
     async def stop(self) -> None:
-        for task in self._tasks.values():
-            task.cancel()
+        """Cancel every task and wait for them, asking again while one goes on: on Python
+        3.11 a library's `asyncio.wait_for` may swallow the request (drivers/stopping.py)."""
+        tasks = set(self._tasks.values())
+        while tasks:
+            for task in tasks:
+                task.cancel()
+            _, tasks = await asyncio.wait(tasks, timeout=STOP_RETRY_S)
+            for task in tasks:
+                log.warning("task %s did not stop when asked: asking again", task.get_name())
         for task in self._tasks.values():
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+                task.result()
         self._tasks.clear()
 
     async def _run(

@@ -50,6 +50,7 @@ from drivers.ble.common import (
 from drivers.ble.hrs import HeartRateDecoder
 from drivers.ble.link import CentralLink, LinkError
 from drivers.ble.plx import PlxContinuousDecoder, PlxSpotCheckDecoder, parse_plx_features
+from drivers.stopping import stop_if_asked
 from monitor.core.models import DeviceState, Flag, LinkState, Reading
 
 log = logging.getLogger(__name__)
@@ -167,6 +168,7 @@ class BleDriver:
         backoff = self.backoff_start_s
         loop = asyncio.get_running_loop()
         while True:
+            stop_if_asked()  # bumble / bleak may have swallowed a cancellation (stopping.py)
             self._set_state(emit, LinkState.CONNECTING, self.target)
             lost: asyncio.Future[str] = loop.create_future()
 

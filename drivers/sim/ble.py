@@ -55,6 +55,7 @@ from drivers.ble.plx import (
 )
 from drivers.ieee11073 import DateTime
 from drivers.sim.scenarios import Scenario, Vitals
+from drivers.stopping import stop_if_asked
 
 log = logging.getLogger(__name__)
 
@@ -267,6 +268,7 @@ class SimulatedBlePeripheral:
         start = self.clock()
         next_bp = 0.0
         while True:
+            stop_if_asked()  # bumble may have swallowed a cancellation (drivers/stopping.py)
             elapsed = self.clock() - start
             v = self.scenario(elapsed)
             if not v.connected and self.available:

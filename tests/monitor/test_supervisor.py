@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from drivers.stopping import stop_if_asked
 from monitor.config import Settings
 from monitor.core.controls import SessionStart
 from monitor.core.models import AlarmEvent, DeviceState, LinkState, Priority
@@ -97,6 +98,55 @@ async def test_a_task_that_returns_is_done_and_a_bad_callback_does_not_stop_supe
     assert calls == 2
     assert sup.status["demo-A"].state == "done"
     assert sup.health()["status"] == "ok"
+
+
+async def test_stop_asks_again_a_task_whose_library_swallowed_the_first_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Python 3.11's asyncio.wait_for (inside bumble, bleak) can swallow a cancellation: the
+    retry loop then goes on. It stops at its next round (stop_if_asked), or when asked again."""
+    monkeypatch.setattr("monitor.supervisor.STOP_RETRY_S", 0.05)
+    sup = Supervisor(backoff=Backoff(0.01, 0.01), stable_s=0.1)
+    rounds = {"checked": 0, "deaf": 0}
+    running = asyncio.Event()
+
+    async def checks_each_round() -> None:
+        while True:
+            stop_if_asked()
+            rounds["checked"] += 1
+            try:
+                running.set()
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                pass  # swallowed, as a library's wait_for may
+
+    async def deaf_once() -> None:
+        swallowed = False
+        while True:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                if swallowed:
+                    raise
+                swallowed = True
+                rounds["deaf"] += 1
+                asyncio.current_task().uncancel()  # type: ignore[union-attr]  # all trace gone
+
+    sup.spawn("retry-loop", checks_each_round)
+    sup.spawn("deaf", deaf_once)
+    await running.wait()
+    async with asyncio.timeout(5):
+        await sup.stop()
+    assert rounds == {"checked": 1, "deaf": 1}
+    assert not sup._tasks
+
+
+def test_stop_if_asked_is_silent_for_a_task_not_asked() -> None:
+    async def not_asked() -> str:
+        stop_if_asked()
+        return "ran"
+
+    assert asyncio.run(not_asked()) == "ran"
 
 
 # -- the core: device_failed ------------------------------------------------------------------

@@ -15,15 +15,7 @@ import secrets
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    SecretStr,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from alerts.secret_strength import HOW_TO_MAKE_ONE, weakness
 
@@ -102,12 +94,6 @@ class AlertsConfig(BaseModel):
     pushover_callback: bool = False
     # `alarm_manager` (an HL7 alarm manager beside the phones) is added by Settings:
     # monitor/hl7out/config.py (AlertsSettings).
-    # contacts_for's answers, for the contacts list they were found in: every page asks,
-    # and a scan of 1,000 contacts per page was felt when 100 rooms alarmed at once. A live
-    # change replaces the list (model_copy), which starts a new memo.
-    _found: tuple[list[Contact], dict[tuple[int, str], tuple[int, list[Contact]]]] | None = (
-        PrivateAttr(None)
-    )
 
     @field_validator("repeat_s")
     @classmethod
@@ -173,15 +159,6 @@ class AlertsConfig(BaseModel):
     def contacts_for(self, tier: int, room: str) -> tuple[int, list[Contact]]:
         """Contacts of `tier` for `room`; when that tier has nobody, the nearest lower tier
         that has someone (a missing physician must not swallow an escalation)."""
-        if self._found is None or self._found[0] is not self.contacts:
-            self._found = (self.contacts, {})
-        memo = self._found[1]
-        answer = memo.get((tier, room))
-        if answer is None:
-            answer = memo[(tier, room)] = self._contacts_for(tier, room)
-        return answer[0], list(answer[1])  # a copy: the caller may change its list
-
-    def _contacts_for(self, tier: int, room: str) -> tuple[int, list[Contact]]:
         for t in range(tier, 0, -1):
             found = [c for c in self.contacts if c.tier == t and c.covers(room)]
             if found:

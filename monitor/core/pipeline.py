@@ -439,7 +439,7 @@ class RoomPipeline:
         baseline needs are in), then on schedule (`bp_overdue` is the technical table's)."""
         sched = self.tech.schedule
         if sched is not None:
-            return [*sched.request(now, self.room)] if now >= sched.next_due else []
+            return [*sched.request(now, self.room)]  # empty until its slot is due
         p, last = self.policy, self._last_pre_dose_request
         if self.phase != Phase.PRE_DOSE or (
             last is not None and now - last < p.bp_schedule.pre_dose_retry_s

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -201,14 +203,35 @@ class VigilProcess:
             return c.post(path, **kw)  # type: ignore[arg-type]
 
     def stop(self) -> None:
+        """SIGTERM, as systemd stops it; a Vigil that does not stop fails the test with
+        what its threads and tasks were doing (a clinic's restart would hang the same way)."""
+        hung = False
         if self.proc.poll() is None:
             self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            hung = stop_or_dump(self.proc)
         self.log.close()
+        if hung:
+            raise AssertionError(f"vigil did not stop on SIGTERM:\n{self.log_path.read_text()}")
+
+
+#: A stop asked by a signal ends within this, even on a machine busy with other test workers.
+STOP_TIMEOUT_S = 20.0
+
+
+def stop_or_dump(proc: subprocess.Popen[Any]) -> bool:
+    """Wait for a process asked to stop; if it does not, have it write its threads and tasks
+    (monitor/task_dump.py) to its output, then kill it. True when it had to be killed."""
+    try:
+        proc.wait(STOP_TIMEOUT_S)
+        return False
+    except subprocess.TimeoutExpired:
+        pass
+    proc.send_signal(signal.SIGUSR1)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(5)  # time to write the dump; a hung process does not end by itself here
+    proc.kill()
+    proc.wait()
+    return True
 
 
 def collect_stream(app: VigilProcess, out: list[dict[str, Any]], stop: threading.Event) -> None:

@@ -14,6 +14,7 @@ from types import FrameType
 
 import uvicorn
 
+from monitor import task_dump
 from monitor.hub import Hub
 from monitor.watchdog import SystemdNotify
 
@@ -29,6 +30,7 @@ class StreamEndingServer(uvicorn.Server):
 
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
         self._loop = asyncio.get_running_loop()
+        task_dump.install(self._loop)  # kill -USR1: threads and tasks (monitor/task_dump.py)
         await super().serve(sockets)
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, Influxd, VigilProcess, collect_stream
+from tests.conftest import ROOT, Influxd, VigilProcess, collect_stream, stop_or_dump
 from tests.waiting import wait_for
 
 SECRET = "fewhwINvKJYUphgjpzaRywtaa6urnWksVfC6Ot15ACc"  # secrets.token_urlsafe(32)
@@ -111,7 +111,8 @@ def test_the_start_up_hint_is_a_command_that_works(tmp_path: Path) -> None:
                 break
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(20)
+        hung = stop_or_dump(proc)
+    assert not hung, f"vigil did not stop on Ctrl-C:\n{hint}{proc.stdout.read()}"
     found = re.search(r"`(vigil users add NAME [^`]*)`", hint)
     assert found, hint
     args = shlex.split(found.group(1).replace("NAME", "ana"))[1:] + ["--password-stdin"]

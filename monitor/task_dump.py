@@ -15,10 +15,12 @@ import io
 import logging
 import signal
 import sys
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 SIGNAL = signal.SIGUSR1
+_MAX_DEPTH = 40  # coroutines awaiting coroutines, outermost first
 
 
 def install(loop: asyncio.AbstractEventLoop) -> None:
@@ -31,13 +33,22 @@ def install(loop: asyncio.AbstractEventLoop) -> None:
 
 
 def describe_tasks() -> str:
-    """Every task of the running loop: its name and where its coroutine waits."""
+    """Every task of the running loop: its name, and the chain of coroutines down to where
+    it waits (`Task.print_stack` shows only the outermost one)."""
     out = io.StringIO()
     tasks = sorted(asyncio.all_tasks(), key=lambda t: t.get_name())
     out.write(f"{len(tasks)} task(s)\n")
     for task in tasks:
         out.write(f"--- task {task.get_name()}{' (cancelling)' if task.cancelling() else ''}\n")
-        task.print_stack(limit=20, file=out)
+        awaiting: Any = task.get_coro()
+        for _ in range(_MAX_DEPTH):
+            frame = getattr(awaiting, "cr_frame", None) or getattr(awaiting, "gi_frame", None)
+            if frame is None:  # a future, or a coroutine object without a frame (a C one)
+                if awaiting is not None:
+                    out.write(f"  waiting for {awaiting!r}\n")
+                break
+            out.write(f"  {frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}\n")
+            awaiting = getattr(awaiting, "cr_await", None) or getattr(awaiting, "gi_yieldfrom", None)
     return out.getvalue()
 
 

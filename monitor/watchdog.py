@@ -12,7 +12,6 @@ changed, so `systemctl status vigil` names a failed part ("error: driver-A-ox fa
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 from collections.abc import Callable, Mapping
 
@@ -66,6 +65,7 @@ class SystemdNotify:
         self.notify("STOPPING=1")
         if self._pinger is not None:
             self._pinger.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pinger
+            # Waits for it without taking its end as ours: a `suppress(CancelledError)`
+            # around `await pinger` would also swallow a cancellation of the stop itself.
+            await asyncio.wait([self._pinger])
             self._pinger = None

@@ -230,8 +230,7 @@ class Recorder:
                 await self.forwarder.run()
             finally:
                 pruner.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await pruner
+                await asyncio.wait([pruner])  # its end, never ours (see watchdog.stopping)
         else:
             await self.forwarder.run()
 

@@ -158,7 +158,8 @@ id = "A-ox"
 protocol = "masimo-ascii"
 simulate = {{ scenario = "steady" }}
 """)
-    env = {"NOTIFY_SOCKET": str(notify_socket.path), "WATCHDOG_USEC": "1000000"}
+    # WatchdogSec=2: a ping every second, and room for a test machine's stalls under load.
+    env = {"NOTIFY_SOCKET": str(notify_socket.path), "WATCHDOG_USEC": "2000000"}
     vigil = VigilProcess(config, tmp_path, env=env)
     try:
         ready = wait_for(lambda: notify_socket.messages("READY=1"), 10, "READY=1")
@@ -174,11 +175,11 @@ simulate = {{ scenario = "steady" }}
             sys.executable if c == "python" else c.replace("8000", str(vigil.port)) for c in check
         ]
         subprocess.run(check, check=True, timeout=15)
-        wait_for(lambda: len(notify_socket.messages("WATCHDOG=1")) >= 5, 10, "5 watchdog pings")
+        wait_for(lambda: len(notify_socket.messages("WATCHDOG=1")) >= 4, 15, "4 watchdog pings")
         pings = notify_socket.messages("WATCHDOG=1")
         assert pings[0] >= ready[0]
         gaps = [b - a for a, b in zip(pings, pings[1:], strict=False)]
-        assert max(gaps) < 1.0  # every half period (0.5 s): inside systemd's WatchdogSec
+        assert max(gaps) < 2.0  # every half period (1 s): inside systemd's WatchdogSec
     finally:
         vigil.stop()
     wait_for(lambda: notify_socket.messages("STOPPING=1"), 5, "STOPPING=1")

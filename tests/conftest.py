@@ -205,33 +205,38 @@ class VigilProcess:
     def stop(self) -> None:
         """SIGTERM, as systemd stops it; a Vigil that does not stop fails the test with
         what its threads and tasks were doing (a clinic's restart would hang the same way)."""
-        hung = False
+        hung = None
         if self.proc.poll() is None:
             self.proc.terminate()
             hung = stop_or_dump(self.proc)
         self.log.close()
-        if hung:
-            raise AssertionError(f"vigil did not stop on SIGTERM:\n{self.log_path.read_text()}")
+        if hung is not None:
+            raise AssertionError(
+                f"vigil did not stop on SIGTERM ({hung}):\n{self.log_path.read_text()}"
+            )
 
 
 #: A stop asked by a signal ends within this, even on a machine busy with other test workers.
 STOP_TIMEOUT_S = 20.0
 
 
-def stop_or_dump(proc: subprocess.Popen[Any]) -> bool:
+def stop_or_dump(proc: subprocess.Popen[Any]) -> str | None:
     """Wait for a process asked to stop; if it does not, have it write its threads and tasks
-    (monitor/task_dump.py) to its output, then kill it. True when it had to be killed."""
+    (monitor/task_dump.py) to its output, then kill it. None when it stopped; else its
+    signal masks (pending, blocked, ignored, caught), for the failure message."""
     try:
         proc.wait(STOP_TIMEOUT_S)
-        return False
+        return None
     except subprocess.TimeoutExpired:
         pass
+    status = Path(f"/proc/{proc.pid}/status").read_text()
+    masks = "".join(line + "\n" for line in status.splitlines() if line.startswith("Sig"))
     proc.send_signal(signal.SIGUSR1)
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(5)  # time to write the dump; a hung process does not end by itself here
     proc.kill()
     proc.wait()
-    return True
+    return masks
 
 
 def collect_stream(app: VigilProcess, out: list[dict[str, Any]], stop: threading.Event) -> None:

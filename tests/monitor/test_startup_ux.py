@@ -112,7 +112,7 @@ def test_the_start_up_hint_is_a_command_that_works(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         hung = stop_or_dump(proc)
-    assert not hung, f"vigil did not stop on Ctrl-C:\n{hint}{proc.stdout.read()}"
+    assert hung is None, f"vigil did not stop on Ctrl-C ({hung}):\n{hint}{proc.stdout.read()}"
     found = re.search(r"`(vigil users add NAME [^`]*)`", hint)
     assert found, hint
     args = shlex.split(found.group(1).replace("NAME", "ana"))[1:] + ["--password-stdin"]

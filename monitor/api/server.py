@@ -9,10 +9,12 @@ when the signal arrives ends each stream at once, so the stop is quick and quiet
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 from types import FrameType
 
 import uvicorn
+from uvicorn.server import HANDLED_SIGNALS
 
 from monitor import task_dump
 from monitor.hub import Hub
@@ -27,6 +29,16 @@ class StreamEndingServer(uvicorn.Server):
         self.hub = hub
         self.systemd = systemd  # READY / WATCHDOG / STOPPING (monitor/watchdog.py)
         self._loop: asyncio.AbstractEventLoop | None = None
+
+    def catch_stop_signals(self) -> None:
+        """SIGINT and SIGTERM stop Vigil cleanly from now on, also while it is starting.
+
+        uvicorn takes them only once `serve` runs. Until then a SIGTERM killed Vigil
+        mid-start, and a SIGINT was lost when the parent had it ignored, as a shell does for
+        a job started with `&`: Vigil then ran on as if never asked to stop. Caught here,
+        the stop waits for the start-up to finish and then runs as usual."""
+        for sig in HANDLED_SIGNALS:
+            signal.signal(sig, self.handle_exit)
 
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
         self._loop = asyncio.get_running_loop()

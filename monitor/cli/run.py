@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import socket
 from pathlib import Path
@@ -59,6 +58,17 @@ def run(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S"
     )
     logging.getLogger("monitor").setLevel(logging.INFO)
+    server = StreamEndingServer(
+        uvicorn.Config(
+            application,
+            log_level="warning",
+            timeout_graceful_shutdown=GRACEFUL_S,
+        ),
+        application.state.vigil.hub,
+        # Only when systemd runs it (NOTIFY_SOCKET): deploy/vigil.service.
+        SystemdNotify(status=application.state.vigil.status_line),
+    )
+    server.catch_stop_signals()  # before "Dashboard:": a stop asked from then on is kept
     shown_host = "localhost" if settings.host in ("127.0.0.1", "0.0.0.0", "::") else settings.host
     typer.echo("Vigil is a secondary alarm system: keep the bedside devices' own alarms on.")
     if settings.demo:
@@ -77,19 +87,9 @@ def run(
     typer.echo(f"Dashboard: http://{shown_host}:{sock.getsockname()[1]}/")
     influx = without_credentials(settings.influx_url)  # 1.x basic auth may be in the URL
     typer.echo(f"InfluxDB:  {influx} (database {settings.influx_database})")
-    server = StreamEndingServer(
-        uvicorn.Config(
-            application,
-            log_level="warning",
-            timeout_graceful_shutdown=GRACEFUL_S,
-        ),
-        application.state.vigil.hub,
-        # Only when systemd runs it (NOTIFY_SOCKET): deploy/vigil.service.
-        SystemdNotify(status=application.state.vigil.status_line),
-    )
-    # uvicorn re-raises the Ctrl-C it handled once stopped: a normal stop, exit 0.
-    with contextlib.suppress(KeyboardInterrupt):
-        server.run(sockets=[sock])
+    # Once stopped, uvicorn raises again the signal it handled; it comes back to the server's
+    # own handler (catch_stop_signals), so a Ctrl-C or systemd's stop ends with exit 0.
+    server.run(sockets=[sock])
 
 
 def listen_socket(host: str, port: int) -> socket.socket:

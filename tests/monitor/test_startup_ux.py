@@ -120,6 +120,44 @@ def test_the_start_up_hint_is_a_command_that_works(tmp_path: Path) -> None:
     assert (added.returncode, added.stdout) == (0, "added ana (admin)\n"), added.stderr
 
 
+@pytest.mark.parametrize(
+    ("sig", "parent_ignores_sigint"),
+    [
+        # A shell script's `vigil run &` leaves SIGINT ignored: uvicorn's own handler came
+        # only once serving, so a Ctrl-C sent while Vigil was starting was lost for good.
+        (signal.SIGINT, True),
+        (signal.SIGTERM, False),  # systemd's stop: it used to kill a starting Vigil outright
+    ],
+    ids=["sigint-ignored-by-parent", "sigterm"],
+)
+def test_a_stop_asked_while_starting_is_kept_and_clean(
+    tmp_path: Path, sig: signal.Signals, parent_ignores_sigint: bool
+) -> None:
+    config = _config(tmp_path, "http://127.0.0.1:9", device_port="/dev/ttyVIGILnone")
+
+    def as_background_job() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "run", "--config", str(config), "--port", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=as_background_job if parent_ignores_sigint else None,  # noqa: PLW1509
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("Dashboard:"):
+            break
+    proc.send_signal(sig)  # at once: uvicorn is not serving yet
+    hung = stop_or_dump(proc)
+    out = proc.stdout.read()
+    assert hung is None, f"vigil did not stop ({hung}):\n{out}"
+    assert proc.returncode == 0, out
+    assert "Traceback" not in out, out
+
+
 @pytest.fixture
 def unplugged(influxd: Influxd, tmp_path: Path) -> Iterator[VigilProcess]:
     config = _config(tmp_path, influxd.url, device_port="/dev/ttyVIGILnone")

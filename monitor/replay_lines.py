@@ -10,7 +10,7 @@ same records and the same errors (tests/core/test_recordings.py compares them).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -18,15 +18,18 @@ from monitor.core.models import CANONICAL_UNIT
 from monitor.core.recording import Record, plain_record
 
 _NO_FLAGS: frozenset[str] = frozenset()
+_Name = Annotated[str, msgspec.Meta(min_length=1)]
 
 
 class _PlainReading(msgspec.Struct, gc=False):
+    # Every check in C: msgspec refuses a number beyond a float's range (JSON has no NaN or
+    # Infinity), so `t` and `value` are finite; the names are not empty.
     t: float  # a JSON integer becomes a float, as in parse_line
-    room: str
+    room: _Name
     type: Literal["reading"]
-    channel: str
+    channel: _Name
     value: float | None = None
-    status: list[str] = []
+    status: frozenset[str] = _NO_FLAGS
     source: str = ""
     unit: str | msgspec.UnsetType = msgspec.UNSET  # absent: the channel's canonical unit
 
@@ -42,16 +45,7 @@ def plain_reading(line: str | bytes) -> Record | None:
         p = _decode(line)
     except _DecodeError:
         return None
-    t, value, room, channel, status = p.t, p.value, p.room, p.channel, p.status
-    if not (
-        t - t == 0.0  # finite: inf - inf and nan - nan are nan
-        and (value is None or value - value == 0.0)
-        and room
-        and channel
-    ):
-        return None
     unit = p.unit
     if unit is _UNSET:
-        unit = CANONICAL_UNIT.get(channel, "")
-    flags = frozenset(status) if status else _NO_FLAGS
-    return plain_record(room, t, channel, value, unit, flags, p.source)
+        unit = CANONICAL_UNIT.get(p.channel, "")
+    return plain_record(p.room, p.t, p.channel, p.value, unit, p.status, p.source)

@@ -47,8 +47,11 @@ def describe_tasks() -> str:
                 if awaiting is not None:
                     out.write(f"  waiting for {awaiting!r}\n")
                 break
-            out.write(f"  {frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}\n")
-            awaiting = getattr(awaiting, "cr_await", None) or getattr(awaiting, "gi_yieldfrom", None)
+            code = frame.f_code
+            out.write(f"  {code.co_filename}:{frame.f_lineno} in {code.co_name}\n")
+            awaiting = getattr(awaiting, "cr_await", None) or getattr(
+                awaiting, "gi_yieldfrom", None
+            )
     return out.getvalue()
 
 

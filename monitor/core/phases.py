@@ -59,15 +59,13 @@ def discharge_now(room: RoomPipeline, now: float) -> Sequence[Criterion]:
     dose_t = room.session.last_dose_t
     if dose_t is None:
         return [Criterion("time", False, "no dose marked")]
+    # Only fresh values count (asked every second in recovery: no helper call per channel).
     stale = room.policy.technical.stale_after_s
-    last_valid = room.tech.last_valid
-
-    def fresh(channel: str) -> bool:
-        last = last_valid[channel]
-        return last is not None and now - last <= stale
-
-    pr = room.smoothed.get("pulse_rate") if fresh("pulse_rate") else None
-    spo2_now = room.smoothed.get("spo2") if fresh("spo2") else None
+    last_pr, last_spo2 = room.tech.last_valid["pulse_rate"], room.tech.last_valid["spo2"]
+    fresh_pr = last_pr is not None and now - last_pr <= stale
+    fresh_spo2 = last_spo2 is not None and now - last_spo2 <= stale
+    pr = room.smoothed.get("pulse_rate") if fresh_pr else None
+    spo2_now = room.smoothed.get("spo2") if fresh_spo2 else None
     return room.discharge_memo.update(  # asked every second in recovery: kept between inputs
         now,
         dose_t,

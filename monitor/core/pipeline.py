@@ -243,10 +243,13 @@ class RoomPipeline:
                 if self.phase in IN_SESSION:
                     out += self.tech.check(PROBE_OFF, t, True)
             return out
-        trusted = not (status and status & UNTRUSTED_FLAGS)
         # Only oximetry ends probe off: a capnograph's breaths say nothing about the sensor.
-        probe_off = self.tech.probe_off_since is not None
-        if probe_off and value is not None and trusted and not respiration:
+        if (
+            self.tech.probe_off_since is not None
+            and value is not None
+            and not respiration
+            and not (status and status & UNTRUSTED_FLAGS)  # trusted
+        ):
             self.tech.probe_off_since = None
             out += self.engine.lower(t, "probe_off", reason="sensor back on")
         if value is None or (status and status & EXCLUDING_FLAGS):
@@ -262,10 +265,7 @@ class RoomPipeline:
             self.rejected[channel + "_out_of_order"] += 1
             return out
         rows = self._rows[channel]
-        tech = self.policy.technical
-        if last is None or t - last > (
-            tech.resp_stale_after_s if respiration else tech.stale_after_s
-        ):
+        if last is None or t - last > self._gap_s[channel]:
             # After a gap the dwell timers restart: the value during the gap is unknown.
             for row in rows:
                 row.pending_since = row.clear_since = None
@@ -354,6 +354,12 @@ class RoomPipeline:
         # The feed's per-sample lookups, without one more attribute hop.
         self._rows, self._rows_by_condition = limits.rows, limits.by_condition
         self._quiet, self._engaged = limits.quiet, limits.engaged
+        # A gap longer than this (the channel's staleness) restarts its rules' dwell timers.
+        tech = self.policy.technical
+        self._gap_s = {
+            ch: tech.resp_stale_after_s if ch in _RESPIRATION else tech.stale_after_s
+            for ch in CONTINUOUS_CHANNELS
+        }
 
     # -- baseline and limits ----------------------------------------------------------------
     def derived_baseline(self, dose_t: float) -> Baseline:

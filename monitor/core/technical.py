@@ -126,9 +126,10 @@ class Technical:
         out: list[AlarmEvent] = []
         present = self.engine.present
         table = self._timed if in_session else self._idle
-        rows = table.rows
-        if not any(table.watched) and table.watched_ids.isdisjoint(present):
+        if table.watched_ids.isdisjoint(present) and not any(table.watched):
             rows = table.unwatched  # nothing watched is on (the common case): C-speed test
+        else:
+            rows = table.rows
         last_valid, fresh_s = self.last_valid, self.policy.technical.stale_after_s
         for rule, check, watched, fresh in rows:
             if watched is not None and not watched and not present.get(rule.id):

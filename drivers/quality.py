@@ -30,7 +30,7 @@ it out of the core (`Reading.usable` is False). The serial driver turns `garbled
 from __future__ import annotations
 
 from collections import Counter, deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from drivers.base import DecoderWrapper
@@ -180,4 +180,4 @@ class QualityGated(DecoderWrapper):
             return readings
         self.held[verdict] += len(readings)
         flag = Flag.GARBLED if verdict == Verdict.GARBLED else Flag.UNVERIFIED
-        return [replace(r, status=(r.status & KEPT_FLAGS) | {flag}) for r in readings]
+        return [r.with_status((r.status & KEPT_FLAGS) | {flag}) for r in readings]

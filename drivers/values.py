@@ -9,7 +9,6 @@ over the line, and carries `Flag.IMPLAUSIBLE`: stored `valid=false`, never used.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 
 from monitor.core.models import CANONICAL_UNIT, Channel, Flag, Reading
 from monitor.core.plausibility import PLAUSIBLE, plausible, pressures_plausible
@@ -55,7 +54,7 @@ def with_pressure_check(readings: list[Reading]) -> list[Reading]:
         return readings
     pressures = (Channel.SBP, Channel.DBP, Channel.MAP)
     return [
-        replace(r, status=r.status | {Flag.IMPLAUSIBLE})
+        r.with_status(r.status | {Flag.IMPLAUSIBLE})
         if r.channel in pressures and r.value is not None
         else r
         for r in readings

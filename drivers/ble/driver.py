@@ -27,7 +27,6 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import replace
 
 from drivers.ble.bp_replay import BURST_GAP_S, BpReplayClassifier, Verdict
 from drivers.ble.bps import (
@@ -297,6 +296,4 @@ class BleDriver:
                     v.reason,
                 )
             for reading in v.payload:
-                emit(
-                    replace(reading, status=reading.status | {Flag.STORED}) if v.stored else reading
-                )
+                emit(reading.with_status(reading.status | {Flag.STORED}) if v.stored else reading)

@@ -12,12 +12,12 @@ replay are written by `event_line`. Pure: text in, objects out.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from monitor.core.controls import Control, control_from_dict
 from monitor.core.errors import RecordingError as RecordingError  # its home: monitor/core/errors.py
@@ -35,8 +35,10 @@ RecordItem = Reading | Control | DeviceState
 _RESERVED = frozenset({"t", "room", "type", "event", "by"})
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(msgspec.Struct, frozen=True, gc=False):
+    """One input of a recording: a Struct like `Reading` (one is built per line). Not
+    tracked by the garbage collector: an input never refers back to its record."""
+
     room: str
     item: RecordItem
 
@@ -113,64 +115,21 @@ def parse_line(line: str | bytes, line_no: int = 1, loads: Loads = json.loads) -
     raise RecordingError(line_no, f"'type' must be reading, event or device, got {kind!r}")
 
 
-_Build = Callable[[str, float, str, float | None, str, frozenset[str], str], Record]
+def plain_record(
+    room: str,
+    t: float,
+    channel: str,
+    value: float | None,
+    unit: str,
+    status: frozenset[str],
+    source: str,
+) -> Record:
+    """Record(room, Reading(...)) of a plain reading line, for a fast decoder that has
+    checked the fields (monitor/replay_lines.py): t and value finite floats (value may be
+    None), room and channel non-empty, unit and source strings."""
+    return Record(room, Reading(t, channel, value, unit, status, source))
 
 
-def _record_builder() -> _Build:
-    """Record(room, Reading(t, channel, value, unit, status, source)) at a third of the cost
-    (the replay builds one per line). A frozen dataclass sets each field through
-    object.__setattr__, a call each; here the fields are stored into a plain twin with the
-    same slots (the interpreter's own fast slot store) and the object then becomes the
-    frozen class (`__class__` assignment, allowed between classes of the same layout). The
-    same objects either way (tests/core/test_recordings.py compares); a field added to
-    Reading or Record must be added here, which the assertions say at import."""
-    names = tuple(f.name for f in dataclasses.fields(Reading))
-    assert names == (
-        "t", "channel", "value", "unit", "status", "source", "device_time", "original_unit"
-    ), f"recording.py: Reading has new fields {names}: set them in _record_builder"  # fmt: skip
-    assert tuple(f.name for f in dataclasses.fields(Record)) == ("room", "item")
-    assert not hasattr(Reading, "__post_init__") and not hasattr(Record, "__post_init__")
-
-    class RawReading:
-        __slots__ = Reading.__slots__
-
-    class RawRecord:
-        __slots__ = Record.__slots__
-
-    new = object.__new__
-
-    def build(
-        room: str,
-        t: float,
-        channel: str,
-        value: float | None,
-        unit: str,
-        status: frozenset[str],
-        source: str,
-    ) -> Record:
-        r: Any = new(RawReading)
-        r.t = t
-        r.channel = channel
-        r.value = value
-        r.unit = unit
-        r.status = status
-        r.source = source
-        r.device_time = None
-        r.original_unit = None
-        r.__class__ = Reading  # frozen from here on
-        rec: Any = new(RawRecord)
-        rec.room = room
-        rec.item = r
-        rec.__class__ = Record
-        return rec  # type: ignore[no-any-return]
-
-    return build
-
-
-#: Record(room, Reading(...)) of a plain reading line, for a fast decoder that has checked
-#: the fields (monitor/replay_lines.py): t and value finite floats (value may be None),
-#: room and channel non-empty, unit and source strings.
-plain_record = _record_builder()
 #: A decoder that takes the common lines whole: their Record, or None for a line it leaves
 #: to `parse_line` (which reads or names it).
 FastLine = Callable[[str | bytes], Record | None]

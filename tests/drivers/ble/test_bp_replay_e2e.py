@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from dataclasses import replace
 
 import pytest
 
@@ -104,7 +103,7 @@ async def test_replayed_records_never_alarm_nor_enter_the_baseline(timestamps: b
 
     # Without the flag, the replay would have been taken as the patient's BP now.
     unflagged = [
-        replace(x, status=x.status - {Flag.STORED}) if isinstance(x, Reading) else x for x in out
+        x.with_status(x.status - {Flag.STORED}) if isinstance(x, Reading) else x for x in out
     ]
     assert ("bp_severe", "active") in alarms(room(unflagged, session_t))
 

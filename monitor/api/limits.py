@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Awaitable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from monitor.errors import BodyTooLarge as BodyTooLarge  # its home: monitor/errors.py
 
 MAX_BODY_BYTES = 64 * 1024
+
+
+async def _nothing() -> None:
+    """What a send answers once the 413 is out: the app's own response is dropped."""
 
 
 class BodyLimitMiddleware:
@@ -47,12 +52,14 @@ class BodyLimitMiddleware:
                     raise BodyTooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
+        # Plain, handing on `send`'s awaitable (as SecurityHeadersMiddleware's): every chunk
+        # of every live stream passes here.
+        def tracking_send(message: Message) -> Awaitable[None]:
             nonlocal started
             if refused:
-                return
+                return _nothing()
             started = started or message["type"] == "http.response.start"
-            await send(message)
+            return send(message)
 
         # Answered in limited_receive (or the response had begun: nothing to add).
         with contextlib.suppress(BodyTooLarge):

@@ -14,8 +14,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from monitor.core.models import CANONICAL_UNIT
-from monitor.core.recording import Record, plain_record
+from monitor.core.models import CANONICAL_UNIT, Reading
+from monitor.core.recording import Record
 
 _NO_FLAGS: frozenset[str] = frozenset()
 _Name = Annotated[str, msgspec.Meta(min_length=1)]
@@ -48,4 +48,4 @@ def plain_reading(line: str | bytes) -> Record | None:
     unit = p.unit
     if unit is _UNSET:
         unit = CANONICAL_UNIT.get(p.channel, "")
-    return plain_record(p.room, p.t, p.channel, p.value, unit, p.status, p.source)
+    return Record(p.room, Reading(p.t, p.channel, p.value, unit, p.status, p.source))

@@ -115,21 +115,6 @@ def parse_line(line: str | bytes, line_no: int = 1, loads: Loads = json.loads) -
     raise RecordingError(line_no, f"'type' must be reading, event or device, got {kind!r}")
 
 
-def plain_record(
-    room: str,
-    t: float,
-    channel: str,
-    value: float | None,
-    unit: str,
-    status: frozenset[str],
-    source: str,
-) -> Record:
-    """Record(room, Reading(...)) of a plain reading line, for a fast decoder that has
-    checked the fields (monitor/replay_lines.py): t and value finite floats (value may be
-    None), room and channel non-empty, unit and source strings."""
-    return Record(room, Reading(t, channel, value, unit, status, source))
-
-
 #: A decoder that takes the common lines whole: their Record, or None for a line it leaves
 #: to `parse_line` (which reads or names it).
 FastLine = Callable[[str | bytes], Record | None]

@@ -140,8 +140,10 @@ def _run(app: VigilProcess, http: HttpReceiver, messages: list[dict[str, Any]]) 
         assert f"Escalated to tier {tier}: not acknowledged yet." in lines
     # The stream may carry the transition a moment after the receiver has its page.
     wait_for(
-        lambda: [(m["state"], m["tier"]) for m in _severe(messages) if m["tier"] > 1]
-        == [("resolved", 2), ("resolved", 3)],
+        lambda: (
+            [(m["state"], m["tier"]) for m in _severe(messages) if m["tier"] > 1]
+            == [("resolved", 2), ("resolved", 3)]
+        ),
         5,
         lambda: f"both escalations on the stream: {_severe(messages)}",
     )

@@ -212,3 +212,21 @@ def test_unplugged_device_warned_once_and_ctrl_c_with_a_stream_open_is_clean(
     assert len(warnings) == 1, log
     assert "room A: device A-oximeter disconnected: open failed" in warnings[0]
     assert "/dev/ttyVIGILnone" in warnings[0]
+
+
+def test_sigusr1_dumps_threads_and_tasks_and_vigil_carries_on(unplugged: VigilProcess) -> None:
+    """`kill -USR1` writes every thread's and every task's stack to the console and the
+    service carries on (monitor/task_dump.py): how IT sees what a stuck Vigil is doing."""
+    unplugged.proc.send_signal(signal.SIGUSR1)
+    wait_for(lambda: "--- task ticker" in unplugged.log_path.read_text(), 10, "the task dump")
+    log = unplugged.log_path.read_text()
+    # The threads (faulthandler, from the signal itself): the main thread's stack at least.
+    assert "Current thread" in log and 'File "' in log
+    # The tasks, each with where it waits: the room's loop, a driver, the forwarder.
+    assert "task dump (SIGUSR1)" in log
+    for name in ("room-A", "driver-A-oximeter", "journal-forwarder"):
+        assert f"--- task {name}" in log, name
+    # Down to where each waits: the ticker in its sleep.
+    assert "in ticker" in log and "in sleep" in log
+    assert unplugged.get("/api/health").status_code == 200
+    assert unplugged.proc.poll() is None

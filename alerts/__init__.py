@@ -5,9 +5,10 @@ raises derives from one root (alerts/errors.py):
 
     AlertError             message, channel
     ├── PushoverError      the Pushover API refused a call or could not be reached
+    ├── PagingStalled      the paging thread's event loop stopped answering
     └── TokenError         an acknowledge token was refused (problem)
 """
 
-from alerts.errors import AlertError, PushoverError, TokenError
+from alerts.errors import AlertError, PagingStalled, PushoverError, TokenError
 
-__all__ = ["AlertError", "PushoverError", "TokenError"]
+__all__ = ["AlertError", "PagingStalled", "PushoverError", "TokenError"]

@@ -1,5 +1,11 @@
 """Delivery: the queue of pages, the workers that send them, retries with backoff.
 
+Pages are sent from an event loop of their own (alerts/paging_thread.py), so a main loop
+busy with hundreds of dashboards cannot hold a page back. `put` (on the main loop) hands a
+delivery over; what a delivery reports (its records, a tier reached or not) is handed back
+to the main loop, where the journal, the stream and the rooms live. Pushover pages are sent
+by their receipts' owner on the main loop (alerts/pushover_receipts.py).
+
 A worker takes deliveries off the queue and runs each as its own task (so a dead channel's
 timeouts and backoff never hold up other pages), with at most `workers` sends in flight,
 retrying each URL with exponential backoff. A page whose alarm was acknowledged or ended
@@ -12,8 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from alerts import pushover
@@ -22,6 +30,7 @@ from alerts.config import AlertsConfig, Contact
 from alerts.failures import PagingFailures
 from alerts.host import PagingHost
 from alerts.message import Message, render
+from alerts.paging_thread import PagingThread, run_on
 from alerts.policy import NOTIFY_FAILED, Page, PageKind
 from alerts.records import Record
 from alerts.tokens import AckTokens
@@ -31,7 +40,7 @@ log = logging.getLogger("alerts.notifier")  # the logger these lines always came
 #: Sends a Pushover page to the recipients not reached yet (alerts/pushover_receipts.py).
 SendPushover = Callable[
     [Page, Contact, str, pushover.PushoverTarget, list[pushover.Recipient], Message],
-    Awaitable[tuple[bool, str]],
+    Coroutine[Any, Any, tuple[bool, str]],  # a coroutine: it runs on the main loop
 ]
 
 
@@ -73,13 +82,44 @@ class Deliveries:
         self.still_wanted = still_wanted
         self.send_pushover = send_pushover
         self.failures = failures
+        self.thread = PagingThread()
+        self._inbox: deque[Delivery] = deque()  # from the main loop; deque appends are atomic
+        self._wake_pending = False
+        # Both used on the paging thread's loop only.
         self.queue: asyncio.Queue[Delivery] = asyncio.Queue()
         self._send_slots = asyncio.Semaphore(config.workers)  # sends in flight
+        self._main: asyncio.AbstractEventLoop | None = None  # set when the worker starts
 
     def put(self, d: Delivery) -> None:
-        self.queue.put_nowait(d)
+        """From the main loop (or any thread): the paging thread takes it at once."""
+        self._inbox.append(d)
+        # One wake-up for the pages put before the paging thread gets to them: each wake-up
+        # is a write to its loop's self-pipe, which hands the GIL over mid-burst.
+        if not self._wake_pending:
+            self._wake_pending = True
+            self.thread.call_soon(self._take_inbox)
+
+    def _take_inbox(self) -> None:
+        """On the paging loop. Cleared before taking, so a page put meanwhile wakes it again."""
+        self._wake_pending = False
+        while self._inbox:
+            self.queue.put_nowait(self._inbox.popleft())
 
     async def worker(self) -> None:
+        """Supervised on the main loop like every part of Vigil; it works on the paging
+        thread: a failure there comes back here, and cancelling here cancels it there."""
+        self._main = asyncio.get_running_loop()
+        await self.thread.run(self._work())
+
+    async def aclose(self) -> None:
+        await self.thread.aclose()
+
+    def _on_main(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
+        """Hand a call over to the main loop (records, the stream, the rooms' controls)."""
+        assert self._main is not None, "the worker sets the main loop before any delivery"
+        self._main.call_soon_threadsafe(partial(fn, *args, **kwargs))
+
+    async def _work(self) -> None:
         # Each delivery runs as its own task so a slow or dead channel (timeouts, backoff)
         # never holds up pages behind it; `workers` bounds the sends in flight instead.
         running: set[asyncio.Task[None]] = set()
@@ -106,10 +146,10 @@ class Deliveries:
         if d.page.condition == NOTIFY_FAILED:
             return  # never alarm about failing to page about a paging failure
         if any(r is True for r in results):
-            self.failures.tier_reached(d.page.room, d.tier)
+            self._on_main(self.failures.tier_reached, d.page.room, d.tier)
         elif all(r is False for r in results):  # withdrawn pages prove nothing either way
             why = "no contact configured" if not sends else "every channel failed"
-            self.failures.tier_unreachable(d.page, d.tier, why)
+            self._on_main(self.failures.tier_unreachable, d.page, d.tier, why)
 
     async def _deliver_url(self, d: Delivery, contact: Contact, url: str) -> bool | None:
         """True delivered, False undeliverable after every retry, None withdrawn."""
@@ -138,8 +178,10 @@ class Deliveries:
         unsent = list(r.pushover.recipients) if r.pushover else []
 
         def attempted(attempt: int, result: str, detail: str, **more: Any) -> None:
-            self.record(
+            self._on_main(
+                self.record,
                 "delivery",
+                t=self.clock(),  # when it happened, not when the main loop recorded it
                 room=page.room,
                 condition=page.condition,
                 tier=d.tier,
@@ -154,6 +196,7 @@ class Deliveries:
             )
 
         for attempt in range(1, cfg.retry_attempts + 1):
+            # The policy lives on the main loop; one look-up of its state is safe from here.
             if not self.still_wanted(page):
                 # Acknowledged or over while queued or backing off: ringing on would be
                 # the other worst outcome.
@@ -162,8 +205,10 @@ class Deliveries:
             async with self._send_slots:
                 started = self.clock()
                 if r.pushover is not None:
-                    ok, detail = await self.send_pushover(
-                        page, contact, url, r.pushover, unsent, message
+                    assert self._main is not None
+                    ok, detail = await run_on(
+                        self._main,
+                        self.send_pushover(page, contact, url, r.pushover, unsent, message),
                     )
                 else:
                     ok, detail = await deliver(

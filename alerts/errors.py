@@ -30,6 +30,11 @@ class PushoverError(AlertError):
     channel = "pushover"
 
 
+class PagingStalled(AlertError):
+    """The paging thread's event loop has stopped answering: pages cannot leave
+    (alerts/paging_thread.py)."""
+
+
 class TokenError(AlertError):
     """An acknowledge token was refused; `problem` says why."""
 

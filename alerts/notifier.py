@@ -27,7 +27,7 @@ from typing import Any
 from alerts import pushover
 from alerts.channels import deliver, route
 from alerts.channels import with_channel_extras as with_channel_extras  # its old home
-from alerts.config import AlertsConfig
+from alerts.config import AlertsConfig, Contact
 from alerts.delivery import Deliveries, Delivery
 from alerts.failures import PagingFailures
 from alerts.host import AlarmReports, PagingHost
@@ -55,7 +55,7 @@ class Notifier:
         clock: Callable[[], float] = time.time,
         alarm_manager: AlarmReports | None = None,
     ) -> None:
-        self.config = config
+        self.config = config  # a property: replacing it (contacts changed live) resets the memo
         self.alarm_manager = alarm_manager  # every transition as HL7 ORU^R40 (optional)
         self.base_url = (config.ack_base_url or base_url).rstrip("/")
         self.room_names = dict(room_names)
@@ -95,6 +95,25 @@ class Notifier:
             send_pushover=self.pushover_receipts.send,
             failures=self.failures,
         )
+
+    @property
+    def config(self) -> AlertsConfig:
+        return self._config
+
+    @config.setter
+    def config(self, config: AlertsConfig) -> None:
+        self._config = config
+        # Who is paged for (tier, room), looked up once: with a nurse per room, 1,000 rooms
+        # made every page a scan of 1,000 contacts on the rooms' loop.
+        self._contacts_for: dict[tuple[int, str], tuple[int, tuple[Contact, ...]]] = {}
+
+    def contacts_for(self, tier: int, room: str) -> tuple[int, tuple[Contact, ...]]:
+        """`AlertsConfig.contacts_for`, remembered until the contacts change."""
+        found = self._contacts_for.get((tier, room))
+        if found is None:
+            t, contacts = self.config.contacts_for(tier, room)
+            found = self._contacts_for[(tier, room)] = (t, tuple(contacts))
+        return found
 
     # What tests and the wiring read, where it lives now.
     @property
@@ -208,6 +227,7 @@ class Notifier:
                     self._dispatch(page)
 
     async def aclose(self) -> None:
+        await self.deliveries.aclose()
         await self.pushover_receipts.aclose()
         self.tokens.used.close()
         self.pushover_receipts.close_store()
@@ -216,7 +236,7 @@ class Notifier:
     def _dispatch(self, page: Page) -> None:
         seen: set[int] = set()
         for asked in page.tiers:
-            tier, contacts = self.config.contacts_for(asked, page.room)
+            tier, contacts = self.contacts_for(asked, page.room)
             if tier in seen:
                 continue
             seen.add(tier)
@@ -229,7 +249,7 @@ class Notifier:
                     priority=page.priority.value,
                     kind=page.kind.value,
                 )
-            self.deliveries.put(Delivery(page, tier, tuple(contacts)))
+            self.deliveries.put(Delivery(page, tier, contacts))
 
     def _still_wanted(self, page: Page) -> bool:
         return page.kind == PageKind.TEST or self.policy.wants(page.room, page.condition)

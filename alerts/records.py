@@ -17,7 +17,9 @@ log = logging.getLogger("alerts.notifier")  # the logger these lines always came
 
 
 class Record(Protocol):
-    def __call__(self, event: str, *, room: str, condition: str, **fields: Any) -> None: ...
+    def __call__(
+        self, event: str, *, room: str, condition: str, t: float | None = None, **fields: Any
+    ) -> None: ...
 
 
 class Recorder:
@@ -25,11 +27,14 @@ class Recorder:
         self.host = host
         self.clock = clock
 
-    def __call__(self, event: str, *, room: str, condition: str, **fields: Any) -> None:
-        t = self.clock()
+    def __call__(
+        self, event: str, *, room: str, condition: str, t: float | None = None, **fields: Any
+    ) -> None:
+        """`t`: when it happened, when that is not now (a delivery's record, handed over from
+        the paging thread: alerts/delivery.py)."""
         msg: dict[str, Any] = {
             "type": "notification",
-            "t": t,
+            "t": self.clock() if t is None else t,
             "event": event,
             "room": room,
             "condition": condition,

@@ -17,12 +17,14 @@ _NOTIFY_TYPE = {
     Priority.LOW: apprise.NotifyType.INFO,
 }
 
-_ASSET = apprise.AppriseAsset(image_url_mask=None)  # no icon fetched from the internet
+# No icon fetched from the internet. Not Apprise's `async_mode`: with it, even one URL's
+# `notify` is handed to Apprise's shared executor of cpu + 4 threads (6 on a 2-core box), a
+# second thread hop per page, and a burst of pages waited there although the notifier allows
+# `workers` sends in flight (the 1,000-room benchmark's alarm -> phone p99).
+_ASSET = apprise.AppriseAsset(image_url_mask=None, async_mode=False)
 
-# Sends run on a pool of their own. Apprise's async path queues every plugin call on its own
-# executors of cpu + 4 threads (6 on a 2-core box): a burst of pages then waited there although
-# the notifier allows `workers` sends in flight (the 1,000-room benchmark's alarm -> phone p99).
-# The notifier's semaphore bounds what is in flight; threads are made only as they are needed.
+# Sends run on a pool of their own, off the event loop. The notifier's semaphore bounds what
+# is in flight; threads are made only as they are needed.
 _SEND_POOL = ThreadPoolExecutor(max_workers=256, thread_name_prefix="apprise-send")
 
 

@@ -1,4 +1,4 @@
-"""Delivery: the queue of pages, the workers that send them, retries with backoff.
+"""Delivery: the pages handed over, the tasks that send them, retries with backoff.
 
 Pages are sent from an event loop of their own (alerts/paging_thread.py), so a main loop
 busy with hundreds of dashboards cannot hold a page back. `put` (on the main loop) hands a
@@ -6,7 +6,7 @@ delivery over; what a delivery reports (its records, a tier reached or not) is h
 to the main loop, where the journal, the stream and the rooms live. Pushover pages are sent
 by their receipts' owner on the main loop (alerts/pushover_receipts.py).
 
-A worker takes deliveries off the queue and runs each as its own task (so a dead channel's
+Each delivery runs as its own task, started as it is put (so a dead channel's
 timeouts and backoff never hold up other pages), with at most `workers` sends in flight,
 retrying each URL with exponential backoff. A page whose alarm was acknowledged or ended
 while it waited is withdrawn, not sent. Which channel sends a URL is decided in one place,
@@ -85,13 +85,13 @@ class Deliveries:
         self.thread = PagingThread()
         self._inbox: deque[Delivery] = deque()  # from the main loop; deque appends are atomic
         self._wake_pending = False
-        # Both used on the paging thread's loop only.
-        self.queue: asyncio.Queue[Delivery] = asyncio.Queue()
+        # Used on the paging thread's loop only.
+        self._running: set[asyncio.Task[None]] | None = None  # None: no worker running
         self._send_slots = asyncio.Semaphore(config.workers)  # sends in flight
         self._main: asyncio.AbstractEventLoop | None = None  # set when the worker starts
 
     def put(self, d: Delivery) -> None:
-        """From the main loop (or any thread): the paging thread takes it at once."""
+        """From the main loop (or any thread): the paging thread starts it at once."""
         self._inbox.append(d)
         # One wake-up for the pages put before the paging thread gets to them: each wake-up
         # is a write to its loop's self-pipe, which hands the GIL over mid-burst.
@@ -102,8 +102,19 @@ class Deliveries:
     def _take_inbox(self) -> None:
         """On the paging loop. Cleared before taking, so a page put meanwhile wakes it again."""
         self._wake_pending = False
+        running = self._running
+        if running is None:
+            return  # no worker (yet, or between restarts): it takes them when it starts
         while self._inbox:
-            self.queue.put_nowait(self._inbox.popleft())
+            # Each delivery runs as its own task so a slow or dead channel (timeouts,
+            # backoff) never holds up pages behind it; `workers` bounds the sends in flight.
+            # Started here, not through a queue: on this loop every turn costs a GIL
+            # hand-over, so a page takes as few turns as it can.
+            task = asyncio.get_running_loop().create_task(
+                self._deliver_tier_logged(self._inbox.popleft())
+            )
+            running.add(task)
+            task.add_done_callback(running.discard)
 
     async def worker(self) -> None:
         """Supervised on the main loop like every part of Vigil; it works on the paging
@@ -120,17 +131,13 @@ class Deliveries:
         self._main.call_soon_threadsafe(partial(fn, *args, **kwargs))
 
     async def _work(self) -> None:
-        # Each delivery runs as its own task so a slow or dead channel (timeouts, backoff)
-        # never holds up pages behind it; `workers` bounds the sends in flight instead.
-        running: set[asyncio.Task[None]] = set()
+        """On the paging loop while the worker runs: deliveries start as they are put."""
+        self._running = set()
         try:
-            while True:
-                d = await self.queue.get()
-                task = asyncio.create_task(self._deliver_tier_logged(d))
-                running.add(task)
-                task.add_done_callback(running.discard)
-                self.queue.task_done()
+            self._take_inbox()  # those put before it started
+            await asyncio.get_running_loop().create_future()  # until cancelled
         finally:
+            running, self._running = self._running, None
             for task in list(running):
                 task.cancel()
 
@@ -142,7 +149,10 @@ class Deliveries:
 
     async def _deliver_tier(self, d: Delivery) -> None:
         sends = [(c, url) for c in d.contacts for url in c.urls]
-        results = await asyncio.gather(*(self._deliver_url(d, c, url) for c, url in sends))
+        if len(sends) == 1:  # the usual tier: one phone; no task of its own (a turn fewer)
+            results = [await self._deliver_url(d, *sends[0])]
+        else:
+            results = await asyncio.gather(*(self._deliver_url(d, c, u) for c, u in sends))
         if d.page.condition == NOTIFY_FAILED:
             return  # never alarm about failing to page about a paging failure
         if any(r is True for r in results):

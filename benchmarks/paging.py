@@ -11,6 +11,7 @@ tier. Repeats are pushed out of the window: they are not transitions.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import secrets
 import shutil
@@ -107,6 +108,7 @@ async def _measure(influx_url: str, state: Path, rooms_n: int = ROOMS) -> list[f
 
     vigil.hub.publish = stamped  # type: ignore[method-assign]
     await vigil.start()
+    gc.freeze()  # as the service does after start-up (monitor/api/app.py)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

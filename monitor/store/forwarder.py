@@ -68,27 +68,26 @@ class Forwarder:
         # (and made ready for the store) in a thread while this one is written, and marks are
         # committed by the journal's group commit meanwhile. Reads continue past the last id
         # sent, so an uncommitted mark never makes a row be read twice in one round.
-        rows = await asyncio.to_thread(self._next, 0)
-        while rows:
-            ids = [i for i, _ in rows]
+        ids, lines = await asyncio.to_thread(self._next, 0)
+        while ids:
             ahead = asyncio.ensure_future(asyncio.to_thread(self._next, ids[-1]))
             try:
-                await self.store.write([line for _, line in rows], prepared=True)
+                await self.store.write(lines, prepared=True)
             except Exception:  # noqa: BLE001 - the rows stay unsent and are retried
                 await asyncio.gather(ahead, return_exceptions=True)
                 return False
             self.journal.mark_forwarded(ids)
-            self.forwarded += len(rows)
-            rows = await ahead
+            self.forwarded += len(ids)
+            ids, lines = await ahead
         # A failed mark only re-sends points next round: harmless, they are idempotent.
         return await self.journal.committed()
 
-    def _next(self, after_id: int) -> list[tuple[int, str]]:
-        """Up to `batch_lines` unsent rows after `after_id`, lines ready for the store (a
-        worker thread: the rooms' pipelines on the event loop never wait for it)."""
+    def _next(self, after_id: int) -> tuple[list[int], list[str]]:
+        """Up to `batch_lines` unsent rows after `after_id`: their ids, and their lines ready
+        for the store (a worker thread: the rooms' pipelines on the event loop never wait).
+        Few passes over the rows: this Python work competes with the writes for the GIL."""
         rows = self.journal.unsent(self.batch_lines, after_id)
-        lines = self.store.prepare([line for _, line in rows])
-        return [(i, line) for (i, _), line in zip(rows, lines, strict=True)]
+        return [i for i, _ in rows], self.store.prepare([line for _, line in rows])
 
     async def run(self) -> None:
         while True:

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from monitor.redact import scrub, without_credentials
-from monitor.store.lineproto import site_filter, with_tag
+from monitor.store.lineproto import site_filter, with_tag_all
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class InfluxStore:
         """The lines as they are sent: with this site's tag."""
         if not self.site:
             return lines
-        return [with_tag(line, "site", self.site) for line in lines]
+        return with_tag_all(lines, "site", self.site)
 
     async def write(self, lines: list[str], *, prepared: bool = False) -> None:
         """Write these lines now (the journal forwarder's path; `prepared`: they went through

@@ -27,11 +27,13 @@ class Outbox(JournalParts):
         """Committed rows not yet forwarded, by id (only durable rows are ever forwarded);
         `after_id`: past those already sent whose mark is not committed yet."""
         with self._reader() as db:
-            rows = db.execute(
+            cur = db.cursor()
+            cur.row_factory = None  # plain (id, line) tuples: half the cost of Row objects
+            rows: list[tuple[int, str]] = cur.execute(
                 "SELECT id, line FROM points WHERE forwarded = 0 AND id > ? ORDER BY id LIMIT ?",
                 (after_id, limit),
             ).fetchall()
-        return [(int(r["id"]), str(r["line"])) for r in rows]
+        return rows
 
     def mark_forwarded(self, ids: Sequence[int]) -> bool:
         """Queue marking these rows sent (`committed()` waits for it). A mark lost in a crash

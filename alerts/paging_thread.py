@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from alerts.errors import PagingStalled as PagingStalled  # its home: alerts/errors.py
+from alerts.errors import PagingStalled
 
 T = TypeVar("T")
 

@@ -87,7 +87,7 @@ def measure(rooms: int = 1000, minutes: float = 10.0) -> dict[str, Any]:
             prefill_s = time.perf_counter() - p0
             fwd_s, forwarded = asyncio.run(_forward(journal, influxd.url))
             journal.close()
-            sent = [lineproto.with_tag(line, "site", SITE) for line in lines]  # as prepare()
+            sent = lineproto.with_tag_all(lines, "site", SITE)  # as InfluxStore.prepare
             raw_s = asyncio.run(_raw(sent, influxd.url))
             stored = influxd.query("SELECT count(value) FROM reading", db="vigil_fwd")
         finally:
